@@ -1,0 +1,1 @@
+//! Speech recognition: Whisper (encoder, cached decoder, Whisper's decoding rules).

@@ -1,0 +1,53 @@
+//! `sotto`: the native command-line front end over the same core that runs in the browser.
+//!
+//! Each subcommand lives in its own file; this one only parses and dispatches.
+
+#[cfg(not(target_arch = "wasm32"))]
+mod gen_models;
+#[cfg(not(target_arch = "wasm32"))]
+mod serve;
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() -> std::process::ExitCode {
+    use clap::Parser;
+
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Version => {
+            println!("sotto {}", sotto::VERSION);
+            Ok(())
+        }
+        Command::Serve(args) => serve::run(args),
+        Command::GenModels(args) => gen_models::run(args),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("sotto: error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// The CLI has no meaning inside a browser; the wasm build only needs the library.
+#[cfg(target_arch = "wasm32")]
+fn main() {}
+
+#[cfg(not(target_arch = "wasm32"))]
+#[derive(clap::Parser)]
+#[command(name = "sotto", version, about = "A private, on-device voice assistant")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+#[derive(clap::Subcommand)]
+enum Command {
+    /// Print the version.
+    Version,
+    /// Serve the demo (and a models folder) on 127.0.0.1 with COOP/COEP headers.
+    Serve(serve::Args),
+    /// Write deterministic tiny test models, or random models in real shapes for benchmarks.
+    GenModels(gen_models::Args),
+}

@@ -1,0 +1,29 @@
+//! Sotto: a private voice assistant that runs entirely on the user's device.
+//!
+//! One module per pipeline stage, in the order audio flows through them:
+//! [`audio`] (WAV, resampling, log-mel) → [`vad`] (voice activity, endpointing) → [`asr`] (Whisper)
+//! → [`llm`] (chat model) → [`tts`] (speech synthesis), wired by [`assistant`] (turn taking).
+//! `web` holds the wasm-bindgen surface and exists only on `wasm32`; the native CLI
+//! (`src/bin/sotto`) and the tests use the same core. [`testmodels`] writes the deterministic tiny
+//! models (and real-shape random models for benchmarks) that the tests and the offline demo use,
+//! since no real weights can be downloaded on the build machines.
+
+pub mod asr;
+pub mod assistant;
+pub mod audio;
+pub mod llm;
+pub mod testmodels;
+pub mod tts;
+pub mod vad;
+#[cfg(target_arch = "wasm32")]
+pub mod web;
+
+/// The crate version, as reported by the engine worker and the CLI.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Whether this build was compiled with WebAssembly SIMD (`+simd128`).
+///
+/// Always `false` on native targets, where the hot paths use the host's own vector units instead.
+pub const fn simd128_enabled() -> bool {
+    cfg!(all(target_arch = "wasm32", target_feature = "simd128"))
+}

@@ -1,0 +1,1 @@
+//! Deterministic tiny random models in the real file formats, and random models in real shapes.

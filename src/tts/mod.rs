@@ -1,0 +1,1 @@
+//! Speech synthesis: the embedded voice that needs no download, and the streaming text chunker.

@@ -1,0 +1,240 @@
+//! Sotto's task runner. `cargo xtask demo` builds everything and serves the demo;
+//! `cargo xtask test` runs every test. Both install what is missing first (idempotently).
+//!
+//! Kept dependency-free (std only) so that it compiles in seconds on a fresh machine.
+
+mod setup;
+mod summary;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+type Result<T = ()> = std::result::Result<T, String>;
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+  demo            set up, build everything, serve the demo on http://127.0.0.1:8080
+  test            set up, then run every test (Rust, wasm build, browser end-to-end, npm package)
+  setup           install what is missing (wasm32 target, wasm-bindgen-cli, Chromium, npm packages)
+  build           build the wasm engine, the native CLI and the demo folder (dist/)
+  serve           serve dist/ without rebuilding
+  lint            cargo fmt --check and clippy (native and wasm32) with -D warnings
+  bench-models    write random models in real shapes to models/bench (for benchmarks)
+
+options for test: --no-lint (skip fmt/clippy), --rust-only (skip wasm and browser steps)";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = args.first().map(String::as_str).unwrap_or("help");
+    let flags: Vec<&str> = args.iter().skip(1).map(String::as_str).collect();
+    let started = Instant::now();
+    let result = match command {
+        "demo" => demo(),
+        "test" => test(&flags),
+        "setup" => setup::all(),
+        "build" => setup::for_build().and_then(|()| build()),
+        "serve" => serve(),
+        "lint" => setup::for_build().and_then(|()| lint()),
+        "bench-models" => bench_models(),
+        "help" | "--help" | "-h" => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        other => Err(format!("unknown command '{other}'\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => {
+            eprintln!("xtask {command}: done in {:.0} s", started.elapsed().as_secs_f64());
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("xtask {command}: FAILED after {:.0} s: {message}", started.elapsed().as_secs_f64());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The repository root (the parent of this crate's folder).
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the repo").to_path_buf()
+}
+
+/// Runs a command in the repository root, echoing it; fails with its exit status.
+fn run(command: &mut Command) -> Result {
+    eprintln!("+ {}", describe(command));
+    let status = command
+        .current_dir(root())
+        .status()
+        .map_err(|e| format!("cannot start {}: {e}", describe(command)))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{} exited with {status}", describe(command)))
+    }
+}
+
+fn describe(command: &Command) -> String {
+    let mut text = command.get_program().to_string_lossy().into_owned();
+    for arg in command.get_args() {
+        text.push(' ');
+        text.push_str(&arg.to_string_lossy());
+    }
+    text
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn demo() -> Result {
+    setup::for_build()?;
+    build()?;
+    serve()
+}
+
+fn serve() -> Result {
+    let dist = root().join("dist");
+    if !dist.join("index.html").is_file() {
+        return Err("dist/ is not built: run `cargo xtask build` (or `cargo xtask demo`)".into());
+    }
+    run(Command::new(native_cli()).args(["serve", "--root", "dist", "--port", "8080"]))
+}
+
+fn native_cli() -> PathBuf {
+    root().join("target/release/sotto")
+}
+
+/// Builds the native CLI, the wasm engine (release, SIMD, optimised, bound) and `dist/`.
+fn build() -> Result {
+    run(cargo().args(["build", "--release", "--bin", "sotto"]))?;
+    build_wasm()?;
+    assemble_dist()
+}
+
+/// rustc → wasm-opt (Debian's binaryen, on rustc's output: run on wasm-bindgen's output it
+/// corrupts the externref table) → wasm-bindgen --target web.
+fn build_wasm() -> Result {
+    let root = root();
+    run(cargo().args([
+        "rustc",
+        "--release",
+        "--lib",
+        "--crate-type",
+        "cdylib",
+        "--target",
+        "wasm32-unknown-unknown",
+    ]))?;
+    let raw = root.join("target/wasm32-unknown-unknown/release/sotto.wasm");
+    let optimized = root.join("target/wasm32-unknown-unknown/release/sotto.opt.wasm");
+    let wasm_opt = setup::wasm_opt()?;
+    run(Command::new(wasm_opt).arg(&raw).arg("-o").arg(&optimized).args([
+        "-O3",
+        "--enable-simd",
+        "--enable-bulk-memory",
+        "--enable-sign-ext",
+        "--enable-mutable-globals",
+        "--enable-nontrapping-float-to-int",
+        "--enable-reference-types",
+        "--enable-multivalue",
+    ]))?;
+    let pkg = root.join("dist/pkg");
+    std::fs::create_dir_all(&pkg).map_err(|e| format!("create {}: {e}", pkg.display()))?;
+    run(Command::new(setup::wasm_bindgen()?)
+        .arg(&optimized)
+        .args(["--target", "web", "--out-name", "sotto", "--out-dir"])
+        .arg(&pkg))?;
+    let bound = pkg.join("sotto_bg.wasm");
+    println!("wasm sizes:");
+    for (label, path) in [("raw (rustc)", &raw), ("optimized (wasm-opt -O3)", &optimized), ("bound (dist/pkg)", &bound)] {
+        let bytes = std::fs::read(path).map_err(|e| format!("read {}: {e}", path.display()))?;
+        println!(
+            "  {label:<26} {:>10} bytes  gzip {:>10} bytes",
+            bytes.len(),
+            summary::gzip_size(path)?
+        );
+    }
+    Ok(())
+}
+
+/// Copies `www/` into `dist/` and writes the tiny generated models into `dist/models/`.
+fn assemble_dist() -> Result {
+    let root = root();
+    let dist = root.join("dist");
+    copy_tree(&root.join("www"), &dist)?;
+    run(Command::new(native_cli()).args(["gen-models", "--out", "dist/models"]))
+}
+
+fn copy_tree(from: &Path, to: &Path) -> Result {
+    std::fs::create_dir_all(to).map_err(|e| format!("create {}: {e}", to.display()))?;
+    let entries = std::fs::read_dir(from).map_err(|e| format!("read {}: {e}", from.display()))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| e.to_string())?;
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_tree(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)
+                .map_err(|e| format!("copy {} → {}: {e}", entry.path().display(), target.display()))?;
+        }
+    }
+    Ok(())
+}
+
+fn lint() -> Result {
+    run(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    run(cargo().args(["clippy", "--release", "--all-targets", "--", "-D", "warnings"]))?;
+    run(cargo().args([
+        "clippy",
+        "--release",
+        "--lib",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--",
+        "-D",
+        "warnings",
+    ]))
+}
+
+fn bench_models() -> Result {
+    run(cargo().args(["build", "--release", "--bin", "sotto"]))?;
+    run(Command::new(native_cli()).args(["gen-models", "--out", "models/bench", "--real-shapes", "all"]))
+}
+
+/// Every test: lint, Rust unit/parity/integration tests, the wasm build, the browser tests.
+fn test(flags: &[&str]) -> Result {
+    let rust_only = flags.contains(&"--rust-only");
+    let mut tally = summary::Tally::default();
+    if rust_only {
+        setup::for_build()?;
+    } else {
+        setup::all()?;
+    }
+    if !flags.contains(&"--no-lint") {
+        lint()?;
+    }
+    tally.run_counted(
+        "cargo test",
+        cargo().args(["test", "--release", "--workspace", "--all-targets"]).current_dir(root()),
+    )?;
+    if !rust_only {
+        build()?;
+        let mut node = Command::new("node");
+        node.args(["--test", "--test-concurrency=1"]).args(e2e_test_files()?).current_dir(root());
+        tally.run_counted("browser end-to-end", &mut node)?;
+    }
+    tally.finish()
+}
+
+/// The browser test files, `tests/e2e/*.test.mjs`, in a stable order.
+fn e2e_test_files() -> Result<Vec<PathBuf>> {
+    let dir = root().join("tests/e2e");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map_err(|e| format!("read {}: {e}", dir.display()))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.to_string_lossy().ends_with(".test.mjs"))
+        .collect();
+    files.sort();
+    Ok(files)
+}

@@ -1,0 +1,131 @@
+//! Installs what the build and the tests need, only when it is missing, so that a second run
+//! reinstalls nothing: the rustup wasm32 target, wasm-bindgen-cli of the version pinned in
+//! Cargo.lock (into the git-ignored `.tools/`), Debian packages, and the browser tests' npm packages.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use crate::{root, run, Result};
+
+/// Debian packages for the build: `wasm-opt` (binaryen).
+const BUILD_PACKAGES: &[&str] = &["binaryen"];
+/// Debian packages for the tests: the browser, and speech tools that make test WAVs.
+const TEST_PACKAGES: &[&str] = &["chromium", "espeak-ng", "sox", "pocketsphinx", "pocketsphinx-en-us"];
+
+/// Everything the build needs.
+pub fn for_build() -> Result {
+    wasm_target()?;
+    apt(BUILD_PACKAGES)?;
+    wasm_bindgen().map(drop)
+}
+
+/// Everything the build and the tests need.
+pub fn all() -> Result {
+    for_build()?;
+    apt(TEST_PACKAGES)?;
+    npm_packages()
+}
+
+fn wasm_target() -> Result {
+    let installed = output(Command::new("rustup").args(["target", "list", "--installed"]))?;
+    if installed.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
+        return Ok(());
+    }
+    run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
+}
+
+/// The pinned `wasm-bindgen` CLI: `.tools/bin` (or `$SOTTO_TOOLS_DIR/bin`), else one already on
+/// PATH with the right version, else installed with `cargo install` into the tools folder.
+pub fn wasm_bindgen() -> Result<PathBuf> {
+    let version = pinned_wasm_bindgen()?;
+    let tools = std::env::var_os("SOTTO_TOOLS_DIR").map(PathBuf::from).unwrap_or_else(|| root().join(".tools"));
+    let local = tools.join("bin/wasm-bindgen");
+    for candidate in [local.clone(), PathBuf::from("wasm-bindgen")] {
+        if let Ok(text) = output(Command::new(&candidate).arg("--version")) {
+            if text.split_whitespace().nth(1) == Some(version.as_str()) {
+                return Ok(candidate);
+            }
+        }
+    }
+    eprintln!("installing wasm-bindgen-cli {version} into {} (takes a few minutes, once)", tools.display());
+    // Not --locked: its lockfile pins a webpki-roots release that the registry lacks.
+    run(Command::new("cargo")
+        .args(["install", "wasm-bindgen-cli", "--version", &version, "--root"])
+        .arg(&tools))?;
+    Ok(local)
+}
+
+/// The wasm-bindgen-test runner that comes with the same CLI.
+#[allow(dead_code)]
+pub fn wasm_bindgen_test_runner() -> Result<PathBuf> {
+    let bindgen = wasm_bindgen()?;
+    Ok(bindgen.with_file_name("wasm-bindgen-test-runner"))
+}
+
+/// Debian's `wasm-opt`.
+pub fn wasm_opt() -> Result<PathBuf> {
+    apt(BUILD_PACKAGES)?;
+    Ok(PathBuf::from("wasm-opt"))
+}
+
+/// The wasm-bindgen version in Cargo.lock: the CLI must match it exactly.
+fn pinned_wasm_bindgen() -> Result<String> {
+    let lock = std::fs::read_to_string(root().join("Cargo.lock")).map_err(|e| format!("read Cargo.lock: {e}"))?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line == "name = \"wasm-bindgen\"" {
+            if let Some(version) = lines.next().and_then(|l| l.strip_prefix("version = \"")) {
+                return Ok(version.trim_end_matches('"').to_string());
+            }
+        }
+    }
+    Err("Cargo.lock has no wasm-bindgen package".into())
+}
+
+fn apt(packages: &[&str]) -> Result {
+    let missing: Vec<&str> = packages.iter().copied().filter(|p| !deb_installed(p)).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    eprintln!("installing Debian packages: {}", missing.join(" "));
+    let as_root = output(Command::new("id").arg("-u")).map(|u| u.trim() == "0").unwrap_or(false);
+    let apt_get = |args: &[&str]| {
+        let mut command = if as_root { Command::new("apt-get") } else { Command::new("sudo") };
+        if !as_root {
+            command.arg("apt-get");
+        }
+        command.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        command
+    };
+    run(&mut apt_get(&["update", "-qq"]))?;
+    let mut install = apt_get(&["install", "-y", "-qq", "--no-install-recommends"]);
+    run(install.args(&missing))
+}
+
+fn deb_installed(package: &str) -> bool {
+    output(Command::new("dpkg-query").args(["-W", "-f=${Status}", package]))
+        .map(|s| s.contains("install ok installed"))
+        .unwrap_or(false)
+}
+
+/// `npm ci` for the browser tests when playwright-core is not installed yet.
+fn npm_packages() -> Result {
+    let e2e = root().join("tests/e2e");
+    if e2e.join("node_modules/playwright-core/package.json").is_file() {
+        return Ok(());
+    }
+    run(Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--prefix"])
+        .arg(&e2e))
+}
+
+fn output(command: &mut Command) -> Result<String> {
+    let out = command
+        .stderr(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot start {:?}: {e}", command.get_program()))?;
+    if !out.status.success() {
+        return Err(format!("{:?} failed", command.get_program()));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
