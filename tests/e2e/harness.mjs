@@ -1,0 +1,94 @@
+// Shared pieces of the browser tests: a `sotto serve` on a free 127.0.0.1 port and Debian's
+// headless Chromium with a fresh profile, watching for console errors and off-machine requests.
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+
+const CHROMIUM = process.env.SOTTO_CHROMIUM ?? '/usr/bin/chromium';
+const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
+
+async function freePort() {
+  return new Promise((done, fail) => {
+    const probe = createServer();
+    probe.once('error', fail);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => done(port));
+    });
+  });
+}
+
+/** Starts `sotto serve` on a free port; resolves once it answers. */
+export async function startServer({ root = join(repoRoot, 'dist'), models } = {}) {
+  const port = await freePort();
+  const args = ['serve', '--root', root, '--port', String(port)];
+  if (models) args.push('--models', models);
+  const child = spawn(join(repoRoot, 'target/release/sotto'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk) => { output += chunk; });
+  child.stderr.on('data', (chunk) => { output += chunk; });
+  const origin = `http://127.0.0.1:${port}`;
+  for (let attempt = 0; attempt < 100; attempt++) {
+    if (child.exitCode !== null) throw new Error(`sotto serve exited: ${output}`);
+    try {
+      await fetch(`${origin}/`);
+      return { origin, port, stop: () => child.kill(), output: () => output };
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  child.kill();
+  throw new Error(`sotto serve did not answer on ${origin}: ${output}`);
+}
+
+/**
+ * Launches headless Chromium with a fresh profile and opens a page that records console errors,
+ * page errors and every request that is not to 127.0.0.1 (nothing may leave the machine).
+ */
+export async function openBrowser({ extraFlags = [] } = {}) {
+  const profile = await mkdtemp(join(tmpdir(), 'sotto-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [...CHROMIUM_FLAGS, ...extraFlags],
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  const problems = { consoleErrors: [], pageErrors: [], offMachineRequests: [] };
+  const watch = (target) => {
+    target.on('console', (message) => {
+      if (message.type() === 'error') problems.consoleErrors.push(message.text());
+    });
+  };
+  watch(page);
+  page.on('worker', watch);
+  page.on('pageerror', (error) => problems.pageErrors.push(String(error)));
+  context.on('request', (request) => {
+    const url = new URL(request.url());
+    const local = url.hostname === '127.0.0.1' || ['data:', 'blob:'].includes(url.protocol);
+    if (!local) problems.offMachineRequests.push(request.url());
+  });
+  return {
+    context,
+    page,
+    problems,
+    close: async () => {
+      await context.close();
+      await rm(profile, { recursive: true, force: true });
+    },
+  };
+}
