@@ -27,3 +27,14 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub const fn simd128_enabled() -> bool {
     cfg!(all(target_arch = "wasm32", target_feature = "simd128"))
 }
+
+/// Lowercase hexadecimal of a byte string (digests in catalogs and logs).
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut out, byte| {
+            let _ = write!(out, "{byte:02x}");
+            out
+        })
+}

@@ -1,5 +1,11 @@
 //! The wasm-bindgen surface that the engine worker drives. Compiled only for `wasm32`.
 
+mod hash;
+mod inspect;
+
+pub use hash::Sha256Hasher;
+pub use inspect::inspect_model_file;
+
 use wasm_bindgen::prelude::*;
 
 /// Installs a panic hook so that a Rust panic shows its message in the console instead of

@@ -178,12 +178,58 @@ fn build_wasm() -> Result {
     Ok(())
 }
 
-/// Copies `www/` into `dist/` and writes the tiny generated models into `dist/models/`.
+/// Copies `www/` and the catalog into `dist/`, stamps the service worker with a build id, and
+/// writes the tiny generated models (with their local catalog) into `dist/models/`.
 fn assemble_dist() -> Result {
     let root = root();
     let dist = root.join("dist");
     copy_tree(&root.join("www"), &dist)?;
+    std::fs::create_dir_all(dist.join("models")).map_err(|e| format!("create dist/models: {e}"))?;
+    std::fs::copy(
+        root.join("models/catalog.json"),
+        dist.join("models/catalog.json"),
+    )
+    .map_err(|e| format!("copy models/catalog.json: {e}"))?;
+    stamp_service_worker(&dist)?;
     run(Command::new(native_cli()).args(["gen-models", "--out", "dist/models"]))
+}
+
+/// Replaces the service worker's build id with a hash of the shell it caches, so that a new build
+/// gets a new shell cache and an unchanged one keeps its cache.
+fn stamp_service_worker(dist: &Path) -> Result {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325; // FNV-1a
+    let mut entries: Vec<PathBuf> = [
+        "index.html",
+        "style.css",
+        "pkg/sotto.js",
+        "pkg/sotto_bg.wasm",
+        "models/catalog.json",
+    ]
+    .iter()
+    .map(|p| dist.join(p))
+    .collect();
+    for entry in std::fs::read_dir(dist)
+        .map_err(|e| e.to_string())?
+        .flatten()
+    {
+        if entry.path().extension().is_some_and(|e| e == "js") && entry.file_name() != "sw.js" {
+            entries.push(entry.path());
+        }
+    }
+    entries.sort();
+    for path in entries {
+        let bytes = std::fs::read(&path).map_err(|e| format!("read {}: {e}", path.display()))?;
+        for byte in bytes {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    let sw = dist.join("sw.js");
+    let text = std::fs::read_to_string(&sw).map_err(|e| format!("read {}: {e}", sw.display()))?;
+    std::fs::write(
+        &sw,
+        text.replace("__SOTTO_BUILD_ID__", &format!("{hash:016x}")),
+    )
+    .map_err(|e| format!("write {}: {e}", sw.display()))
 }
 
 fn copy_tree(from: &Path, to: &Path) -> Result {
