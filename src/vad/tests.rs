@@ -1,0 +1,203 @@
+use super::*;
+
+const RATE: f32 = SAMPLE_RATE as f32;
+
+/// A voice-like sound: a 120 Hz harmonic series (1/k amplitudes up to 4 kHz) with vibrato.
+fn voice(ms: u32, amplitude: f32) -> Vec<f32> {
+    let n = (ms as f32 * RATE / 1000.0) as usize;
+    let mut phase = 0.0f32;
+    (0..n)
+        .map(|i| {
+            let t = i as f32 / RATE;
+            let f0 = 120.0 + 8.0 * (2.0 * std::f32::consts::PI * 5.0 * t).sin();
+            phase += 2.0 * std::f32::consts::PI * f0 / RATE;
+            let sum: f32 = (1..=30).map(|k| (k as f32 * phase).sin() / k as f32).sum();
+            amplitude * sum / 1.7
+        })
+        .collect()
+}
+
+/// Deterministic white noise.
+fn noise(ms: u32, amplitude: f32, seed: u32) -> Vec<f32> {
+    let n = (ms as f32 * RATE / 1000.0) as usize;
+    let mut state = seed.wrapping_mul(2_654_435_761).max(1);
+    (0..n)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            amplitude * (state as f32 / u32::MAX as f32 * 2.0 - 1.0)
+        })
+        .collect()
+}
+
+fn silence(ms: u32) -> Vec<f32> {
+    noise(ms, 0.0005, 7)
+}
+
+fn concat(parts: &[Vec<f32>]) -> Vec<f32> {
+    parts.concat()
+}
+
+fn starts(events: &[VadEvent]) -> usize {
+    events
+        .iter()
+        .filter(|e| matches!(e, VadEvent::SpeechStart { .. }))
+        .count()
+}
+
+fn turns(events: &[VadEvent]) -> Vec<(usize, u64, bool)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            VadEvent::EndOfTurn {
+                utterance,
+                speech_end_ms,
+                truncated,
+            } => Some((utterance.len(), *speech_end_ms, *truncated)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_sentence_between_silences_is_one_turn_with_its_pre_roll() {
+    let audio = concat(&[silence(1000), voice(1000, 0.2), silence(800)]);
+    let mut vad = Endpointer::new(VadConfig::default());
+    let events = vad.push(&audio);
+    assert_eq!(starts(&events), 1, "{events:?}");
+    let turns = turns(&events);
+    assert_eq!(turns.len(), 1, "{events:?}");
+    let (samples, end_ms, truncated) = turns[0];
+    assert!(!truncated);
+    assert!(
+        (1980..=2040).contains(&end_ms),
+        "speech ended at {end_ms} ms"
+    );
+    // Pre-roll (300 ms) + the sentence + the endpoint silence (400 ms), give or take a frame.
+    let ms = samples as u64 * 1000 / 16_000;
+    assert!((1650..=1800).contains(&ms), "utterance of {ms} ms");
+    let VadEvent::SpeechStart { at_ms } = events[0] else {
+        panic!("{events:?}")
+    };
+    assert!(
+        (650..=720).contains(&at_ms),
+        "utterance starts at {at_ms} ms"
+    );
+}
+
+#[test]
+fn the_onset_is_not_clipped() {
+    let speech = voice(600, 0.2);
+    let audio = concat(&[silence(500), speech.clone(), silence(600)]);
+    let mut vad = Endpointer::new(VadConfig::default());
+    let events = vad.push(&audio);
+    let VadEvent::EndOfTurn { utterance, .. } = events.last().unwrap().clone() else {
+        panic!("{events:?}")
+    };
+    let onset = &speech[..320];
+    let found = utterance.windows(320).any(|w| w == onset);
+    assert!(found, "the first 20 ms of speech are in the utterance");
+}
+
+#[test]
+fn a_click_is_discarded_not_a_turn() {
+    let audio = concat(&[silence(800), voice(100, 0.3), silence(800)]);
+    let mut vad = Endpointer::new(VadConfig::default());
+    let events = vad.push(&audio);
+    assert!(turns(&events).is_empty(), "{events:?}");
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, VadEvent::Discarded { .. })),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn steady_noise_is_not_speech_but_a_voice_over_it_is() {
+    let mut vad = Endpointer::new(VadConfig::default());
+    let fan = noise(3000, 0.05, 3);
+    assert_eq!(starts(&vad.push(&fan)), 0, "white noise is not a voice");
+    let mut talk = voice(1000, 0.3);
+    for (s, n) in talk.iter_mut().zip(noise(1000, 0.05, 4)) {
+        *s += n;
+    }
+    let events = vad.push(&concat(&[talk, noise(800, 0.05, 5)]));
+    assert_eq!(turns(&events).len(), 1, "{events:?}");
+}
+
+#[test]
+fn the_floor_adapts_to_a_louder_room() {
+    let mut vad = Endpointer::new(VadConfig::default());
+    vad.push(&silence(500));
+    let quiet = vad.noise_floor_db();
+    vad.push(&noise(4000, 0.02, 9));
+    assert!(
+        vad.noise_floor_db() > quiet + 10.0,
+        "{} vs {quiet}",
+        vad.noise_floor_db()
+    );
+}
+
+#[test]
+fn a_long_utterance_is_cut_at_the_maximum() {
+    let config = VadConfig {
+        max_utterance_ms: 1000,
+        ..VadConfig::default()
+    };
+    let mut vad = Endpointer::new(config);
+    let events = vad.push(&concat(&[silence(500), voice(3000, 0.2)]));
+    let turns = turns(&events);
+    assert!(!turns.is_empty() && turns[0].2, "{events:?}");
+    assert!(turns[0].0 <= 16_000 + 320, "cut at one second");
+}
+
+#[test]
+fn digital_silence_is_reported_once() {
+    let mut vad = Endpointer::new(VadConfig::default());
+    let events = vad.push(&vec![0.0; 16_000 * 3]);
+    let reports: Vec<_> = events
+        .iter()
+        .filter(|e| matches!(e, VadEvent::DigitalSilence { .. }))
+        .collect();
+    assert_eq!(reports.len(), 1, "{events:?}");
+}
+
+#[test]
+fn playback_echo_is_ignored_but_talking_over_it_is_not() {
+    let echo = voice(1000, 0.05);
+    let rms = (echo.iter().map(|s| s * s).sum::<f32>() / echo.len() as f32).sqrt();
+    let mut vad = Endpointer::new(VadConfig::default());
+    vad.push(&silence(500));
+    vad.set_playback_level(rms);
+    assert_eq!(starts(&vad.push(&concat(&[echo, silence(500)]))), 0);
+    assert_eq!(starts(&vad.push(&voice(500, 0.3))), 1);
+}
+
+#[test]
+fn results_do_not_depend_on_how_audio_is_chunked() {
+    let audio = concat(&[
+        silence(700),
+        voice(900, 0.2),
+        silence(700),
+        voice(500, 0.25),
+        silence(700),
+    ]);
+    let mut whole = Endpointer::new(VadConfig::default());
+    let expected = whole.push(&audio);
+    let mut chunked = Endpointer::new(VadConfig::default());
+    let got: Vec<VadEvent> = audio.chunks(128).flat_map(|c| chunked.push(c)).collect();
+    assert_eq!(got, expected);
+    assert_eq!(turns(&expected).len(), 2);
+}
+
+#[test]
+fn push_to_talk_release_ends_the_turn() {
+    let mut vad = Endpointer::new(VadConfig::default());
+    vad.push(&concat(&[silence(300), voice(600, 0.2)]));
+    assert_eq!(vad.state(), VadState::Speech);
+    assert!(matches!(vad.finish(), Some(VadEvent::EndOfTurn { .. })));
+    assert_eq!(vad.state(), VadState::Silence);
+    assert!(vad.finish().is_none());
+}
