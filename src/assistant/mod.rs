@@ -1,1 +1,202 @@
 //! The turn-taking state machine that wires VAD, ASR, the dialog model and the voice together.
+//!
+//! It is sans-IO: the caller pushes microphone audio and playback reports in, calls
+//! [`Assistant::step`] whenever it has time (one unit of work per call: a transcription, one reply
+//! token, one chunk of speech), and acts on the [`AssistantEvent`]s that come out. The browser's
+//! engine worker drives it between audio messages, so a user who talks over the reply is heard
+//! between two tokens; the native `sotto converse` drives it from a WAV file. The stages are traits,
+//! so the machine is tested with scripted stages and runs with the real Whisper, chat model and voice.
+
+mod machine;
+#[cfg(test)]
+mod tests;
+
+pub use machine::Assistant;
+
+use crate::vad::VadConfig;
+
+/// Which pipeline stage failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    /// Speech recognition.
+    Asr,
+    /// The dialog model.
+    Llm,
+    /// Speech synthesis.
+    Tts,
+}
+
+/// A stage's failure, reported as an event; the conversation goes on.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct StageError {
+    /// The stage that failed.
+    pub stage: Stage,
+    /// What went wrong, for the user.
+    pub message: String,
+}
+
+/// Speech recognition, as the assistant uses it.
+pub trait Recognizer {
+    /// Transcribes a whole utterance (16 kHz mono). `partial` marks a preview of an utterance that
+    /// is still growing (a recognizer may decode fewer tokens for it).
+    fn transcribe(&mut self, pcm: &[f32], partial: bool) -> Result<String, String>;
+}
+
+/// The dialog model, one reply at a time; it keeps the conversation itself.
+pub trait Responder {
+    /// Starts the reply to the user's words.
+    fn begin(&mut self, user_text: &str) -> Result<(), String>;
+    /// The next piece of the reply's text, or `None` when the reply is complete.
+    fn next_piece(&mut self) -> Result<Option<String>, String>;
+    /// Stops the reply in progress; the conversation keeps `spoken` as the assistant's turn.
+    fn interrupt(&mut self, spoken: &str);
+}
+
+/// The voice.
+pub trait Voice {
+    /// Speaks `text` (already cleaned for speech) as mono PCM at [`Voice::sample_rate`].
+    fn synthesize(&mut self, text: &str) -> Result<Vec<f32>, String>;
+    /// The PCM sample rate.
+    fn sample_rate(&self) -> u32;
+}
+
+/// How the user takes turns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// The detector decides when a turn starts and ends.
+    HandsFree,
+    /// A turn lasts while the button (or Space) is held.
+    PushToTalk,
+}
+
+/// Settings of the conversation loop.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct AssistantConfig {
+    /// Voice activity detection and endpointing.
+    pub vad: VadConfig,
+    /// Turn taking.
+    pub mode: Mode,
+    /// Re-transcribe a growing utterance at most this often, for the live partial line.
+    pub partial_interval_ms: u32,
+    /// Whether the user's speech during a reply interrupts it.
+    pub barge_in: bool,
+}
+
+impl Default for AssistantConfig {
+    fn default() -> Self {
+        Self { vad: VadConfig::default(), mode: Mode::HandsFree, partial_interval_ms: 500, barge_in: true }
+    }
+}
+
+/// What the assistant is doing, for the state indicator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum State {
+    /// Waiting for the user.
+    Listening,
+    /// The user is speaking.
+    HearingYou,
+    /// Transcribing or reading the user's words before the first reply audio.
+    Thinking,
+    /// The reply is being spoken.
+    Speaking,
+}
+
+/// Milliseconds on the caller's clock at which a turn passed each point.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Latency {
+    /// The turn.
+    pub turn: u64,
+    /// The user stopped speaking (the last voiced frame).
+    pub speech_end: Option<f64>,
+    /// The endpointer decided the turn was over.
+    pub endpoint: Option<f64>,
+    /// The final transcript was ready.
+    pub transcript: Option<f64>,
+    /// The first reply token was ready.
+    pub first_token: Option<f64>,
+    /// The first reply audio was ready (or, where playback reports it, started sounding).
+    pub first_audio: Option<f64>,
+}
+
+/// What the caller must show, play or stop.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum AssistantEvent {
+    /// The state indicator changes.
+    State {
+        /// The new state.
+        state: State,
+    },
+    /// The user started speaking.
+    SpeechStart {
+        /// The turn the speech belongs to.
+        turn: u64,
+    },
+    /// A preview of the words so far.
+    Partial {
+        /// The turn.
+        turn: u64,
+        /// The words recognized so far.
+        text: String,
+    },
+    /// The user's final words (or typed text).
+    Transcript {
+        /// The turn.
+        turn: u64,
+        /// The words.
+        text: String,
+    },
+    /// A turn's speech held no words (noise, a cough): nothing is answered.
+    NothingHeard {
+        /// The turn.
+        turn: u64,
+    },
+    /// The next piece of the reply's text, to append to the transcript as it streams.
+    Token {
+        /// The turn.
+        turn: u64,
+        /// The piece.
+        text: String,
+    },
+    /// Audio to queue for playback.
+    Audio {
+        /// The turn (playback drops a turn's queued audio on interruption).
+        turn: u64,
+        /// The chunk's index in the turn.
+        index: u32,
+        /// What the chunk says.
+        text: String,
+        /// Mono PCM.
+        samples: Vec<f32>,
+        /// Its sample rate.
+        sample_rate: u32,
+    },
+    /// The reply is complete (generation finished; audio may still be playing).
+    Reply {
+        /// The turn.
+        turn: u64,
+        /// The whole reply as generated.
+        text: String,
+    },
+    /// The reply was cut: stop playback of this turn now.
+    Interrupted {
+        /// The turn that was cut.
+        turn: u64,
+        /// What had been spoken, which the conversation keeps.
+        spoken: String,
+    },
+    /// A turn's latency marks, once its first audio exists.
+    Latency(Latency),
+    /// The microphone delivers only zeros.
+    DigitalSilence {
+        /// For how long, in ms.
+        for_ms: u64,
+    },
+    /// A stage failed; the assistant listens again.
+    Error(StageError),
+}

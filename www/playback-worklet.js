@@ -1,0 +1,75 @@
+// The playback worklet: plays the reply's audio chunks as the engine worker sends them (straight
+// over a MessagePort), resampling each to the context's rate. On `flush` it drops everything queued
+// within one render quantum (barge-in). It reports back when a turn starts and stops sounding, how
+// many samples it rendered, and the level it plays (so the detector can tell echo from the user).
+class PlaybackProcessor extends AudioWorkletProcessor {
+  constructor() {
+    super();
+    this.engine = null;
+    this.queue = []; // {turn, samples, rate, position}
+    this.playingTurn = null;
+    this.rendered = 0;
+    this.energy = 0;
+    this.counted = 0;
+    this.port.onmessage = ({ data }) => {
+      if (data.type === 'connect') {
+        this.engine = data.port;
+        this.engine.onmessage = ({ data: message }) => this.command(message);
+      }
+    };
+  }
+
+  command(message) {
+    if (message.type === 'chunk') {
+      this.queue.push({ turn: message.turn, samples: message.samples, step: message.sampleRate / sampleRate, position: 0 });
+    } else if (message.type === 'flush') {
+      const dropped = this.queue.filter((c) => message.turn == null || c.turn === message.turn);
+      this.queue = this.queue.filter((c) => !dropped.includes(c));
+      if (this.playingTurn != null && (message.turn == null || message.turn === this.playingTurn)) this.finishTurn(true);
+    }
+  }
+
+  finishTurn(interrupted) {
+    this.engine?.postMessage({ type: 'stopped', turn: this.playingTurn, interrupted, rendered: this.rendered, at: currentTime });
+    this.playingTurn = null;
+  }
+
+  process(_inputs, outputs) {
+    const output = outputs[0];
+    const out = output[0];
+    let written = 0;
+    while (written < out.length && this.queue.length > 0) {
+      const chunk = this.queue[0];
+      if (this.playingTurn !== chunk.turn) {
+        if (this.playingTurn != null) this.finishTurn(false);
+        this.playingTurn = chunk.turn;
+        this.engine?.postMessage({ type: 'started', turn: chunk.turn, at: currentTime });
+      }
+      const { samples, step } = chunk;
+      while (written < out.length && chunk.position < samples.length - (step === 1 ? 0 : 1)) {
+        const index = Math.floor(chunk.position);
+        const frac = chunk.position - index;
+        const a = samples[index];
+        const b = step === 1 ? a : samples[index + 1];
+        out[written++] = a + (b - a) * frac;
+        chunk.position += step;
+      }
+      if (chunk.position >= samples.length - (step === 1 ? 0 : 1)) this.queue.shift();
+    }
+    out.fill(0, written);
+    for (let channel = 1; channel < output.length; channel++) output[channel].set(out);
+    for (let i = 0; i < written; i++) this.energy += out[i] * out[i];
+    this.counted += out.length;
+    this.rendered += written;
+    if (written === 0 && this.playingTurn != null && this.queue.length === 0) this.finishTurn(false);
+    // About every 20 ms: the played level, for the echo-aware speech threshold.
+    if (this.counted >= sampleRate / 50) {
+      this.engine?.postMessage({ type: 'level', rms: Math.sqrt(this.energy / this.counted), rendered: this.rendered });
+      this.energy = 0;
+      this.counted = 0;
+    }
+    return true;
+  }
+}
+
+registerProcessor('sotto-playback', PlaybackProcessor);
