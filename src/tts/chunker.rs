@@ -1,0 +1,1 @@
+//! Streaming chunker: cuts a streamed reply into speakable chunks.
