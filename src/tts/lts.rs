@@ -35,7 +35,7 @@ fn rules() -> &'static RuleSet {
         let mut by_letter: Vec<Vec<Rule>> = (0..27).map(|_| Vec::new()).collect();
         for line in RULES_TEXT
             .lines()
-            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .filter(|l| !l.starts_with("//") && !l.trim().is_empty())
         {
             // The table is part of the crate and checked by the tests, so malformed lines are
             // a programming error; they are skipped rather than allowed to panic at run time.
@@ -81,77 +81,60 @@ fn is_consonant(c: u8) -> bool {
     c.is_ascii_uppercase() && !is_vowel(c)
 }
 
-/// Matches `context` leftwards from `pos` (exclusive); true if it all matches.
-fn match_left(context: &[u8], word: &[u8], mut pos: usize) -> bool {
-    for &c in context.iter().rev() {
-        let prev = |p: usize| if p == 0 { None } else { Some(word[p - 1]) };
-        match c {
-            b'#' | b'*' => {
-                let test = if c == b'#' { is_vowel } else { is_consonant };
-                if !prev(pos).is_some_and(test) {
-                    return false;
-                }
-                while prev(pos).is_some_and(test) {
-                    pos -= 1;
-                }
+/// Matches `context` leftwards from `pos` (exclusive), backtracking over the repeat classes.
+fn match_left(context: &[u8], word: &[u8], pos: usize) -> bool {
+    let Some((&c, rest)) = context.split_last() else {
+        return true;
+    };
+    match c {
+        b'#' | b'*' | b':' => {
+            let test = if c == b'#' { is_vowel } else { is_consonant };
+            let min = usize::from(c != b':');
+            let mut run = 0;
+            while pos > run && test(word[pos - run - 1]) {
+                run += 1;
             }
-            b':' => {
-                while prev(pos).is_some_and(is_consonant) {
-                    pos -= 1;
-                }
-            }
-            _ => {
-                if !prev(pos).is_some_and(|p| class_matches(c, p, word, pos - 1)) {
-                    return false;
-                }
-                pos -= 1;
-            }
+            (min..=run).rev().any(|k| match_left(rest, word, pos - k))
+        }
+        _ => {
+            pos > 0
+                && class_matches(c, word[pos - 1], word, pos - 1)
+                && match_left(rest, word, pos - 1)
         }
     }
-    true
 }
 
-/// Matches `context` rightwards from `pos` (inclusive).
-fn match_right(context: &[u8], word: &[u8], mut pos: usize) -> bool {
-    for &c in context {
-        let at = |p: usize| word.get(p).copied();
-        match c {
-            b'#' | b'*' => {
-                let test = if c == b'#' { is_vowel } else { is_consonant };
-                if !at(pos).is_some_and(test) {
-                    return false;
-                }
-                while at(pos).is_some_and(test) {
-                    pos += 1;
-                }
+/// Matches `context` rightwards from `pos` (inclusive), backtracking over the repeat classes.
+fn match_right(context: &[u8], word: &[u8], pos: usize) -> bool {
+    let Some((&c, rest)) = context.split_first() else {
+        return true;
+    };
+    match c {
+        b'#' | b'*' | b':' => {
+            let test = if c == b'#' { is_vowel } else { is_consonant };
+            let min = usize::from(c != b':');
+            let mut run = 0;
+            while word.get(pos + run).is_some_and(|&p| test(p)) {
+                run += 1;
             }
-            b':' => {
-                while at(pos).is_some_and(is_consonant) {
-                    pos += 1;
-                }
-            }
-            b'%' => {
-                let rest = &word[pos..];
-                let suffix = [&b"ING"[..], b"ELY", b"ER", b"ES", b"ED", b"E"]
-                    .into_iter()
-                    .find(|s| {
-                        rest.starts_with(s)
-                            && !rest.get(s.len()).is_some_and(|n| n.is_ascii_uppercase())
-                    });
-                match suffix {
-                    Some(s) => pos += s.len(),
-                    None => return false,
-                }
-            }
-            _ => {
-                if !at(pos).is_some_and(|p| class_matches(c, p, word, pos)) {
-                    return false;
-                }
-                pos += 1;
-            }
+            (min..=run).rev().any(|k| match_right(rest, word, pos + k))
+        }
+        b'%' => {
+            let tail = &word[pos.min(word.len())..];
+            [&b"ING"[..], b"ELY", b"ER", b"ES", b"ED", b"E"]
+                .into_iter()
+                .any(|s| {
+                    tail.starts_with(s)
+                        && !tail.get(s.len()).is_some_and(|n| n.is_ascii_uppercase())
+                        && match_right(rest, word, pos + s.len())
+                })
+        }
+        _ => {
+            word.get(pos)
+                .is_some_and(|&p| class_matches(c, p, word, pos))
+                && match_right(rest, word, pos + 1)
         }
     }
-    true
 }
 
 /// Whether letter `p` (at `idx` in `word`) fits the single-letter class `c`.
@@ -207,6 +190,8 @@ pub fn letters_to_phonemes(word: &str) -> Vec<Phoneme> {
             None => pos += 1,
         }
     }
+    // Doubled consonant letters ("nn", "tt", "dd") are one sound.
+    out.dedup_by(|b, a| a == b && !spec(*a).is_vowel());
     out
 }
 
@@ -215,24 +200,42 @@ const PRE_STRESS_SUFFIXES: &[&str] = &[
     "TION", "SION", "IC", "ICAL", "ITY", "IAL", "IAN", "IOUS", "ICS",
 ];
 
-/// Converts a word to phones with lexical stress: primary on the first full vowel, or on the
-/// vowel before a stress-attracting suffix; other vowels unstressed.
+/// Unstressed prefixes: a word starting with one of these stresses its next syllable.
+const UNSTRESSED_PREFIXES: &[&str] = &["BE", "DE", "RE", "PRE", "EX", "CON", "COM"];
+
+/// Converts a word to phones with lexical stress: primary on the first full vowel, on the vowel
+/// after an unstressed prefix, or on the vowel before a stress-attracting suffix. Unstressed
+/// lax vowels of longer words are reduced toward schwa, as in connected speech.
 pub fn word_to_phones(word: &str) -> Vec<Phone> {
-    let phonemes = letters_to_phonemes(word);
+    let mut phonemes = letters_to_phonemes(word);
     let vowels: Vec<usize> = (0..phonemes.len())
         .filter(|&i| spec(phonemes[i]).is_vowel())
         .collect();
-    let schwa = by_symbol("AX");
+    let symbol = |p: Phoneme| spec(p).symbol;
     let upper = word.to_ascii_uppercase();
     let stressed = if vowels.len() >= 3 && PRE_STRESS_SUFFIXES.iter().any(|s| upper.ends_with(s)) {
-        vowels.get(vowels.len().saturating_sub(2)).copied()
+        vowels.get(vowels.len() - 2).copied()
+    } else if vowels.len() >= 2 && UNSTRESSED_PREFIXES.iter().any(|p| upper.starts_with(p)) {
+        vowels.get(1).copied()
     } else {
         vowels
             .iter()
             .copied()
-            .find(|&i| Some(phonemes[i]) != schwa)
+            .find(|&i| symbol(phonemes[i]) != "AX")
             .or(vowels.first().copied())
     };
+    if vowels.len() >= 2 {
+        for &i in &vowels {
+            let reduced = match symbol(phonemes[i]) {
+                "AE" | "AA" | "AH" | "AO" => "AX",
+                "EH" => "IH",
+                _ => continue,
+            };
+            if Some(i) != stressed {
+                phonemes[i] = by_symbol(reduced).unwrap_or(phonemes[i]);
+            }
+        }
+    }
     phonemes
         .iter()
         .enumerate()

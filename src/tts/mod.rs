@@ -92,6 +92,23 @@ pub fn synthesize(text: &str, options: &SpeechOptions) -> Result<Vec<f32>, TtsEr
     Ok(pcm)
 }
 
+/// The phonemes the voice would speak for `text`, as ARPAbet words separated by spaces and
+/// phrases separated by ` | ` (for inspection and debugging).
+pub fn transcribe(text: &str) -> String {
+    let phrases: Vec<String> = text_to_phrases(text)
+        .iter()
+        .map(|phrase| {
+            let words: Vec<String> = phrase
+                .words
+                .iter()
+                .map(|w| phoneme::to_arpabet(&w.phones).replace(' ', "-"))
+                .collect();
+            words.join(" ")
+        })
+        .collect();
+    phrases.join(" | ")
+}
+
 /// Normalizes text and splits it into phrases of pronounced words.
 pub fn text_to_phrases(text: &str) -> Vec<Phrase> {
     let spoken = normalize::normalize(text);
@@ -102,10 +119,13 @@ pub fn text_to_phrases(text: &str) -> Vec<Phrase> {
         if !current.is_empty() {
             let word = current.trim_matches('\'');
             if !word.is_empty() {
-                words.push(Word {
-                    phones: lexicon::pronounce(word),
-                    accented: !lexicon::is_function_word(word),
-                });
+                let accented = !lexicon::is_function_word(word);
+                let mut phones = lexicon::pronounce(word);
+                if !accented {
+                    // Function words are spoken reduced: no lexical stress, no pitch accent.
+                    phones.iter_mut().for_each(|p| p.stress = 0);
+                }
+                words.push(Word { phones, accented });
             }
             current.clear();
         }

@@ -22,6 +22,9 @@ pub struct Args {
     /// Output sample rate in Hz: 16000, 22050, 24000 or 48000.
     #[arg(long, default_value_t = 24_000)]
     sample_rate: u32,
+    /// Also print the phonemes spoken (ARPAbet with stress digits).
+    #[arg(long)]
+    phonemes: bool,
 }
 
 /// Synthesizes the text and writes the WAV.
@@ -31,6 +34,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         rate: args.rate,
         pitch: args.pitch,
     };
+    if args.phonemes {
+        println!("{}", tts::transcribe(&args.text));
+    }
     let pcm = tts::synthesize(&args.text, &options)?;
     write_wav(&args.out, &pcm, args.sample_rate)
         .with_context(|| format!("writing {}", args.out.display()))
