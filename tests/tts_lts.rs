@@ -22,7 +22,9 @@ fn edit_distance(a: &[&str], b: &[&str]) -> usize {
         let mut diag = row[0];
         row[0] = i + 1;
         for (j, y) in b.iter().enumerate() {
-            let next = (diag + usize::from(x != y)).min(row[j] + 1).min(row[j + 1] + 1);
+            let next = (diag + usize::from(x != y))
+                .min(row[j] + 1)
+                .min(row[j + 1] + 1);
             diag = row[j + 1];
             row[j + 1] = next;
         }
@@ -35,7 +37,10 @@ fn rules_match_the_dictionary_on_a_word_list() {
     let (mut exact, mut errors, mut total, mut words) = (0, 0, 0, 0);
     for line in WORDS.lines().filter(|l| !l.starts_with('#')) {
         let (word, expected) = line.split_once(' ').expect("word and phones");
-        assert!(lexicon::lookup(word).is_none(), "{word} is in the lexicon; the list tests the rules");
+        assert!(
+            lexicon::lookup(word).is_none(),
+            "{word} is in the lexicon; the list tests the rules"
+        );
         let expected: Vec<&str> = expected.split_whitespace().collect();
         let got = rule_phonemes(word);
         let distance = edit_distance(&got, &expected);
@@ -51,7 +56,10 @@ fn rules_match_the_dictionary_on_a_word_list() {
     let per = errors as f64 / total as f64;
     eprintln!("letter-to-sound: {exact}/{words} words exact, phoneme error rate {per:.3}");
     assert!(words >= 200, "word list too short: {words}");
-    assert!(exact * 100 >= words * 70, "only {exact}/{words} words exact");
+    assert!(
+        exact * 100 >= words * 70,
+        "only {exact}/{words} words exact"
+    );
     assert!(per <= 0.10, "phoneme error rate {per:.3}");
 }
 
@@ -76,7 +84,11 @@ fn rules_handle_classic_contexts() {
 
 #[test]
 fn lexicon_covers_function_words_with_stress() {
-    assert!(lexicon::len() >= 300, "lexicon has {} entries", lexicon::len());
+    assert!(
+        lexicon::len() >= 300,
+        "lexicon has {} entries",
+        lexicon::len()
+    );
     let one = phoneme::to_arpabet(lexicon::lookup("one").expect("one"));
     assert_eq!(one, "W AH1 N");
     let pronounced = phoneme::to_arpabet(&lexicon::pronounce("friends"));

@@ -10,6 +10,7 @@ pub mod klatt;
 pub mod lexicon;
 pub mod lts;
 pub mod normalize;
+pub mod numbers;
 pub mod phoneme;
 pub mod prosody;
 
