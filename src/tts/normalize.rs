@@ -262,9 +262,8 @@ fn expand<'a>(
     // Abbreviations with a stop.
     if let Some(rest) = trail.strip_prefix('.') {
         if let Some(&(_, said)) = TITLES.iter().find(|(a, _)| *a == core) {
-            if !next_core.is_empty()
-                && !(core == "No" && !next_core.starts_with(|c: char| c.is_ascii_digit()))
-            {
+            let number_follows = next_core.starts_with(|c: char| c.is_ascii_digit());
+            if !next_core.is_empty() && (core != "No" || number_follows) {
                 return (said.to_string(), false, rest);
             }
         }
