@@ -87,7 +87,12 @@ pub struct AssistantConfig {
 
 impl Default for AssistantConfig {
     fn default() -> Self {
-        Self { vad: VadConfig::default(), mode: Mode::HandsFree, partial_interval_ms: 500, barge_in: true }
+        Self {
+            vad: VadConfig::default(),
+            mode: Mode::HandsFree,
+            partial_interval_ms: 500,
+            barge_in: true,
+        }
     }
 }
 

@@ -339,4 +339,6 @@ fn to_db(power: f32) -> f32 {
 }
 
 #[cfg(test)]
+pub(crate) mod test_signals;
+#[cfg(test)]
 mod tests;

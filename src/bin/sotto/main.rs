@@ -5,6 +5,8 @@
 #[cfg(not(target_arch = "wasm32"))]
 mod gen_models;
 #[cfg(not(target_arch = "wasm32"))]
+mod say;
+#[cfg(not(target_arch = "wasm32"))]
 mod serve;
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -19,6 +21,7 @@ fn main() -> std::process::ExitCode {
         }
         Command::Serve(args) => serve::run(args),
         Command::GenModels(args) => gen_models::run(args),
+        Command::Say(args) => say::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -54,4 +57,6 @@ enum Command {
     Serve(serve::Args),
     /// Write deterministic tiny test models, or random models in real shapes for benchmarks.
     GenModels(gen_models::Args),
+    /// Speak text with the embedded voice into a WAV file.
+    Say(say::Args),
 }

@@ -1,0 +1,435 @@
+//! The conversation loop's state and its one-unit-of-work [`Assistant::step`].
+
+use super::{
+    AssistantConfig, AssistantEvent, Latency, Mode, Recognizer, Responder, Stage, StageError,
+    State, Voice,
+};
+use crate::tts::chunker::Chunker;
+use crate::vad::{Endpointer, VadEvent, SAMPLE_RATE};
+
+/// The reply being generated and spoken.
+struct Reply {
+    turn: u64,
+    chunker: Chunker,
+    text: String,
+    generating: bool,
+    /// (chunk text, sample count) of the audio handed to playback, in order.
+    queued: Vec<(String, usize)>,
+    /// Samples of this turn that playback has rendered.
+    played: usize,
+}
+
+impl Reply {
+    /// The text of the chunks that had started sounding.
+    fn spoken(&self) -> String {
+        let mut start = 0;
+        let mut spoken = Vec::new();
+        for (text, samples) in &self.queued {
+            if start < self.played {
+                spoken.push(text.as_str());
+            }
+            start += samples;
+        }
+        spoken.join(" ")
+    }
+
+    fn audio_samples(&self) -> usize {
+        self.queued.iter().map(|(_, n)| n).sum()
+    }
+}
+
+/// The conversation loop over a recognizer, a dialog model and a voice.
+pub struct Assistant<R, L, V> {
+    config: AssistantConfig,
+    vad: Endpointer,
+    recognizer: R,
+    responder: L,
+    voice: V,
+    state: State,
+    turn: u64,
+    /// Utterances whose final transcript is due, with their turn and speech-end time.
+    finals: Vec<(u64, Vec<f32>)>,
+    /// The clock time at which the last partial was made, and the utterance length it covered.
+    last_partial: Option<(f64, usize)>,
+    reply: Option<Reply>,
+    latency: Latency,
+    latency_reported: bool,
+    push_to_talk_held: bool,
+}
+
+impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
+    /// A conversation loop with the given stages.
+    pub fn new(config: AssistantConfig, recognizer: R, responder: L, voice: V) -> Self {
+        Self {
+            vad: Endpointer::new(config.vad.clone()),
+            config,
+            recognizer,
+            responder,
+            voice,
+            state: State::Listening,
+            turn: 0,
+            finals: Vec::new(),
+            last_partial: None,
+            reply: None,
+            latency: Latency::default(),
+            latency_reported: false,
+            push_to_talk_held: false,
+        }
+    }
+
+    /// The settings in force.
+    pub fn config(&self) -> &AssistantConfig {
+        &self.config
+    }
+
+    /// Changes the settings (the endpointer's apply from the next frame).
+    pub fn set_config(&mut self, config: AssistantConfig) {
+        self.vad.set_config(config.vad.clone());
+        self.config = config;
+    }
+
+    /// What the assistant is doing.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// The microphone level of the last frame, in dBFS.
+    pub fn level_db(&self) -> f32 {
+        self.vad.level_db()
+    }
+
+    /// The recognizer (to change its language, say).
+    pub fn recognizer_mut(&mut self) -> &mut R {
+        &mut self.recognizer
+    }
+
+    /// The dialog model (to change its system prompt, say).
+    pub fn responder_mut(&mut self) -> &mut L {
+        &mut self.responder
+    }
+
+    /// The voice (to change its rate or pitch, say).
+    pub fn voice_mut(&mut self) -> &mut V {
+        &mut self.voice
+    }
+
+    /// Whether [`Assistant::step`] has something to do.
+    pub fn has_work(&self) -> bool {
+        !self.finals.is_empty()
+            || self.reply.as_ref().is_some_and(|r| r.generating)
+            || self.partial_due_soon()
+    }
+
+    fn partial_due_soon(&self) -> bool {
+        self.config.partial_interval_ms > 0
+            && self.state == State::HearingYou
+            && self.vad.utterance().len() > self.last_partial.map_or(0, |(_, n)| n)
+    }
+
+    fn set_state(&mut self, state: State, events: &mut Vec<AssistantEvent>) {
+        if self.state != state {
+            self.state = state;
+            events.push(AssistantEvent::State { state });
+        }
+    }
+
+    /// Feeds 16 kHz microphone audio; `now_ms` is the caller's clock when the last sample arrived.
+    pub fn push_audio(&mut self, samples: &[f32], now_ms: f64) -> Vec<AssistantEvent> {
+        let mut events = Vec::new();
+        if self.config.mode == Mode::PushToTalk && !self.push_to_talk_held {
+            return events;
+        }
+        for event in self.vad.push(samples) {
+            match event {
+                VadEvent::SpeechStart { .. } => self.on_speech_start(now_ms, &mut events),
+                VadEvent::EndOfTurn { utterance, .. } if self.config.mode == Mode::HandsFree => {
+                    // The endpointer waited `endpoint_ms` of silence after the last voiced frame.
+                    let speech_end = now_ms - f64::from(self.config.vad.endpoint_ms);
+                    self.end_of_turn(utterance, speech_end, now_ms, &mut events);
+                }
+                VadEvent::EndOfTurn { .. } => {} // push-to-talk: the release ends the turn
+                VadEvent::Discarded { .. } => {
+                    if self.state == State::HearingYou {
+                        let back = if self.reply.is_some() {
+                            State::Speaking
+                        } else {
+                            State::Listening
+                        };
+                        self.set_state(back, &mut events);
+                    }
+                }
+                VadEvent::DigitalSilence { for_ms } => {
+                    events.push(AssistantEvent::DigitalSilence { for_ms })
+                }
+            }
+        }
+        events
+    }
+
+    fn on_speech_start(&mut self, now_ms: f64, events: &mut Vec<AssistantEvent>) {
+        if self.reply.is_some() {
+            if !self.config.barge_in {
+                return;
+            }
+            self.interrupt_reply(events);
+        }
+        self.turn += 1;
+        self.last_partial = Some((now_ms, 0));
+        events.push(AssistantEvent::SpeechStart { turn: self.turn });
+        self.set_state(State::HearingYou, events);
+    }
+
+    fn end_of_turn(
+        &mut self,
+        utterance: Vec<f32>,
+        speech_end: f64,
+        now_ms: f64,
+        events: &mut Vec<AssistantEvent>,
+    ) {
+        self.latency = Latency {
+            turn: self.turn,
+            speech_end: Some(speech_end),
+            endpoint: Some(now_ms),
+            ..Latency::default()
+        };
+        self.latency_reported = false;
+        self.last_partial = None;
+        self.finals.push((self.turn, utterance));
+        self.set_state(State::Thinking, events);
+    }
+
+    /// Push-to-talk: the button (or Space) went down.
+    pub fn press_to_talk(&mut self, now_ms: f64) -> Vec<AssistantEvent> {
+        let mut events = Vec::new();
+        self.push_to_talk_held = true;
+        self.vad.reset();
+        self.on_speech_start(now_ms, &mut events);
+        events
+    }
+
+    /// Push-to-talk: the button was released; the turn ends now.
+    pub fn release_to_talk(&mut self, now_ms: f64) -> Vec<AssistantEvent> {
+        let mut events = Vec::new();
+        self.push_to_talk_held = false;
+        match self.vad.finish() {
+            Some(VadEvent::EndOfTurn { utterance, .. }) => {
+                self.end_of_turn(utterance, now_ms, now_ms, &mut events)
+            }
+            _ => {
+                events.push(AssistantEvent::NothingHeard { turn: self.turn });
+                self.set_state(State::Listening, &mut events);
+            }
+        }
+        events
+    }
+
+    /// A typed message: a turn without audio.
+    pub fn ask(&mut self, text: &str, now_ms: f64) -> Vec<AssistantEvent> {
+        let mut events = Vec::new();
+        if self.reply.is_some() {
+            self.interrupt_reply(&mut events);
+        }
+        self.turn += 1;
+        self.latency = Latency {
+            turn: self.turn,
+            speech_end: Some(now_ms),
+            endpoint: Some(now_ms),
+            ..Latency::default()
+        };
+        self.latency_reported = false;
+        self.set_state(State::Thinking, &mut events);
+        let text = text.trim().to_string();
+        events.push(AssistantEvent::Transcript {
+            turn: self.turn,
+            text: text.clone(),
+        });
+        self.start_reply(text, now_ms, &mut events);
+        events
+    }
+
+    /// Cuts the reply in progress (a stop button, or the user talking over it).
+    pub fn interrupt(&mut self) -> Vec<AssistantEvent> {
+        let mut events = Vec::new();
+        if self.reply.is_some() {
+            self.interrupt_reply(&mut events);
+            self.set_state(State::Listening, &mut events);
+        }
+        events
+    }
+
+    fn interrupt_reply(&mut self, events: &mut Vec<AssistantEvent>) {
+        if let Some(reply) = self.reply.take() {
+            let spoken = reply.spoken();
+            if reply.generating || reply.played < reply.audio_samples() {
+                self.responder.interrupt(&spoken);
+                events.push(AssistantEvent::Interrupted {
+                    turn: reply.turn,
+                    spoken,
+                });
+            }
+        }
+    }
+
+    /// Playback reports how many samples of `turn` it has rendered so far.
+    pub fn playback_progress(
+        &mut self,
+        turn: u64,
+        rendered: usize,
+        now_ms: f64,
+    ) -> Vec<AssistantEvent> {
+        let mut events = Vec::new();
+        if let Some(reply) = self.reply.as_mut().filter(|r| r.turn == turn) {
+            reply.played = reply.played.max(rendered);
+            if !reply.generating && reply.played >= reply.audio_samples() {
+                self.reply = None;
+                self.set_state(State::Listening, &mut events);
+            }
+        }
+        let _ = now_ms;
+        events
+    }
+
+    /// Playback reports the level it plays (RMS; 0 when silent), for the echo-aware threshold.
+    pub fn playback_level(&mut self, rms: f32) {
+        self.vad.set_playback_level(rms);
+    }
+
+    /// Does one unit of work: a final transcript, one reply token (and any speech it completes),
+    /// or a partial transcript; in that order of urgency.
+    pub fn step(&mut self, now_ms: f64) -> Vec<AssistantEvent> {
+        let mut events = Vec::new();
+        if !self.finals.is_empty() {
+            let (turn, utterance) = self.finals.remove(0);
+            match self.recognizer.transcribe(&utterance, false) {
+                Ok(text) if !text.trim().is_empty() => {
+                    self.latency.transcript = Some(now_ms);
+                    events.push(AssistantEvent::Transcript {
+                        turn,
+                        text: text.trim().to_string(),
+                    });
+                    self.start_reply(text.trim().to_string(), now_ms, &mut events);
+                }
+                Ok(_) => {
+                    events.push(AssistantEvent::NothingHeard { turn });
+                    self.set_state(State::Listening, &mut events);
+                }
+                Err(message) => self.fail(Stage::Asr, message, &mut events),
+            }
+        } else if self.reply.as_ref().is_some_and(|r| r.generating) {
+            self.generate_piece(now_ms, &mut events);
+        } else if self.partial_due(now_ms) {
+            let pcm = self.vad.utterance().to_vec();
+            self.last_partial = Some((now_ms, pcm.len()));
+            match self.recognizer.transcribe(&pcm, true) {
+                Ok(text) if !text.trim().is_empty() => events.push(AssistantEvent::Partial {
+                    turn: self.turn,
+                    text: text.trim().to_string(),
+                }),
+                Ok(_) => {}
+                Err(message) => self.fail(Stage::Asr, message, &mut events),
+            }
+        }
+        events
+    }
+
+    fn partial_due(&self, now_ms: f64) -> bool {
+        let min_samples = SAMPLE_RATE as usize / 4; // a quarter second before the first preview
+        self.partial_due_soon()
+            && self.vad.utterance().len() >= min_samples
+            && self
+                .last_partial
+                .is_none_or(|(at, _)| now_ms - at >= f64::from(self.config.partial_interval_ms))
+    }
+
+    /// Starts the dialog model's reply to `text` (already announced as the turn's transcript).
+    fn start_reply(&mut self, text: String, now_ms: f64, events: &mut Vec<AssistantEvent>) {
+        if self.latency.transcript.is_none() {
+            self.latency.transcript = Some(now_ms);
+        }
+        match self.responder.begin(&text) {
+            Ok(()) => {
+                self.reply = Some(Reply {
+                    turn: self.turn,
+                    chunker: Chunker::new(self.turn),
+                    text: String::new(),
+                    generating: true,
+                    queued: Vec::new(),
+                    played: 0,
+                });
+                self.set_state(State::Thinking, events);
+            }
+            Err(message) => self.fail(Stage::Llm, message, events),
+        }
+    }
+
+    fn generate_piece(&mut self, now_ms: f64, events: &mut Vec<AssistantEvent>) {
+        let piece = match self.responder.next_piece() {
+            Ok(piece) => piece,
+            Err(message) => {
+                self.reply = None;
+                return self.fail(Stage::Llm, message, events);
+            }
+        };
+        let Some(reply) = self.reply.as_mut() else {
+            return;
+        };
+        let turn = reply.turn;
+        let chunks = match piece {
+            Some(text) => {
+                if self.latency.first_token.is_none() {
+                    self.latency.first_token = Some(now_ms);
+                }
+                reply.text.push_str(&text);
+                let chunks = reply.chunker.push(&text);
+                events.push(AssistantEvent::Token { turn, text });
+                chunks
+            }
+            None => {
+                reply.generating = false;
+                events.push(AssistantEvent::Reply {
+                    turn,
+                    text: reply.text.clone(),
+                });
+                reply.chunker.finish()
+            }
+        };
+        for chunk in chunks {
+            match self.voice.synthesize(&chunk.text) {
+                Ok(samples) => {
+                    if self.latency.first_audio.is_none() {
+                        self.latency.first_audio = Some(now_ms);
+                    }
+                    let reply = self.reply.as_mut().expect("a reply is in progress");
+                    reply.queued.push((chunk.text.clone(), samples.len()));
+                    events.push(AssistantEvent::Audio {
+                        turn,
+                        index: chunk.index,
+                        text: chunk.text,
+                        samples,
+                        sample_rate: self.voice.sample_rate(),
+                    });
+                    self.set_state(State::Speaking, events);
+                }
+                Err(message) => events.push(AssistantEvent::Error(StageError {
+                    stage: Stage::Tts,
+                    message,
+                })),
+            }
+        }
+        if self.latency.first_audio.is_some() && !self.latency_reported {
+            self.latency_reported = true;
+            events.push(AssistantEvent::Latency(self.latency.clone()));
+        }
+        let reply = self.reply.as_ref().expect("a reply is in progress");
+        if !reply.generating && reply.queued.is_empty() {
+            // Nothing to say aloud (an empty or unspeakable reply): the turn is over.
+            self.reply = None;
+            self.set_state(State::Listening, events);
+        }
+    }
+
+    fn fail(&mut self, stage: Stage, message: String, events: &mut Vec<AssistantEvent>) {
+        events.push(AssistantEvent::Error(StageError { stage, message }));
+        self.set_state(State::Listening, events);
+    }
+}

@@ -1,0 +1,334 @@
+//! The state machine with scripted stages: the real stages are tested in their own modules and,
+//! wired together, by `sotto converse` and the browser tests.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use super::*;
+use crate::vad::test_signals::{concat, silence, voice};
+
+/// Recognizes every utterance as "what is two plus two" (partials: "what is"), or fails.
+#[derive(Default)]
+struct ScriptedRecognizer {
+    finals: usize,
+    partials: usize,
+    fail: bool,
+    hear_nothing: bool,
+}
+
+impl Recognizer for ScriptedRecognizer {
+    fn transcribe(&mut self, pcm: &[f32], partial: bool) -> Result<String, String> {
+        assert!(!pcm.is_empty());
+        if self.fail {
+            return Err("the model is not loaded".into());
+        }
+        if partial {
+            self.partials += 1;
+            return Ok("what is".into());
+        }
+        self.finals += 1;
+        Ok(if self.hear_nothing {
+            String::new()
+        } else {
+            "what is two plus two".into()
+        })
+    }
+}
+
+/// Replies with a fixed text, one word at a time; records what the conversation kept.
+#[derive(Clone, Default)]
+struct ScriptedResponder {
+    log: Rc<RefCell<Vec<String>>>,
+    pieces: Vec<String>,
+}
+
+const REPLY: &str =
+    "Two plus two is four, as you know. It has always been four. Anything else I can do?";
+
+impl Responder for ScriptedResponder {
+    fn begin(&mut self, user_text: &str) -> Result<(), String> {
+        self.log.borrow_mut().push(format!("user: {user_text}"));
+        self.pieces = REPLY.split_inclusive(' ').rev().map(String::from).collect();
+        Ok(())
+    }
+
+    fn next_piece(&mut self) -> Result<Option<String>, String> {
+        Ok(self.pieces.pop())
+    }
+
+    fn interrupt(&mut self, spoken: &str) {
+        self.pieces.clear();
+        self.log
+            .borrow_mut()
+            .push(format!("interrupted, kept: {spoken}"));
+    }
+}
+
+/// 100 samples of tone per character at 16 kHz.
+struct ScriptedVoice;
+
+impl Voice for ScriptedVoice {
+    fn synthesize(&mut self, text: &str) -> Result<Vec<f32>, String> {
+        Ok(vec![0.1; text.len() * 100])
+    }
+
+    fn sample_rate(&self) -> u32 {
+        16_000
+    }
+}
+
+type Scripted = Assistant<ScriptedRecognizer, ScriptedResponder, ScriptedVoice>;
+
+fn assistant(config: AssistantConfig) -> (Scripted, Rc<RefCell<Vec<String>>>) {
+    let responder = ScriptedResponder::default();
+    let log = responder.log.clone();
+    (
+        Assistant::new(
+            config,
+            ScriptedRecognizer::default(),
+            responder,
+            ScriptedVoice,
+        ),
+        log,
+    )
+}
+
+/// Feeds audio in 20 ms frames on a clock that advances with it, doing all work in between.
+fn feed(assistant: &mut Scripted, audio: &[f32], clock: &mut f64) -> Vec<AssistantEvent> {
+    let mut events = Vec::new();
+    for frame in audio.chunks(320) {
+        *clock += 20.0;
+        events.extend(assistant.push_audio(frame, *clock));
+        while assistant.has_work() {
+            let step = assistant.step(*clock);
+            if step.is_empty() {
+                break;
+            }
+            events.extend(step);
+        }
+    }
+    events
+}
+
+fn position(events: &[AssistantEvent], wanted: impl Fn(&AssistantEvent) -> bool) -> usize {
+    events
+        .iter()
+        .position(wanted)
+        .unwrap_or_else(|| panic!("missing event in {events:#?}"))
+}
+
+#[test]
+fn a_spoken_turn_is_transcribed_answered_and_spoken_with_latency_marks() {
+    let (mut assistant, log) = assistant(AssistantConfig::default());
+    let mut clock = 0.0;
+    let events = feed(
+        &mut assistant,
+        &concat(&[silence(500), voice(1500, 0.2), silence(700)]),
+        &mut clock,
+    );
+    let start = position(&events, |e| {
+        matches!(e, AssistantEvent::SpeechStart { turn: 1 })
+    });
+    let partial = position(&events, |e| matches!(e, AssistantEvent::Partial { .. }));
+    let transcript = position(
+        &events,
+        |e| matches!(e, AssistantEvent::Transcript { text, .. } if text == "what is two plus two"),
+    );
+    let token = position(&events, |e| matches!(e, AssistantEvent::Token { .. }));
+    let audio = position(&events, |e| {
+        matches!(e, AssistantEvent::Audio { index: 0, .. })
+    });
+    let reply = position(
+        &events,
+        |e| matches!(e, AssistantEvent::Reply { text, .. } if text == REPLY),
+    );
+    assert!(
+        start < partial
+            && partial < transcript
+            && transcript < token
+            && token < audio
+            && audio < reply
+    );
+    let latency = events.iter().find_map(|e| match e {
+        AssistantEvent::Latency(l) => Some(l.clone()),
+        _ => None,
+    });
+    let latency = latency.expect("a latency event");
+    let marks = [
+        latency.speech_end,
+        latency.endpoint,
+        latency.transcript,
+        latency.first_token,
+        latency.first_audio,
+    ];
+    assert!(marks.iter().all(Option::is_some), "{latency:?}");
+    assert!(marks.windows(2).all(|w| w[0] <= w[1]), "{latency:?}");
+    assert_eq!(log.borrow().as_slice(), ["user: what is two plus two"]);
+    assert_eq!(assistant.state(), State::Speaking);
+    let spoken: usize = events
+        .iter()
+        .filter_map(|e| match e {
+            AssistantEvent::Audio { samples, .. } => Some(samples.len()),
+            _ => None,
+        })
+        .sum();
+    assert!(assistant
+        .playback_progress(1, spoken, clock)
+        .contains(&AssistantEvent::State {
+            state: State::Listening
+        }));
+}
+
+#[test]
+fn partials_come_at_most_every_interval() {
+    let (mut assistant, _) = assistant(AssistantConfig::default());
+    let mut clock = 0.0;
+    feed(
+        &mut assistant,
+        &concat(&[silence(300), voice(3000, 0.2)]),
+        &mut clock,
+    );
+    let partials = assistant.recognizer_mut().partials;
+    assert!(
+        (4..=7).contains(&partials),
+        "{partials} partials in 3 s of speech"
+    );
+}
+
+#[test]
+fn talking_over_the_reply_interrupts_it_and_keeps_what_was_spoken() {
+    let (mut assistant, log) = assistant(AssistantConfig::default());
+    let mut clock = 0.0;
+    let events = feed(
+        &mut assistant,
+        &concat(&[silence(500), voice(1000, 0.2), silence(500)]),
+        &mut clock,
+    );
+    let first_chunk = events
+        .iter()
+        .find_map(|e| match e {
+            AssistantEvent::Audio { text, samples, .. } => Some((text.clone(), samples.len())),
+            _ => None,
+        })
+        .expect("the reply started speaking");
+    // Playback has rendered part of the first chunk when the user talks again.
+    assistant.playback_progress(1, first_chunk.1 / 2, clock);
+    let events = feed(&mut assistant, &voice(400, 0.3), &mut clock);
+    let interrupted = events.iter().find_map(|e| match e {
+        AssistantEvent::Interrupted { turn, spoken } => Some((*turn, spoken.clone())),
+        _ => None,
+    });
+    assert_eq!(interrupted, Some((1, first_chunk.0.clone())));
+    assert!(events.contains(&AssistantEvent::SpeechStart { turn: 2 }));
+    assert_eq!(
+        log.borrow().last().unwrap(),
+        &format!("interrupted, kept: {}", first_chunk.0)
+    );
+    assert_eq!(assistant.state(), State::HearingYou);
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, AssistantEvent::Token { turn: 1, .. })),
+        "generation stopped"
+    );
+}
+
+#[test]
+fn without_barge_in_the_reply_goes_on() {
+    let config = AssistantConfig {
+        barge_in: false,
+        ..AssistantConfig::default()
+    };
+    let (mut assistant, log) = assistant(config);
+    let mut clock = 0.0;
+    feed(
+        &mut assistant,
+        &concat(&[silence(500), voice(1000, 0.2), silence(500)]),
+        &mut clock,
+    );
+    let events = feed(&mut assistant, &voice(400, 0.3), &mut clock);
+    assert!(!events
+        .iter()
+        .any(|e| matches!(e, AssistantEvent::Interrupted { .. })));
+    assert_eq!(log.borrow().len(), 1);
+}
+
+#[test]
+fn typed_text_is_a_turn() {
+    let (mut assistant, log) = assistant(AssistantConfig::default());
+    let mut events = assistant.ask("  hello there ", 10.0);
+    while assistant.has_work() {
+        events.extend(assistant.step(20.0));
+    }
+    assert!(events.contains(&AssistantEvent::Transcript {
+        turn: 1,
+        text: "hello there".into()
+    }));
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, AssistantEvent::Reply { turn: 1, .. })));
+    assert_eq!(log.borrow().as_slice(), ["user: hello there"]);
+}
+
+#[test]
+fn push_to_talk_listens_only_while_held() {
+    let config = AssistantConfig {
+        mode: Mode::PushToTalk,
+        ..AssistantConfig::default()
+    };
+    let (mut assistant, _) = assistant(config);
+    let mut clock = 0.0;
+    let ignored = feed(
+        &mut assistant,
+        &concat(&[voice(800, 0.2), silence(600)]),
+        &mut clock,
+    );
+    assert!(ignored.is_empty(), "{ignored:?}");
+    assistant.press_to_talk(clock);
+    feed(&mut assistant, &voice(800, 0.2), &mut clock);
+    let mut events = assistant.release_to_talk(clock);
+    while assistant.has_work() {
+        events.extend(assistant.step(clock));
+    }
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, AssistantEvent::Transcript { .. })),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn an_utterance_without_words_is_not_answered() {
+    let (mut assistant, log) = assistant(AssistantConfig::default());
+    assistant.recognizer_mut().hear_nothing = true;
+    let mut clock = 0.0;
+    let events = feed(
+        &mut assistant,
+        &concat(&[silence(300), voice(800, 0.2), silence(600)]),
+        &mut clock,
+    );
+    assert!(events.contains(&AssistantEvent::NothingHeard { turn: 1 }));
+    assert!(log.borrow().is_empty());
+    assert_eq!(assistant.state(), State::Listening);
+}
+
+#[test]
+fn a_failing_stage_is_reported_and_the_assistant_listens_again() {
+    let (mut assistant, _) = assistant(AssistantConfig::default());
+    assistant.recognizer_mut().fail = true;
+    let mut clock = 0.0;
+    let events = feed(
+        &mut assistant,
+        &concat(&[silence(300), voice(800, 0.2), silence(600)]),
+        &mut clock,
+    );
+    assert!(events.iter().any(|e| matches!(
+        e,
+        AssistantEvent::Error(StageError {
+            stage: Stage::Asr,
+            ..
+        })
+    )));
+    assert_eq!(assistant.state(), State::Listening);
+}
