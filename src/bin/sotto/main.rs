@@ -6,6 +6,8 @@
 mod gen_models;
 #[cfg(not(target_arch = "wasm32"))]
 mod serve;
+#[cfg(not(target_arch = "wasm32"))]
+mod transcribe;
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() -> std::process::ExitCode {
@@ -19,6 +21,7 @@ fn main() -> std::process::ExitCode {
         }
         Command::Serve(args) => serve::run(args),
         Command::GenModels(args) => gen_models::run(args),
+        Command::Transcribe(args) => transcribe::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -50,4 +53,6 @@ enum Command {
     Serve(serve::Args),
     /// Write deterministic tiny test models, or random models in real shapes for benchmarks.
     GenModels(gen_models::Args),
+    /// Transcribe a WAV file with a Whisper model.
+    Transcribe(transcribe::Args),
 }
