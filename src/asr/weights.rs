@@ -66,6 +66,22 @@ impl Weights {
         })
     }
 
+    /// Wraps tensors already in memory (generated models, benchmarks).
+    pub fn from_tensors(tensors: HashMap<String, Tensor>, name: &str) -> Self {
+        Self {
+            store: Store::Dense(tensors),
+            name: name.to_string(),
+        }
+    }
+
+    /// Wraps quantized tensors already in memory (generated models, benchmarks).
+    pub fn from_qtensors(tensors: HashMap<String, Arc<QTensor>>, name: &str) -> Self {
+        Self {
+            store: Store::Quantized(tensors),
+            name: name.to_string(),
+        }
+    }
+
     /// Reads a weight file (natively).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn from_file(path: &std::path::Path) -> Result<Self, AsrError> {
