@@ -8,6 +8,8 @@ mod gen_models;
 mod say;
 #[cfg(not(target_arch = "wasm32"))]
 mod serve;
+#[cfg(not(target_arch = "wasm32"))]
+mod transcribe;
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() -> std::process::ExitCode {
@@ -22,6 +24,7 @@ fn main() -> std::process::ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::GenModels(args) => gen_models::run(args),
         Command::Say(args) => say::run(args),
+        Command::Transcribe(args) => transcribe::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -59,4 +62,6 @@ enum Command {
     GenModels(gen_models::Args),
     /// Speak text with the embedded voice into a WAV file.
     Say(say::Args),
+    /// Transcribe a WAV file with a Whisper model.
+    Transcribe(transcribe::Args),
 }

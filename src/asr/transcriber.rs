@@ -1,0 +1,289 @@
+//! A loaded Whisper checkpoint plus tokenizer, and the greedy transcription loop.
+
+use candle_core::Tensor;
+
+use super::decode::{argmax, log_softmax, Rules};
+use super::whisper::Whisper;
+use super::{
+    AsrError, Config, DecodeOptions, TextStream, Transcript, TranscriptTimings, Weights,
+    WhisperTokenizer,
+};
+use crate::audio::{self, N_SAMPLES};
+
+/// Milliseconds on a monotonic clock (`performance`-free `Date.now()` in the browser).
+fn now_ms() -> f64 {
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    {
+        js_sys::Date::now()
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+    {
+        use std::sync::OnceLock;
+        static START: OnceLock<std::time::Instant> = OnceLock::new();
+        START
+            .get_or_init(std::time::Instant::now)
+            .elapsed()
+            .as_secs_f64()
+            * 1e3
+    }
+}
+
+/// Whisper ready to transcribe: model, tokenizer and config, all checked against each other.
+pub struct Transcriber {
+    /// The network.
+    pub model: Whisper,
+    /// The tokenizer.
+    pub tokenizer: WhisperTokenizer,
+}
+
+impl Transcriber {
+    /// Loads from in-memory files; each `(bytes, name)` names its file in errors. The weight
+    /// bytes are borrowed only while loading.
+    pub fn from_bytes(
+        config: (&[u8], &str),
+        tokenizer: (&[u8], &str),
+        weights: (&[u8], &str),
+    ) -> Result<Self, AsrError> {
+        let cfg = Config::from_json(config.0, config.1)?;
+        let tokenizer = WhisperTokenizer::from_bytes(tokenizer.0, tokenizer.1, &cfg)?;
+        let weights = Weights::from_bytes(weights.0, weights.1)?;
+        let model = Whisper::load(&weights, &cfg)?;
+        Ok(Self { model, tokenizer })
+    }
+
+    /// Loads `config.json`, `tokenizer.json` and a safetensors or GGUF weight file.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn from_files(
+        config: &std::path::Path,
+        tokenizer: &std::path::Path,
+        weights: &std::path::Path,
+    ) -> Result<Self, AsrError> {
+        let read = |p: &std::path::Path| {
+            std::fs::read(p).map_err(|source| AsrError::Io {
+                name: p.display().to_string(),
+                source,
+            })
+        };
+        let cfg_name = config.display().to_string();
+        let cfg = Config::from_json(&read(config)?, &cfg_name)?;
+        let tok_name = tokenizer.display().to_string();
+        let tokenizer = WhisperTokenizer::from_bytes(&read(tokenizer)?, &tok_name, &cfg)?;
+        let weights = Weights::from_file(weights)?;
+        let model = Whisper::load(&weights, &cfg)?;
+        Ok(Self { model, tokenizer })
+    }
+
+    /// Transcribes 16 kHz mono samples (see [`Self::transcribe_streaming`]).
+    pub fn transcribe(&self, pcm: &[f32], opts: &DecodeOptions) -> Result<Transcript, AsrError> {
+        self.transcribe_streaming(pcm, opts, &mut |_| {})
+    }
+
+    /// Transcribes 16 kHz mono samples in successive 30 s windows, calling `on_text` with each
+    /// completed piece of text as it is decoded.
+    pub fn transcribe_streaming(
+        &self,
+        pcm: &[f32],
+        opts: &DecodeOptions,
+        on_text: &mut dyn FnMut(&str),
+    ) -> Result<Transcript, AsrError> {
+        let seconds = pcm.len() as f64 / f64::from(audio::SAMPLE_RATE);
+        if seconds > opts.max_seconds {
+            return Err(AsrError::Option(format!(
+                "{seconds:.0} s of audio is longer than the {:.0} s limit",
+                opts.max_seconds
+            )));
+        }
+        let mut language = match &opts.language {
+            Some(code) if self.tokenizer.is_multilingual() => {
+                self.tokenizer
+                    .language_token(code)
+                    .ok_or_else(|| AsrError::Option(format!("unknown language code {code:?}")))?;
+                Some(code.clone())
+            }
+            _ => None,
+        };
+        let mut out = Transcript {
+            text: String::new(),
+            tokens: Vec::new(),
+            language: None,
+            no_speech_prob: 0.0,
+            timings_ms: TranscriptTimings::default(),
+        };
+        let mut generated = 0usize;
+        let mut stream = TextStream::new();
+        let mut text_tokens = Vec::new();
+        for (i, window) in pcm.chunks(N_SAMPLES).enumerate() {
+            let w =
+                self.transcribe_window(window, opts, language.as_deref(), &mut out.timings_ms)?;
+            if i == 0 {
+                out.no_speech_prob = w.no_speech_prob;
+            }
+            language = language.or(w.language);
+            generated += w.tokens.len();
+            for &t in &w.tokens {
+                if let Some(piece) = stream.push(&self.tokenizer, t)? {
+                    on_text(&piece);
+                }
+            }
+            text_tokens.extend(
+                w.tokens
+                    .iter()
+                    .copied()
+                    .filter(|&t| t < self.tokenizer.special.eot),
+            );
+            out.tokens.extend(w.tokens);
+        }
+        out.text = self.tokenizer.decode_text(&text_tokens)?.trim().to_string();
+        out.language = if self.tokenizer.is_multilingual() {
+            language
+        } else {
+            None
+        };
+        out.timings_ms.per_token = out.timings_ms.decoder / generated.max(1) as f64;
+        Ok(out)
+    }
+
+    /// Encoder positions to run for `n_computed` audio frames.
+    pub fn audio_ctx(&self, n_computed: usize, opts: &DecodeOptions) -> usize {
+        let max = self.model.config.max_source_positions;
+        if opts.full_window {
+            max
+        } else {
+            (n_computed.div_ceil(2) + opts.audio_ctx_margin).min(max)
+        }
+    }
+
+    /// Mel frames → encoder output for one window of at most 30 s.
+    pub fn encode(&self, window: &[f32], opts: &DecodeOptions) -> Result<Tensor, AsrError> {
+        let n_mels = self.model.config.num_mel_bins;
+        let mel = audio::log_mel_spectrogram(window, n_mels);
+        let ctx = self.audio_ctx(mel.n_computed, opts);
+        Ok(self
+            .model
+            .encoder
+            .forward(&mel.frames(2 * ctx), n_mels, 2 * ctx)?)
+    }
+
+    fn transcribe_window(
+        &self,
+        window: &[f32],
+        opts: &DecodeOptions,
+        language: Option<&str>,
+        timings: &mut TranscriptTimings,
+    ) -> Result<WindowResult, AsrError> {
+        let special = &self.tokenizer.special;
+        let n_mels = self.model.config.num_mel_bins;
+        let t0 = now_ms();
+        let mel = audio::log_mel_spectrogram(window, n_mels);
+        let ctx = self.audio_ctx(mel.n_computed, opts);
+        let frames = mel.frames(2 * ctx);
+        let t1 = now_ms();
+        let encoded = self.model.encoder.forward(&frames, n_mels, 2 * ctx)?;
+        let t2 = now_ms();
+        timings.mel += t1 - t0;
+        timings.encoder += t2 - t1;
+
+        // The start-of-transcript position gives both the language and the no-speech probability.
+        let decoder = &self.model.decoder;
+        let mut state = decoder.start(&encoded)?;
+        let first: Vec<f32> = decoder
+            .forward(&mut state, &[special.sot])?
+            .get(0)?
+            .to_vec1()?;
+        let logprobs = log_softmax(&first);
+        let no_speech_prob = special
+            .no_speech
+            .map_or(0.0, |t| logprobs[t as usize].exp());
+        let language = if self.tokenizer.is_multilingual() {
+            Some(match language {
+                Some(code) => code.to_string(),
+                None => {
+                    let ids: Vec<u32> = special.languages.iter().map(|&(_, id)| id).collect();
+                    let best =
+                        ids[argmax(&ids.iter().map(|&id| first[id as usize]).collect::<Vec<_>>())
+                            as usize];
+                    self.tokenizer
+                        .language_code(best)
+                        .unwrap_or("en")
+                        .to_string()
+                }
+            })
+        } else {
+            None
+        };
+        let mut result = WindowResult {
+            tokens: Vec::new(),
+            language: language.clone(),
+            no_speech_prob,
+        };
+        if no_speech_prob > opts.no_speech_threshold {
+            timings.decoder += now_ms() - t2;
+            return Ok(result);
+        }
+        let mut prompt = Vec::new();
+        if let Some(code) = &language {
+            prompt.push(
+                self.tokenizer
+                    .language_token(code)
+                    .unwrap_or(special.sot + 1),
+            );
+            prompt.push(if opts.translate {
+                special.translate
+            } else {
+                special.transcribe
+            });
+        }
+        if !opts.timestamps {
+            prompt.push(special.no_timestamps);
+        }
+        let mut logits = if prompt.is_empty() {
+            first
+        } else {
+            let all = decoder.forward(&mut state, &prompt)?;
+            all.get(prompt.len() - 1)?.to_vec1()?
+        };
+        let rules = self.rules(opts.timestamps);
+        let budget = opts
+            .max_tokens
+            .min(decoder.max_positions().saturating_sub(state.len()));
+        for _ in 0..budget {
+            rules.apply(&mut logits, &result.tokens);
+            let token = argmax(&logits);
+            result.tokens.push(token);
+            if token == special.eot || result.tokens.len() == budget {
+                break;
+            }
+            logits = decoder.forward(&mut state, &[token])?.get(0)?.to_vec1()?;
+        }
+        timings.decoder += now_ms() - t2;
+        Ok(result)
+    }
+
+    fn rules(&self, timestamps: bool) -> Rules<'_> {
+        let special = &self.tokenizer.special;
+        let cfg = &self.model.config;
+        let mut suppress = cfg.suppress_tokens.clone();
+        suppress.extend([special.transcribe, special.translate, special.sot]);
+        suppress.extend(special.start_of_prev);
+        suppress.extend(special.start_of_lm);
+        suppress.extend(special.no_speech);
+        suppress.retain(|&t| (t as usize) < cfg.vocab_size);
+        let mut begin_suppress = cfg.begin_suppress_tokens.clone();
+        if begin_suppress.is_empty() {
+            begin_suppress = self.tokenizer.encode(" ").unwrap_or_default();
+            begin_suppress.push(special.eot);
+        }
+        Rules {
+            special,
+            suppress,
+            begin_suppress,
+            timestamps,
+        }
+    }
+}
+
+struct WindowResult {
+    tokens: Vec<u32>,
+    language: Option<String>,
+    no_speech_prob: f32,
+}

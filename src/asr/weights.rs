@@ -1,0 +1,185 @@
+//! Weight files: Hugging Face safetensors (f32/f16) and GGUF (f32/f16/q8_0/q4_0 with the same
+//! tensor names, as in candle's quantized Whisper files), from bytes or (natively) from a file.
+//!
+//! Every tensor is checked against the shape the config implies before the model uses it, so a
+//! mismatched config is an error naming the tensor, not a panic deep in a matmul.
+
+use std::collections::HashMap;
+use std::io::Cursor;
+use std::sync::Arc;
+
+use candle_core::quantized::{gguf_file, QMatMul, QTensor};
+use candle_core::{DType, Device, Tensor};
+
+use super::AsrError;
+
+/// The container format of a weight file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WeightFormat {
+    /// Hugging Face safetensors.
+    Safetensors,
+    /// GGUF (llama.cpp / candle quantized).
+    Gguf,
+}
+
+impl WeightFormat {
+    /// Guesses the format from the first bytes (`GGUF` magic, else safetensors).
+    pub fn sniff(bytes: &[u8]) -> Self {
+        if bytes.starts_with(b"GGUF") {
+            Self::Gguf
+        } else {
+            Self::Safetensors
+        }
+    }
+}
+
+enum Store {
+    Dense(HashMap<String, Tensor>),
+    Quantized(HashMap<String, Arc<QTensor>>),
+}
+
+/// The tensors of one weight file, looked up by name with a shape check.
+pub struct Weights {
+    store: Store,
+    name: String,
+}
+
+impl Weights {
+    /// Parses weights held in memory. The bytes are only borrowed: once this returns, the caller
+    /// can drop them and only the model's own copy remains.
+    pub fn from_bytes(bytes: &[u8], name: &str) -> Result<Self, AsrError> {
+        let store =
+            match WeightFormat::sniff(bytes) {
+                WeightFormat::Safetensors => {
+                    let tensors = candle_core::safetensors::load_buffer(bytes, &Device::Cpu)
+                        .map_err(|e| AsrError::Weights {
+                            name: name.to_string(),
+                            reason: format!("not a valid safetensors file: {e}"),
+                        })?;
+                    Store::Dense(tensors)
+                }
+                WeightFormat::Gguf => Store::Quantized(read_gguf(bytes, name)?),
+            };
+        Ok(Self {
+            store,
+            name: name.to_string(),
+        })
+    }
+
+    /// Wraps tensors already in memory (generated models, benchmarks).
+    pub fn from_tensors(tensors: HashMap<String, Tensor>, name: &str) -> Self {
+        Self {
+            store: Store::Dense(tensors),
+            name: name.to_string(),
+        }
+    }
+
+    /// Wraps quantized tensors already in memory (generated models, benchmarks).
+    pub fn from_qtensors(tensors: HashMap<String, Arc<QTensor>>, name: &str) -> Self {
+        Self {
+            store: Store::Quantized(tensors),
+            name: name.to_string(),
+        }
+    }
+
+    /// Reads a weight file (natively).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn from_file(path: &std::path::Path) -> Result<Self, AsrError> {
+        let name = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|source| AsrError::Io {
+            name: name.clone(),
+            source,
+        })?;
+        Self::from_bytes(&bytes, &name)
+    }
+
+    /// The file name errors mention.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Whether the file is GGUF.
+    pub fn format(&self) -> WeightFormat {
+        match self.store {
+            Store::Dense(_) => WeightFormat::Safetensors,
+            Store::Quantized(_) => WeightFormat::Gguf,
+        }
+    }
+
+    fn found_shape(&self, tensor: &str) -> Option<Vec<usize>> {
+        match &self.store {
+            Store::Dense(map) => map.get(tensor).map(|t| t.dims().to_vec()),
+            Store::Quantized(map) => map.get(tensor).map(|t| t.shape().dims().to_vec()),
+        }
+    }
+
+    fn check(&self, tensor: &str, shape: &[usize]) -> Result<(), AsrError> {
+        match self.found_shape(tensor) {
+            None => Err(AsrError::MissingTensor {
+                name: self.name.clone(),
+                tensor: tensor.to_string(),
+            }),
+            Some(found) if found != shape => Err(AsrError::ShapeMismatch {
+                name: self.name.clone(),
+                tensor: tensor.to_string(),
+                expected: shape.to_vec(),
+                found,
+            }),
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// A tensor as f32, after checking it exists with `shape`.
+    pub fn tensor(&self, tensor: &str, shape: &[usize]) -> Result<Tensor, AsrError> {
+        self.check(tensor, shape)?;
+        let t = match &self.store {
+            Store::Dense(map) => map[tensor].to_dtype(DType::F32)?,
+            Store::Quantized(map) => map[tensor].dequantize(&Device::Cpu)?,
+        };
+        Ok(t)
+    }
+
+    /// A `[out, in]` matrix for `x @ W^T`, kept quantized when the file is.
+    pub fn matmul(&self, tensor: &str, out: usize, inp: usize) -> Result<QMatMul, AsrError> {
+        self.check(tensor, &[out, inp])?;
+        Ok(match &self.store {
+            Store::Dense(map) => QMatMul::Tensor(map[tensor].to_dtype(DType::F32)?),
+            Store::Quantized(map) => QMatMul::from_arc(map[tensor].clone())?,
+        })
+    }
+}
+
+fn read_gguf(bytes: &[u8], name: &str) -> Result<HashMap<String, Arc<QTensor>>, AsrError> {
+    let bad = |e: candle_core::Error| AsrError::Weights {
+        name: name.to_string(),
+        reason: format!("not a valid GGUF file: {e}"),
+    };
+    let mut cursor = Cursor::new(bytes);
+    let content = gguf_file::Content::read(&mut cursor).map_err(bad)?;
+    let mut tensors = HashMap::with_capacity(content.tensor_infos.len());
+    for (tensor, info) in &content.tensor_infos {
+        // Guard the element count before candle multiplies the dimensions out.
+        let elements = info
+            .shape
+            .dims()
+            .iter()
+            .try_fold(1usize, |acc, &d| acc.checked_mul(d));
+        if elements.is_none_or(|n| n > bytes.len().saturating_mul(2)) {
+            return Err(AsrError::Weights {
+                name: name.to_string(),
+                reason: format!(
+                    "tensor {tensor} claims shape {:?}, larger than the file",
+                    info.shape.dims()
+                ),
+            });
+        }
+        let q = content
+            .tensor(&mut cursor, tensor, &Device::Cpu)
+            .map_err(|e| AsrError::Weights {
+                name: name.to_string(),
+                reason: format!("tensor {tensor}: {e}"),
+            })?;
+        tensors.insert(tensor.clone(), Arc::new(q));
+    }
+    Ok(tensors)
+}

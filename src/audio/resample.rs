@@ -1,0 +1,33 @@
+//! Sample-rate conversion with rubato's FFT resampler (band-limited, no aliasing).
+
+use audioadapter_buffers::direct::InterleavedSlice;
+use rubato::{Fft, FixedSync, Resampler};
+
+use super::AudioError;
+
+/// Resamples mono audio from `from_rate` to `to_rate`; the output has `len * to / from` samples
+/// (rounded up), aligned with the input (the resampler's delay is removed).
+pub fn resample(samples: &[f32], from_rate: u32, to_rate: u32) -> Result<Vec<f32>, AudioError> {
+    if from_rate == to_rate || samples.is_empty() {
+        return Ok(samples.to_vec());
+    }
+    let fail = |reason: String| AudioError::Resample {
+        from_rate,
+        to_rate,
+        reason,
+    };
+    let mut resampler = Fft::<f32>::new(
+        from_rate as usize,
+        to_rate as usize,
+        1024,
+        1,
+        FixedSync::Input,
+    )
+    .map_err(|e| fail(e.to_string()))?;
+    let input =
+        InterleavedSlice::new(samples, 1, samples.len()).map_err(|e| fail(e.to_string()))?;
+    let output = resampler
+        .process_all(&input, samples.len(), None)
+        .map_err(|e| fail(e.to_string()))?;
+    Ok(output.take_data())
+}

@@ -1,0 +1,181 @@
+//! Weight formats and bad input: GGUF (q8_0, q4_0) with the safetensors tensor names, corrupt and
+//! truncated files, configs that do not match the weights, tokenizers of another vocabulary.
+
+use std::collections::HashMap;
+use std::io::Cursor;
+
+use candle_core::quantized::{gguf_file, GgmlDType, QTensor};
+use candle_core::{Device, Tensor};
+use sotto::asr::whisper::Whisper;
+use sotto::asr::{AsrError, Config, Weights, WhisperTokenizer};
+use sotto::audio;
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/asr");
+
+fn read(f: &str) -> Vec<u8> {
+    std::fs::read(format!("{FIXTURES}/{f}")).unwrap()
+}
+
+fn config() -> Config {
+    Config::from_json(&read("config.json"), "config.json").unwrap()
+}
+
+/// The fixture model as GGUF: matrices quantized to `dtype`, the rest (convs, norms, biases) f32,
+/// as candle's quantized Whisper files are laid out.
+fn to_gguf(dtype: GgmlDType) -> Vec<u8> {
+    let tensors: HashMap<String, Tensor> =
+        candle_core::safetensors::load_buffer(&read("model.safetensors"), &Device::Cpu).unwrap();
+    let mut names: Vec<&String> = tensors.keys().collect();
+    names.sort();
+    let quantized: Vec<(String, QTensor)> = names
+        .iter()
+        .map(|&name| {
+            let t = &tensors[name];
+            let dims = t.dims();
+            let q = if dims.len() == 2 && dims[1] % 32 == 0 {
+                QTensor::quantize(t, dtype)
+            } else {
+                QTensor::quantize(t, GgmlDType::F32)
+            };
+            (name.clone(), q.unwrap())
+        })
+        .collect();
+    let refs: Vec<(&str, &QTensor)> = quantized.iter().map(|(n, q)| (n.as_str(), q)).collect();
+    let mut out = Cursor::new(Vec::new());
+    gguf_file::write(&mut out, &[], &refs).unwrap();
+    out.into_inner()
+}
+
+fn prompt_logits(model: &Whisper) -> Vec<f32> {
+    let pcm = audio::decode_wav_16k(&read("hello_16k.wav"), "hello", 60.0)
+        .unwrap()
+        .samples;
+    let mel = audio::log_mel_spectrogram(&pcm, 80);
+    let encoded = model.encoder.forward(&mel.frames(600), 80, 600).unwrap();
+    let mut state = model.decoder.start(&encoded).unwrap();
+    let logits = model.decoder.forward(&mut state, &[3, 1, 2, 0]).unwrap();
+    logits.get(3).unwrap().to_vec1().unwrap()
+}
+
+#[test]
+fn gguf_q8_0_and_q4_0_load_with_the_same_names_and_stay_close() {
+    let cfg = config();
+    let dense = Weights::from_bytes(&read("model.safetensors"), "model.safetensors").unwrap();
+    let reference = prompt_logits(&Whisper::load(&dense, &cfg).unwrap());
+    for (dtype, tolerance) in [
+        (GgmlDType::F32, 1e-4),
+        (GgmlDType::Q8_0, 0.5),
+        (GgmlDType::Q4_0, 6.0),
+    ] {
+        let bytes = to_gguf(dtype);
+        let weights = Weights::from_bytes(&bytes, "model.gguf").unwrap();
+        drop(bytes);
+        let logits = prompt_logits(&Whisper::load(&weights, &cfg).unwrap());
+        let diff = logits
+            .iter()
+            .zip(&reference)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(diff < tolerance, "{dtype:?}: logits differ by {diff}");
+        let corr = correlation(&logits, &reference);
+        eprintln!("{dtype:?}: max |Δ| {diff}, correlation {corr}");
+        if dtype == GgmlDType::F32 {
+            continue;
+        }
+        assert!(diff > 0.0, "{dtype:?} must actually be quantized");
+        // Random weights of std 0.25 are harsh on 4-bit blocks; the logits must still track.
+        assert!(
+            corr > if dtype == GgmlDType::Q8_0 {
+                0.999
+            } else {
+                0.8
+            },
+            "{dtype:?}: {corr}"
+        );
+    }
+}
+
+fn correlation(a: &[f32], b: &[f32]) -> f32 {
+    let mean = |v: &[f32]| v.iter().sum::<f32>() / v.len() as f32;
+    let (ma, mb) = (mean(a), mean(b));
+    let cov: f32 = a.iter().zip(b).map(|(x, y)| (x - ma) * (y - mb)).sum();
+    let var = |v: &[f32], m: f32| v.iter().map(|x| (x - m) * (x - m)).sum::<f32>().sqrt();
+    cov / (var(a, ma) * var(b, mb))
+}
+
+fn load_error(bytes: &[u8], name: &str, cfg: &Config) -> AsrError {
+    match Weights::from_bytes(bytes, name) {
+        Err(e) => e,
+        Ok(w) => match Whisper::load(&w, cfg) {
+            Err(e) => e,
+            Ok(_) => panic!("{name} loaded"),
+        },
+    }
+}
+
+#[test]
+fn corrupt_and_truncated_weights_are_errors_naming_the_file() {
+    let cfg = config();
+    let st = read("model.safetensors");
+    let gguf = to_gguf(GgmlDType::Q8_0);
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("cut.safetensors", st[..st.len() / 2].to_vec()),
+        ("header.safetensors", st[..4].to_vec()),
+        (
+            "garbage.safetensors",
+            b"\xff\xff\xff\xff\xff\xff\xff\x7fnot json".to_vec(),
+        ),
+        ("cut.gguf", gguf[..gguf.len() / 2].to_vec()),
+        ("header.gguf", gguf[..10].to_vec()),
+        ("huge-count.gguf", {
+            let mut g = gguf.clone();
+            g[8..16].copy_from_slice(&u64::MAX.to_le_bytes());
+            g
+        }),
+    ];
+    for (name, bytes) in cases {
+        let err = load_error(&bytes, name, &cfg);
+        assert!(matches!(err, AsrError::Weights { .. }), "{name}: {err}");
+        assert!(err.to_string().contains(name), "{err}");
+    }
+}
+
+#[test]
+fn config_not_matching_the_weights_names_the_tensor() {
+    let st = read("model.safetensors");
+    let mut wide = config();
+    wide.d_model = 128;
+    let err = load_error(&st, "model.safetensors", &wide);
+    assert!(matches!(err, AsrError::ShapeMismatch { .. }), "{err}");
+    assert!(err.to_string().contains("model.safetensors"));
+
+    let mut deep = config();
+    deep.encoder_layers = 3;
+    let err = load_error(&st, "model.safetensors", &deep);
+    assert!(
+        err.to_string().contains("model.encoder.layers.2") && err.to_string().contains("missing"),
+        "{err}"
+    );
+
+    let err = Config::from_json(b"{\"d_model\": 64}", "config.json").unwrap_err();
+    assert!(err.to_string().contains("config.json"), "{err}");
+}
+
+#[test]
+fn tokenizer_of_another_vocabulary_is_refused() {
+    let json = r#"{"version":"1.0","truncation":null,"padding":null,"added_tokens":[],
+        "normalizer":null,"pre_tokenizer":null,"post_processor":null,"decoder":null,
+        "model":{"type":"WordLevel","vocab":{"<|endoftext|>":0,"<|startoftranscript|>":1,"a":2},
+        "unk_token":"a"}}"#;
+    let err = WhisperTokenizer::from_bytes(json.as_bytes(), "other.json", &config())
+        .err()
+        .unwrap();
+    assert!(
+        err.to_string().contains("other.json") && err.to_string().contains("another vocabulary"),
+        "{err}"
+    );
+    let err = WhisperTokenizer::from_bytes(b"{", "broken.json", &config())
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("broken.json"), "{err}");
+}
