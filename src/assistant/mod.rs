@@ -8,10 +8,12 @@
 //! so the machine is tested with scripted stages and runs with the real Whisper, chat model and voice.
 
 mod machine;
+mod stages;
 #[cfg(test)]
 mod tests;
 
 pub use machine::Assistant;
+pub use stages::{EmbeddedVoice, WhisperRecognizer};
 
 use crate::vad::VadConfig;
 

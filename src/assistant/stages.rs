@@ -1,0 +1,52 @@
+//! The real stages behind the assistant's traits: Whisper, the chat model and the embedded voice.
+
+use super::{Recognizer, Voice};
+use crate::asr::{DecodeOptions, Transcriber};
+use crate::tts::{synthesize, SpeechOptions};
+
+/// Tokens decoded for a partial transcript: a preview needs a few words, not a whole sentence,
+/// and must not delay the final transcript behind it.
+const PARTIAL_MAX_TOKENS: usize = 24;
+
+/// Whisper as the assistant's recognizer; without a model it reports that none is loaded.
+#[derive(Default)]
+pub struct WhisperRecognizer {
+    /// The loaded model, if any.
+    pub transcriber: Option<Transcriber>,
+    /// Decoding options of final transcripts.
+    pub options: DecodeOptions,
+}
+
+impl Recognizer for WhisperRecognizer {
+    fn transcribe(&mut self, pcm: &[f32], partial: bool) -> Result<String, String> {
+        let transcriber = self
+            .transcriber
+            .as_ref()
+            .ok_or("no speech recognition model is loaded")?;
+        let mut options = self.options.clone();
+        if partial {
+            options.max_tokens = options.max_tokens.min(PARTIAL_MAX_TOKENS);
+        }
+        transcriber
+            .transcribe(pcm, &options)
+            .map(|t| t.text)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// The embedded formant voice.
+#[derive(Default)]
+pub struct EmbeddedVoice {
+    /// Sample rate, speaking rate and pitch.
+    pub options: SpeechOptions,
+}
+
+impl Voice for EmbeddedVoice {
+    fn synthesize(&mut self, text: &str) -> Result<Vec<f32>, String> {
+        synthesize(text, &self.options).map_err(|e| e.to_string())
+    }
+
+    fn sample_rate(&self) -> u32 {
+        self.options.sample_rate
+    }
+}
