@@ -46,11 +46,17 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => {
-            eprintln!("xtask {command}: done in {:.0} s", started.elapsed().as_secs_f64());
+            eprintln!(
+                "xtask {command}: done in {:.0} s",
+                started.elapsed().as_secs_f64()
+            );
             ExitCode::SUCCESS
         }
         Err(message) => {
-            eprintln!("xtask {command}: FAILED after {:.0} s: {message}", started.elapsed().as_secs_f64());
+            eprintln!(
+                "xtask {command}: FAILED after {:.0} s: {message}",
+                started.elapsed().as_secs_f64()
+            );
             ExitCode::FAILURE
         }
     }
@@ -58,7 +64,10 @@ fn main() -> ExitCode {
 
 /// The repository root (the parent of this crate's folder).
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the repo").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the repo")
+        .to_path_buf()
 }
 
 /// Runs a command in the repository root, echoing it; fails with its exit status.
@@ -129,16 +138,20 @@ fn build_wasm() -> Result {
     let raw = root.join("target/wasm32-unknown-unknown/release/sotto.wasm");
     let optimized = root.join("target/wasm32-unknown-unknown/release/sotto.opt.wasm");
     let wasm_opt = setup::wasm_opt()?;
-    run(Command::new(wasm_opt).arg(&raw).arg("-o").arg(&optimized).args([
-        "-O3",
-        "--enable-simd",
-        "--enable-bulk-memory",
-        "--enable-sign-ext",
-        "--enable-mutable-globals",
-        "--enable-nontrapping-float-to-int",
-        "--enable-reference-types",
-        "--enable-multivalue",
-    ]))?;
+    run(Command::new(wasm_opt)
+        .arg(&raw)
+        .arg("-o")
+        .arg(&optimized)
+        .args([
+            "-O3",
+            "--enable-simd",
+            "--enable-bulk-memory",
+            "--enable-sign-ext",
+            "--enable-mutable-globals",
+            "--enable-nontrapping-float-to-int",
+            "--enable-reference-types",
+            "--enable-multivalue",
+        ]))?;
     let pkg = root.join("dist/pkg");
     std::fs::create_dir_all(&pkg).map_err(|e| format!("create {}: {e}", pkg.display()))?;
     run(Command::new(setup::wasm_bindgen()?)
@@ -147,7 +160,11 @@ fn build_wasm() -> Result {
         .arg(&pkg))?;
     let bound = pkg.join("sotto_bg.wasm");
     println!("wasm sizes:");
-    for (label, path) in [("raw (rustc)", &raw), ("optimized (wasm-opt -O3)", &optimized), ("bound (dist/pkg)", &bound)] {
+    for (label, path) in [
+        ("raw (rustc)", &raw),
+        ("optimized (wasm-opt -O3)", &optimized),
+        ("bound (dist/pkg)", &bound),
+    ] {
         let bytes = std::fs::read(path).map_err(|e| format!("read {}: {e}", path.display()))?;
         println!(
             "  {label:<26} {:>10} bytes  gzip {:>10} bytes",
@@ -175,8 +192,13 @@ fn copy_tree(from: &Path, to: &Path) -> Result {
         if entry.path().is_dir() {
             copy_tree(&entry.path(), &target)?;
         } else {
-            std::fs::copy(entry.path(), &target)
-                .map_err(|e| format!("copy {} → {}: {e}", entry.path().display(), target.display()))?;
+            std::fs::copy(entry.path(), &target).map_err(|e| {
+                format!(
+                    "copy {} → {}: {e}",
+                    entry.path().display(),
+                    target.display()
+                )
+            })?;
         }
     }
     Ok(())
@@ -184,7 +206,14 @@ fn copy_tree(from: &Path, to: &Path) -> Result {
 
 fn lint() -> Result {
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
-    run(cargo().args(["clippy", "--release", "--all-targets", "--", "-D", "warnings"]))?;
+    run(cargo().args([
+        "clippy",
+        "--release",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
     run(cargo().args([
         "clippy",
         "--release",
@@ -199,7 +228,13 @@ fn lint() -> Result {
 
 fn bench_models() -> Result {
     run(cargo().args(["build", "--release", "--bin", "sotto"]))?;
-    run(Command::new(native_cli()).args(["gen-models", "--out", "models/bench", "--real-shapes", "all"]))
+    run(Command::new(native_cli()).args([
+        "gen-models",
+        "--out",
+        "models/bench",
+        "--real-shapes",
+        "all",
+    ]))
 }
 
 /// Every test: lint, Rust unit/parity/integration tests, the wasm build, the browser tests.
@@ -216,12 +251,16 @@ fn test(flags: &[&str]) -> Result {
     }
     tally.run_counted(
         "cargo test",
-        cargo().args(["test", "--release", "--workspace", "--all-targets"]).current_dir(root()),
+        cargo()
+            .args(["test", "--release", "--workspace", "--all-targets"])
+            .current_dir(root()),
     )?;
     if !rust_only {
         build()?;
         let mut node = Command::new("node");
-        node.args(["--test", "--test-concurrency=1"]).args(e2e_test_files()?).current_dir(root());
+        node.args(["--test", "--test-concurrency=1"])
+            .args(e2e_test_files()?)
+            .current_dir(root());
         tally.run_counted("browser end-to-end", &mut node)?;
     }
     tally.finish()

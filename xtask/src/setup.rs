@@ -10,7 +10,13 @@ use crate::{root, run, Result};
 /// Debian packages for the build: `wasm-opt` (binaryen).
 const BUILD_PACKAGES: &[&str] = &["binaryen"];
 /// Debian packages for the tests: the browser, and speech tools that make test WAVs.
-const TEST_PACKAGES: &[&str] = &["chromium", "espeak-ng", "sox", "pocketsphinx", "pocketsphinx-en-us"];
+const TEST_PACKAGES: &[&str] = &[
+    "chromium",
+    "espeak-ng",
+    "sox",
+    "pocketsphinx",
+    "pocketsphinx-en-us",
+];
 
 /// Everything the build needs.
 pub fn for_build() -> Result {
@@ -28,7 +34,10 @@ pub fn all() -> Result {
 
 fn wasm_target() -> Result {
     let installed = output(Command::new("rustup").args(["target", "list", "--installed"]))?;
-    if installed.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
+    if installed
+        .lines()
+        .any(|l| l.trim() == "wasm32-unknown-unknown")
+    {
         return Ok(());
     }
     run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
@@ -38,7 +47,9 @@ fn wasm_target() -> Result {
 /// PATH with the right version, else installed with `cargo install` into the tools folder.
 pub fn wasm_bindgen() -> Result<PathBuf> {
     let version = pinned_wasm_bindgen()?;
-    let tools = std::env::var_os("SOTTO_TOOLS_DIR").map(PathBuf::from).unwrap_or_else(|| root().join(".tools"));
+    let tools = std::env::var_os("SOTTO_TOOLS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(".tools"));
     let local = tools.join("bin/wasm-bindgen");
     for candidate in [local.clone(), PathBuf::from("wasm-bindgen")] {
         if let Ok(text) = output(Command::new(&candidate).arg("--version")) {
@@ -47,10 +58,19 @@ pub fn wasm_bindgen() -> Result<PathBuf> {
             }
         }
     }
-    eprintln!("installing wasm-bindgen-cli {version} into {} (takes a few minutes, once)", tools.display());
+    eprintln!(
+        "installing wasm-bindgen-cli {version} into {} (takes a few minutes, once)",
+        tools.display()
+    );
     // Not --locked: its lockfile pins a webpki-roots release that the registry lacks.
     run(Command::new("cargo")
-        .args(["install", "wasm-bindgen-cli", "--version", &version, "--root"])
+        .args([
+            "install",
+            "wasm-bindgen-cli",
+            "--version",
+            &version,
+            "--root",
+        ])
         .arg(&tools))?;
     Ok(local)
 }
@@ -70,7 +90,8 @@ pub fn wasm_opt() -> Result<PathBuf> {
 
 /// The wasm-bindgen version in Cargo.lock: the CLI must match it exactly.
 fn pinned_wasm_bindgen() -> Result<String> {
-    let lock = std::fs::read_to_string(root().join("Cargo.lock")).map_err(|e| format!("read Cargo.lock: {e}"))?;
+    let lock = std::fs::read_to_string(root().join("Cargo.lock"))
+        .map_err(|e| format!("read Cargo.lock: {e}"))?;
     let mut lines = lock.lines();
     while let Some(line) = lines.next() {
         if line == "name = \"wasm-bindgen\"" {
@@ -83,14 +104,24 @@ fn pinned_wasm_bindgen() -> Result<String> {
 }
 
 fn apt(packages: &[&str]) -> Result {
-    let missing: Vec<&str> = packages.iter().copied().filter(|p| !deb_installed(p)).collect();
+    let missing: Vec<&str> = packages
+        .iter()
+        .copied()
+        .filter(|p| !deb_installed(p))
+        .collect();
     if missing.is_empty() {
         return Ok(());
     }
     eprintln!("installing Debian packages: {}", missing.join(" "));
-    let as_root = output(Command::new("id").arg("-u")).map(|u| u.trim() == "0").unwrap_or(false);
+    let as_root = output(Command::new("id").arg("-u"))
+        .map(|u| u.trim() == "0")
+        .unwrap_or(false);
     let apt_get = |args: &[&str]| {
-        let mut command = if as_root { Command::new("apt-get") } else { Command::new("sudo") };
+        let mut command = if as_root {
+            Command::new("apt-get")
+        } else {
+            Command::new("sudo")
+        };
         if !as_root {
             command.arg("apt-get");
         }
@@ -111,7 +142,10 @@ fn deb_installed(package: &str) -> bool {
 /// `npm ci` for the browser tests when playwright-core is not installed yet.
 fn npm_packages() -> Result {
     let e2e = root().join("tests/e2e");
-    if e2e.join("node_modules/playwright-core/package.json").is_file() {
+    if e2e
+        .join("node_modules/playwright-core/package.json")
+        .is_file()
+    {
         return Ok(());
     }
     run(Command::new("npm")

@@ -66,9 +66,20 @@ impl Tally {
 
 /// In `ok. 12 passed; 0 failed; ...`, the number before `marker`.
 fn count_before(text: &str, marker: &str) -> u64 {
-    let Some(end) = text.find(marker) else { return 0 };
-    let digits: String = text[..end].chars().rev().take_while(char::is_ascii_digit).collect();
-    digits.chars().rev().collect::<String>().parse().unwrap_or(0)
+    let Some(end) = text.find(marker) else {
+        return 0;
+    };
+    let digits: String = text[..end]
+        .chars()
+        .rev()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits
+        .chars()
+        .rev()
+        .collect::<String>()
+        .parse()
+        .unwrap_or(0)
 }
 
 /// The gzip -9 size of a file, as a browser would download it compressed.

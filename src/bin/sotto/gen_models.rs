@@ -12,5 +12,8 @@ pub struct Args {
 
 /// Writes the models.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("gen-models: not implemented yet (out {})", args.out.display())
+    anyhow::bail!(
+        "gen-models: not implemented yet (out {})",
+        args.out.display()
+    )
 }

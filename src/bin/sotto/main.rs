@@ -35,7 +35,11 @@ fn main() {}
 
 #[cfg(not(target_arch = "wasm32"))]
 #[derive(clap::Parser)]
-#[command(name = "sotto", version, about = "A private, on-device voice assistant")]
+#[command(
+    name = "sotto",
+    version,
+    about = "A private, on-device voice assistant"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

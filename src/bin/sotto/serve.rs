@@ -47,10 +47,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {address}: {e}"))
         .context("is another server already using the port? pass --port")?;
     let server = Arc::new(server);
-    let roots = Arc::new(Roots { site: args.root.clone(), models: args.models.clone() });
+    let roots = Arc::new(Roots {
+        site: args.root.clone(),
+        models: args.models.clone(),
+    });
     println!("Serving {} on http://{address}/", args.root.display());
     if let Some(models) = &args.models {
-        println!("Models from {} on http://{address}/models/", models.display());
+        println!(
+            "Models from {} on http://{address}/models/",
+            models.display()
+        );
     }
     let workers: Vec<_> = (0..args.threads.max(1))
         .map(|_| {
@@ -109,7 +115,12 @@ fn respond(roots: &Roots, request: Request) -> u16 {
         Method::Head => true,
         _ => return send(request, Response::empty(405).boxed(), &[]),
     };
-    let url_path = request.url().split(['?', '#']).next().unwrap_or("/").to_string();
+    let url_path = request
+        .url()
+        .split(['?', '#'])
+        .next()
+        .unwrap_or("/")
+        .to_string();
     let Some(path) = roots.resolve(&url_path) else {
         return send(request, text(400, "bad path"), &[]);
     };
@@ -160,7 +171,9 @@ fn respond(roots: &Roots, request: Request) -> u16 {
 }
 
 fn text(status: u16, message: &str) -> tiny_http::ResponseBox {
-    Response::from_string(message).with_status_code(status).boxed()
+    Response::from_string(message)
+        .with_status_code(status)
+        .boxed()
 }
 
 fn send(request: Request, mut response: tiny_http::ResponseBox, extra: &[(&str, String)]) -> u16 {
@@ -199,7 +212,11 @@ fn parse_range(value: &str, size: u64) -> Option<(u64, u64)> {
         (size.saturating_sub(suffix), size - 1)
     } else {
         let start: u64 = first.parse().ok()?;
-        let end = if last.is_empty() { size - 1 } else { last.parse::<u64>().ok()?.min(size - 1) };
+        let end = if last.is_empty() {
+            size - 1
+        } else {
+            last.parse::<u64>().ok()?.min(size - 1)
+        };
         (start, end)
     };
     (start <= end && start < size).then_some((start, end))
@@ -256,10 +273,16 @@ mod tests {
 
     #[test]
     fn traversal_is_refused() {
-        let roots = Roots { site: PathBuf::from("site"), models: Some(PathBuf::from("m")) };
+        let roots = Roots {
+            site: PathBuf::from("site"),
+            models: Some(PathBuf::from("m")),
+        };
         assert_eq!(roots.resolve("/../etc/passwd"), None);
         assert_eq!(roots.resolve("/%2e%2e/secret"), None);
-        assert_eq!(roots.resolve("/models/a.gguf"), Some(PathBuf::from("m/a.gguf")));
+        assert_eq!(
+            roots.resolve("/models/a.gguf"),
+            Some(PathBuf::from("m/a.gguf"))
+        );
         assert_eq!(roots.resolve("/app.js"), Some(PathBuf::from("site/app.js")));
     }
 
