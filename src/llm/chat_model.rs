@@ -56,10 +56,12 @@ impl ChatModel {
         };
         tokenizer.check_matches(&gguf, model.config.vocab_size)?;
 
-        let (mut source, mut bos, mut eos) = match tokenizer_config_json {
+        let config = match tokenizer_config_json {
             Some(bytes) => template::from_tokenizer_config(bytes)?,
-            None => (None, None, None),
+            None => Default::default(),
         };
+        let (mut source, mut bos, mut eos) =
+            (config.chat_template, config.bos_token, config.eos_token);
         let token_text = |key: &str| {
             gguf.get(key)
                 .and_then(MetaValue::as_u64)

@@ -42,14 +42,15 @@ impl Conversation {
         &self.session
     }
 
-    fn rendered(&self) -> Result<Vec<u32>, LlmError> {
-        let mut all = Vec::with_capacity(self.messages.len() + 1);
+    /// Token ids of the system prompt followed by `messages`, with the assistant's turn opened.
+    fn render(&self, messages: &[Message]) -> Result<Vec<u32>, LlmError> {
+        let mut all = Vec::with_capacity(messages.len() + 1);
         all.extend(
             self.system
                 .iter()
                 .map(|s| Message::new(Role::System, s.clone())),
         );
-        all.extend(self.messages.iter().cloned());
+        all.extend(messages.iter().cloned());
         self.chat.chat_ids(&all, true)
     }
 
@@ -60,12 +61,20 @@ impl Conversation {
         user: &str,
         options: GenerateOptions,
     ) -> Result<ReplyStream<'_>, LlmError> {
-        self.messages.push(Message::new(Role::User, user));
         let context = self.chat.model.config.context_length;
         // Room for the reply, but never more than half the context.
         let reserve = options.max_tokens.min(context / 2);
+        // The new turn alone must fit, or nothing is dropped and the call fails.
+        let needed = self.render(&[Message::new(Role::User, user)])?.len() + reserve;
+        if needed > context {
+            return Err(LlmError::PromptTooLong {
+                tokens: needed,
+                context,
+            });
+        }
+        self.messages.push(Message::new(Role::User, user));
         let prompt = loop {
-            let ids = match self.rendered() {
+            let ids = match self.render(&self.messages) {
                 Ok(ids) => ids,
                 Err(e) => {
                     self.messages.pop();

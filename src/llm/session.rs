@@ -190,12 +190,12 @@ impl Generation {
     ) -> Result<Option<String>, LlmError> {
         if let Some(token) = self.pending.take() {
             if session.fed().len() >= chat.model.config.context_length {
-                return Ok(self.end(FinishReason::Length));
+                return self.end(chat, FinishReason::Length);
             }
             self.logits = Some(session.push(chat, token)?);
         }
         if self.stats.tokens.len() >= self.options.max_tokens {
-            return Ok(self.end(FinishReason::Length));
+            return self.end(chat, FinishReason::Length);
         }
         let mut logits = self
             .logits
@@ -203,7 +203,7 @@ impl Generation {
             .expect("logits are set after prefill and each push");
         let token = self.sampler.sample(&mut logits, session.fed());
         if chat.end_tokens.contains(&token) {
-            return Ok(self.end(FinishReason::EndToken));
+            return self.end(chat, FinishReason::EndToken);
         }
         self.stats.tokens.push(token);
         self.pending = Some(token);
@@ -264,15 +264,29 @@ impl Generation {
         out
     }
 
-    fn end(&mut self, reason: FinishReason) -> Option<String> {
-        self.finish = Some(reason);
-        if self.held.is_empty() {
-            return None;
+    fn end(&mut self, chat: &ChatModel, reason: FinishReason) -> Result<Option<String>, LlmError> {
+        let mut out = String::new();
+        // Bytes still waiting for the rest of a character will never get it: emit them as decoded.
+        if self.read_offset < self.stats.tokens.len() {
+            let ids = &self.stats.tokens;
+            let prev = chat
+                .tokenizer
+                .decode(&ids[self.prefix_offset..self.read_offset], true)?;
+            let text = chat.tokenizer.decode(&ids[self.prefix_offset..], true)?;
+            self.read_offset = ids.len();
+            if let Some(tail) = text.get(prev.len()..) {
+                out = self.guard_stop_strings(tail.to_string());
+                if self.finish.is_some() {
+                    return Ok(Some(out));
+                }
+            }
         }
+        self.finish = Some(reason);
         // A held-back tail that never became a stop string is real text.
-        let out = std::mem::take(&mut self.held);
-        self.emitted.push_str(&out);
-        Some(out)
+        let held = std::mem::take(&mut self.held);
+        self.emitted.push_str(&held);
+        out.push_str(&held);
+        Ok((!out.is_empty()).then_some(out))
     }
 
     /// Marks the generation as cancelled by the caller (no more tokens are computed).

@@ -118,11 +118,20 @@ impl ChatTemplate {
     }
 }
 
+/// What a `tokenizer_config.json` says about chat formatting.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TokenizerConfig {
+    /// `chat_template` (the `default` one when a list is given).
+    pub chat_template: Option<String>,
+    /// `bos_token` text.
+    pub bos_token: Option<String>,
+    /// `eos_token` text.
+    pub eos_token: Option<String>,
+}
+
 /// Reads `chat_template`, `bos_token` and `eos_token` from a `tokenizer_config.json` (each token may
 /// be a string or an `{"content": ...}` object; the template may be a list of named templates).
-pub fn from_tokenizer_config(
-    bytes: &[u8],
-) -> Result<(Option<String>, Option<String>, Option<String>), LlmError> {
+pub fn from_tokenizer_config(bytes: &[u8]) -> Result<TokenizerConfig, LlmError> {
     let v: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|e| LlmError::Template(format!("tokenizer_config.json: {e}")))?;
     let token = |key: &str| match &v[key] {
@@ -139,5 +148,9 @@ pub fn from_tokenizer_config(
             .map(String::from),
         _ => None,
     };
-    Ok((template, token("bos_token"), token("eos_token")))
+    Ok(TokenizerConfig {
+        chat_template: template,
+        bos_token: token("bos_token"),
+        eos_token: token("eos_token"),
+    })
 }
