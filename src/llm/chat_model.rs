@@ -119,9 +119,9 @@ impl ChatModel {
         tokenizer_config_json: Option<&std::path::Path>,
     ) -> Result<Self, LlmError> {
         let read = |p: &std::path::Path| {
-            std::fs::read(p).map_err(|source| LlmError::Io {
+            std::fs::read(p).map_err(|cause| LlmError::Io {
                 path: p.display().to_string(),
-                source,
+                cause,
             })
         };
         let tok = tokenizer_json.map(read).transpose()?;

@@ -27,20 +27,20 @@ pub use template::{Message, Role};
 #[derive(Debug, thiserror::Error)]
 pub enum LlmError {
     /// A file could not be read.
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     Io {
         /// The file.
         path: String,
-        /// The OS error.
-        source: std::io::Error,
+        /// The OS error (shown in this error's message, so not chained as its source).
+        cause: std::io::Error,
     },
     /// An error while loading a particular file (wraps the cause with the file's name).
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     InFile {
         /// The file.
         path: String,
-        /// What was wrong with it.
-        source: Box<LlmError>,
+        /// What was wrong with it (shown in this error's message).
+        cause: Box<LlmError>,
     },
     /// The GGUF container is malformed or truncated.
     #[error("invalid GGUF: {0}")]
@@ -80,7 +80,7 @@ impl LlmError {
             LlmError::Io { .. } | LlmError::InFile { .. } => self,
             other => LlmError::InFile {
                 path: path.into(),
-                source: Box::new(other),
+                cause: Box::new(other),
             },
         }
     }

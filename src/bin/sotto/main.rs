@@ -3,6 +3,8 @@
 //! Each subcommand lives in its own file; this one only parses and dispatches.
 
 #[cfg(not(target_arch = "wasm32"))]
+mod chat;
+#[cfg(not(target_arch = "wasm32"))]
 mod gen_models;
 #[cfg(not(target_arch = "wasm32"))]
 mod serve;
@@ -19,6 +21,7 @@ fn main() -> std::process::ExitCode {
         }
         Command::Serve(args) => serve::run(args),
         Command::GenModels(args) => gen_models::run(args),
+        Command::Chat(args) => chat::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -54,4 +57,6 @@ enum Command {
     Serve(serve::Args),
     /// Write deterministic tiny test models, or random models in real shapes for benchmarks.
     GenModels(gen_models::Args),
+    /// Chat with a GGUF model: one --prompt, or an interactive multi-turn session.
+    Chat(chat::Args),
 }
