@@ -64,7 +64,7 @@ fn check(dtype: GgmlType, cols: usize) {
             let xt = &x[t * cols..(t + 1) * cols];
             let expected = match dtype {
                 GgmlType::F32 | GgmlType::F16 => reference_dot(&row, xt),
-                GgmlType::Q8_0 | GgmlType::Q4_0 => {
+                GgmlType::Q8_0 | GgmlType::Q4_0 | GgmlType::Q5_0 | GgmlType::Q5_1 => {
                     reference_dot(&row, &dequantized_acts(&QuantizedActivations::q8_0(xt), 32))
                 }
                 GgmlType::Q4K | GgmlType::Q6K => reference_dot(
@@ -106,6 +106,12 @@ fn q4_0_matmul_matches_dequantized() {
 }
 
 #[test]
+fn q5_0_and_q5_1_matmul_match_dequantized() {
+    check(GgmlType::Q5_0, 576);
+    check(GgmlType::Q5_1, 576);
+}
+
+#[test]
 fn q4_k_matmul_matches_dequantized() {
     check(GgmlType::Q4K, 512);
 }
@@ -139,4 +145,42 @@ fn zero_activations() {
     assert_eq!(a.scales, [0.0]);
     let a = QuantizedActivations::q8_0(&[0.0; 32]);
     assert_eq!(a.qs, [0; 32]);
+}
+
+/// Our block decoding agrees with candle's for blocks candle (i.e. ggml's reference quantizers)
+/// encoded: an independent check of every layout.
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+fn decoding_matches_candle_for_ggml_encoded_blocks() {
+    use candle_core::quantized::{GgmlDType, QTensor};
+    use candle_core::{Device, Tensor};
+    let (rows, cols) = (3, 512);
+    let w = values(rows * cols, 5);
+    let t = Tensor::from_vec(w, (rows, cols), &Device::Cpu).unwrap();
+    for (candle_type, ours) in [
+        (GgmlDType::Q8_0, GgmlType::Q8_0),
+        (GgmlDType::Q4_0, GgmlType::Q4_0),
+        (GgmlDType::Q5_0, GgmlType::Q5_0),
+        (GgmlDType::Q5_1, GgmlType::Q5_1),
+        (GgmlDType::Q4K, GgmlType::Q4K),
+        (GgmlDType::Q6K, GgmlType::Q6K),
+        (GgmlDType::F16, GgmlType::F16),
+    ] {
+        let q = QTensor::quantize(&t, candle_type).unwrap();
+        let expected: Vec<f32> = q
+            .dequantize(&Device::Cpu)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        let bytes = q.data().unwrap().into_owned();
+        let m = QMatrix::new(Arc::new(bytes), 0, rows, cols, ours);
+        let mut row = vec![0f32; cols];
+        for r in 0..rows {
+            m.dequantize_row(r, &mut row);
+            let diff = max_diff(&row, &expected[r * cols..(r + 1) * cols]);
+            assert!(diff < 1e-6, "{ours:?} row {r}: {diff}");
+        }
+    }
 }

@@ -35,6 +35,48 @@ pub fn quantize_row(dtype: GgmlType, x: &[f32], out: &mut Vec<u8>) {
                 out.extend((0..16).map(|j| q(block[j]) | (q(block[j + 16]) << 4)));
             }
         }
+        GgmlType::Q5_0 => {
+            for block in x.chunks_exact(QK8_0) {
+                let max = block
+                    .iter()
+                    .fold(0f32, |m, &v| if v.abs() > m.abs() { v } else { m });
+                let d = max / -16.0;
+                let id = if d != 0.0 { 1.0 / d } else { 0.0 };
+                let q: Vec<u32> = block
+                    .iter()
+                    .map(|&v| ((v * id + 16.5) as i32).clamp(0, 31) as u32)
+                    .collect();
+                let qh = (0..16).fold(0u32, |h, j| {
+                    h | ((q[j] >> 4) << j) | ((q[j + 16] >> 4) << (j + 16))
+                });
+                out.extend(f16::from_f32(d).to_le_bytes());
+                out.extend(qh.to_le_bytes());
+                out.extend(
+                    (0..16).map(|j| (q[j] & 0x0F) as u8 | (((q[j + 16] & 0x0F) as u8) << 4)),
+                );
+            }
+        }
+        GgmlType::Q5_1 => {
+            for block in x.chunks_exact(QK8_0) {
+                let lo = block.iter().fold(f32::MAX, |m, &v| m.min(v));
+                let hi = block.iter().fold(f32::MIN, |m, &v| m.max(v));
+                let d = (hi - lo) / 31.0;
+                let id = if d != 0.0 { 1.0 / d } else { 0.0 };
+                let q: Vec<u32> = block
+                    .iter()
+                    .map(|&v| (((v - lo) * id + 0.5) as i32).clamp(0, 31) as u32)
+                    .collect();
+                let qh = (0..16).fold(0u32, |h, j| {
+                    h | ((q[j] >> 4) << j) | ((q[j + 16] >> 4) << (j + 16))
+                });
+                out.extend(f16::from_f32(d).to_le_bytes());
+                out.extend(f16::from_f32(lo).to_le_bytes());
+                out.extend(qh.to_le_bytes());
+                out.extend(
+                    (0..16).map(|j| (q[j] & 0x0F) as u8 | (((q[j + 16] & 0x0F) as u8) << 4)),
+                );
+            }
+        }
         GgmlType::Q4K => x.chunks_exact(QK_K).for_each(|b| quantize_q4k(b, out)),
         GgmlType::Q6K => x.chunks_exact(QK_K).for_each(|b| quantize_q6k(b, out)),
     }

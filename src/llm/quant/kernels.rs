@@ -147,6 +147,53 @@ pub fn dot_q4_0_q8_0(w: &[u8], a: &QuantizedActivations) -> f32 {
     acc
 }
 
+/// Unpacks the 32 five-bit values (0..31) of a q5_0/q5_1 block from its `qh` and `qs` bytes.
+#[inline]
+fn unpack_q5(qh: &[u8], qs: &[u8]) -> [u8; 32] {
+    let qh = u32::from_le_bytes([qh[0], qh[1], qh[2], qh[3]]);
+    let mut q = [0u8; 32];
+    for j in 0..16 {
+        q[j] = (qs[j] & 0x0F) | ((((qh >> j) << 4) & 0x10) as u8);
+        q[j + 16] = (qs[j] >> 4) | (((qh >> (j + 12)) & 0x10) as u8);
+    }
+    q
+}
+
+/// q5_0 weights · q8_0 activations (`ggml_vec_dot_q5_0_q8_0`).
+pub fn dot_q5_0_q8_0(w: &[u8], a: &QuantizedActivations) -> f32 {
+    let mut acc = 0f32;
+    for ((block, qa), &da) in w
+        .chunks_exact(22)
+        .zip(a.qs.chunks_exact(QK8_0))
+        .zip(&a.scales)
+    {
+        let q = unpack_q5(&block[2..6], &block[6..22]);
+        let sum: i32 = q
+            .iter()
+            .zip(qa)
+            .map(|(&x, &y)| (x as i32 - 16) * y as i32)
+            .sum();
+        acc += (sum as f32) * (f16_at(block) * da);
+    }
+    acc
+}
+
+/// q5_1 weights · q8_0 activations: Σ (d·q + m)·a = d·da·Σq·qa + m·da·Σqa.
+pub fn dot_q5_1_q8_0(w: &[u8], a: &QuantizedActivations) -> f32 {
+    let mut acc = 0f32;
+    for ((block, qa), &da) in w
+        .chunks_exact(24)
+        .zip(a.qs.chunks_exact(QK8_0))
+        .zip(&a.scales)
+    {
+        let q = unpack_q5(&block[4..8], &block[8..24]);
+        let sum: i32 = q.iter().zip(qa).map(|(&x, &y)| x as i32 * y as i32).sum();
+        let sum_a: i32 = qa.iter().map(|&y| y as i32).sum();
+        acc += sum as f32 * f16_at(block) * da + f16_at(&block[2..]) * da * sum_a as f32;
+    }
+    acc
+}
+
 /// Reinterprets bytes as i8 (same size and alignment).
 #[inline]
 fn bytemuck_i8(b: &[u8]) -> &[i8] {
@@ -265,6 +312,22 @@ pub fn dequantize_row(dtype: GgmlType, row: &[u8], out: &mut [f32]) {
                     o[j] = d * ((block[2 + j] & 0x0F) as i32 - 8) as f32;
                     o[j + 16] = d * ((block[2 + j] >> 4) as i32 - 8) as f32;
                 }
+            }
+        }
+        GgmlType::Q5_0 => {
+            for (o, block) in out.chunks_exact_mut(QK8_0).zip(row.chunks_exact(22)) {
+                let d = f16_at(block);
+                let q = unpack_q5(&block[2..6], &block[6..22]);
+                o.iter_mut()
+                    .zip(q)
+                    .for_each(|(o, q)| *o = d * (q as i32 - 16) as f32);
+            }
+        }
+        GgmlType::Q5_1 => {
+            for (o, block) in out.chunks_exact_mut(QK8_0).zip(row.chunks_exact(24)) {
+                let (d, m) = (f16_at(block), f16_at(&block[2..]));
+                let q = unpack_q5(&block[4..8], &block[8..24]);
+                o.iter_mut().zip(q).for_each(|(o, q)| *o = d * q as f32 + m);
             }
         }
         GgmlType::Q4K => {

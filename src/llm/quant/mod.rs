@@ -26,6 +26,10 @@ pub enum GgmlType {
     F16,
     /// Blocks of 32: f16 scale + 32 × 4-bit (offset 8).
     Q4_0,
+    /// Blocks of 32: f16 scale + 32 × 5-bit (offset 16): llama.cpp's fallback for q4_K rows.
+    Q5_0,
+    /// Blocks of 32: f16 scale and minimum + 32 × 5-bit.
+    Q5_1,
     /// Blocks of 32: f16 scale + 32 × i8.
     Q8_0,
     /// Super-blocks of 256: 8 sub-blocks with 6-bit scales and mins, 4-bit values.
@@ -41,12 +45,14 @@ impl GgmlType {
             0 => GgmlType::F32,
             1 => GgmlType::F16,
             2 => GgmlType::Q4_0,
+            6 => GgmlType::Q5_0,
+            7 => GgmlType::Q5_1,
             8 => GgmlType::Q8_0,
             12 => GgmlType::Q4K,
             14 => GgmlType::Q6K,
             other => {
                 return Err(LlmError::Unsupported(format!(
-                    "tensor `{tensor}` has GGML type {other}; supported: f32, f16, q4_0, q8_0, q4_k, q6_k"
+                    "tensor `{tensor}` has GGML type {other}; supported: f32, f16, q4_0, q5_0, q5_1, q8_0, q4_k, q6_k"
                 )))
             }
         })
@@ -56,7 +62,7 @@ impl GgmlType {
     pub fn block_len(self) -> usize {
         match self {
             GgmlType::F32 | GgmlType::F16 => 1,
-            GgmlType::Q4_0 | GgmlType::Q8_0 => QK8_0,
+            GgmlType::Q4_0 | GgmlType::Q5_0 | GgmlType::Q5_1 | GgmlType::Q8_0 => QK8_0,
             GgmlType::Q4K | GgmlType::Q6K => QK_K,
         }
     }
@@ -67,6 +73,8 @@ impl GgmlType {
             GgmlType::F32 => 4,
             GgmlType::F16 => 2,
             GgmlType::Q4_0 => 18,
+            GgmlType::Q5_0 => 22,
+            GgmlType::Q5_1 => 24,
             GgmlType::Q8_0 => 34,
             GgmlType::Q4K => 144,
             GgmlType::Q6K => 210,
@@ -154,7 +162,7 @@ impl QMatrix {
         assert_eq!(xs.len(), n_tokens * self.cols);
         assert_eq!(out.len(), n_tokens * self.rows);
         let acts: Vec<QuantizedActivations> = match self.dtype {
-            GgmlType::Q4_0 | GgmlType::Q8_0 => xs
+            GgmlType::Q4_0 | GgmlType::Q5_0 | GgmlType::Q5_1 | GgmlType::Q8_0 => xs
                 .chunks_exact(self.cols)
                 .map(QuantizedActivations::q8_0)
                 .collect(),
@@ -175,6 +183,8 @@ impl QMatrix {
                         GgmlType::F16 => kernels::dot_f16(w, x),
                         GgmlType::Q8_0 => vec_dot_q8_0(w, &acts[t]),
                         GgmlType::Q4_0 => vec_dot_q4_0(w, &acts[t]),
+                        GgmlType::Q5_0 => kernels::dot_q5_0_q8_0(w, &acts[t]),
+                        GgmlType::Q5_1 => kernels::dot_q5_1_q8_0(w, &acts[t]),
                         GgmlType::Q4K => kernels::dot_q4k_q8k(w, &acts[t]),
                         GgmlType::Q6K => kernels::dot_q6k_q8k(w, &acts[t]),
                     };
