@@ -3,6 +3,8 @@
 //! Each subcommand lives in its own file; this one only parses and dispatches.
 
 #[cfg(not(target_arch = "wasm32"))]
+mod chat;
+#[cfg(not(target_arch = "wasm32"))]
 mod gen_models;
 #[cfg(not(target_arch = "wasm32"))]
 mod say;
@@ -25,6 +27,7 @@ fn main() -> std::process::ExitCode {
         Command::GenModels(args) => gen_models::run(args),
         Command::Say(args) => say::run(args),
         Command::Transcribe(args) => transcribe::run(args),
+        Command::Chat(args) => chat::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -64,4 +67,6 @@ enum Command {
     Say(say::Args),
     /// Transcribe a WAV file with a Whisper model.
     Transcribe(transcribe::Args),
+    /// Chat with a GGUF model: one --prompt, or an interactive multi-turn session.
+    Chat(chat::Args),
 }

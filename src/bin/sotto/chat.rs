@@ -1,0 +1,164 @@
+//! `sotto chat`: talk to a GGUF chat model, one prompt or an interactive multi-turn session.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use sotto::llm::session::Generation;
+use sotto::llm::{
+    ChatModel, Conversation, GenerateOptions, GenerationStats, SamplingParams, Session,
+};
+
+/// Arguments of `sotto chat`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The GGUF model file.
+    #[arg(long)]
+    model: PathBuf,
+    /// A tokenizer.json (default: the GGUF's own vocabulary). A tokenizer_config.json next to it
+    /// supplies the chat template.
+    #[arg(long)]
+    tokenizer: Option<PathBuf>,
+    /// A tokenizer_config.json with the chat template (default: next to --tokenizer, else the GGUF's).
+    #[arg(long)]
+    tokenizer_config: Option<PathBuf>,
+    /// System prompt.
+    #[arg(long)]
+    system: Option<String>,
+    /// One prompt to answer (without it: an interactive session reading lines from stdin).
+    #[arg(long)]
+    prompt: Option<String>,
+    /// Feed the prompt as is, without the chat template (the tokenizer may still add a BOS).
+    #[arg(long, requires = "prompt")]
+    raw: bool,
+    /// Most tokens per reply.
+    #[arg(long, default_value_t = 256)]
+    max_tokens: usize,
+    /// Sampling temperature (0 = greedy).
+    #[arg(long, default_value_t = 0.0)]
+    temperature: f32,
+    /// Keep the k most likely tokens (0 = all).
+    #[arg(long, default_value_t = 0)]
+    top_k: usize,
+    /// Nucleus sampling threshold.
+    #[arg(long, default_value_t = 1.0)]
+    top_p: f32,
+    /// Repetition penalty (1 = none).
+    #[arg(long, default_value_t = 1.0)]
+    repeat_penalty: f32,
+    /// Random seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Print one JSON object per reply: text, tokens, prompt_tokens and timings.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs the subcommand.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let tokenizer_config = args.tokenizer_config.clone().or_else(|| {
+        let sibling = args
+            .tokenizer
+            .as_ref()?
+            .with_file_name("tokenizer_config.json");
+        sibling.exists().then_some(sibling)
+    });
+    let chat = ChatModel::from_files(
+        &args.model,
+        args.tokenizer.as_deref(),
+        tokenizer_config.as_deref(),
+    )?;
+    let chat = Arc::new(chat);
+    let options = GenerateOptions {
+        max_tokens: args.max_tokens,
+        sampling: SamplingParams {
+            temperature: args.temperature,
+            top_k: args.top_k,
+            top_p: args.top_p,
+            repetition_penalty: args.repeat_penalty,
+            seed: args.seed,
+            ..Default::default()
+        },
+        stop_strings: Vec::new(),
+    };
+    if args.raw {
+        let prompt = args.prompt.as_deref().unwrap_or_default();
+        let ids = chat.tokenizer.encode(prompt, true)?;
+        let mut session = Session::new(&chat);
+        let mut generation = Generation::start(&chat, &mut session, &ids, options)?;
+        let mut out = Output::new(args.json);
+        while let Some(piece) = generation.step(&chat, &mut session) {
+            out.piece(&piece?)?;
+        }
+        return out.done(&generation.emitted, &generation.stats);
+    }
+
+    let mut conversation = Conversation::new(chat, args.system.clone());
+    let mut turn = |user: &str| -> anyhow::Result<()> {
+        let mut out = Output::new(args.json);
+        let mut stream = conversation.reply(user, options.clone())?;
+        for piece in stream.by_ref() {
+            out.piece(&piece?)?;
+        }
+        let (text, stats) = (stream.text().to_string(), stream.stats().clone());
+        drop(stream);
+        out.done(&text, &stats)
+    };
+    match &args.prompt {
+        Some(prompt) => turn(prompt),
+        None => {
+            if !args.json {
+                eprintln!("(one message per line; an empty line or end of input quits)");
+            }
+            for line in std::io::stdin().lock().lines() {
+                let line = line.context("reading stdin")?;
+                if line.trim().is_empty() {
+                    break;
+                }
+                turn(&line)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Streams text to stdout, or collects it for one JSON line.
+struct Output {
+    json: bool,
+}
+
+impl Output {
+    fn new(json: bool) -> Self {
+        Output { json }
+    }
+
+    fn piece(&mut self, text: &str) -> anyhow::Result<()> {
+        if !self.json {
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(text.as_bytes())?;
+            stdout.flush()?;
+        }
+        Ok(())
+    }
+
+    fn done(&mut self, text: &str, stats: &GenerationStats) -> anyhow::Result<()> {
+        if !self.json {
+            println!();
+            return Ok(());
+        }
+        let per_second = |n: usize, ms: f64| if ms > 0.0 { n as f64 * 1e3 / ms } else { 0.0 };
+        let line = serde_json::json!({
+            "text": text,
+            "tokens": stats.tokens,
+            "prompt_tokens": stats.prompt_tokens,
+            "prefilled_tokens": stats.prefilled_tokens,
+            "prefill_ms": stats.prefill_ms,
+            "prefill_tok_s": per_second(stats.prefilled_tokens, stats.prefill_ms),
+            "decode_ms": stats.decode_ms,
+            "decode_tok_s": per_second(stats.tokens.len(), stats.decode_ms),
+        });
+        println!("{line}");
+        Ok(())
+    }
+}

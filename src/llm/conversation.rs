@@ -1,0 +1,193 @@
+//! A multi-turn chat that keeps its KV cache between turns.
+//!
+//! Each turn renders the whole conversation with the model's template and syncs the session to it:
+//! the cached prefix is reused, so a new turn computes only its new tokens. When the conversation no
+//! longer fits in the context, the oldest turns are dropped and the remainder is re-prefilled.
+
+use std::sync::Arc;
+
+use super::chat_model::ChatModel;
+use super::session::{FinishReason, GenerateOptions, Generation, GenerationStats, Session};
+use super::template::{Message, Role};
+use super::LlmError;
+
+/// A conversation with one model.
+#[derive(Debug)]
+pub struct Conversation {
+    chat: Arc<ChatModel>,
+    system: Option<String>,
+    messages: Vec<Message>,
+    session: Session,
+}
+
+impl Conversation {
+    /// A new conversation, with an optional system prompt.
+    pub fn new(chat: Arc<ChatModel>, system: Option<String>) -> Self {
+        let session = Session::new(&chat);
+        Conversation {
+            chat,
+            system,
+            messages: Vec::new(),
+            session,
+        }
+    }
+
+    /// The turns so far (without the system prompt).
+    pub fn messages(&self) -> &[Message] {
+        &self.messages
+    }
+
+    /// The session (ids fed and KV cache).
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// Token ids of the system prompt followed by `messages`, with the assistant's turn opened.
+    fn render(&self, messages: &[Message]) -> Result<Vec<u32>, LlmError> {
+        let mut all = Vec::with_capacity(messages.len() + 1);
+        all.extend(
+            self.system
+                .iter()
+                .map(|s| Message::new(Role::System, s.clone())),
+        );
+        all.extend(messages.iter().cloned());
+        self.chat.chat_ids(&all, true)
+    }
+
+    /// Adds the user's words and starts the reply. Pull text pieces from the returned stream; stop
+    /// pulling (or drop it) to cancel: the reply is kept as far as it was generated.
+    pub fn reply(
+        &mut self,
+        user: &str,
+        options: GenerateOptions,
+    ) -> Result<ReplyStream<'_>, LlmError> {
+        let context = self.chat.model.config.context_length;
+        // Room for the reply, but never more than half the context.
+        let reserve = options.max_tokens.min(context / 2);
+        // The new turn alone must fit, or nothing is dropped and the call fails.
+        let needed = self.render(&[Message::new(Role::User, user)])?.len() + reserve;
+        if needed > context {
+            return Err(LlmError::PromptTooLong {
+                tokens: needed,
+                context,
+            });
+        }
+        self.messages.push(Message::new(Role::User, user));
+        let prompt = loop {
+            let ids = match self.render(&self.messages) {
+                Ok(ids) => ids,
+                Err(e) => {
+                    self.messages.pop();
+                    return Err(e);
+                }
+            };
+            if ids.len() + reserve <= context {
+                break ids;
+            }
+            // Drop the oldest exchange (a user message and the replies after it).
+            let next_user = self.messages[1..].iter().position(|m| m.role == Role::User);
+            match next_user {
+                Some(i) => {
+                    self.messages.drain(..=i);
+                }
+                None => {
+                    self.messages.pop();
+                    return Err(LlmError::PromptTooLong {
+                        tokens: ids.len() + reserve,
+                        context,
+                    });
+                }
+            }
+        };
+        let chat = self.chat.clone();
+        match Generation::start(&chat, &mut self.session, &prompt, options) {
+            Ok(generation) => Ok(ReplyStream {
+                conversation: self,
+                generation,
+                committed: false,
+            }),
+            Err(e) => {
+                self.messages.pop();
+                Err(e)
+            }
+        }
+    }
+
+    /// Cuts the last reply down to what was actually spoken (barge-in): the next turn rewinds the
+    /// KV cache to match. `spoken` must be a prefix of the reply; other text is ignored.
+    pub fn truncate_last_reply(&mut self, spoken: &str) {
+        if let Some(last) = self.messages.last_mut() {
+            if last.role == Role::Assistant && last.content.starts_with(spoken) {
+                last.content.truncate(spoken.len());
+            }
+        }
+    }
+}
+
+/// A reply being generated; an iterator of text pieces.
+#[derive(Debug)]
+pub struct ReplyStream<'a> {
+    conversation: &'a mut Conversation,
+    generation: Generation,
+    committed: bool,
+}
+
+impl ReplyStream<'_> {
+    /// Stops generating (between two tokens) and records the reply as far as it went.
+    pub fn cancel(mut self) -> GenerationStats {
+        self.generation.cancel();
+        self.commit();
+        self.generation.stats.clone()
+    }
+
+    /// Generates to the end and returns the whole text with statistics.
+    pub fn finish(mut self) -> Result<(String, GenerationStats, FinishReason), LlmError> {
+        for piece in self.by_ref() {
+            piece?;
+        }
+        self.commit();
+        let reason = self.generation.finish.unwrap_or(FinishReason::Cancelled);
+        Ok((
+            self.generation.emitted.clone(),
+            self.generation.stats.clone(),
+            reason,
+        ))
+    }
+
+    /// Text so far.
+    pub fn text(&self) -> &str {
+        &self.generation.emitted
+    }
+
+    /// Counters and timings so far.
+    pub fn stats(&self) -> &GenerationStats {
+        &self.generation.stats
+    }
+
+    fn commit(&mut self) {
+        if !self.committed {
+            self.committed = true;
+            self.generation.cancel();
+            let text = self.generation.emitted.clone();
+            self.conversation
+                .messages
+                .push(Message::new(Role::Assistant, text));
+        }
+    }
+}
+
+impl Iterator for ReplyStream<'_> {
+    type Item = Result<String, LlmError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let conversation = &mut *self.conversation;
+        self.generation
+            .step(&conversation.chat, &mut conversation.session)
+    }
+}
+
+impl Drop for ReplyStream<'_> {
+    fn drop(&mut self) {
+        self.commit();
+    }
+}

@@ -1,0 +1,68 @@
+//! A key/value cache that grows with the conversation instead of being preallocated to the context.
+
+/// Keys and values of every layer for the positions fed so far (f32, `[position][kv_heads × head]`).
+#[derive(Debug, Clone)]
+pub struct KvCache {
+    keys: Vec<Vec<f32>>,
+    values: Vec<Vec<f32>>,
+    row: usize,
+    len: usize,
+}
+
+impl KvCache {
+    /// An empty cache for `layers` layers of `row` floats per position.
+    pub fn new(layers: usize, row: usize) -> Self {
+        KvCache {
+            keys: vec![Vec::new(); layers],
+            values: vec![Vec::new(); layers],
+            row,
+            len: 0,
+        }
+    }
+
+    /// Number of positions held.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether no position is held.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Appends the keys and values of new positions to one layer (visible at once to that layer).
+    pub(crate) fn append(&mut self, layer: usize, k: &[f32], v: &[f32]) {
+        self.keys[layer].extend_from_slice(k);
+        self.values[layer].extend_from_slice(v);
+    }
+
+    /// Records that every layer now holds `n` more positions.
+    pub(crate) fn commit(&mut self, n: usize) {
+        self.len += n;
+        debug_assert!(self.keys.iter().all(|k| k.len() == self.len * self.row));
+    }
+
+    /// All keys and values of one layer, including positions appended during the current step.
+    pub(crate) fn layer(&self, layer: usize) -> (&[f32], &[f32]) {
+        (&self.keys[layer], &self.values[layer])
+    }
+
+    /// Forgets every position from `len` on (to rewind to a shared prefix).
+    pub fn truncate(&mut self, len: usize) {
+        if len < self.len {
+            self.len = len;
+            for kv in self.keys.iter_mut().chain(self.values.iter_mut()) {
+                kv.truncate(len * self.row);
+            }
+        }
+    }
+
+    /// Bytes held by the cache (for memory reports).
+    pub fn bytes(&self) -> usize {
+        self.keys
+            .iter()
+            .chain(&self.values)
+            .map(|v| v.capacity() * 4)
+            .sum()
+    }
+}

@@ -1,0 +1,492 @@
+//! The decoder-only transformer shared by the llama family (SmolLM2, Llama-3.2), Qwen2/2.5 and Qwen3.
+//!
+//! One file with per-architecture switches, because the three differ only in small, named places:
+//! Qwen2 adds q/k/v biases, Qwen3 adds a per-head RMSNorm on q and k, and GGUF stores llama's q/k
+//! rows permuted for interleaved ("normal") RoPE while the Qwens use the half-split ("neox") form.
+//! References: HF `modeling_llama.py`
+//! <https://github.com/huggingface/transformers/blob/main/src/transformers/models/llama/modeling_llama.py>,
+//! `modeling_qwen2.py`, `modeling_qwen3.py`, and llama.cpp's `llm_build_llama` / `llm_build_qwen2` /
+//! `llm_build_qwen3` in <https://github.com/ggml-org/llama.cpp/blob/master/src/llama-model.cpp>.
+
+use std::sync::Arc;
+
+use super::gguf::GgufFile;
+use super::kv_cache::KvCache;
+use super::quant::{GgmlType, QMatrix};
+use super::LlmError;
+
+/// Model families this crate runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arch {
+    /// `llama` (SmolLM, SmolLM2, Llama 2/3.x).
+    Llama,
+    /// `qwen2` (Qwen2, Qwen2.5).
+    Qwen2,
+    /// `qwen3`.
+    Qwen3,
+}
+
+/// Hyper-parameters, named after the GGUF keys `{arch}.{key}` they are read from.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `general.architecture`.
+    pub architecture: Arch,
+    /// `block_count`: transformer layers.
+    pub block_count: usize,
+    /// `context_length`: the longest sequence the model was trained for.
+    pub context_length: usize,
+    /// `embedding_length`: hidden size.
+    pub embedding_length: usize,
+    /// `feed_forward_length`: MLP inner size.
+    pub feed_forward_length: usize,
+    /// `attention.head_count`.
+    pub attention_head_count: usize,
+    /// `attention.head_count_kv` (grouped-query attention).
+    pub attention_head_count_kv: usize,
+    /// `attention.key_length`: per-head size (defaults to hidden / heads).
+    pub attention_key_length: usize,
+    /// `rope.freq_base`.
+    pub rope_freq_base: f32,
+    /// `attention.layer_norm_rms_epsilon`.
+    pub attention_layer_norm_rms_epsilon: f32,
+    /// `vocab_size` (or the rows of `token_embd.weight`).
+    pub vocab_size: usize,
+}
+
+impl Config {
+    /// Reads the hyper-parameters, rejecting unsupported architectures by name.
+    pub fn from_gguf(gguf: &GgufFile) -> Result<Self, LlmError> {
+        let arch_name = gguf.str("general.architecture")?;
+        let architecture = match arch_name {
+            "llama" => Arch::Llama,
+            "qwen2" => Arch::Qwen2,
+            "qwen3" => Arch::Qwen3,
+            other => {
+                return Err(LlmError::Unsupported(format!(
+                    "architecture `{other}` (supported: llama, qwen2, qwen3)"
+                )))
+            }
+        };
+        let key = |k: &str| format!("{arch_name}.{k}");
+        let int = |k: &str| -> Result<usize, LlmError> {
+            let v = gguf.u64(&key(k))?;
+            usize::try_from(v)
+                .ok()
+                .filter(|v| *v > 0 && *v < 1 << 24)
+                .ok_or_else(|| {
+                    LlmError::Gguf(format!("metadata `{}` = {v} is out of range", key(k)))
+                })
+        };
+        let float = |k: &str, default: f64| {
+            gguf.get(&key(k))
+                .and_then(|v| v.as_f64())
+                .unwrap_or(default) as f32
+        };
+        let embedding_length = int("embedding_length")?;
+        let attention_head_count = int("attention.head_count")?;
+        let attention_head_count_kv = match gguf.get(&key("attention.head_count_kv")) {
+            Some(_) => int("attention.head_count_kv")?,
+            None => attention_head_count,
+        };
+        let attention_key_length = match gguf.get(&key("attention.key_length")) {
+            Some(_) => int("attention.key_length")?,
+            None => embedding_length / attention_head_count,
+        };
+        let vocab_size = match gguf.get(&key("vocab_size")) {
+            Some(_) => int("vocab_size")?,
+            None => gguf
+                .tensors
+                .get("token_embd.weight")
+                .and_then(|t| t.dims.get(1).copied())
+                .ok_or_else(|| LlmError::MissingTensor("token_embd.weight".into()))?,
+        };
+        let config = Config {
+            architecture,
+            block_count: int("block_count")?,
+            context_length: int("context_length")?,
+            embedding_length,
+            feed_forward_length: int("feed_forward_length")?,
+            attention_head_count,
+            attention_head_count_kv,
+            attention_key_length,
+            rope_freq_base: float("rope.freq_base", 10_000.0),
+            attention_layer_norm_rms_epsilon: float("attention.layer_norm_rms_epsilon", 1e-6),
+            vocab_size,
+        };
+        if attention_head_count % attention_head_count_kv != 0 || attention_key_length % 2 != 0 {
+            return Err(LlmError::Gguf(format!(
+                "inconsistent attention shape: {attention_head_count} heads, {attention_head_count_kv} kv heads, head size {attention_key_length}"
+            )));
+        }
+        Ok(config)
+    }
+}
+
+struct Layer {
+    attn_norm: Vec<f32>,
+    wq: QMatrix,
+    wk: QMatrix,
+    wv: QMatrix,
+    bias_qkv: Option<[Vec<f32>; 3]>,
+    q_norm: Option<Vec<f32>>,
+    k_norm: Option<Vec<f32>>,
+    wo: QMatrix,
+    ffn_norm: Vec<f32>,
+    gate: QMatrix,
+    up: QMatrix,
+    down: QMatrix,
+}
+
+/// A loaded model: weights are views into the one GGUF buffer; small vectors (norms, biases) are f32.
+pub struct Model {
+    /// Hyper-parameters.
+    pub config: Config,
+    token_embd: QMatrix,
+    layers: Vec<Layer>,
+    output_norm: Vec<f32>,
+    output: QMatrix,
+    /// `rope_freqs.weight` (Llama 3.x long-context scaling): per-frequency divisors.
+    rope_freq_factors: Option<Vec<f32>>,
+}
+
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Model")
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+struct Loader<'a> {
+    gguf: &'a GgufFile,
+    buf: &'a Arc<Vec<u8>>,
+}
+
+impl Loader<'_> {
+    fn matrix(&self, name: &str, rows: usize, cols: usize) -> Result<QMatrix, LlmError> {
+        let t = self
+            .gguf
+            .tensors
+            .get(name)
+            .ok_or_else(|| LlmError::MissingTensor(name.into()))?;
+        if t.dims.len() != 2 || t.dims[0] != cols || t.dims[1] != rows {
+            return Err(LlmError::Gguf(format!(
+                "tensor `{name}` has shape {:?}, expected [{cols}, {rows}]",
+                t.dims
+            )));
+        }
+        Ok(QMatrix::new(
+            self.buf.clone(),
+            t.offset,
+            rows,
+            cols,
+            t.dtype,
+        ))
+    }
+
+    fn vector(&self, name: &str, len: usize) -> Result<Vec<f32>, LlmError> {
+        let t = self
+            .gguf
+            .tensors
+            .get(name)
+            .ok_or_else(|| LlmError::MissingTensor(name.into()))?;
+        if t.dims != [len] || !matches!(t.dtype, GgmlType::F32 | GgmlType::F16) {
+            return Err(LlmError::Gguf(format!(
+                "tensor `{name}` is {:?} {:?}, expected an f32/f16 vector of {len}",
+                t.dtype, t.dims
+            )));
+        }
+        let mut out = vec![0f32; len];
+        super::quant::kernels::dequantize_row(
+            t.dtype,
+            &self.buf[t.offset..t.offset + t.len],
+            &mut out,
+        );
+        Ok(out)
+    }
+
+    fn optional_vector(&self, name: &str, len: usize) -> Result<Option<Vec<f32>>, LlmError> {
+        match self.gguf.tensors.contains_key(name) {
+            true => self.vector(name, len).map(Some),
+            false => Ok(None),
+        }
+    }
+}
+
+impl Model {
+    /// Builds the model over `buf` (the whole GGUF file), parsed as `gguf`. No tensor data is copied.
+    pub fn load(gguf: &GgufFile, buf: &Arc<Vec<u8>>) -> Result<Self, LlmError> {
+        let config = Config::from_gguf(gguf)?;
+        let l = Loader { gguf, buf };
+        let (d, ff, hd) = (
+            config.embedding_length,
+            config.feed_forward_length,
+            config.attention_key_length,
+        );
+        let (q_dim, kv_dim) = (
+            config.attention_head_count * hd,
+            config.attention_head_count_kv * hd,
+        );
+        let token_embd = l.matrix("token_embd.weight", config.vocab_size, d)?;
+        let mut layers = Vec::with_capacity(config.block_count);
+        for i in 0..config.block_count {
+            let n = |s: &str| format!("blk.{i}.{s}");
+            let bias_qkv = match config.architecture {
+                Arch::Qwen2 => Some([
+                    l.vector(&n("attn_q.bias"), q_dim)?,
+                    l.vector(&n("attn_k.bias"), kv_dim)?,
+                    l.vector(&n("attn_v.bias"), kv_dim)?,
+                ]),
+                _ => None,
+            };
+            let (q_norm, k_norm) = match config.architecture {
+                Arch::Qwen3 => (
+                    Some(l.vector(&n("attn_q_norm.weight"), hd)?),
+                    Some(l.vector(&n("attn_k_norm.weight"), hd)?),
+                ),
+                _ => (None, None),
+            };
+            layers.push(Layer {
+                attn_norm: l.vector(&n("attn_norm.weight"), d)?,
+                wq: l.matrix(&n("attn_q.weight"), q_dim, d)?,
+                wk: l.matrix(&n("attn_k.weight"), kv_dim, d)?,
+                wv: l.matrix(&n("attn_v.weight"), kv_dim, d)?,
+                bias_qkv,
+                q_norm,
+                k_norm,
+                wo: l.matrix(&n("attn_output.weight"), d, q_dim)?,
+                ffn_norm: l.vector(&n("ffn_norm.weight"), d)?,
+                gate: l.matrix(&n("ffn_gate.weight"), ff, d)?,
+                up: l.matrix(&n("ffn_up.weight"), ff, d)?,
+                down: l.matrix(&n("ffn_down.weight"), d, ff)?,
+            });
+        }
+        // Tied embeddings (Qwen2.5 small, SmolLM2): the quantized table doubles as the LM head.
+        let output = match gguf.tensors.contains_key("output.weight") {
+            true => l.matrix("output.weight", config.vocab_size, d)?,
+            false => token_embd.clone(),
+        };
+        Ok(Model {
+            output_norm: l.vector("output_norm.weight", d)?,
+            rope_freq_factors: l.optional_vector("rope_freqs.weight", hd / 2)?,
+            token_embd,
+            layers,
+            output,
+            config,
+        })
+    }
+
+    /// An empty KV cache for this model (it grows as tokens are fed).
+    pub fn new_cache(&self) -> KvCache {
+        KvCache::new(
+            self.config.block_count,
+            self.config.attention_head_count_kv * self.config.attention_key_length,
+        )
+    }
+
+    /// Feeds `tokens` after what `cache` holds and returns the logits of the last token, or of every
+    /// token when `all_logits` (`n_tokens` × vocab, row-major).
+    pub fn forward(
+        &self,
+        tokens: &[u32],
+        cache: &mut KvCache,
+        all_logits: bool,
+    ) -> Result<Vec<f32>, LlmError> {
+        let c = &self.config;
+        let (t_len, d) = (tokens.len(), c.embedding_length);
+        if t_len == 0 {
+            return Err(LlmError::Shape("forward needs at least one token".into()));
+        }
+        if let Some(&bad) = tokens.iter().find(|&&t| t as usize >= c.vocab_size) {
+            return Err(LlmError::Shape(format!(
+                "token id {bad} is outside the vocabulary of {}",
+                c.vocab_size
+            )));
+        }
+        if cache.len() + t_len > c.context_length {
+            return Err(LlmError::PromptTooLong {
+                tokens: cache.len() + t_len,
+                context: c.context_length,
+            });
+        }
+        let start = cache.len();
+        // https://github.com/huggingface/transformers/blob/main/src/transformers/models/llama/modeling_llama.py (LlamaModel.forward: embed_tokens)
+        let mut x = vec![0f32; t_len * d];
+        for (row, &tok) in x.chunks_exact_mut(d).zip(tokens) {
+            self.token_embd.dequantize_row(tok as usize, row);
+        }
+        let mut h = vec![0f32; t_len * d];
+        for (i, layer) in self.layers.iter().enumerate() {
+            // https://github.com/huggingface/transformers/blob/main/src/transformers/models/llama/modeling_llama.py (LlamaDecoderLayer.forward)
+            rms_norm(
+                &x,
+                &layer.attn_norm,
+                c.attention_layer_norm_rms_epsilon,
+                &mut h,
+            );
+            let attn = self.attention(layer, &h, t_len, start, i, cache);
+            let mut o = vec![0f32; t_len * d];
+            layer.wo.matmul(&attn, t_len, &mut o);
+            x.iter_mut().zip(&o).for_each(|(x, o)| *x += o);
+            rms_norm(
+                &x,
+                &layer.ffn_norm,
+                c.attention_layer_norm_rms_epsilon,
+                &mut h,
+            );
+            self.mlp(layer, &h, t_len, &mut o);
+            x.iter_mut().zip(&o).for_each(|(x, o)| *x += o);
+        }
+        cache.commit(t_len);
+        let rows = if all_logits { t_len } else { 1 };
+        let last = &x[(t_len - rows) * d..];
+        let mut normed = vec![0f32; rows * d];
+        rms_norm(
+            last,
+            &self.output_norm,
+            c.attention_layer_norm_rms_epsilon,
+            &mut normed,
+        );
+        let mut logits = vec![0f32; rows * c.vocab_size];
+        self.output.matmul(&normed, rows, &mut logits);
+        Ok(logits)
+    }
+
+    // https://github.com/huggingface/transformers/blob/main/src/transformers/models/llama/modeling_llama.py (LlamaMLP: down(silu(gate(x)) * up(x)))
+    fn mlp(&self, layer: &Layer, h: &[f32], t_len: usize, out: &mut [f32]) {
+        let ff = self.config.feed_forward_length;
+        let mut gate = vec![0f32; t_len * ff];
+        let mut up = vec![0f32; t_len * ff];
+        layer.gate.matmul(h, t_len, &mut gate);
+        layer.up.matmul(h, t_len, &mut up);
+        gate.iter_mut()
+            .zip(&up)
+            .for_each(|(g, u)| *g = *g / (1.0 + (-*g).exp()) * u);
+        layer.down.matmul(&gate, t_len, out);
+    }
+
+    // https://github.com/huggingface/transformers/blob/main/src/transformers/models/qwen3/modeling_qwen3.py (Qwen3Attention.forward: q_norm/k_norm before RoPE)
+    fn attention(
+        &self,
+        layer: &Layer,
+        h: &[f32],
+        t_len: usize,
+        start: usize,
+        layer_idx: usize,
+        cache: &mut KvCache,
+    ) -> Vec<f32> {
+        let c = &self.config;
+        let hd = c.attention_key_length;
+        let (n_head, n_kv) = (c.attention_head_count, c.attention_head_count_kv);
+        let (q_dim, kv_dim) = (n_head * hd, n_kv * hd);
+        let mut q = vec![0f32; t_len * q_dim];
+        let mut k = vec![0f32; t_len * kv_dim];
+        let mut v = vec![0f32; t_len * kv_dim];
+        layer.wq.matmul(h, t_len, &mut q);
+        layer.wk.matmul(h, t_len, &mut k);
+        layer.wv.matmul(h, t_len, &mut v);
+        if let Some([bq, bk, bv]) = &layer.bias_qkv {
+            add_bias(&mut q, bq);
+            add_bias(&mut k, bk);
+            add_bias(&mut v, bv);
+        }
+        let eps = c.attention_layer_norm_rms_epsilon;
+        if let (Some(qn), Some(kn)) = (&layer.q_norm, &layer.k_norm) {
+            rms_norm_in_place(&mut q, qn, eps);
+            rms_norm_in_place(&mut k, kn, eps);
+        }
+        let interleaved = c.architecture == Arch::Llama;
+        for t in 0..t_len {
+            let pos = start + t;
+            self.rope(&mut q[t * q_dim..(t + 1) * q_dim], pos, interleaved);
+            self.rope(&mut k[t * kv_dim..(t + 1) * kv_dim], pos, interleaved);
+        }
+        cache.append(layer_idx, &k, &v);
+        let (keys, values) = cache.layer(layer_idx);
+        let group = n_head / n_kv;
+        let scale = 1.0 / (hd as f32).sqrt();
+        let mut out = vec![0f32; t_len * q_dim];
+        let mut scores = Vec::with_capacity(start + t_len);
+        for t in 0..t_len {
+            let visible = start + t + 1;
+            for head in 0..n_head {
+                let kv_off = (head / group) * hd;
+                let qh = &q[t * q_dim + head * hd..t * q_dim + (head + 1) * hd];
+                scores.clear();
+                scores.extend((0..visible).map(|p| {
+                    let kp = &keys[p * kv_dim + kv_off..p * kv_dim + kv_off + hd];
+                    qh.iter().zip(kp).map(|(a, b)| a * b).sum::<f32>() * scale
+                }));
+                softmax(&mut scores);
+                let oh = &mut out[t * q_dim + head * hd..t * q_dim + (head + 1) * hd];
+                for (p, &w) in scores.iter().enumerate() {
+                    let vp = &values[p * kv_dim + kv_off..p * kv_dim + kv_off + hd];
+                    oh.iter_mut().zip(vp).for_each(|(o, v)| *o += w * v);
+                }
+            }
+        }
+        out
+    }
+
+    /// Rotary embedding of every head in `x` at position `pos`. GGUF llama q/k rows are permuted so
+    /// that rotated pairs are adjacent (ggml `ROPE_TYPE_NORM`); Qwen pairs `i` with `i + hd/2` (neox).
+    // https://github.com/huggingface/transformers/blob/main/src/transformers/models/llama/modeling_llama.py (apply_rotary_pos_emb, rotate_half)
+    fn rope(&self, x: &mut [f32], pos: usize, interleaved: bool) {
+        let hd = self.config.attention_key_length;
+        let half = hd / 2;
+        let base = self.config.rope_freq_base as f64;
+        for head in x.chunks_exact_mut(hd) {
+            for i in 0..half {
+                let mut inv_freq = 1.0 / base.powf(2.0 * i as f64 / hd as f64);
+                if let Some(f) = &self.rope_freq_factors {
+                    inv_freq /= f[i] as f64;
+                }
+                let (sin, cos) = (pos as f64 * inv_freq).sin_cos();
+                let (sin, cos) = (sin as f32, cos as f32);
+                let (a, b) = if interleaved {
+                    (2 * i, 2 * i + 1)
+                } else {
+                    (i, i + half)
+                };
+                let (x0, x1) = (head[a], head[b]);
+                head[a] = x0 * cos - x1 * sin;
+                head[b] = x0 * sin + x1 * cos;
+            }
+        }
+    }
+}
+
+fn add_bias(x: &mut [f32], bias: &[f32]) {
+    for row in x.chunks_exact_mut(bias.len()) {
+        row.iter_mut().zip(bias).for_each(|(x, b)| *x += b);
+    }
+}
+
+// https://github.com/huggingface/transformers/blob/main/src/transformers/models/llama/modeling_llama.py (LlamaRMSNorm)
+fn rms_norm(x: &[f32], w: &[f32], eps: f32, out: &mut [f32]) {
+    for (row, o) in x.chunks_exact(w.len()).zip(out.chunks_exact_mut(w.len())) {
+        let mean_sq = row.iter().map(|v| v * v).sum::<f32>() / w.len() as f32;
+        let inv = 1.0 / (mean_sq + eps).sqrt();
+        o.iter_mut()
+            .zip(row.iter().zip(w))
+            .for_each(|(o, (x, w))| *o = x * inv * w);
+    }
+}
+
+fn rms_norm_in_place(x: &mut [f32], w: &[f32], eps: f32) {
+    for row in x.chunks_exact_mut(w.len()) {
+        let mean_sq = row.iter().map(|v| v * v).sum::<f32>() / w.len() as f32;
+        let inv = 1.0 / (mean_sq + eps).sqrt();
+        row.iter_mut().zip(w).for_each(|(x, w)| *x = *x * inv * w);
+    }
+}
+
+fn softmax(x: &mut [f32]) {
+    let max = x.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    let mut sum = 0.0;
+    for v in x.iter_mut() {
+        *v = (*v - max).exp();
+        sum += *v;
+    }
+    x.iter_mut().for_each(|v| *v /= sum);
+}

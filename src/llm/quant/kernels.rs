@@ -1,0 +1,356 @@
+//! Portable block decoding and integer dot products (the scalar reference for the SIMD kernels).
+//!
+//! Block layouts follow ggml: <https://github.com/ggml-org/llama.cpp/blob/master/ggml/src/ggml-common.h>;
+//! the dot products follow `ggml_vec_dot_*_generic` in
+//! <https://github.com/ggml-org/llama.cpp/blob/master/ggml/src/ggml-cpu/quants.c>.
+
+use half::f16;
+
+use super::GgmlType;
+
+/// Elements per q8_0 / q4_0 block.
+pub const QK8_0: usize = 32;
+/// Elements per k-quant super-block.
+pub const QK_K: usize = 256;
+
+/// Reads the little-endian f16 at `b[0..2]` as f32.
+#[inline]
+pub fn f16_at(b: &[u8]) -> f32 {
+    f16::from_bits(u16::from_le_bytes([b[0], b[1]])).to_f32()
+}
+
+/// One activation row quantized to 8 bits, as llama.cpp does before a quantized matmul.
+#[derive(Debug, Clone)]
+pub struct QuantizedActivations {
+    /// One scale per block (32 for q8_0, 256 for q8_K).
+    pub scales: Vec<f32>,
+    /// The 8-bit values.
+    pub qs: Vec<i8>,
+    /// q8_K only: the sum of each group of 16 values (used for the k-quant minimums).
+    pub bsums: Vec<i32>,
+}
+
+impl QuantizedActivations {
+    /// q8_0 blocks (`quantize_row_q8_0`): scale amax/127, stored as f16 like ggml stores it.
+    pub fn q8_0(x: &[f32]) -> Self {
+        let mut scales = Vec::with_capacity(x.len() / QK8_0);
+        let mut qs = Vec::with_capacity(x.len());
+        for block in x.chunks_exact(QK8_0) {
+            let amax = block.iter().fold(0f32, |m, v| m.max(v.abs()));
+            let d = amax / 127.0;
+            // ggml's x86 path computes 127/amax (not 1/d); the rounding of ties follows it.
+            let id = if amax != 0.0 { 127.0 / amax } else { 0.0 };
+            qs.extend(block.iter().map(|v| (v * id).round_ties_even() as i8));
+            scales.push(f16::from_f32(d).to_f32());
+        }
+        QuantizedActivations {
+            scales,
+            qs,
+            bsums: Vec::new(),
+        }
+    }
+
+    /// q8_K super-blocks (`quantize_row_q8_K_ref`): the signed extreme maps to -127, f32 scale.
+    pub fn q8_k(x: &[f32]) -> Self {
+        let mut scales = Vec::with_capacity(x.len() / QK_K);
+        let mut qs = Vec::with_capacity(x.len());
+        let mut bsums = Vec::with_capacity(x.len() / 16);
+        for block in x.chunks_exact(QK_K) {
+            let (mut amax, mut max) = (0f32, 0f32);
+            for &v in block {
+                if v.abs() > amax {
+                    amax = v.abs();
+                    max = v;
+                }
+            }
+            if amax == 0.0 {
+                scales.push(0.0);
+                qs.extend(std::iter::repeat_n(0i8, QK_K));
+                bsums.extend(std::iter::repeat_n(0, QK_K / 16));
+                continue;
+            }
+            let iscale = -127.0 / max;
+            let start = qs.len();
+            qs.extend(
+                block
+                    .iter()
+                    .map(|v| ((iscale * v).round_ties_even() as i32).min(127) as i8),
+            );
+            bsums.extend(
+                qs[start..]
+                    .chunks_exact(16)
+                    .map(|g| g.iter().map(|&q| q as i32).sum::<i32>()),
+            );
+            scales.push(1.0 / iscale);
+        }
+        QuantizedActivations { scales, qs, bsums }
+    }
+}
+
+/// f32 weights · f32 activations.
+pub fn dot_f32(w: &[u8], x: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    for (wc, xc) in w.chunks_exact(32).zip(x.chunks_exact(8)) {
+        for i in 0..8 {
+            acc[i] += f32::from_le_bytes(wc[4 * i..4 * i + 4].try_into().unwrap()) * xc[i];
+        }
+    }
+    let tail: f32 = w
+        .chunks_exact(4)
+        .zip(x)
+        .skip(x.len() / 8 * 8)
+        .map(|(b, v)| f32::from_le_bytes(b.try_into().unwrap()) * v)
+        .sum();
+    acc.iter().sum::<f32>() + tail
+}
+
+/// f16 weights · f32 activations.
+pub fn dot_f16(w: &[u8], x: &[f32]) -> f32 {
+    w.chunks_exact(2).zip(x).map(|(b, v)| f16_at(b) * v).sum()
+}
+
+#[inline]
+fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
+    a.iter().zip(b).map(|(&x, &y)| x as i32 * y as i32).sum()
+}
+
+/// q8_0 weights · q8_0 activations (`ggml_vec_dot_q8_0_q8_0`).
+pub fn dot_q8_0_q8_0(w: &[u8], a: &QuantizedActivations) -> f32 {
+    let mut acc = 0f32;
+    for ((block, qa), &da) in w
+        .chunks_exact(34)
+        .zip(a.qs.chunks_exact(QK8_0))
+        .zip(&a.scales)
+    {
+        let qw: &[i8] = bytemuck_i8(&block[2..]);
+        acc += (dot_i8(qw, qa) as f32) * (f16_at(block) * da);
+    }
+    acc
+}
+
+/// q4_0 weights · q8_0 activations (`ggml_vec_dot_q4_0_q8_0`).
+pub fn dot_q4_0_q8_0(w: &[u8], a: &QuantizedActivations) -> f32 {
+    let mut acc = 0f32;
+    for ((block, qa), &da) in w
+        .chunks_exact(18)
+        .zip(a.qs.chunks_exact(QK8_0))
+        .zip(&a.scales)
+    {
+        let mut sum = 0i32;
+        for j in 0..16 {
+            let b = block[2 + j];
+            sum += ((b & 0x0F) as i32 - 8) * qa[j] as i32;
+            sum += ((b >> 4) as i32 - 8) * qa[j + 16] as i32;
+        }
+        acc += (sum as f32) * (f16_at(block) * da);
+    }
+    acc
+}
+
+/// Unpacks the 32 five-bit values (0..31) of a q5_0/q5_1 block from its `qh` and `qs` bytes.
+#[inline]
+fn unpack_q5(qh: &[u8], qs: &[u8]) -> [u8; 32] {
+    let qh = u32::from_le_bytes([qh[0], qh[1], qh[2], qh[3]]);
+    let mut q = [0u8; 32];
+    for j in 0..16 {
+        q[j] = (qs[j] & 0x0F) | ((((qh >> j) << 4) & 0x10) as u8);
+        q[j + 16] = (qs[j] >> 4) | (((qh >> (j + 12)) & 0x10) as u8);
+    }
+    q
+}
+
+/// q5_0 weights · q8_0 activations (`ggml_vec_dot_q5_0_q8_0`).
+pub fn dot_q5_0_q8_0(w: &[u8], a: &QuantizedActivations) -> f32 {
+    let mut acc = 0f32;
+    for ((block, qa), &da) in w
+        .chunks_exact(22)
+        .zip(a.qs.chunks_exact(QK8_0))
+        .zip(&a.scales)
+    {
+        let q = unpack_q5(&block[2..6], &block[6..22]);
+        let sum: i32 = q
+            .iter()
+            .zip(qa)
+            .map(|(&x, &y)| (x as i32 - 16) * y as i32)
+            .sum();
+        acc += (sum as f32) * (f16_at(block) * da);
+    }
+    acc
+}
+
+/// q5_1 weights · q8_0 activations: Σ (d·q + m)·a = d·da·Σq·qa + m·da·Σqa.
+pub fn dot_q5_1_q8_0(w: &[u8], a: &QuantizedActivations) -> f32 {
+    let mut acc = 0f32;
+    for ((block, qa), &da) in w
+        .chunks_exact(24)
+        .zip(a.qs.chunks_exact(QK8_0))
+        .zip(&a.scales)
+    {
+        let q = unpack_q5(&block[4..8], &block[8..24]);
+        let sum: i32 = q.iter().zip(qa).map(|(&x, &y)| x as i32 * y as i32).sum();
+        let sum_a: i32 = qa.iter().map(|&y| y as i32).sum();
+        acc += sum as f32 * f16_at(block) * da + f16_at(&block[2..]) * da * sum_a as f32;
+    }
+    acc
+}
+
+/// Reinterprets bytes as i8 (same size and alignment).
+#[inline]
+fn bytemuck_i8(b: &[u8]) -> &[i8] {
+    // SAFETY: u8 and i8 have identical size, alignment and validity.
+    unsafe { std::slice::from_raw_parts(b.as_ptr().cast::<i8>(), b.len()) }
+}
+
+/// Decodes the 6-bit scale and min of sub-block `j` of a q4_K block (`get_scale_min_k4`).
+#[inline]
+fn q4k_scale_min(j: usize, s: &[u8]) -> (u8, u8) {
+    if j < 4 {
+        (s[j] & 63, s[j + 4] & 63)
+    } else {
+        (
+            (s[j + 4] & 0x0F) | ((s[j - 4] >> 6) << 4),
+            (s[j + 4] >> 4) | ((s[j] >> 6) << 4),
+        )
+    }
+}
+
+/// Unpacks one q4_K block: 4-bit values in element order, plus 8 (scale, min) pairs.
+#[inline]
+fn unpack_q4k(block: &[u8], q: &mut [u8; QK_K]) -> [(u8, u8); 8] {
+    let qs = &block[16..144];
+    for j in 0..4 {
+        for l in 0..32 {
+            let b = qs[32 * j + l];
+            q[64 * j + l] = b & 0x0F;
+            q[64 * j + 32 + l] = b >> 4;
+        }
+    }
+    std::array::from_fn(|j| q4k_scale_min(j, &block[4..16]))
+}
+
+/// Unpacks one q6_K block into signed values (-32..31) in element order.
+#[inline]
+fn unpack_q6k(block: &[u8], q: &mut [i8; QK_K]) {
+    let (ql, qh) = (&block[0..128], &block[128..192]);
+    for half in 0..2 {
+        let (ql, qh, out) = (&ql[64 * half..], &qh[32 * half..], &mut q[128 * half..]);
+        for l in 0..32 {
+            let h = qh[l];
+            out[l] = ((ql[l] & 0x0F) | ((h & 3) << 4)) as i8 - 32;
+            out[l + 32] = ((ql[l + 32] & 0x0F) | (((h >> 2) & 3) << 4)) as i8 - 32;
+            out[l + 64] = ((ql[l] >> 4) | (((h >> 4) & 3) << 4)) as i8 - 32;
+            out[l + 96] = ((ql[l + 32] >> 4) | (((h >> 6) & 3) << 4)) as i8 - 32;
+        }
+    }
+}
+
+/// q4_K weights · q8_K activations (`ggml_vec_dot_q4_K_q8_K`).
+pub fn dot_q4k_q8k(w: &[u8], a: &QuantizedActivations) -> f32 {
+    let mut q = [0u8; QK_K];
+    let mut acc = 0f32;
+    for (b, block) in w.chunks_exact(144).enumerate() {
+        let sm = unpack_q4k(block, &mut q);
+        let qa = &a.qs[b * QK_K..(b + 1) * QK_K];
+        let bsums = &a.bsums[b * 16..(b + 1) * 16];
+        let (mut sumi, mut summ) = (0i32, 0i32);
+        for (j, &(sc, m)) in sm.iter().enumerate() {
+            let s: i32 = q[32 * j..32 * j + 32]
+                .iter()
+                .zip(&qa[32 * j..32 * j + 32])
+                .map(|(&x, &y)| x as i32 * y as i32)
+                .sum();
+            sumi += sc as i32 * s;
+            summ += m as i32 * (bsums[2 * j] + bsums[2 * j + 1]);
+        }
+        let da = a.scales[b];
+        acc += f16_at(block) * da * sumi as f32 - f16_at(&block[2..]) * da * summ as f32;
+    }
+    acc
+}
+
+/// q6_K weights · q8_K activations (`ggml_vec_dot_q6_K_q8_K`).
+pub fn dot_q6k_q8k(w: &[u8], a: &QuantizedActivations) -> f32 {
+    let mut q = [0i8; QK_K];
+    let mut acc = 0f32;
+    for (b, block) in w.chunks_exact(210).enumerate() {
+        unpack_q6k(block, &mut q);
+        let qa = &a.qs[b * QK_K..(b + 1) * QK_K];
+        let scales = bytemuck_i8(&block[192..208]);
+        let sumi: i32 = (0..16)
+            .map(|g| scales[g] as i32 * dot_i8(&q[16 * g..16 * g + 16], &qa[16 * g..16 * g + 16]))
+            .sum();
+        acc += f16_at(&block[208..]) * a.scales[b] * sumi as f32;
+    }
+    acc
+}
+
+/// Decodes one encoded row into floats.
+pub fn dequantize_row(dtype: GgmlType, row: &[u8], out: &mut [f32]) {
+    match dtype {
+        GgmlType::F32 => {
+            for (o, b) in out.iter_mut().zip(row.chunks_exact(4)) {
+                *o = f32::from_le_bytes(b.try_into().unwrap());
+            }
+        }
+        GgmlType::F16 => {
+            for (o, b) in out.iter_mut().zip(row.chunks_exact(2)) {
+                *o = f16_at(b);
+            }
+        }
+        GgmlType::Q8_0 => {
+            for (o, block) in out.chunks_exact_mut(QK8_0).zip(row.chunks_exact(34)) {
+                let d = f16_at(block);
+                for (o, &q) in o.iter_mut().zip(bytemuck_i8(&block[2..])) {
+                    *o = d * q as f32;
+                }
+            }
+        }
+        GgmlType::Q4_0 => {
+            for (o, block) in out.chunks_exact_mut(QK8_0).zip(row.chunks_exact(18)) {
+                let d = f16_at(block);
+                for j in 0..16 {
+                    o[j] = d * ((block[2 + j] & 0x0F) as i32 - 8) as f32;
+                    o[j + 16] = d * ((block[2 + j] >> 4) as i32 - 8) as f32;
+                }
+            }
+        }
+        GgmlType::Q5_0 => {
+            for (o, block) in out.chunks_exact_mut(QK8_0).zip(row.chunks_exact(22)) {
+                let d = f16_at(block);
+                let q = unpack_q5(&block[2..6], &block[6..22]);
+                o.iter_mut()
+                    .zip(q)
+                    .for_each(|(o, q)| *o = d * (q as i32 - 16) as f32);
+            }
+        }
+        GgmlType::Q5_1 => {
+            for (o, block) in out.chunks_exact_mut(QK8_0).zip(row.chunks_exact(24)) {
+                let (d, m) = (f16_at(block), f16_at(&block[2..]));
+                let q = unpack_q5(&block[4..8], &block[8..24]);
+                o.iter_mut().zip(q).for_each(|(o, q)| *o = d * q as f32 + m);
+            }
+        }
+        GgmlType::Q4K => {
+            let mut q = [0u8; QK_K];
+            for (o, block) in out.chunks_exact_mut(QK_K).zip(row.chunks_exact(144)) {
+                let sm = unpack_q4k(block, &mut q);
+                let (d, dmin) = (f16_at(block), f16_at(&block[2..]));
+                for (i, o) in o.iter_mut().enumerate() {
+                    let (sc, m) = sm[i / 32];
+                    *o = d * sc as f32 * q[i] as f32 - dmin * m as f32;
+                }
+            }
+        }
+        GgmlType::Q6K => {
+            let mut q = [0i8; QK_K];
+            for (o, block) in out.chunks_exact_mut(QK_K).zip(row.chunks_exact(210)) {
+                unpack_q6k(block, &mut q);
+                let d = f16_at(&block[208..]);
+                let scales = bytemuck_i8(&block[192..208]);
+                for (i, o) in o.iter_mut().enumerate() {
+                    *o = d * scales[i / 16] as f32 * q[i] as f32;
+                }
+            }
+        }
+    }
+}

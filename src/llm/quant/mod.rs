@@ -1,0 +1,221 @@
+//! Weight encodings and the matrix kernels of the hot path.
+//!
+//! Weights stay in their GGUF encoding inside the one model buffer ([`QMatrix`] is a view of it).
+//! Quantized matrices are multiplied the way llama.cpp does it: the activations are quantized to
+//! 8 bits first (q8_0 blocks of 32 for q8_0/q4_0 weights, q8_K blocks of 256 for k-quants), then each
+//! output is a sum of integer dot products scaled per block. That is why llama.cpp's logits are the
+//! reference for quantized files. The integer kernels live in [`kernels`] (scalar, portable) and
+//! [`simd128`] (wasm32 SIMD, used when the build enables `simd128`).
+
+pub mod encode;
+pub mod kernels;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub mod simd128;
+
+use std::sync::Arc;
+
+use super::LlmError;
+pub use kernels::{QuantizedActivations, QK8_0, QK_K};
+
+/// Tensor encodings this crate reads (GGML type ids).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GgmlType {
+    /// 32-bit float.
+    F32,
+    /// IEEE half float.
+    F16,
+    /// Blocks of 32: f16 scale + 32 × 4-bit (offset 8).
+    Q4_0,
+    /// Blocks of 32: f16 scale + 32 × 5-bit (offset 16): llama.cpp's fallback for q4_K rows.
+    Q5_0,
+    /// Blocks of 32: f16 scale and minimum + 32 × 5-bit.
+    Q5_1,
+    /// Blocks of 32: f16 scale + 32 × i8.
+    Q8_0,
+    /// Super-blocks of 256: 8 sub-blocks with 6-bit scales and mins, 4-bit values.
+    Q4K,
+    /// Super-blocks of 256: 16 sub-blocks with i8 scales, 6-bit values.
+    Q6K,
+}
+
+impl GgmlType {
+    /// Maps a GGML type id; unsupported encodings are an error naming the tensor.
+    pub fn from_id(id: u32, tensor: &str) -> Result<Self, LlmError> {
+        Ok(match id {
+            0 => GgmlType::F32,
+            1 => GgmlType::F16,
+            2 => GgmlType::Q4_0,
+            6 => GgmlType::Q5_0,
+            7 => GgmlType::Q5_1,
+            8 => GgmlType::Q8_0,
+            12 => GgmlType::Q4K,
+            14 => GgmlType::Q6K,
+            other => {
+                return Err(LlmError::Unsupported(format!(
+                    "tensor `{tensor}` has GGML type {other}; supported: f32, f16, q4_0, q5_0, q5_1, q8_0, q4_k, q6_k"
+                )))
+            }
+        })
+    }
+
+    /// Elements per block.
+    pub fn block_len(self) -> usize {
+        match self {
+            GgmlType::F32 | GgmlType::F16 => 1,
+            GgmlType::Q4_0 | GgmlType::Q5_0 | GgmlType::Q5_1 | GgmlType::Q8_0 => QK8_0,
+            GgmlType::Q4K | GgmlType::Q6K => QK_K,
+        }
+    }
+
+    /// Bytes per block.
+    pub fn block_bytes(self) -> usize {
+        match self {
+            GgmlType::F32 => 4,
+            GgmlType::F16 => 2,
+            GgmlType::Q4_0 => 18,
+            GgmlType::Q5_0 => 22,
+            GgmlType::Q5_1 => 24,
+            GgmlType::Q8_0 => 34,
+            GgmlType::Q4K => 144,
+            GgmlType::Q6K => 210,
+        }
+    }
+
+    /// Byte length of a tensor, or `None` when rows do not split into whole blocks or it overflows.
+    pub fn byte_len(self, dims: &[usize]) -> Option<usize> {
+        let row = *dims.first()?;
+        if row % self.block_len() != 0 {
+            return None;
+        }
+        let n_rows = dims[1..]
+            .iter()
+            .try_fold(1usize, |acc, &d| acc.checked_mul(d))?;
+        (row / self.block_len())
+            .checked_mul(self.block_bytes())?
+            .checked_mul(n_rows)
+    }
+}
+
+/// A row-major matrix (`rows` × `cols`) viewed in its encoded form inside a shared buffer.
+#[derive(Clone)]
+pub struct QMatrix {
+    buf: Arc<Vec<u8>>,
+    offset: usize,
+    /// Number of rows (output features).
+    pub rows: usize,
+    /// Row length (input features).
+    pub cols: usize,
+    /// Encoding.
+    pub dtype: GgmlType,
+}
+
+impl std::fmt::Debug for QMatrix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "QMatrix({}x{} {:?})", self.rows, self.cols, self.dtype)
+    }
+}
+
+/// How many weight rows one tile of the batched matmul keeps hot while it walks the tokens.
+const ROW_TILE: usize = 8;
+
+impl QMatrix {
+    /// A view of `rows` × `cols` elements at `offset`; the caller has bounds-checked the range.
+    pub fn new(
+        buf: Arc<Vec<u8>>,
+        offset: usize,
+        rows: usize,
+        cols: usize,
+        dtype: GgmlType,
+    ) -> Self {
+        debug_assert!(offset + rows * cols / dtype.block_len() * dtype.block_bytes() <= buf.len());
+        QMatrix {
+            buf,
+            offset,
+            rows,
+            cols,
+            dtype,
+        }
+    }
+
+    fn row_bytes_len(&self) -> usize {
+        self.cols / self.dtype.block_len() * self.dtype.block_bytes()
+    }
+
+    /// The encoded bytes of one row.
+    pub fn row_bytes(&self, row: usize) -> &[u8] {
+        let len = self.row_bytes_len();
+        let start = self.offset + row * len;
+        &self.buf[start..start + len]
+    }
+
+    /// Decodes one row into `out` (`cols` floats): how embeddings are looked up without expanding
+    /// the whole table.
+    pub fn dequantize_row(&self, row: usize, out: &mut [f32]) {
+        kernels::dequantize_row(self.dtype, self.row_bytes(row), out);
+    }
+
+    /// `out[t][r] = Σ_c w[r][c] · xs[t][c]` for `xs` of `n_tokens` rows of `cols`.
+    ///
+    /// Quantized weights use integer dot products against 8-bit activations; weight rows are walked
+    /// in tiles of [`ROW_TILE`] so each tile is read from memory once for all tokens.
+    pub fn matmul(&self, xs: &[f32], n_tokens: usize, out: &mut [f32]) {
+        assert_eq!(xs.len(), n_tokens * self.cols);
+        assert_eq!(out.len(), n_tokens * self.rows);
+        let acts: Vec<QuantizedActivations> = match self.dtype {
+            GgmlType::Q4_0 | GgmlType::Q5_0 | GgmlType::Q5_1 | GgmlType::Q8_0 => xs
+                .chunks_exact(self.cols)
+                .map(QuantizedActivations::q8_0)
+                .collect(),
+            GgmlType::Q4K | GgmlType::Q6K => xs
+                .chunks_exact(self.cols)
+                .map(QuantizedActivations::q8_k)
+                .collect(),
+            GgmlType::F32 | GgmlType::F16 => Vec::new(),
+        };
+        for tile in (0..self.rows).step_by(ROW_TILE) {
+            let tile_end = (tile + ROW_TILE).min(self.rows);
+            for t in 0..n_tokens {
+                let x = &xs[t * self.cols..(t + 1) * self.cols];
+                for r in tile..tile_end {
+                    let w = self.row_bytes(r);
+                    out[t * self.rows + r] = match self.dtype {
+                        GgmlType::F32 => kernels::dot_f32(w, x),
+                        GgmlType::F16 => kernels::dot_f16(w, x),
+                        GgmlType::Q8_0 => vec_dot_q8_0(w, &acts[t]),
+                        GgmlType::Q4_0 => vec_dot_q4_0(w, &acts[t]),
+                        GgmlType::Q5_0 => kernels::dot_q5_0_q8_0(w, &acts[t]),
+                        GgmlType::Q5_1 => kernels::dot_q5_1_q8_0(w, &acts[t]),
+                        GgmlType::Q4K => kernels::dot_q4k_q8k(w, &acts[t]),
+                        GgmlType::Q6K => kernels::dot_q6k_q8k(w, &acts[t]),
+                    };
+                }
+            }
+        }
+    }
+}
+
+/// q8_0 weights · q8_0 activations, with the fastest kernel this build has.
+#[inline]
+pub fn vec_dot_q8_0(w: &[u8], a: &QuantizedActivations) -> f32 {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        simd128::dot_q8_0_q8_0(w, a)
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    {
+        kernels::dot_q8_0_q8_0(w, a)
+    }
+}
+
+/// q4_0 weights · q8_0 activations, with the fastest kernel this build has.
+#[inline]
+pub fn vec_dot_q4_0(w: &[u8], a: &QuantizedActivations) -> f32 {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        simd128::dot_q4_0_q8_0(w, a)
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    {
+        kernels::dot_q4_0_q8_0(w, a)
+    }
+}

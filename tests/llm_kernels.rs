@@ -1,0 +1,186 @@
+//! The quantized kernels against the dequantized f32 path: each integer dot product must equal
+//! Σ dequant(w)·dequant(a) up to f32 rounding. Under `wasm32 + simd128` the dispatching functions
+//! run the SIMD kernels, so the same tests are their parity tests.
+
+use sotto::llm::quant::encode::quantize_row;
+use sotto::llm::quant::kernels::{self, QuantizedActivations};
+use sotto::llm::quant::{vec_dot_q4_0, vec_dot_q8_0, GgmlType, QMatrix};
+use std::sync::Arc;
+
+/// Deterministic values with outliers, like real activations.
+fn values(n: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (0..n)
+        .map(|i| {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let u = (s >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
+            if i % 97 == 0 {
+                u * 20.0
+            } else {
+                u
+            }
+        })
+        .collect()
+}
+
+fn dequantized_acts(a: &QuantizedActivations, block: usize) -> Vec<f32> {
+    a.qs.iter()
+        .enumerate()
+        .map(|(i, &q)| q as f32 * a.scales[i / block])
+        .collect()
+}
+
+fn reference_dot(w: &[f32], x: &[f32]) -> f32 {
+    w.iter()
+        .zip(x)
+        .map(|(a, b)| *a as f64 * *b as f64)
+        .sum::<f64>() as f32
+}
+
+fn check(dtype: GgmlType, cols: usize) {
+    let rows = 5;
+    let w = values(rows * cols, 1);
+    let mut bytes = Vec::new();
+    w.chunks(cols)
+        .for_each(|r| quantize_row(dtype, r, &mut bytes));
+    let m = QMatrix::new(Arc::new(bytes), 0, rows, cols, dtype);
+    let x = values(3 * cols, 2);
+    let mut out = vec![0f32; 3 * rows];
+    m.matmul(&x, 3, &mut out);
+    let mut row = vec![0f32; cols];
+    for r in 0..rows {
+        m.dequantize_row(r, &mut row);
+        // The encoding itself is close to the original values.
+        let scale = w[r * cols..(r + 1) * cols]
+            .iter()
+            .fold(0f32, |a, v| a.max(v.abs()));
+        let err = max_diff(&row, &w[r * cols..(r + 1) * cols]);
+        assert!(err <= scale * 0.2, "{dtype:?} encode error {err}");
+        for t in 0..3 {
+            let xt = &x[t * cols..(t + 1) * cols];
+            let expected = match dtype {
+                GgmlType::F32 | GgmlType::F16 => reference_dot(&row, xt),
+                GgmlType::Q8_0 | GgmlType::Q4_0 | GgmlType::Q5_0 | GgmlType::Q5_1 => {
+                    reference_dot(&row, &dequantized_acts(&QuantizedActivations::q8_0(xt), 32))
+                }
+                GgmlType::Q4K | GgmlType::Q6K => reference_dot(
+                    &row,
+                    &dequantized_acts(&QuantizedActivations::q8_k(xt), 256),
+                ),
+            };
+            let got = out[t * rows + r];
+            let tol = 1e-4 * (1.0 + expected.abs()) + 1e-5 * cols as f32;
+            assert!(
+                (got - expected).abs() < tol,
+                "{dtype:?} r{r} t{t}: {got} vs {expected}"
+            );
+        }
+    }
+}
+
+fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+#[test]
+fn f32_and_f16_matmul() {
+    check(GgmlType::F32, 96);
+    check(GgmlType::F16, 96);
+}
+
+#[test]
+fn q8_0_matmul_matches_dequantized() {
+    check(GgmlType::Q8_0, 576);
+}
+
+#[test]
+fn q4_0_matmul_matches_dequantized() {
+    check(GgmlType::Q4_0, 576);
+}
+
+#[test]
+fn q5_0_and_q5_1_matmul_match_dequantized() {
+    check(GgmlType::Q5_0, 576);
+    check(GgmlType::Q5_1, 576);
+}
+
+#[test]
+fn q4_k_matmul_matches_dequantized() {
+    check(GgmlType::Q4K, 512);
+}
+
+#[test]
+fn q6_k_matmul_matches_dequantized() {
+    check(GgmlType::Q6K, 512);
+}
+
+/// The dispatching (SIMD on wasm) q8_0/q4_0 dot products equal the portable kernels.
+#[test]
+fn dispatched_dots_equal_scalar_kernels() {
+    let x = values(1024, 3);
+    let a = QuantizedActivations::q8_0(&x);
+    for seed in 0..8 {
+        let w = values(1024, 10 + seed);
+        let (mut q8, mut q4) = (Vec::new(), Vec::new());
+        quantize_row(GgmlType::Q8_0, &w, &mut q8);
+        quantize_row(GgmlType::Q4_0, &w, &mut q4);
+        let (s8, v8) = (kernels::dot_q8_0_q8_0(&q8, &a), vec_dot_q8_0(&q8, &a));
+        let (s4, v4) = (kernels::dot_q4_0_q8_0(&q4, &a), vec_dot_q4_0(&q4, &a));
+        assert!((s8 - v8).abs() <= 1e-4 * (1.0 + s8.abs()), "{s8} {v8}");
+        assert!((s4 - v4).abs() <= 1e-4 * (1.0 + s4.abs()), "{s4} {v4}");
+    }
+}
+
+/// A q8_K row of zeros quantizes to zeros (no division by zero).
+#[test]
+fn zero_activations() {
+    let a = QuantizedActivations::q8_k(&[0.0; 256]);
+    assert_eq!(a.scales, [0.0]);
+    let a = QuantizedActivations::q8_0(&[0.0; 32]);
+    assert_eq!(a.qs, [0; 32]);
+}
+
+/// Our block decoding agrees with candle's for blocks candle (i.e. ggml's reference quantizers)
+/// encoded: an independent check of every layout.
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+fn decoding_matches_candle_for_ggml_encoded_blocks() {
+    use candle_core::quantized::{GgmlDType, QTensor};
+    use candle_core::{Device, Tensor};
+    let (rows, cols) = (3, 512);
+    let w = values(rows * cols, 5);
+    let t = Tensor::from_vec(w, (rows, cols), &Device::Cpu).unwrap();
+    for (candle_type, ours) in [
+        (GgmlDType::Q8_0, GgmlType::Q8_0),
+        (GgmlDType::Q4_0, GgmlType::Q4_0),
+        (GgmlDType::Q5_0, GgmlType::Q5_0),
+        (GgmlDType::Q5_1, GgmlType::Q5_1),
+        (GgmlDType::Q4K, GgmlType::Q4K),
+        (GgmlDType::Q6K, GgmlType::Q6K),
+        (GgmlDType::F16, GgmlType::F16),
+    ] {
+        let q = QTensor::quantize(&t, candle_type).unwrap();
+        let expected: Vec<f32> = q
+            .dequantize(&Device::Cpu)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        let bytes = q.data().unwrap().into_owned();
+        let m = QMatrix::new(Arc::new(bytes), 0, rows, cols, ours);
+        let mut row = vec![0f32; cols];
+        for r in 0..rows {
+            m.dequantize_row(r, &mut row);
+            let diff = max_diff(&row, &expected[r * cols..(r + 1) * cols]);
+            assert!(diff < 1e-6, "{ours:?} row {r}: {diff}");
+        }
+    }
+}
