@@ -71,3 +71,47 @@ fn multi_turn_chat_on_generated_models() {
         std::fs::remove_dir_all(dir).unwrap();
     }
 }
+
+/// The step-by-step reply (for the assistant's state machine) produces what the stream produces,
+/// records the reply in the conversation, and an interrupted reply is kept as far as it was heard.
+#[test]
+fn stepwise_replies_match_streamed_ones_and_interruptions_keep_what_was_heard() {
+    let dir = generated(LlmFamily::Llama);
+    let chat = Arc::new(ChatModel::from_files(&dir.join("model-q8_0.gguf"), None, None).unwrap());
+    let options = GenerateOptions {
+        max_tokens: 10,
+        ..Default::default()
+    };
+    let mut streamed = Conversation::new(chat.clone(), None);
+    let (expected, _, _) = streamed
+        .reply("Hello!", options.clone())
+        .unwrap()
+        .finish()
+        .unwrap();
+
+    let mut stepwise = Conversation::new(chat.clone(), None);
+    stepwise.begin_reply("Hello!", options.clone()).unwrap();
+    let mut text = String::new();
+    while let Some(piece) = stepwise.next_piece() {
+        text.push_str(&piece.unwrap());
+    }
+    assert_eq!(text, expected);
+    assert_eq!(stepwise.messages(), streamed.messages());
+    assert!(
+        stepwise.next_piece().is_none(),
+        "nothing pending after the reply"
+    );
+
+    let mut interrupted = Conversation::new(chat, None);
+    interrupted.begin_reply("Hello!", options).unwrap();
+    let mut heard = String::new();
+    for _ in 0..3 {
+        heard.push_str(&interrupted.next_piece().unwrap().unwrap());
+    }
+    interrupted.next_piece().unwrap().unwrap(); // generated, but never heard
+    interrupted.cancel_reply(Some(&heard));
+    let last = interrupted.messages().last().unwrap();
+    assert_eq!(last.role, Role::Assistant);
+    assert_eq!(last.content, heard);
+    assert!(interrupted.next_piece().is_none());
+}

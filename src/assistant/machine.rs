@@ -13,28 +13,38 @@ struct Reply {
     chunker: Chunker,
     text: String,
     generating: bool,
-    /// (chunk text, sample count) of the audio handed to playback, in order.
-    queued: Vec<(String, usize)>,
+    /// Audio handed to playback, in order: what each chunk says, its sample count, and where it
+    /// ends in the raw reply text.
+    queued: Vec<QueuedChunk>,
     /// Samples of this turn that playback has rendered.
     played: usize,
 }
 
+struct QueuedChunk {
+    text: String,
+    samples: usize,
+    raw_end: usize,
+}
+
 impl Reply {
-    /// The text of the chunks that had started sounding.
-    fn spoken(&self) -> String {
+    /// What the user heard: the spoken text of the chunks that had started sounding, and the raw
+    /// reply text up to the end of the last of them.
+    fn heard(&self) -> (String, &str) {
         let mut start = 0;
         let mut spoken = Vec::new();
-        for (text, samples) in &self.queued {
+        let mut raw_end = 0;
+        for chunk in &self.queued {
             if start < self.played {
-                spoken.push(text.as_str());
+                spoken.push(chunk.text.as_str());
+                raw_end = chunk.raw_end;
             }
-            start += samples;
+            start += chunk.samples;
         }
-        spoken.join(" ")
+        (spoken.join(" "), &self.text[..raw_end.min(self.text.len())])
     }
 
     fn audio_samples(&self) -> usize {
-        self.queued.iter().map(|(_, n)| n).sum()
+        self.queued.iter().map(|c| c.samples).sum()
     }
 }
 
@@ -259,9 +269,9 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
 
     fn interrupt_reply(&mut self, events: &mut Vec<AssistantEvent>) {
         if let Some(reply) = self.reply.take() {
-            let spoken = reply.spoken();
             if reply.generating || reply.played < reply.audio_samples() {
-                self.responder.interrupt(&spoken);
+                let (spoken, raw) = reply.heard();
+                self.responder.interrupt(raw);
                 events.push(AssistantEvent::Interrupted {
                     turn: reply.turn,
                     spoken,
@@ -400,7 +410,11 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
                         self.latency.first_audio = Some(now_ms);
                     }
                     let reply = self.reply.as_mut().expect("a reply is in progress");
-                    reply.queued.push((chunk.text.clone(), samples.len()));
+                    reply.queued.push(QueuedChunk {
+                        text: chunk.text.clone(),
+                        samples: samples.len(),
+                        raw_end: chunk.raw_end,
+                    });
                     events.push(AssistantEvent::Audio {
                         turn,
                         index: chunk.index,

@@ -13,7 +13,7 @@ mod stages;
 mod tests;
 
 pub use machine::Assistant;
-pub use stages::{EmbeddedVoice, WhisperRecognizer};
+pub use stages::{ChatResponder, EmbeddedVoice, WhisperRecognizer};
 
 use crate::vad::VadConfig;
 
@@ -51,8 +51,9 @@ pub trait Responder {
     fn begin(&mut self, user_text: &str) -> Result<(), String>;
     /// The next piece of the reply's text, or `None` when the reply is complete.
     fn next_piece(&mut self) -> Result<Option<String>, String>;
-    /// Stops the reply in progress; the conversation keeps `spoken` as the assistant's turn.
-    fn interrupt(&mut self, spoken: &str);
+    /// Stops the reply in progress; the conversation keeps `heard`, the reply's text as far as
+    /// the user heard it (a prefix of the pieces it produced), as the assistant's turn.
+    fn interrupt(&mut self, heard: &str);
 }
 
 /// The voice.

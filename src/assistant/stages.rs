@@ -1,7 +1,8 @@
 //! The real stages behind the assistant's traits: Whisper, the chat model and the embedded voice.
 
-use super::{Recognizer, Voice};
+use super::{Recognizer, Responder, Voice};
 use crate::asr::{DecodeOptions, Transcriber};
+use crate::llm::{Conversation, GenerateOptions};
 use crate::tts::{synthesize, SpeechOptions};
 
 /// Tokens decoded for a partial transcript: a preview needs a few words, not a whole sentence,
@@ -48,5 +49,44 @@ impl Voice for EmbeddedVoice {
 
     fn sample_rate(&self) -> u32 {
         self.options.sample_rate
+    }
+}
+
+/// A chat model's conversation as the assistant's dialog model.
+#[derive(Default)]
+pub struct ChatResponder {
+    /// The conversation (with its model and KV cache), if a model is loaded.
+    pub conversation: Option<Conversation>,
+    /// Sampling and length of replies.
+    pub options: GenerateOptions,
+}
+
+impl ChatResponder {
+    fn conversation(&mut self) -> Result<&mut Conversation, String> {
+        self.conversation
+            .as_mut()
+            .ok_or_else(|| "no dialog model is loaded".to_string())
+    }
+}
+
+impl Responder for ChatResponder {
+    fn begin(&mut self, user_text: &str) -> Result<(), String> {
+        let options = self.options.clone();
+        self.conversation()?
+            .begin_reply(user_text, options)
+            .map_err(|e| e.to_string())
+    }
+
+    fn next_piece(&mut self) -> Result<Option<String>, String> {
+        self.conversation()?
+            .next_piece()
+            .transpose()
+            .map_err(|e| e.to_string())
+    }
+
+    fn interrupt(&mut self, heard: &str) {
+        if let Some(conversation) = self.conversation.as_mut() {
+            conversation.cancel_reply(Some(heard));
+        }
     }
 }

@@ -18,6 +18,8 @@ pub struct Conversation {
     system: Option<String>,
     messages: Vec<Message>,
     session: Session,
+    /// The reply of [`Conversation::begin_reply`] while it is being generated.
+    pending: Option<Generation>,
 }
 
 impl Conversation {
@@ -29,6 +31,7 @@ impl Conversation {
             system,
             messages: Vec::new(),
             session,
+            pending: None,
         }
     }
 
@@ -61,6 +64,58 @@ impl Conversation {
         user: &str,
         options: GenerateOptions,
     ) -> Result<ReplyStream<'_>, LlmError> {
+        let generation = self.start_turn(user, options)?;
+        Ok(ReplyStream {
+            conversation: self,
+            generation,
+            committed: false,
+        })
+    }
+
+    /// Like [`Conversation::reply`], but the conversation holds the generation itself, for callers
+    /// that interleave other work between tokens (the assistant's state machine): advance it with
+    /// [`Conversation::next_piece`], stop it with [`Conversation::cancel_reply`]. A reply still in
+    /// progress is cancelled first.
+    pub fn begin_reply(&mut self, user: &str, options: GenerateOptions) -> Result<(), LlmError> {
+        self.cancel_reply(None);
+        self.pending = Some(self.start_turn(user, options)?);
+        Ok(())
+    }
+
+    /// The next piece of the reply begun with [`Conversation::begin_reply`]; `None` once it is
+    /// complete (it is then recorded in the conversation) or when there is none.
+    pub fn next_piece(&mut self) -> Option<Result<String, LlmError>> {
+        let generation = self.pending.as_mut()?;
+        let piece = generation.step(&self.chat, &mut self.session);
+        if piece.is_none() {
+            self.commit_pending(None);
+        }
+        piece
+    }
+
+    /// Stops the pending reply between two tokens and records it as far as it was generated, or
+    /// only as far as `spoken` (a prefix of it) when given: an interrupted reply is kept as far
+    /// as the user heard it.
+    pub fn cancel_reply(&mut self, spoken: Option<&str>) {
+        if let Some(generation) = self.pending.as_mut() {
+            generation.cancel();
+            self.commit_pending(spoken);
+        }
+    }
+
+    fn commit_pending(&mut self, spoken: Option<&str>) {
+        if let Some(generation) = self.pending.take() {
+            self.messages
+                .push(Message::new(Role::Assistant, generation.emitted));
+            if let Some(spoken) = spoken {
+                self.truncate_last_reply(spoken);
+            }
+        }
+    }
+
+    /// Adds the user's words, dropping the oldest exchanges while the conversation does not fit
+    /// with room for the reply, and starts generating.
+    fn start_turn(&mut self, user: &str, options: GenerateOptions) -> Result<Generation, LlmError> {
         let context = self.chat.model.config.context_length;
         // Room for the reply, but never more than half the context.
         let reserve = options.max_tokens.min(context / 2);
@@ -100,17 +155,9 @@ impl Conversation {
             }
         };
         let chat = self.chat.clone();
-        match Generation::start(&chat, &mut self.session, &prompt, options) {
-            Ok(generation) => Ok(ReplyStream {
-                conversation: self,
-                generation,
-                committed: false,
-            }),
-            Err(e) => {
-                self.messages.pop();
-                Err(e)
-            }
-        }
+        Generation::start(&chat, &mut self.session, &prompt, options).inspect_err(|_| {
+            self.messages.pop();
+        })
     }
 
     /// Cuts the last reply down to what was actually spoken (barge-in): the next turn rewinds the

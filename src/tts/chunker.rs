@@ -16,6 +16,9 @@ pub struct Chunk {
     pub index: u32,
     /// The text to speak (Markdown, code, URLs and emoji removed).
     pub text: String,
+    /// Byte offset in the turn's raw text just after the text this chunk was cut from: a reply
+    /// interrupted after this chunk was heard is kept up to here.
+    pub raw_end: usize,
 }
 
 /// Words needed before a clause boundary may end the first chunk.
@@ -36,6 +39,8 @@ pub struct Chunker {
     turn: u64,
     emitted: u32,
     pending: String,
+    /// Raw bytes already cut off `pending`.
+    consumed: usize,
 }
 
 impl Chunker {
@@ -45,6 +50,7 @@ impl Chunker {
             turn,
             emitted: 0,
             pending: String::new(),
+            consumed: 0,
         }
     }
 
@@ -73,12 +79,14 @@ impl Chunker {
     }
 
     fn emit(&mut self, raw: &str, out: &mut Vec<Chunk>) {
+        self.consumed += raw.len();
         let text = speakable(raw);
         if text.chars().any(char::is_alphanumeric) {
             out.push(Chunk {
                 turn: self.turn,
                 index: self.emitted,
                 text,
+                raw_end: self.consumed,
             });
             self.emitted += 1;
         }
