@@ -1,8 +1,10 @@
 //! The wasm-bindgen surface that the engine worker drives. Compiled only for `wasm32`.
 
+mod engine;
 mod hash;
 mod inspect;
 
+pub use engine::Engine;
 pub use hash::Sha256Hasher;
 pub use inspect::inspect_model_file;
 

@@ -1,0 +1,396 @@
+//! The engine the worker drives: the assistant's state machine over Whisper, the chat model and
+//! the embedded voice, plus the lower-level calls (transcribe, chat, say) of the npm package.
+//! Every call returns plain JS values; audio crosses as `Float32Array`.
+
+use std::sync::Arc;
+
+use js_sys::{Array, Float32Array, Object, Reflect};
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
+
+use crate::asr::Transcriber;
+use crate::assistant::{
+    Assistant, AssistantConfig, AssistantEvent, ChatResponder, EmbeddedVoice, WhisperRecognizer,
+};
+use crate::llm::{ChatModel, Conversation, GenerateOptions};
+use crate::tts::SpeechOptions;
+
+type LiveAssistant = Assistant<WhisperRecognizer, ChatResponder, EmbeddedVoice>;
+
+/// How replies are generated (the JS side's `generation` settings).
+#[derive(Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct GenerationSettings {
+    max_tokens: usize,
+    temperature: f32,
+    top_k: usize,
+    top_p: f32,
+    repetition_penalty: f32,
+    seed: u64,
+    stop: Vec<String>,
+}
+
+impl Default for GenerationSettings {
+    fn default() -> Self {
+        let defaults = GenerateOptions::default();
+        Self {
+            max_tokens: 256,
+            temperature: 0.7,
+            top_k: 40,
+            top_p: 0.9,
+            repetition_penalty: 1.1,
+            seed: defaults.sampling.seed,
+            stop: Vec::new(),
+        }
+    }
+}
+
+/// How the voice speaks.
+#[derive(Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct VoiceSettings {
+    sample_rate: u32,
+    rate: f32,
+    pitch: f32,
+}
+
+impl Default for VoiceSettings {
+    fn default() -> Self {
+        let defaults = SpeechOptions::default();
+        Self {
+            sample_rate: defaults.sample_rate,
+            rate: defaults.rate,
+            pitch: defaults.pitch,
+        }
+    }
+}
+
+/// What a loaded model reports.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ModelInfo {
+    role: &'static str,
+    summary: String,
+}
+
+fn js_error(message: impl std::fmt::Display) -> JsError {
+    JsError::new(&message.to_string())
+}
+
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(js_error)
+}
+
+/// Assistant events as JS objects: `{type, ...}`; audio samples as a `Float32Array`.
+fn events_to_js(events: Vec<AssistantEvent>) -> Result<Array, JsError> {
+    let out = Array::new();
+    for event in events {
+        let value = match event {
+            AssistantEvent::Audio {
+                turn,
+                index,
+                text,
+                samples,
+                sample_rate,
+            } => {
+                let object = Object::new();
+                let set = |key: &str, value: JsValue| {
+                    Reflect::set(&object, &key.into(), &value).map(drop)
+                };
+                set("type", "audio".into()).map_err(|_| js_error("cannot build an event"))?;
+                set("turn", (turn as f64).into()).map_err(|_| js_error("cannot build an event"))?;
+                set("index", index.into()).map_err(|_| js_error("cannot build an event"))?;
+                set("text", text.into()).map_err(|_| js_error("cannot build an event"))?;
+                set("samples", Float32Array::from(samples.as_slice()).into())
+                    .map_err(|_| js_error("cannot build an event"))?;
+                set("sampleRate", sample_rate.into())
+                    .map_err(|_| js_error("cannot build an event"))?;
+                object.into()
+            }
+            other => to_js(&other)?,
+        };
+        out.push(&value);
+    }
+    Ok(out)
+}
+
+/// The engine: models, conversation and turn taking.
+#[wasm_bindgen]
+pub struct Engine {
+    assistant: LiveAssistant,
+    system_prompt: Option<String>,
+    chat: Option<Arc<ChatModel>>,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[wasm_bindgen]
+impl Engine {
+    /// An engine with no models loaded, default settings and the embedded voice.
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> Engine {
+        let responder = ChatResponder {
+            conversation: None,
+            options: generate_options(GenerationSettings::default()),
+        };
+        Engine {
+            assistant: Assistant::new(
+                AssistantConfig::default(),
+                WhisperRecognizer::default(),
+                responder,
+                EmbeddedVoice::default(),
+            ),
+            system_prompt: None,
+            chat: None,
+        }
+    }
+
+    /// Loads Whisper from `config.json`, `tokenizer.json` and weights (safetensors or GGUF; the
+    /// name tells errors which file is meant).
+    #[wasm_bindgen(js_name = loadAsr)]
+    pub fn load_asr(
+        &mut self,
+        config: &[u8],
+        tokenizer: &[u8],
+        weights: &[u8],
+        weights_name: &str,
+    ) -> Result<JsValue, JsError> {
+        let transcriber = Transcriber::from_bytes(
+            (config, "config.json"),
+            (tokenizer, "tokenizer.json"),
+            (weights, weights_name),
+        )
+        .map_err(js_error)?;
+        let summary = format!(
+            "Whisper, {} languages",
+            if transcriber.tokenizer.is_multilingual() {
+                "many"
+            } else {
+                "English only,"
+            }
+        );
+        self.assistant.recognizer_mut().transcriber = Some(transcriber);
+        to_js(&ModelInfo {
+            role: "asr",
+            summary,
+        })
+    }
+
+    /// Loads a GGUF chat model; the bytes become the model's weight buffer (not copied again).
+    /// `tokenizer` and `tokenizerConfig` are optional `tokenizer.json` / `tokenizer_config.json`.
+    #[wasm_bindgen(js_name = loadLlm)]
+    pub fn load_llm(
+        &mut self,
+        gguf: Vec<u8>,
+        tokenizer: Option<Vec<u8>>,
+        tokenizer_config: Option<Vec<u8>>,
+    ) -> Result<JsValue, JsError> {
+        let chat = ChatModel::from_bytes(gguf, tokenizer.as_deref(), tokenizer_config.as_deref())
+            .map_err(js_error)?;
+        let chat = Arc::new(chat);
+        let config = &chat.model.config;
+        let summary = format!(
+            "{:?}, {} layers, {} context",
+            config.architecture, config.block_count, config.context_length
+        );
+        self.chat = Some(chat.clone());
+        self.assistant.responder_mut().conversation =
+            Some(Conversation::new(chat, self.system_prompt.clone()));
+        to_js(&ModelInfo {
+            role: "llm",
+            summary,
+        })
+    }
+
+    /// Starts a new conversation (keeps the models).
+    #[wasm_bindgen(js_name = resetConversation)]
+    pub fn reset_conversation(&mut self) {
+        let conversation = self
+            .chat
+            .clone()
+            .map(|chat| Conversation::new(chat, self.system_prompt.clone()));
+        self.assistant.interrupt();
+        self.assistant.responder_mut().conversation = conversation;
+    }
+
+    /// Sets the system prompt; it takes effect in a new conversation.
+    #[wasm_bindgen(js_name = setSystemPrompt)]
+    pub fn set_system_prompt(&mut self, prompt: Option<String>) {
+        self.system_prompt = prompt.filter(|p| !p.trim().is_empty());
+        self.reset_conversation();
+    }
+
+    /// Turn taking and endpointing settings (`AssistantConfig` as JSON-like object).
+    #[wasm_bindgen(js_name = setConfig)]
+    pub fn set_config(&mut self, config: JsValue) -> Result<(), JsError> {
+        let config: AssistantConfig = serde_wasm_bindgen::from_value(config).map_err(js_error)?;
+        self.assistant.set_config(config);
+        Ok(())
+    }
+
+    /// Reply generation settings: maxTokens, temperature, topK, topP, repetitionPenalty, seed, stop.
+    #[wasm_bindgen(js_name = setGeneration)]
+    pub fn set_generation(&mut self, settings: JsValue) -> Result<(), JsError> {
+        let settings: GenerationSettings =
+            serde_wasm_bindgen::from_value(settings).map_err(js_error)?;
+        self.assistant.responder_mut().options = generate_options(settings);
+        Ok(())
+    }
+
+    /// Voice settings: sampleRate (16000, 22050, 24000 or 48000), rate, pitch.
+    #[wasm_bindgen(js_name = setVoice)]
+    pub fn set_voice(&mut self, settings: JsValue) -> Result<(), JsError> {
+        let settings: VoiceSettings = serde_wasm_bindgen::from_value(settings).map_err(js_error)?;
+        let options = SpeechOptions {
+            sample_rate: settings.sample_rate,
+            rate: settings.rate,
+            pitch: settings.pitch,
+        };
+        options.validate().map_err(js_error)?;
+        self.assistant.voice_mut().options = options;
+        Ok(())
+    }
+
+    /// Feeds 16 kHz microphone samples; returns the events they caused.
+    #[wasm_bindgen(js_name = pushAudio)]
+    pub fn push_audio(&mut self, samples: &[f32], now_ms: f64) -> Result<Array, JsError> {
+        events_to_js(self.assistant.push_audio(samples, now_ms))
+    }
+
+    /// Does one unit of work (a transcript, one reply token, a partial); returns its events.
+    pub fn step(&mut self, now_ms: f64) -> Result<Array, JsError> {
+        events_to_js(self.assistant.step(now_ms))
+    }
+
+    /// Whether `step` has work to do.
+    #[wasm_bindgen(js_name = hasWork)]
+    pub fn has_work(&self) -> bool {
+        self.assistant.has_work()
+    }
+
+    /// A typed turn.
+    pub fn ask(&mut self, text: &str, now_ms: f64) -> Result<Array, JsError> {
+        events_to_js(self.assistant.ask(text, now_ms))
+    }
+
+    /// Cuts the reply in progress.
+    pub fn interrupt(&mut self) -> Result<Array, JsError> {
+        events_to_js(self.assistant.interrupt())
+    }
+
+    /// Push-to-talk pressed.
+    #[wasm_bindgen(js_name = pressToTalk)]
+    pub fn press_to_talk(&mut self, now_ms: f64) -> Result<Array, JsError> {
+        events_to_js(self.assistant.press_to_talk(now_ms))
+    }
+
+    /// Push-to-talk released.
+    #[wasm_bindgen(js_name = releaseToTalk)]
+    pub fn release_to_talk(&mut self, now_ms: f64) -> Result<Array, JsError> {
+        events_to_js(self.assistant.release_to_talk(now_ms))
+    }
+
+    /// Playback has rendered `rendered` samples of `turn`.
+    #[wasm_bindgen(js_name = playbackProgress)]
+    pub fn playback_progress(
+        &mut self,
+        turn: f64,
+        rendered: f64,
+        now_ms: f64,
+    ) -> Result<Array, JsError> {
+        events_to_js(
+            self.assistant
+                .playback_progress(turn as u64, rendered as usize, now_ms),
+        )
+    }
+
+    /// The level playback plays (RMS), for the echo-aware speech threshold.
+    #[wasm_bindgen(js_name = playbackLevel)]
+    pub fn playback_level(&mut self, rms: f32) {
+        self.assistant.playback_level(rms);
+    }
+
+    /// The microphone level of the last frame, in dBFS.
+    #[wasm_bindgen(js_name = levelDb)]
+    pub fn level_db(&self) -> f32 {
+        self.assistant.level_db()
+    }
+
+    /// Transcribes 16 kHz mono samples: `{text, tokens, language, noSpeechProb, timingsMs}`.
+    pub fn transcribe(&mut self, pcm: &[f32]) -> Result<JsValue, JsError> {
+        let recognizer = self.assistant.recognizer_mut();
+        let transcriber = recognizer
+            .transcriber
+            .as_ref()
+            .ok_or_else(|| js_error("no speech recognition model is loaded"))?;
+        let transcript = transcriber
+            .transcribe(pcm, &recognizer.options)
+            .map_err(js_error)?;
+        to_js(&transcript)
+    }
+
+    /// Speaks `text` with the embedded voice at the current settings.
+    pub fn say(&mut self, text: &str) -> Result<Float32Array, JsError> {
+        let options = self.assistant.voice_mut().options;
+        let samples = crate::tts::synthesize(text, &options).map_err(js_error)?;
+        Ok(Float32Array::from(samples.as_slice()))
+    }
+
+    /// The voice's sample rate.
+    #[wasm_bindgen(js_name = voiceSampleRate)]
+    pub fn voice_sample_rate(&mut self) -> u32 {
+        self.assistant.voice_mut().options.sample_rate
+    }
+
+    /// Starts a text-only reply in the conversation (the npm `ChatModel`); pull it with `chatNext`.
+    #[wasm_bindgen(js_name = chatBegin)]
+    pub fn chat_begin(&mut self, user: &str) -> Result<(), JsError> {
+        let responder = self.assistant.responder_mut();
+        let options = responder.options.clone();
+        let conversation = responder
+            .conversation
+            .as_mut()
+            .ok_or_else(|| js_error("no dialog model is loaded"))?;
+        conversation.begin_reply(user, options).map_err(js_error)
+    }
+
+    /// The next piece of the text-only reply, or `undefined` when it is complete.
+    #[wasm_bindgen(js_name = chatNext)]
+    pub fn chat_next(&mut self) -> Result<Option<String>, JsError> {
+        let conversation = self
+            .assistant
+            .responder_mut()
+            .conversation
+            .as_mut()
+            .ok_or_else(|| js_error("no dialog model is loaded"))?;
+        conversation.next_piece().transpose().map_err(js_error)
+    }
+
+    /// Stops the text-only reply, keeping it as far as it went.
+    #[wasm_bindgen(js_name = chatCancel)]
+    pub fn chat_cancel(&mut self) {
+        if let Some(conversation) = self.assistant.responder_mut().conversation.as_mut() {
+            conversation.cancel_reply(None);
+        }
+    }
+}
+
+fn generate_options(settings: GenerationSettings) -> GenerateOptions {
+    let mut options = GenerateOptions {
+        max_tokens: settings.max_tokens,
+        stop_strings: settings.stop,
+        ..GenerateOptions::default()
+    };
+    options.sampling.temperature = settings.temperature;
+    options.sampling.top_k = settings.top_k;
+    options.sampling.top_p = settings.top_p;
+    options.sampling.repetition_penalty = settings.repetition_penalty;
+    options.sampling.seed = settings.seed;
+    options
+}
