@@ -1,96 +1,233 @@
-// The page: UI only. Everything heavy runs in the engine worker (engine-worker.js), so the page stays
-// responsive while models download, load and run. Model output and file names are always rendered
-// as text, never as HTML.
+// The demo page: UI only, built on Sotto's public API (sotto.js), like any site embedding it.
+// Model output is always rendered as text, never as HTML.
+import { Sotto } from './sotto.js';
 import { ModelsPanel } from './models-ui.js';
 
 const $ = (id) => document.getElementById(id);
-
-/** A request/reply channel to the engine worker, plus its events. */
-class EngineClient extends EventTarget {
-  constructor(worker) {
-    super();
-    this.worker = worker;
-    this.nextId = 1;
-    this.pending = new Map();
-    worker.addEventListener('message', ({ data }) => {
-      if (data.type === 'reply') {
-        const pending = this.pending.get(data.id);
-        this.pending.delete(data.id);
-        if (!pending) return;
-        if (data.error) pending.reject(Object.assign(new Error(data.error.message), { code: data.error.code }));
-        else pending.resolve(data.result);
-      } else {
-        this.dispatchEvent(new CustomEvent(data.type, { detail: data }));
-      }
-    });
-    worker.addEventListener('error', (event) => {
-      const error = new Error(event.message || 'the engine worker could not be loaded');
-      for (const pending of this.pending.values()) pending.reject(error);
-      this.pending.clear();
-      this.dispatchEvent(new CustomEvent('fatal', { detail: error }));
-    });
-  }
-
-  request(type, payload = {}) {
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ ...payload, type, id });
-    });
-  }
-}
+const STATE_LABELS = { listening: 'Listening', 'hearing-you': 'Hearing you', thinking: 'Thinking', speaking: 'Speaking' };
 
 function showStatus(state, text) {
-  const status = $('engine-status');
-  status.dataset.state = state;
-  status.textContent = text;
+  $('engine-status').dataset.state = state;
+  $('engine-status').textContent = text;
   document.body.dataset.engine = state;
 }
 
 function showFacts(facts) {
   $('engine-version').textContent = facts.version;
-  $('engine-simd').textContent = facts.simd.build && facts.simd.browser
-    ? 'yes'
-    : `no (build: ${facts.simd.build}, browser: ${facts.simd.browser})`;
+  $('engine-simd').textContent = facts.simd.build && facts.simd.browser ? 'yes' : `no (build: ${facts.simd.build}, browser: ${facts.simd.browser})`;
   $('engine-isolated').textContent = facts.crossOriginIsolated ? 'yes' : 'no';
   $('engine-startup').textContent = `${facts.startupMs.toFixed(0)} ms`;
   $('engine-facts').hidden = false;
 }
 
-async function registerServiceWorker() {
-  if (!('serviceWorker' in navigator)) return;
-  try {
-    await navigator.serviceWorker.register('./sw.js');
-    await navigator.serviceWorker.ready;
-    document.body.dataset.offlineReady = 'true';
-  } catch (err) {
-    // The app still works online; say why it will not work offline.
-    $('offline-status').textContent = `Offline use is unavailable: ${err.message}`;
+/** The conversation as a list of turns; replies stream in token by token. */
+class ConversationView {
+  constructor(list) {
+    this.list = list;
+    this.replies = new Map(); // turn → <li>
+  }
+
+  add(role, text, turn) {
+    const item = document.createElement('li');
+    item.className = role;
+    item.dataset.turn = String(turn);
+    item.textContent = text;
+    this.list.append(item);
+    item.scrollIntoView({ block: 'nearest' });
+    return item;
+  }
+
+  token(turn, text) {
+    let item = this.replies.get(turn);
+    if (!item) {
+      item = this.add('assistant', '', turn);
+      this.replies.set(turn, item);
+    }
+    item.textContent += text;
+  }
+
+  finish(turn, interrupted) {
+    const item = this.replies.get(turn);
+    if (item && interrupted) item.dataset.interrupted = 'true';
+    if (item) item.dataset.complete = 'true';
   }
 }
 
-async function start() {
-  let worker;
+/** Draws end of speech → transcript → first token → first audio as bars from the end of speech. */
+function drawWaterfall(latency) {
+  const svg = $('waterfall');
+  const origin = latency.speechEnd;
+  const marks = [
+    ['end of turn', latency.endpoint],
+    ['transcript', latency.transcript],
+    ['first token', latency.firstToken],
+    ['first audio', latency.firstAudio],
+  ].filter(([, at]) => at != null);
+  const total = Math.max(...marks.map(([, at]) => at - origin), 1);
+  const width = svg.clientWidth || 600;
+  const scale = (width - 170) / total;
+  const ns = 'http://www.w3.org/2000/svg';
+  svg.replaceChildren();
+  marks.forEach(([label, at], row) => {
+    const ms = at - origin;
+    const bar = document.createElementNS(ns, 'rect');
+    bar.setAttribute('x', '90');
+    bar.setAttribute('y', String(row * 16 + 2));
+    bar.setAttribute('height', '12');
+    bar.setAttribute('width', String(Math.max(1, ms * scale)));
+    bar.setAttribute('fill', ['#8aa9c9', '#6a1b9a', '#ef6c00', '#2e7d32'][row]);
+    const name = document.createElementNS(ns, 'text');
+    name.setAttribute('x', '0');
+    name.setAttribute('y', String(row * 16 + 12));
+    name.textContent = label;
+    const value = document.createElementNS(ns, 'text');
+    value.setAttribute('x', String(95 + ms * scale));
+    value.setAttribute('y', String(row * 16 + 12));
+    value.textContent = `${Math.round(ms)} ms`;
+    svg.append(bar, name, value);
+  });
+  svg.dataset.marks = String(marks.length);
+  $('latency-text').textContent = marks.map(([label, at]) => `${label} ${Math.round(at - origin)} ms`).join(' · ');
+}
+
+function fillModelSelect(select, models, role) {
+  const current = select.value;
+  select.replaceChildren(
+    ...models.filter((m) => m.role === role).map((m) => {
+      const option = document.createElement('option');
+      option.value = m.id;
+      option.textContent = `${m.name}${m.cached ? ' (cached)' : m.origin === 'local' ? ' (beside the page)' : ''}`;
+      return option;
+    }),
+  );
+  const preferred = models.find((m) => m.role === role && m.id === current)
+    ?? models.find((m) => m.role === role && m.inUse)
+    ?? models.find((m) => m.role === role && (m.origin === 'local' || m.cached))
+    ?? models.find((m) => m.role === role && m.default);
+  if (preferred) select.value = preferred.id;
+}
+
+async function main() {
+  let sotto;
   try {
-    worker = new Worker(new URL('./engine-worker.js', import.meta.url), { type: 'module', name: 'sotto-engine' });
-  } catch (err) {
-    showStatus('error', `This browser cannot start the engine (module workers unsupported): ${err.message}`);
-    return;
-  }
-  const engine = new EngineClient(worker);
-  engine.addEventListener('fatal', (event) => showStatus('error', `The engine worker failed: ${event.detail.message}`));
-  window.sottoEngine = engine; // for the browser tests and the console
-  try {
-    const facts = await engine.request('init');
-    showFacts(facts);
-    showStatus('ready', `Engine ready (Sotto ${facts.version}).`);
+    sotto = await Sotto.create({ systemPrompt: $('system-input').value });
   } catch (err) {
     showStatus('error', `The engine failed to start: ${err.message}`);
     return;
   }
-  const panel = new ModelsPanel(engine, $('models'));
+  window.sotto = sotto; // for the browser tests and the console
+  showFacts(sotto.engine);
+  showStatus('ready', `Engine ready (Sotto ${sotto.engine.version}).`);
+
+  const conversation = new ConversationView($('conversation'));
+  const say = (text) => ($('mic-message').textContent = text);
+  sotto.on('state', ({ state }) => {
+    $('state').dataset.state = state;
+    $('state').textContent = STATE_LABELS[state] ?? state;
+    $('stop-button').disabled = !(state === 'thinking' || state === 'speaking');
+  });
+  sotto.on('level', ({ db }) => ($('mic-level').value = Math.max(-80, db)));
+  sotto.on('partial', ({ text }) => ($('partial').textContent = text));
+  sotto.on('transcript', ({ turn, text }) => {
+    $('partial').textContent = '';
+    conversation.add('user', text, turn);
+  });
+  sotto.on('nothing-heard', () => ($('partial').textContent = ''));
+  sotto.on('token', ({ turn, text }) => conversation.token(turn, text));
+  sotto.on('reply', ({ turn, text }) => {
+    conversation.finish(turn, false);
+    $('announcer').textContent = text;
+  });
+  sotto.on('interrupted', ({ turn }) => conversation.finish(turn, true));
+  sotto.on('latency', drawWaterfall);
+  sotto.on('error', ({ message }) => say(message));
+  sotto.on('digital-silence', () => say('The microphone delivers only silence: is it muted, or is another device selected?'));
+
+  const panel = new ModelsPanel(sotto, $('models'), (models) => {
+    fillModelSelect($('asr-select'), models, 'asr');
+    fillModelSelect($('llm-select'), models, 'llm');
+  });
   await panel.refresh();
-  registerServiceWorker();
+
+  async function applySettings() {
+    const mode = $('mode-select').value;
+    await sotto.configure({
+      systemPrompt: $('system-input').value,
+      endpointMs: Number($('endpoint-input').value),
+      mode,
+      voice: { rate: Number($('rate-input').value) },
+    });
+    $('talk-button').hidden = mode !== 'push-to-talk';
+    $('state').textContent = 'Loading models…';
+    try {
+      for (const [role, select] of [['asr', $('asr-select')], ['llm', $('llm-select')]]) {
+        if (select.value) await sotto.load(role, select.value);
+      }
+      document.body.dataset.models = 'loaded';
+      $('state').dataset.state = 'listening';
+      $('state').textContent = 'Ready: type, or start listening';
+      for (const id of ['mic-button', 'ask-input', 'ask-button']) $(id).disabled = false;
+    } catch (err) {
+      say(err.message);
+      $('state').textContent = 'Models not loaded';
+    }
+    await panel.refresh();
+  }
+  $('apply-button').addEventListener('click', applySettings);
+
+  $('mic-button').addEventListener('click', async () => {
+    try {
+      if (sotto.listening) {
+        sotto.stop();
+      } else {
+        say('');
+        await sotto.start();
+      }
+    } catch {
+      // The error event already explained it.
+    }
+    $('mic-button').textContent = sotto.listening ? 'Stop listening' : 'Start listening';
+    $('mic-button').setAttribute('aria-pressed', String(sotto.listening));
+  });
+  $('stop-button').addEventListener('click', () => sotto.interrupt());
+  $('ask-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const text = $('ask-input').value.trim();
+    if (!text) return;
+    $('ask-input').value = '';
+    sotto.ask(text).catch((err) => say(err.message));
+  });
+
+  // Push to talk: hold the button, or Space when not typing.
+  const talkDown = () => sotto.listening && sotto.pressToTalk();
+  const talkUp = () => sotto.listening && sotto.releaseToTalk();
+  $('talk-button').addEventListener('pointerdown', talkDown);
+  $('talk-button').addEventListener('pointerup', talkUp);
+  const typing = (event) => ['INPUT', 'TEXTAREA', 'SELECT'].includes(event.target.tagName);
+  document.addEventListener('keydown', (event) => {
+    if (event.code === 'Space' && !event.repeat && !typing(event) && $('mode-select').value === 'push-to-talk') {
+      event.preventDefault();
+      talkDown();
+    }
+  });
+  document.addEventListener('keyup', (event) => {
+    if (event.code === 'Space' && !typing(event) && $('mode-select').value === 'push-to-talk') talkUp();
+  });
+
+  // Models beside the page (the generated test models, an offline demo folder) or already cached
+  // load at once; hub downloads wait for a click on "Apply".
+  // (`?manual` turns this off, for the model-delivery tests.)
+  const { models } = await sotto.models.list();
+  const ready = (id) => models.find((m) => m.id === id && (m.cached || m.origin === 'local'));
+  const manual = new URLSearchParams(location.search).has('manual');
+  if (!manual && ready($('asr-select').value) && ready($('llm-select').value)) await applySettings();
+
+  if ('serviceWorker' in navigator) {
+    navigator.serviceWorker.register('./sw.js')
+      .then(() => navigator.serviceWorker.ready)
+      .then(() => (document.body.dataset.offlineReady = 'true'))
+      .catch((err) => ($('offline-status').textContent = `Offline use is unavailable: ${err.message}`));
+  }
 }
 
-start();
+main();

@@ -1,9 +1,10 @@
-// The engine worker: owns the WebAssembly engine (VAD, ASR, LLM, TTS) and the model cache, off
-// the main thread. The page talks to it with requests `{id, type, ...}` answered by
-// `{type: 'reply', id, result}` or `{type: 'reply', id, error: {code, message}}`, and receives
-// events such as `{type: 'progress', ...}`.
-import init, { version, simdEnabled, Sha256Hasher, inspectModelFile } from './pkg/sotto.js';
-import { loadCatalog } from './catalog.js';
+// The engine worker: owns the WebAssembly engine (VAD, ASR, LLM, TTS), the model cache and the
+// conversation loop, off the main thread. The page talks to it with requests `{id, type, ...}`
+// answered by `{type: 'reply', id, result}` or `{type: 'reply', id, error: {code, message}}`;
+// the worker also sends `{type: 'event', event}` (assistant events) and `{type: 'progress', ...}`.
+// Microphone frames and reply audio travel over MessagePorts straight to and from the worklets.
+import init, { version, simdEnabled, Sha256Hasher, inspectModelFile, Engine, decodeWav } from './pkg/sotto.js';
+import { loadCatalog, fileKind } from './catalog.js';
 import { DownloadError, downloadModel, importFiles } from './downloader.js';
 import { ModelStore, StoreError } from './model-store.js';
 
@@ -15,9 +16,15 @@ const SIMD_PROBE = new Uint8Array([
 
 const pageUrl = new URL('./', import.meta.url).href;
 const createHasher = () => new Sha256Hasher();
-let engine = null;
+let core = null; // {store, engine, facts}
 let catalog = null;
 const downloads = new Map(); // model id → AbortController
+let playback = null; // MessagePort to the playback worklet
+let capture = null; // MessagePort from the capture worklet
+let lastLevelPost = 0;
+const loaded = { asr: null, llm: null };
+
+const post = (message, transfer) => self.postMessage(message, transfer ?? []);
 
 async function startEngine() {
   const started = performance.now();
@@ -29,6 +36,7 @@ async function startEngine() {
   const store = await ModelStore.open();
   return {
     store,
+    engine: new Engine(),
     facts: {
       version: version(),
       simd: { build: simdEnabled(), browser: browserSimd },
@@ -45,58 +53,127 @@ async function models() {
 
 async function findModel(id) {
   const model = (await models()).find((m) => m.id === id);
-  if (!model) throw new StoreError('unknown-model', `No model "${id}" in the catalog`);
-  return model;
+  if (model) return model;
+  const manifest = await core.store.manifest(id);
+  if (manifest) return { ...manifest, name: manifest.name ?? id, origin: 'imported' };
+  throw new StoreError('unknown-model', `No model "${id}" in the catalog or the cache`);
 }
 
 /** Catalog entries with their cache state, plus the storage figures. */
 async function describeModels() {
-  const [list, cached, storage] = await Promise.all([models(), engine.store.list(), ModelStore.estimate()]);
+  const [list, cached, storage] = await Promise.all([models(), core.store.list(), ModelStore.estimate()]);
   const byId = new Map(cached.map((m) => [m.id, m]));
   const known = new Set(list.map((m) => m.id));
   const imported = cached
     .filter((m) => !known.has(m.id))
     .map((m) => ({ id: m.id, name: m.name ?? m.id, role: m.role ?? 'llm', files: m.files, origin: 'imported' }));
   return {
-    models: [...list, ...imported].map((m) => ({ ...m, cached: byId.get(m.id) ?? null })),
+    models: [...list, ...imported].map((m) => ({ ...m, cached: byId.get(m.id) ?? null, inUse: loaded[m.role] === m.id })),
     storage,
   };
 }
 
-async function download({ model: id }) {
-  const model = await findModel(id);
-  if (downloads.has(id)) throw new DownloadError('busy', `${model.name} is already downloading`);
+async function download(model) {
+  if (downloads.has(model.id)) throw new DownloadError('busy', `${model.name} is already downloading`);
   const controller = new AbortController();
-  downloads.set(id, controller);
+  downloads.set(model.id, controller);
   try {
-    const files = await downloadModel(model, {
-      store: engine.store,
+    return await downloadModel(model, {
+      store: core.store,
       createHasher,
       signal: controller.signal,
-      onProgress: (progress) => self.postMessage({ type: 'progress', ...progress }),
+      onProgress: (progress) => post({ type: 'progress', ...progress }),
     });
-    return { model: id, files };
   } finally {
-    downloads.delete(id);
+    downloads.delete(model.id);
   }
+}
+
+/** Reads every file of a cached model, verified against its sha256, by kind. */
+async function readVerified(id) {
+  const manifest = await core.store.manifest(id);
+  if (!manifest) throw new StoreError('missing', `${id} is not downloaded yet`);
+  const files = {};
+  for (const file of manifest.files) {
+    const bytes = await core.store.read(id, file.name, createHasher);
+    files[file.kind ?? fileKind(file)] = { name: file.name, bytes, sha256: file.sha256 };
+  }
+  return { manifest, files };
+}
+
+/** Files (by kind) from the bytes the page sent: `{weights, config?, tokenizer?, ...}`. */
+function filesFromBytes(source) {
+  const files = {};
+  for (const [kind, value] of Object.entries(source.files)) {
+    files[kind] = { name: value.name ?? kind, bytes: new Uint8Array(value.bytes) };
+  }
+  return files;
+}
+
+/** An ad-hoc catalog entry for a URL: a .gguf file, or a folder of Whisper files. */
+function modelFromUrl(role, url) {
+  const href = new URL(url, pageUrl).href;
+  const id = `url-${href.replace(/^https?:\/\//, '').replace(/[^A-Za-z0-9._-]+/g, '-')}`.slice(0, 120);
+  const names = role === 'asr' && !/\.(gguf|safetensors)$/i.test(href)
+    ? ['config.json', 'tokenizer.json', 'model.safetensors']
+    : [href.split('/').pop()];
+  const base = href.endsWith('/') || names.length > 1 ? href.replace(/\/?$/, '/') : href;
+  const files = names.map((name) => ({ name, url: names.length > 1 ? base + name : href, size: null, sha256: null }));
+  return { id, role, name: href, files: files.map((f) => ({ ...f, kind: fileKind(f) })) };
+}
+
+/** Loads `files` (by kind) into the engine for `role`. */
+function loadIntoEngine(role, files) {
+  const need = (kind) => {
+    if (!files[kind]) throw new StoreError('missing-file', `the ${role} model needs a ${kind} file`);
+    return files[kind];
+  };
+  if (role === 'asr') {
+    const weights = need('weights');
+    return core.engine.loadAsr(need('config').bytes, need('tokenizer').bytes, weights.bytes, weights.name);
+  }
+  if (role === 'llm') {
+    return core.engine.loadLlm(need('weights').bytes, files.tokenizer?.bytes, files.tokenizer_config?.bytes);
+  }
+  throw new StoreError('role', `unknown model role ${role}`);
 }
 
 /**
- * Loads a cached model: every file is read back and verified against its sha256 before the engine
- * sees a byte, then checked by the engine's header reader.
+ * Makes a model the engine's `role` model. `source` is a catalog id (downloaded first if needed),
+ * `{url}` (a hub or same-origin URL, cached and pinned like a catalog model) or `{files}` (bytes).
+ * Nothing reaches the engine before every file is complete and verified.
  */
-async function load({ model: id }) {
-  const manifest = await engine.store.manifest(id);
-  if (!manifest) throw new StoreError('missing', `${id} is not downloaded yet`);
-  const files = [];
-  for (const file of manifest.files) {
-    const bytes = await engine.store.read(id, file.name, createHasher);
-    files.push({ name: file.name, size: bytes.length, sha256: file.sha256, header: inspectModelFile(file.name, bytes) });
+async function use({ role, source }) {
+  let files;
+  let id;
+  if (typeof source === 'string' || source?.url) {
+    const model = typeof source === 'string' ? await findModel(source) : modelFromUrl(role, source.url);
+    if (typeof source !== 'string' && !catalog.some((m) => m.id === model.id)) catalog.push({ ...model, origin: 'url' });
+    if (model.role !== role) throw new StoreError('role', `${model.name} is a ${model.role} model, not ${role}`);
+    if (!(await core.store.manifest(model.id))) await download(model);
+    ({ files } = await readVerified(model.id));
+    id = model.id;
+  } else if (source?.files) {
+    files = filesFromBytes(source);
+    id = `bytes-${role}`;
+  } else {
+    throw new StoreError('source', `a ${role} model source is a catalog id, {url} or {files}`);
   }
-  return { model: id, files };
+  const info = loadIntoEngine(role, files);
+  loaded[role] = id;
+  return { role, model: id, ...info };
 }
 
-/** Files picked or dropped on the page become a model: a catalog model when their names match one. */
+/** Loads a cached model's files and checks their headers (the models panel's "Load"). */
+async function verify({ model: id }) {
+  const { files } = await readVerified(id);
+  return {
+    model: id,
+    files: Object.values(files).map((f) => ({ name: f.name, size: f.bytes.length, sha256: f.sha256, header: inspectModelFile(f.name, f.bytes) })),
+  };
+}
+
+/** Files picked or dropped on the page become a model: a catalog model when they match one. */
 async function importPicked({ files }) {
   const list = await models();
   const hubName = (file) => (file.url ? new URL(file.url).pathname.split('/').pop() : file.name);
@@ -113,30 +190,159 @@ async function importPicked({ files }) {
       const file = pickedFor(entry);
       return file.name === entry.name ? file : new File([file], entry.name);
     });
-    return { model: match.id, files: await importFiles(match, renamed, { store: engine.store, createHasher }) };
+    return { model: match.id, files: await importFiles(match, renamed, { store: core.store, createHasher }) };
   }
   const weights = files.find((f) => /\.(gguf|safetensors)$/i.test(f.name));
   if (!weights) throw new StoreError('import', 'None of the chosen files is a model (.gguf or .safetensors)');
   const id = `local-${weights.name.replace(/\.[^.]+$/, '').replace(/[^A-Za-z0-9._-]+/g, '-')}`;
   const role = files.some((f) => f.name === 'config.json') ? 'asr' : 'llm';
-  const model = { id, name: weights.name, role, files: files.map((f) => ({ name: f.name, size: f.size, sha256: null })) };
-  return { model: id, files: await importFiles(model, files, { store: engine.store, createHasher }) };
+  const model = { id, name: weights.name, role, files: files.map((f) => ({ name: f.name, kind: fileKind(f), size: f.size, sha256: null })) };
+  return { model: id, files: await importFiles(model, files, { store: core.store, createHasher }) };
 }
 
+// --- The conversation loop -------------------------------------------------------------------
+
+const turnStarts = new Map(); // turn → performance.now() when its audio started sounding
+
+/** Sends assistant events to the page; audio goes to the playback worklet. */
+function dispatch(events) {
+  for (const event of events) {
+    if (event.type === 'audio') {
+      const { samples, ...rest } = event;
+      if (playback) playback.postMessage({ type: 'chunk', turn: event.turn, samples, sampleRate: event.sampleRate }, [samples.buffer]);
+      post({ type: 'event', event: { ...rest, samples: samples.length } });
+    } else {
+      if (event.type === 'interrupted') playback?.postMessage({ type: 'flush', turn: event.turn });
+      post({ type: 'event', event });
+    }
+  }
+}
+
+/** Yields to the worker's event loop so microphone frames are handled between two units of work. */
+const yieldToEvents = () => new Promise((resolve) => {
+  const channel = new MessageChannel();
+  channel.port1.onmessage = () => resolve();
+  channel.port2.postMessage(null);
+});
+
+let pumping = false;
+
+/** Runs the assistant's work, one unit at a time, until there is none. */
+async function pump() {
+  if (pumping) return;
+  pumping = true;
+  try {
+    while (core.engine.hasWork()) {
+      dispatch(core.engine.step(performance.now()));
+      await yieldToEvents();
+    }
+  } catch (err) {
+    post({ type: 'event', event: { type: 'error', stage: 'engine', message: err?.message ?? String(err) } });
+  } finally {
+    pumping = false;
+  }
+}
+
+function onCaptureFrame(samples) {
+  dispatch(core.engine.pushAudio(samples, performance.now()));
+  const now = performance.now();
+  if (now - lastLevelPost > 66) {
+    lastLevelPost = now;
+    post({ type: 'level', db: core.engine.levelDb() });
+  }
+  pump();
+}
+
+function onPlaybackMessage(message) {
+  const now = performance.now();
+  if (message.type === 'started' && !turnStarts.has(message.turn)) {
+    turnStarts.set(message.turn, now);
+    post({ type: 'event', event: { type: 'speaking', turn: message.turn, at: now } });
+  } else if (message.type === 'stopped') {
+    dispatch(core.engine.playbackProgress(message.turn, message.rendered, now));
+    post({ type: 'event', event: { type: 'speaking-stopped', turn: message.turn, interrupted: message.interrupted } });
+  } else if (message.type === 'level') {
+    core.engine.playbackLevel(message.rms);
+    if (message.turn != null) dispatch(core.engine.playbackProgress(message.turn, message.rendered, now));
+    post({ type: 'playback', rendered: message.total });
+  }
+}
+
+// --- Requests ----------------------------------------------------------------------------------
+
 const handlers = {
-  init: async () => engine.facts,
+  init: async () => core.facts,
   models: describeModels,
-  download,
+  download: async ({ model }) => ({ model, files: await download(await findModel(model)) }),
   cancel: async ({ model }) => {
     downloads.get(model)?.abort();
     return { model, cancelled: downloads.has(model) };
   },
   remove: async ({ model }) => {
-    await engine.store.remove(model);
+    await core.store.remove(model);
     return { model };
   },
-  load,
+  verify,
+  load: verify,
   import: importPicked,
+  use,
+  configure: async ({ config, systemPrompt, generation, voice }) => {
+    if (config) core.engine.setConfig(config);
+    if (systemPrompt !== undefined) core.engine.setSystemPrompt(systemPrompt);
+    if (generation) core.engine.setGeneration(generation);
+    if (voice) core.engine.setVoice(voice);
+    return {};
+  },
+  'capture-port': async ({ port }) => {
+    capture?.close();
+    capture = port;
+    capture.onmessage = ({ data }) => data.type === 'audio' && onCaptureFrame(data.samples);
+    return {};
+  },
+  'playback-port': async ({ port, sampleRate }) => {
+    playback = port;
+    playback.onmessage = ({ data }) => onPlaybackMessage(data);
+    // Synthesize at a rate the voice supports, as close to the device's as possible.
+    const rates = [48000, 24000, 22050, 16000];
+    const rate = rates.find((r) => sampleRate % r === 0) ?? (sampleRate % 22050 === 0 ? 22050 : 24000);
+    core.engine.setVoice({ sampleRate: rate });
+    return { voiceSampleRate: rate };
+  },
+  ask: async ({ text }) => {
+    dispatch(core.engine.ask(text, performance.now()));
+    pump();
+    return {};
+  },
+  interrupt: async () => {
+    dispatch(core.engine.interrupt());
+    playback?.postMessage({ type: 'flush' });
+    return {};
+  },
+  'press-to-talk': async () => dispatch(core.engine.pressToTalk(performance.now())),
+  'release-to-talk': async () => {
+    dispatch(core.engine.releaseToTalk(performance.now()));
+    pump();
+  },
+  say: async ({ text, play }) => {
+    const samples = core.engine.say(text);
+    const sampleRate = core.engine.voiceSampleRate();
+    if (play && playback) {
+      const copy = samples.slice();
+      playback.postMessage({ type: 'chunk', turn: -1, samples: copy, sampleRate }, [copy.buffer]);
+    }
+    return { samples, sampleRate };
+  },
+  transcribe: async ({ pcm, wav, name }) => core.engine.transcribe(wav ? decodeWav(new Uint8Array(wav), name ?? 'audio.wav') : new Float32Array(pcm)),
+  chat: async ({ text, stream }) => {
+    core.engine.chatBegin(text);
+    let reply = '';
+    for (let piece = core.engine.chatNext(); piece !== undefined; piece = core.engine.chatNext()) {
+      reply += piece;
+      if (stream) post({ type: 'event', event: { type: 'token', turn: -1, text: piece } });
+      await yieldToEvents();
+    }
+    return { text: reply };
+  },
 };
 
 let ready = null;
@@ -144,14 +350,14 @@ let ready = null;
 self.addEventListener('message', async ({ data }) => {
   const handler = handlers[data?.type];
   if (!handler) {
-    self.postMessage({ type: 'reply', id: data?.id, error: { code: 'unknown-request', message: `unknown request ${data?.type}` } });
+    post({ type: 'reply', id: data?.id, error: { code: 'unknown-request', message: `unknown request ${data?.type}` } });
     return;
   }
   try {
-    ready ??= startEngine().then((started) => (engine = started));
+    ready ??= startEngine().then((started) => (core = started));
     await ready;
-    self.postMessage({ type: 'reply', id: data.id, result: await handler(data) });
+    post({ type: 'reply', id: data.id, result: (await handler(data)) ?? {} });
   } catch (err) {
-    self.postMessage({ type: 'reply', id: data.id, error: { code: err?.code ?? 'engine', message: err?.message ?? String(err) } });
+    post({ type: 'reply', id: data.id, error: { code: err?.code ?? 'engine', message: err?.message ?? String(err) } });
   }
 });

@@ -33,11 +33,14 @@ function describeProgress(p) {
 }
 
 export class ModelsPanel {
-  constructor(engine, root) {
-    this.engine = engine;
+  /** `sotto` is a `Sotto` (the public API); `onChange` runs after the cache changed. */
+  constructor(sotto, root, onChange = () => {}) {
+    this.sotto = sotto;
+    this.models = sotto.models;
     this.root = root;
     this.rows = new Map();
-    engine.addEventListener('progress', (event) => this.showProgress(event.detail));
+    this.onChange = onChange;
+    sotto.on('progress', (progress) => this.showProgress(progress));
     this.setUpPicker();
   }
 
@@ -48,7 +51,8 @@ export class ModelsPanel {
   }
 
   async refresh() {
-    const { models, storage } = await this.engine.request('models');
+    const { models, storage } = await this.models.list();
+    this.list = models;
     const list = this.root.querySelector('#model-list');
     list.replaceChildren();
     this.rows.clear();
@@ -62,6 +66,7 @@ export class ModelsPanel {
     this.root.querySelector('#storage').textContent =
       `Cached models: ${formatBytes(cachedBytes)}. This site uses ${formatBytes(storage.usage)} of ${formatBytes(storage.quota)} allowed.`;
     this.root.dataset.models = String(models.length);
+    this.onChange(models);
   }
 
   row(model) {
@@ -94,7 +99,7 @@ export class ModelsPanel {
       detail.textContent = 'Built in: nothing to download.';
     } else if (model.cached) {
       detail.textContent = `Cached (${formatBytes(model.cached.bytes)}), works offline.`;
-      buttons.append(button('Load', () => this.load(model)), button('Remove', () => this.remove(model)));
+      buttons.append(button('Verify', () => this.load(model)), button('Remove', () => this.remove(model)));
     } else {
       buttons.append(button('Download', () => this.download(model)));
     }
@@ -121,13 +126,13 @@ export class ModelsPanel {
     const view = this.rows.get(model.id);
     const buttons = view.row.querySelector('.buttons');
     buttons.replaceChildren(
-      el('button', { type: 'button', text: 'Cancel', 'data-action': 'cancel', onclick: () => this.engine.request('cancel', { model: model.id }) }),
+      el('button', { type: 'button', text: 'Cancel', 'data-action': 'cancel', onclick: () => this.models.cancel(model.id) }),
     );
     // Ask the browser not to evict the models under storage pressure (a page-only API).
     navigator.storage?.persist?.().catch(() => {});
     view.detail.textContent = 'Starting…';
     try {
-      await this.engine.request('download', { model: model.id });
+      await this.models.download(model.id);
       this.say(`${model.name} downloaded and verified.`);
     } catch (err) {
       this.say(err.code === 'cancelled' ? `${model.name}: download cancelled.` : `${model.name}: ${err.message}`, err.code !== 'cancelled');
@@ -136,14 +141,14 @@ export class ModelsPanel {
   }
 
   async remove(model) {
-    await this.engine.request('remove', { model: model.id });
+    await this.models.remove(model.id);
     this.say(`${model.name} removed from this device.`);
     await this.refresh();
   }
 
   async load(model) {
     try {
-      const result = await this.engine.request('load', { model: model.id });
+      const result = await this.models.verify(model.id);
       const summary = result.files.map((f) => `${f.name} (${f.header.format})`).join(', ');
       this.say(`${model.name} verified and loaded: ${summary}.`);
       this.root.dataset.loaded = model.id;
@@ -161,7 +166,7 @@ export class ModelsPanel {
       if (files.length === 0) return;
       this.say(`Reading ${files.map((f) => f.name).join(', ')}…`);
       try {
-        const result = await this.engine.request('import', { files });
+        const result = await this.models.import(files);
         this.say(`Stored ${result.files.length} file(s) as ${result.model}; they work offline now.`);
       } catch (err) {
         this.say(err.message, true);

@@ -8,9 +8,11 @@ class PlaybackProcessor extends AudioWorkletProcessor {
     this.engine = null;
     this.queue = []; // {turn, samples, rate, position}
     this.playingTurn = null;
-    this.rendered = 0;
+    this.rendered = 0; // samples of the playing turn rendered so far (at the chunks' own rate)
     this.energy = 0;
     this.counted = 0;
+    this.total = 0; // every sample this worklet has played (what the tests count)
+    this.turnSamples = new Map(); // turn → samples queued for it so far
     this.port.onmessage = ({ data }) => {
       if (data.type === 'connect') {
         this.engine = data.port;
@@ -21,7 +23,10 @@ class PlaybackProcessor extends AudioWorkletProcessor {
 
   command(message) {
     if (message.type === 'chunk') {
-      this.queue.push({ turn: message.turn, samples: message.samples, step: message.sampleRate / sampleRate, position: 0 });
+      // Progress is counted in the chunk's own samples, which is what the engine knows.
+      const consumedBefore = this.turnSamples.get(message.turn) ?? 0;
+      this.turnSamples.set(message.turn, consumedBefore + message.samples.length);
+      this.queue.push({ turn: message.turn, samples: message.samples, step: message.sampleRate / sampleRate, position: 0, consumedBefore });
     } else if (message.type === 'flush') {
       const dropped = this.queue.filter((c) => message.turn == null || c.turn === message.turn);
       this.queue = this.queue.filter((c) => !dropped.includes(c));
@@ -30,7 +35,7 @@ class PlaybackProcessor extends AudioWorkletProcessor {
   }
 
   finishTurn(interrupted) {
-    this.engine?.postMessage({ type: 'stopped', turn: this.playingTurn, interrupted, rendered: this.rendered, at: currentTime });
+    this.engine?.postMessage({ type: 'stopped', turn: this.playingTurn, interrupted, rendered: this.rendered });
     this.playingTurn = null;
   }
 
@@ -43,7 +48,7 @@ class PlaybackProcessor extends AudioWorkletProcessor {
       if (this.playingTurn !== chunk.turn) {
         if (this.playingTurn != null) this.finishTurn(false);
         this.playingTurn = chunk.turn;
-        this.engine?.postMessage({ type: 'started', turn: chunk.turn, at: currentTime });
+        this.engine?.postMessage({ type: 'started', turn: chunk.turn });
       }
       const { samples, step } = chunk;
       while (written < out.length && chunk.position < samples.length - (step === 1 ? 0 : 1)) {
@@ -54,17 +59,24 @@ class PlaybackProcessor extends AudioWorkletProcessor {
         out[written++] = a + (b - a) * frac;
         chunk.position += step;
       }
+      this.rendered = chunk.consumedBefore + Math.min(Math.floor(chunk.position), samples.length);
       if (chunk.position >= samples.length - (step === 1 ? 0 : 1)) this.queue.shift();
     }
     out.fill(0, written);
     for (let channel = 1; channel < output.length; channel++) output[channel].set(out);
     for (let i = 0; i < written; i++) this.energy += out[i] * out[i];
     this.counted += out.length;
-    this.rendered += written;
+    this.total += written;
     if (written === 0 && this.playingTurn != null && this.queue.length === 0) this.finishTurn(false);
     // About every 20 ms: the played level, for the echo-aware speech threshold.
     if (this.counted >= sampleRate / 50) {
-      this.engine?.postMessage({ type: 'level', rms: Math.sqrt(this.energy / this.counted), rendered: this.rendered });
+      this.engine?.postMessage({
+        type: 'level',
+        rms: Math.sqrt(this.energy / this.counted),
+        turn: this.playingTurn,
+        rendered: this.rendered,
+        total: this.total,
+      });
       this.energy = 0;
       this.counted = 0;
     }

@@ -394,3 +394,11 @@ fn generate_options(settings: GenerationSettings) -> GenerateOptions {
     options.sampling.seed = settings.seed;
     options
 }
+
+/// Decodes a WAV file (any common layout and rate) to 16 kHz mono samples, as `transcribe`
+/// expects them; `name` names the file in errors.
+#[wasm_bindgen(js_name = decodeWav)]
+pub fn decode_wav(bytes: &[u8], name: &str) -> Result<Float32Array, JsError> {
+    let audio = crate::audio::decode_wav_16k(bytes, name, crate::audio::DEFAULT_MAX_SECONDS).map_err(js_error)?;
+    Ok(Float32Array::from(audio.samples.as_slice()))
+}

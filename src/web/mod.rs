@@ -4,7 +4,7 @@ mod engine;
 mod hash;
 mod inspect;
 
-pub use engine::Engine;
+pub use engine::{decode_wav, Engine};
 pub use hash::Sha256Hasher;
 pub use inspect::inspect_model_file;
 

@@ -33,7 +33,7 @@ const filePath = (model, file) => `/models/${model.id}/${file.name}`;
 
 /** Opens the page through the proxy and waits for the models list. */
 async function openPage() {
-  await page().goto(`${proxy.origin}/`);
+  await page().goto(`${proxy.origin}/?manual`);
   await page().waitForSelector('#models[data-models]', { timeout: 60_000 });
   assert.equal(await page().getAttribute('body', 'data-engine'), 'ready');
 }
@@ -42,30 +42,30 @@ async function openPage() {
 async function download(model) {
   return page().evaluate(async (id) => {
     const events = [];
-    const listen = (event) => events.push(event.detail);
-    window.sottoEngine.addEventListener('progress', listen);
+    const off = window.sotto.on('progress', (progress) => events.push(progress));
     try {
-      const result = await window.sottoEngine.request('download', { model: id });
+      const result = await window.sotto.models.download(id);
       return { result, events };
     } catch (err) {
       return { error: { code: err.code, message: err.message }, events };
     } finally {
-      window.sottoEngine.removeEventListener('progress', listen);
+      off();
     }
   }, model.id);
 }
 
-const request = (type, payload) =>
-  page().evaluate(async ([type, payload]) => {
+/** Calls `window.sotto.models[method](id)` on the page: the public API. */
+const request = (method, id) =>
+  page().evaluate(async ([method, id]) => {
     try {
-      return { result: await window.sottoEngine.request(type, payload) };
+      return { result: await window.sotto.models[method](id) };
     } catch (err) {
       return { error: { code: err.code, message: err.message } };
     }
-  }, [type, payload]);
+  }, [method, id]);
 
 const cached = async (id) => {
-  const { result } = await request('models', {});
+  const { result } = await request('list');
   return result.models.find((m) => m.id === id)?.cached ?? null;
 };
 
@@ -105,20 +105,20 @@ test('a dropped connection resumes with a Range request', async () => {
   const entry = await cached(model.id);
   assert.ok(entry, 'the resumed model is cached');
   assert.equal(entry.files.find((f) => f.name === big.name).sha256, big.sha256);
-  const loaded = await request('load', { model: model.id });
+  const loaded = await request('verify', model.id);
   assert.equal(loaded.error, undefined, loaded.error?.message);
 });
 
 test('a corrupted byte fails the hash check and nothing is kept or loaded', async () => {
   const model = llm();
-  await request('remove', { model: model.id });
+  await request('remove', model.id);
   const file = model.files.find((f) => f.sha256);
   proxy.corruptByte(filePath(model, file), Math.floor(file.size / 2));
   const { error } = await download(model);
   assert.equal(error?.code, 'integrity');
   assert.match(error.message, /sha256 mismatch/);
   assert.equal(await cached(model.id), null);
-  const loaded = await request('load', { model: model.id });
+  const loaded = await request('verify', model.id);
   assert.equal(loaded.error?.code, 'missing');
   const leftovers = await page().evaluate(async (id) => {
     const cache = await caches.open('sotto-models-v1');
@@ -132,7 +132,7 @@ test('a corrupted byte fails the hash check and nothing is kept or loaded', asyn
 
 test('files picked on the page are verified and kept as the catalog model they match', async () => {
   const model = llm();
-  await request('remove', { model: model.id });
+  await request('remove', model.id);
   await page().reload();
   await page().waitForSelector('#models[data-models]', { timeout: 60_000 });
   const paths = model.files.map((f) => join(repoRoot, 'dist/models', model.id, f.name));
@@ -154,7 +154,7 @@ test('with the server stopped, the service worker serves the app and models load
   assert.equal(await page().getAttribute('body', 'data-engine'), 'ready');
   for (const model of [llm(), asr()]) {
     assert.ok(await cached(model.id), `${model.id} is still cached`);
-    const loaded = await request('load', { model: model.id });
+    const loaded = await request('verify', model.id);
     assert.equal(loaded.error, undefined, loaded.error?.message);
     assert.deepEqual(loaded.result.files.map((f) => f.sha256), model.files.map((f) => f.sha256));
   }

@@ -1,0 +1,401 @@
+// Sotto's public JavaScript API (the npm package's entry in browsers; the demo page uses nothing
+// else). Everything runs on the device: the engine in a module Worker, audio in AudioWorklets.
+//
+//   import { Sotto } from 'sotto';
+//   const assistant = await Sotto.create({ asr: 'whisper-tiny.en-q8_0', llm: 'smollm2-360m-instruct-q8_0',
+//     systemPrompt: 'You are a helpful assistant.', onProgress: (p) => console.log(p.percent) });
+//   assistant.on('transcript', (e) => console.log('you:', e.text));
+//   assistant.on('token', (e) => process(e.text));
+//   await assistant.start(); // microphone, hands-free
+import { AudioIo } from './audio-io.js';
+
+/** Every error the API throws or emits: `code` says what failed, the message says how to fix it. */
+export class SottoError extends Error {
+  constructor(code, message) {
+    super(message);
+    this.name = 'SottoError';
+    this.code = code;
+  }
+}
+
+const toError = (err) => (err instanceof SottoError ? err : new SottoError(err?.code ?? 'engine', err?.message ?? String(err)));
+
+/** Requests to the engine worker and the events it sends. */
+class EngineClient extends EventTarget {
+  constructor(worker) {
+    super();
+    this.worker = worker;
+    this.nextId = 1;
+    this.pending = new Map();
+    worker.addEventListener('message', ({ data }) => {
+      if (data.type === 'reply') {
+        const pending = this.pending.get(data.id);
+        this.pending.delete(data.id);
+        if (data.error) pending?.reject(new SottoError(data.error.code, data.error.message));
+        else pending?.resolve(data.result);
+      } else {
+        this.dispatchEvent(new CustomEvent(data.type, { detail: data }));
+      }
+    });
+    worker.addEventListener('error', (event) => {
+      const error = new SottoError('worker', `The engine worker failed: ${event.message || 'engine-worker.js could not be loaded'}`);
+      for (const pending of this.pending.values()) pending.reject(error);
+      this.pending.clear();
+      this.dispatchEvent(new CustomEvent('fatal', { detail: error }));
+    });
+  }
+
+  request(type, payload = {}, transfer = []) {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ ...payload, type, id }, transfer);
+    });
+  }
+
+  terminate() {
+    this.worker.terminate();
+    for (const pending of this.pending.values()) pending.reject(new SottoError('disposed', 'The engine was disposed'));
+    this.pending.clear();
+  }
+}
+
+async function startEngine(onProgress) {
+  let worker;
+  try {
+    worker = new Worker(new URL('./engine-worker.js', import.meta.url), { type: 'module', name: 'sotto-engine' });
+  } catch (err) {
+    throw new SottoError('unsupported', `This browser cannot start module workers (${err.message}): use a current Chrome, Edge, Firefox or Safari.`);
+  }
+  const client = new EngineClient(worker);
+  if (onProgress) client.addEventListener('progress', (e) => onProgress(e.detail));
+  const facts = await client.request('init');
+  return { client, facts };
+}
+
+async function bytesOf(value) {
+  if (value instanceof ArrayBuffer) return value;
+  if (ArrayBuffer.isView(value)) return value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength);
+  if (value instanceof Blob) return value.arrayBuffer();
+  throw new SottoError('source', 'model bytes must be an ArrayBuffer, a typed array, a Blob or a File');
+}
+
+/**
+ * A model source for the engine: a catalog id, a URL (hub or same-origin; a folder URL for
+ * Whisper), bytes (`ArrayBuffer`, typed array, `Blob`, `File`: a GGUF chat model or a Whisper GGUF
+ * with `config`/`tokenizer`), or `{weights, config, tokenizer, tokenizerConfig}` of those.
+ */
+async function resolveSource(source) {
+  if (typeof source === 'string') {
+    return /[/:]/.test(source) ? { source: { url: source }, transfer: [] } : { source, transfer: [] };
+  }
+  if (source instanceof URL) return { source: { url: source.href }, transfer: [] };
+  const parts = source instanceof Blob || source instanceof ArrayBuffer || ArrayBuffer.isView(source) ? { weights: source } : source;
+  if (!parts?.weights) throw new SottoError('source', 'a model source is a catalog id, a URL, bytes, or {weights, config, tokenizer}');
+  const kinds = { weights: 'weights', config: 'config', tokenizer: 'tokenizer', tokenizerConfig: 'tokenizer_config' };
+  const files = {};
+  const transfer = [];
+  for (const [key, kind] of Object.entries(kinds)) {
+    if (!parts[key]) continue;
+    const bytes = await bytesOf(parts[key]);
+    files[kind] = { name: parts[key].name ?? (kind === 'weights' ? 'model.gguf' : `${kind}.json`), bytes };
+    transfer.push(bytes);
+  }
+  return { source: { files }, transfer };
+}
+
+/** Events the assistant emits, with the engine's event types they come from. */
+const EVENT_NAMES = {
+  state: 'state',
+  'speech-start': 'speech-start',
+  partial: 'partial',
+  transcript: 'transcript',
+  'nothing-heard': 'nothing-heard',
+  token: 'token',
+  audio: 'audio',
+  reply: 'reply',
+  speaking: 'speaking',
+  'speaking-stopped': 'speaking-stopped',
+  interrupted: 'interrupted',
+  latency: 'latency',
+  'digital-silence': 'digital-silence',
+  error: 'error',
+};
+
+/** The conversation loop: microphone in, spoken replies out, all on the device. */
+export class Sotto extends EventTarget {
+  /**
+   * Starts the engine and loads the models. Options: `asr`, `llm` (model sources), `systemPrompt`,
+   * `endpointMs`, `mode` ('hands-free' | 'push-to-talk'), `bargeIn`, `partialIntervalMs`,
+   * `generation` ({maxTokens, temperature, topK, topP, repetitionPenalty, seed, stop}), `voice`
+   * ({rate, pitch}), `onProgress` (download progress).
+   */
+  static async create(options = {}) {
+    const { client, facts } = await startEngine(options.onProgress);
+    const sotto = new Sotto(client, facts);
+    try {
+      await sotto.configure(options);
+      if (options.asr) await sotto.load('asr', options.asr);
+      if (options.llm) await sotto.load('llm', options.llm);
+    } catch (err) {
+      sotto.dispose();
+      throw toError(err);
+    }
+    return sotto;
+  }
+
+  constructor(client, facts) {
+    super();
+    this.client = client;
+    /** `{version, simd: {build, browser}, crossOriginIsolated, startupMs}` */
+    this.engine = facts;
+    this.audio = null;
+    this.replies = new Map(); // turn → {resolve, text}
+    this.vad = {};
+    client.addEventListener('event', ({ detail }) => this.#onEvent(detail.event));
+    client.addEventListener('level', ({ detail }) => this.#emit('level', { db: detail.db }));
+    client.addEventListener('playback', ({ detail }) => this.#emit('playback', { rendered: detail.rendered }));
+    client.addEventListener('progress', ({ detail }) => this.#emit('progress', detail));
+    client.addEventListener('fatal', ({ detail }) => this.#emit('error', { code: detail.code, message: detail.message }));
+  }
+
+  #emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+
+  #onEvent(event) {
+    const name = EVENT_NAMES[event.type];
+    if (!name) return;
+    if (event.type === 'transcript' && event.turn >= 0) this.replies.get(event.turn) ?? this.replies.set(event.turn, { text: '' });
+    if (event.type === 'reply' || event.type === 'interrupted') {
+      const pending = this.replies.get(event.turn);
+      pending?.resolve?.(event.type === 'reply' ? event.text : event.spoken);
+      this.replies.delete(event.turn);
+    }
+    if (event.type === 'error') {
+      const pending = [...this.replies.values()].find((r) => r.resolve);
+      pending?.reject?.(new SottoError(event.stage ?? 'engine', event.message));
+    }
+    this.#emit(name, event);
+  }
+
+  /** Listens to an event; returns a function that stops listening. */
+  on(type, listener) {
+    const wrapped = (event) => listener(event.detail);
+    this.addEventListener(type, wrapped);
+    return () => this.removeEventListener(type, wrapped);
+  }
+
+  /** Loads a model for `role` ('asr' or 'llm') from a source (see `resolveSource`). */
+  async load(role, source) {
+    const { source: resolved, transfer } = await resolveSource(source);
+    try {
+      return await this.client.request('use', { role, source: resolved }, transfer);
+    } catch (err) {
+      throw toError(err);
+    }
+  }
+
+  /** Changes settings; any of `create`'s options but the models. */
+  async configure(options = {}) {
+    const vad = {};
+    if (options.endpointMs != null) vad.endpointMs = options.endpointMs;
+    this.vad = { ...this.vad, ...vad };
+    const config = {};
+    if (Object.keys(this.vad).length) config.vad = this.vad;
+    if (options.mode) config.mode = options.mode;
+    if (options.bargeIn != null) config.bargeIn = options.bargeIn;
+    if (options.partialIntervalMs != null) config.partialIntervalMs = options.partialIntervalMs;
+    const request = {};
+    if (Object.keys(config).length) request.config = { ...this.config, ...config };
+    this.config = request.config ?? this.config;
+    if (options.systemPrompt !== undefined) request.systemPrompt = options.systemPrompt;
+    if (options.generation) request.generation = options.generation;
+    if (options.voice) request.voice = options.voice;
+    if (Object.keys(request).length) await this.client.request('configure', request);
+  }
+
+  async #ensureAudio() {
+    this.audio ??= await AudioIo.create((message, transfer) => this.client.worker.postMessage({ ...message, id: 0 }, transfer));
+    return this.audio;
+  }
+
+  /** Opens the microphone and starts listening (call from a user gesture). */
+  async start() {
+    try {
+      const audio = await this.#ensureAudio();
+      await audio.startMicrophone();
+    } catch (err) {
+      const error = toError(err);
+      this.#emit('error', { code: error.code, message: error.message });
+      throw error;
+    }
+  }
+
+  /** Closes the microphone; a reply in progress goes on. */
+  stop() {
+    this.audio?.stopMicrophone();
+  }
+
+  /** Whether the microphone is open. */
+  get listening() {
+    return this.audio?.microphoneOn ?? false;
+  }
+
+  /** Sends typed text; resolves with the reply's text (as far as it was spoken if interrupted). */
+  async ask(text) {
+    await this.#ensureAudio().catch(() => null); // replies are spoken when audio output is possible
+    return new Promise((resolve, reject) => {
+      const off = this.on('transcript', (event) => {
+        off();
+        this.replies.set(event.turn, { resolve, reject });
+      });
+      this.client.request('ask', { text }).catch((err) => {
+        off();
+        reject(toError(err));
+      });
+    });
+  }
+
+  /** Speaks text with the embedded voice; resolves with `{samples, sampleRate}` once queued. */
+  async say(text) {
+    const audio = await this.#ensureAudio().catch(() => null);
+    return this.client.request('say', { text, play: audio != null });
+  }
+
+  /** Stops the reply in progress. */
+  interrupt() {
+    return this.client.request('interrupt');
+  }
+
+  /** Push-to-talk: the button (or Space) went down / came up. */
+  pressToTalk() {
+    return this.client.request('press-to-talk');
+  }
+
+  releaseToTalk() {
+    return this.client.request('release-to-talk');
+  }
+
+  /** Transcribes 16 kHz mono samples (`Float32Array`) or WAV bytes (`ArrayBuffer`, `Blob`, `File`). */
+  async transcribe(input) {
+    try {
+      if (input instanceof Float32Array) return await this.client.request('transcribe', { pcm: input.slice() });
+      const wav = await bytesOf(input);
+      return await this.client.request('transcribe', { wav, name: input.name ?? 'audio.wav' }, [wav]);
+    } catch (err) {
+      throw toError(err);
+    }
+  }
+
+  /** The model catalog and cache: list, download, cancel, remove, import, verify. */
+  get models() {
+    const request = (type, payload) => this.client.request(type, payload).catch((err) => { throw toError(err); });
+    return {
+      list: () => request('models'),
+      download: (id) => request('download', { model: id }),
+      cancel: (id) => request('cancel', { model: id }),
+      remove: (id) => request('remove', { model: id }),
+      import: (files) => request('import', { files: [...files] }),
+      verify: (id) => request('verify', { model: id }),
+    };
+  }
+
+  /** Stops everything and frees the engine. */
+  dispose() {
+    this.audio?.close();
+    this.audio = null;
+    this.client.terminate();
+  }
+}
+
+/** Speech to text without a microphone: `await (await Transcriber.create({model})).transcribe(wav)`. */
+export class Transcriber {
+  static async create({ model, onProgress } = {}) {
+    const { client, facts } = await startEngine(onProgress);
+    const sotto = new Sotto(client, facts);
+    try {
+      if (model) await sotto.load('asr', model);
+    } catch (err) {
+      sotto.dispose();
+      throw err;
+    }
+    return new Transcriber(sotto);
+  }
+
+  constructor(sotto) {
+    this.sotto = sotto;
+  }
+
+  transcribe(input) {
+    return this.sotto.transcribe(input);
+  }
+
+  dispose() {
+    this.sotto.dispose();
+  }
+}
+
+/** A text chat with a local model: `await chat.reply('Hi', {onToken})` resolves with the reply. */
+export class ChatModel {
+  static async create({ model, systemPrompt, generation, onProgress } = {}) {
+    const { client, facts } = await startEngine(onProgress);
+    const sotto = new Sotto(client, facts);
+    try {
+      await sotto.configure({ systemPrompt, generation });
+      await sotto.load('llm', model);
+    } catch (err) {
+      sotto.dispose();
+      throw err;
+    }
+    return new ChatModel(sotto);
+  }
+
+  constructor(sotto) {
+    this.sotto = sotto;
+  }
+
+  async reply(text, { onToken } = {}) {
+    const off = onToken ? this.sotto.on('token', (e) => e.turn === -1 && onToken(e.text)) : null;
+    try {
+      const { text: reply } = await this.sotto.client.request('chat', { text, stream: Boolean(onToken) });
+      return reply;
+    } catch (err) {
+      throw toError(err);
+    } finally {
+      off?.();
+    }
+  }
+
+  dispose() {
+    this.sotto.dispose();
+  }
+}
+
+/** The embedded voice: `synthesize` returns PCM; `speak` plays it. */
+export class Voice {
+  static async create({ rate, pitch, sampleRate } = {}) {
+    const { client, facts } = await startEngine();
+    const sotto = new Sotto(client, facts);
+    await sotto.configure({ voice: { rate: rate ?? 1, pitch: pitch ?? 1, sampleRate: sampleRate ?? 24000 } });
+    return new Voice(sotto);
+  }
+
+  constructor(sotto) {
+    this.sotto = sotto;
+  }
+
+  /** `{samples: Float32Array, sampleRate}` without playing. */
+  synthesize(text) {
+    return this.sotto.client.request('say', { text, play: false });
+  }
+
+  /** Speaks through the speakers (call from a user gesture the first time). */
+  speak(text) {
+    return this.sotto.say(text);
+  }
+
+  dispose() {
+    this.sotto.dispose();
+  }
+}
