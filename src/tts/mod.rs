@@ -122,10 +122,16 @@ pub fn text_to_phrases(text: &str) -> Vec<Phrase> {
     let mut current = String::new();
     let flush_word = |current: &mut String, words: &mut Vec<Word>| {
         if !current.is_empty() {
-            let word = current.trim_matches('\'');
-            if !word.is_empty() {
-                let accented = !lexicon::is_function_word(word);
-                let mut phones = lexicon::pronounce(word);
+            let written = current.trim_matches('\'');
+            let word = written.to_lowercase();
+            if let Some(letters) = lexicon::spelled_out(written) {
+                words.extend(letters.into_iter().map(|phones| Word {
+                    phones,
+                    accented: true,
+                }));
+            } else if !word.is_empty() {
+                let accented = !lexicon::is_function_word(&word);
+                let mut phones = lexicon::pronounce(&word);
                 if !accented {
                     // Function words are spoken reduced: no lexical stress, no pitch accent.
                     phones.iter_mut().for_each(|p| p.stress = 0);
@@ -143,7 +149,7 @@ pub fn text_to_phrases(text: &str) -> Vec<Phrase> {
             _ => None,
         };
         if c.is_alphabetic() || c == '\'' {
-            current.extend(c.to_lowercase());
+            current.push(c);
             continue;
         }
         flush_word(&mut current, &mut words);
