@@ -103,3 +103,15 @@ fn lexicon_covers_function_words_with_stress() {
         assert!(phoneme::spec(primaries[0].phoneme).is_vowel(), "{word}");
     }
 }
+
+#[test]
+fn initialisms_and_lone_letters_are_spelled() {
+    assert_eq!(sotto::tts::transcribe("USB"), "Y-UW1 EH1-S B-IY1");
+    assert_eq!(sotto::tts::transcribe("R&D"), "AA1-R AH0-N-D D-IY1");
+    // Known words in capitals are read, not spelled; "a" and "I" are words.
+    assert_eq!(sotto::tts::transcribe("IT WAS"), "IH0-T W-AA0-Z");
+    assert_eq!(
+        sotto::tts::transcribe("I saw a cat"),
+        sotto::tts::transcribe("i saw a cat")
+    );
+}

@@ -74,8 +74,14 @@ impl Frame {
 pub const NASAL_POLE_HZ: f32 = 270.0;
 /// Fixed upper formants (frequency, bandwidth) of an adult male vocal tract.
 const FIXED_FORMANTS: [(f32, f32); 2] = [(3300.0, 250.0), (3850.0, 300.0)];
-/// Output gain that puts typical speech peaks near 0.7 full scale.
-const OUTPUT_GAIN: f32 = 0.05;
+/// Output gain that puts typical speech peaks near 0.5 full scale (no clipping).
+const OUTPUT_GAIN: f32 = 0.025;
+/// Level of the parallel frication branch: sibilants end up 5–10 dB below vowels, as in speech.
+const FRICATION_GAIN: f32 = 6.0;
+/// Level of aspiration noise in the cascade ([h], voiceless stop release, breathy voicing).
+const ASPIRATION_GAIN: f32 = 1.2;
+/// One-pole smoothing of the glottal pulse (1.0 = none): a slight extra spectral tilt.
+const TILT: f32 = 0.8;
 
 /// A two-pole digital resonator (Klatt 1980, eq. 2): `y = a·x + b·y1 + c·y2`.
 #[derive(Clone, Copy, Default, Debug)]
@@ -246,7 +252,7 @@ impl Synthesizer {
         let open = self.phase < self.period * OPEN_QUOTIENT;
         let noise = self.noise.next();
         let breath = if voicing > 0.0 && !open { 0.5 } else { 1.0 };
-        let source = glottal * voicing + noise * aspiration * breath * 0.6;
+        let source = glottal * voicing + noise * aspiration * breath * ASPIRATION_GAIN;
         let mut y = self.nasal_zero.step(self.nasal_pole.step(source));
         for res in self.cascade.iter_mut().rev() {
             y = res.step(y);
@@ -256,7 +262,7 @@ impl Synthesizer {
         let fric = self.fric_low.step(fric_noise) * g_low
             - self.fric_high.step(fric_noise) * g_high
             + fric_noise * flat;
-        (y + fric * 0.5) * OUTPUT_GAIN
+        (y + fric * FRICATION_GAIN) * OUTPUT_GAIN
     }
 
     /// The KLGLOTT88 glottal flow derivative `2at − 3bt²` over the open phase, then closed, run
@@ -274,7 +280,7 @@ impl Synthesizer {
         self.phase += 1.0;
         // Normalised so the closing excitation peak is −1 whatever the period.
         let v = if t < 1.0 { 2.0 * t - 3.0 * t * t } else { 0.0 };
-        self.tilt += 0.35 * (v - self.tilt);
+        self.tilt += TILT * (v - self.tilt);
         self.tilt * 8.0
     }
 }

@@ -52,6 +52,55 @@ pub fn is_function_word(word: &str) -> bool {
     FUNCTION_WORDS.contains(&word)
 }
 
+/// Names of the letters A to Z, for initialisms and single letters.
+const LETTER_NAMES: [&str; 26] = [
+    "EY1",
+    "B IY1",
+    "S IY1",
+    "D IY1",
+    "IY1",
+    "EH1 F",
+    "JH IY1",
+    "EY1 CH",
+    "AY1",
+    "JH EY1",
+    "K EY1",
+    "EH1 L",
+    "EH1 M",
+    "EH1 N",
+    "OW1",
+    "P IY1",
+    "K Y UW1",
+    "AA1 R",
+    "EH1 S",
+    "T IY1",
+    "Y UW1",
+    "V IY1",
+    "D AH1 B AH0 L Y UW0",
+    "EH1 K S",
+    "W AY1",
+    "Z IY1",
+];
+
+/// Letter by letter pronunciation of a word as written, when it should be spelled out: a lone
+/// letter other than "a" and "I", or an all-capitals word of two to four letters the lexicon
+/// does not know ("USB", "AI", "FBI"; but "IT" or "OK" read from the lexicon if listed).
+pub fn spelled_out(written: &str) -> Option<Vec<Vec<Phone>>> {
+    let letters: Vec<char> = written.chars().collect();
+    let all_ascii = letters.iter().all(char::is_ascii_alphabetic);
+    let lone = letters.len() == 1 && !matches!(letters[0], 'a' | 'A' | 'i' | 'I');
+    let initialism = (2..=4).contains(&letters.len())
+        && letters.iter().all(char::is_ascii_uppercase)
+        && lookup(&written.to_ascii_lowercase()).is_none();
+    if !all_ascii || !(lone || initialism) {
+        return None;
+    }
+    letters
+        .iter()
+        .map(|c| parse_arpabet(LETTER_NAMES[(c.to_ascii_uppercase() as u8 - b'A') as usize]))
+        .collect()
+}
+
 /// Pronounces a lowercase word: the lexicon, then a lexicon stem plus a plural or possessive
 /// `s`, then the letter-to-sound rules.
 pub fn pronounce(word: &str) -> Vec<Phone> {

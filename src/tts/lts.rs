@@ -203,6 +203,22 @@ const PRE_STRESS_SUFFIXES: &[&str] = &[
 /// Unstressed prefixes: a word starting with one of these stresses its next syllable.
 const UNSTRESSED_PREFIXES: &[&str] = &["BE", "DE", "RE", "PRE", "EX", "CON", "COM"];
 
+/// The word without an inflectional ending, so "READING" counts as the one-syllable "READ".
+fn strip_inflection(upper: &str) -> &str {
+    ["ING", "ED", "ER", "ES", "S"]
+        .iter()
+        .find_map(|s| upper.strip_suffix(s).filter(|stem| stem.len() >= 3))
+        .unwrap_or(upper)
+}
+
+/// Number of runs of vowel letters, a rough syllable count.
+fn vowel_groups(word: &str) -> usize {
+    let bytes = word.as_bytes();
+    (0..bytes.len())
+        .filter(|&i| is_vowel(bytes[i]) && (i == 0 || !is_vowel(bytes[i - 1])))
+        .count()
+}
+
 /// Converts a word to phones with lexical stress: primary on the first full vowel, on the vowel
 /// after an unstressed prefix, or on the vowel before a stress-attracting suffix. Unstressed
 /// lax vowels of longer words are reduced toward schwa, as in connected speech.
@@ -215,7 +231,10 @@ pub fn word_to_phones(word: &str) -> Vec<Phone> {
     let upper = word.to_ascii_uppercase();
     let stressed = if vowels.len() >= 3 && PRE_STRESS_SUFFIXES.iter().any(|s| upper.ends_with(s)) {
         vowels.get(vowels.len() - 2).copied()
-    } else if vowels.len() >= 2 && UNSTRESSED_PREFIXES.iter().any(|p| upper.starts_with(p)) {
+    } else if vowels.len() >= 2
+        && UNSTRESSED_PREFIXES.iter().any(|p| upper.starts_with(p))
+        && vowel_groups(strip_inflection(&upper)) >= 2
+    {
         vowels.get(1).copied()
     } else {
         vowels
