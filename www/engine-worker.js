@@ -153,6 +153,8 @@ async function use({ role, source }) {
     if (!(await core.store.manifest(model.id))) await download(model);
     ({ files } = await readVerified(model.id));
     id = model.id;
+    // Per-model decoding defaults (the random test models need the no-speech gate off).
+    if (role === 'asr' && model.decode) core.engine.setAsr(model.decode);
   } else if (source?.files) {
     files = filesFromBytes(source);
     id = `bytes-${role}`;
@@ -286,8 +288,9 @@ const handlers = {
   load: verify,
   import: importPicked,
   use,
-  configure: async ({ config, systemPrompt, generation, voice }) => {
+  configure: async ({ config, systemPrompt, generation, voice, asr }) => {
     if (config) core.engine.setConfig(config);
+    if (asr) core.engine.setAsr(asr);
     if (systemPrompt !== undefined) core.engine.setSystemPrompt(systemPrompt);
     if (generation) core.engine.setGeneration(generation);
     if (voice) core.engine.setVoice(voice);

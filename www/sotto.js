@@ -128,7 +128,8 @@ export class Sotto extends EventTarget {
    * Starts the engine and loads the models. Options: `asr`, `llm` (model sources), `systemPrompt`,
    * `endpointMs`, `mode` ('hands-free' | 'push-to-talk'), `bargeIn`, `partialIntervalMs`,
    * `generation` ({maxTokens, temperature, topK, topP, repetitionPenalty, seed, stop}), `voice`
-   * ({rate, pitch}), `onProgress` (download progress).
+   * ({rate, pitch}), `recognition` ({language, noSpeechThreshold, maxTokens}), `onProgress`
+   * (download progress).
    */
   static async create(options = {}) {
     const { client, facts } = await startEngine(options.onProgress);
@@ -212,6 +213,7 @@ export class Sotto extends EventTarget {
     if (options.systemPrompt !== undefined) request.systemPrompt = options.systemPrompt;
     if (options.generation) request.generation = options.generation;
     if (options.voice) request.voice = options.voice;
+    if (options.recognition) request.asr = options.recognition;
     if (Object.keys(request).length) await this.client.request('configure', request);
   }
 

@@ -40,6 +40,9 @@ pub struct VadConfig {
     pub threshold_db: f32,
     /// Frames quieter than this (dBFS) are never voiced, however quiet the room.
     pub min_level_db: f32,
+    /// How much quieter the assistant's own voice arrives in the microphone than it is played
+    /// (echo cancellation plus the room), in dB: the echo estimate is the playback level minus this.
+    pub echo_return_loss_db: f32,
     /// During playback, how far above the echo estimate the user must be, in dB.
     pub echo_margin_db: f32,
 }
@@ -54,6 +57,7 @@ impl Default for VadConfig {
             max_utterance_ms: 30_000,
             threshold_db: 9.0,
             min_level_db: -55.0,
+            echo_return_loss_db: 20.0,
             echo_margin_db: 6.0,
         }
     }
@@ -291,7 +295,7 @@ impl Endpointer {
     fn is_voiced(&self, features: &spectrum::Features) -> bool {
         let mut bar = (self.noise_db + self.config.threshold_db).max(self.config.min_level_db);
         if let Some(echo) = self.playback_db {
-            bar = bar.max(echo + self.config.echo_margin_db);
+            bar = bar.max(echo - self.config.echo_return_loss_db + self.config.echo_margin_db);
         }
         features.level_db > bar && features.speech_band_ratio > 0.4 && features.flatness < 0.45
     }

@@ -65,6 +65,16 @@ impl Default for VoiceSettings {
     }
 }
 
+/// How speech is decoded (the JS side's `asr` settings).
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct AsrSettings {
+    language: Option<String>,
+    no_speech_threshold: Option<f32>,
+    max_tokens: Option<usize>,
+    full_window: Option<bool>,
+}
+
 /// What a loaded model reports.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -243,6 +253,27 @@ impl Engine {
         Ok(())
     }
 
+    /// Speech decoding settings: language (a code, or null to detect), noSpeechThreshold (1
+    /// disables the no-speech gate), maxTokens, fullWindow. Unset fields keep their value.
+    #[wasm_bindgen(js_name = setAsr)]
+    pub fn set_asr(&mut self, settings: JsValue) -> Result<(), JsError> {
+        let settings: AsrSettings = serde_wasm_bindgen::from_value(settings).map_err(js_error)?;
+        let options = &mut self.assistant.recognizer_mut().options;
+        if settings.language.is_some() {
+            options.language = settings.language;
+        }
+        if let Some(threshold) = settings.no_speech_threshold {
+            options.no_speech_threshold = threshold;
+        }
+        if let Some(max_tokens) = settings.max_tokens {
+            options.max_tokens = max_tokens;
+        }
+        if let Some(full_window) = settings.full_window {
+            options.full_window = full_window;
+        }
+        Ok(())
+    }
+
     /// Voice settings: sampleRate (16000, 22050, 24000 or 48000), rate, pitch.
     #[wasm_bindgen(js_name = setVoice)]
     pub fn set_voice(&mut self, settings: JsValue) -> Result<(), JsError> {
@@ -399,6 +430,7 @@ fn generate_options(settings: GenerationSettings) -> GenerateOptions {
 /// expects them; `name` names the file in errors.
 #[wasm_bindgen(js_name = decodeWav)]
 pub fn decode_wav(bytes: &[u8], name: &str) -> Result<Float32Array, JsError> {
-    let audio = crate::audio::decode_wav_16k(bytes, name, crate::audio::DEFAULT_MAX_SECONDS).map_err(js_error)?;
+    let audio = crate::audio::decode_wav_16k(bytes, name, crate::audio::DEFAULT_MAX_SECONDS)
+        .map_err(js_error)?;
     Ok(Float32Array::from(audio.samples.as_slice()))
 }

@@ -29,7 +29,8 @@ after(async () => {
 const page = () => browser.page;
 const llm = () => models.find((m) => m.role === 'llm');
 const asr = () => models.find((m) => m.role === 'asr') ?? models.find((m) => m !== llm());
-const filePath = (model, file) => `/models/${model.id}/${file.name}`;
+/** Where a catalog file is served (its `url` is relative to the catalog in /models/). */
+const filePath = (model, file) => `/models/${file.url ?? `${model.id}/${file.name}`}`;
 
 /** Opens the page through the proxy and waits for the models list. */
 async function openPage() {
@@ -135,7 +136,7 @@ test('files picked on the page are verified and kept as the catalog model they m
   await request('remove', model.id);
   await page().reload();
   await page().waitForSelector('#models[data-models]', { timeout: 60_000 });
-  const paths = model.files.map((f) => join(repoRoot, 'dist/models', model.id, f.name));
+  const paths = model.files.map((f) => join(repoRoot, 'dist', filePath(model, f)));
   await page().setInputFiles('#model-files', paths);
   await page().waitForFunction(() => !/^Reading/.test(document.querySelector('#models-message').textContent));
   const message = await page().textContent('#models-message');

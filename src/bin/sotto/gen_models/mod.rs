@@ -1,5 +1,7 @@
 //! `sotto gen-models`: writes the project's own test models (no weights can be downloaded here).
 
+mod catalog;
+
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -12,7 +14,8 @@ use sotto::testmodels::{
 /// Arguments of `sotto gen-models`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Output folder: gets whisper-tiny-test/, smollm2-test/, qwen2-test/ and index.json.
+    /// Output folder: gets whisper-tiny-test/, smollm2-test/, qwen2-test/, index.json and
+    /// local-catalog.json (the same models in the page's catalog form).
     #[arg(long, short)]
     out: PathBuf,
     /// Also write random models in real shapes for benchmarks: `all` or a comma-separated list
@@ -62,6 +65,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     write_index(&args.out, &entries)?;
     println!("wrote {}", args.out.join("index.json").display());
+    catalog::write_local_catalog(&args.out, &entries)?;
     Ok(())
 }
 

@@ -1,0 +1,121 @@
+// The spoken conversation end to end in headless Chromium, with the generated tiny models: an
+// espeak-ng WAV is the microphone (Chromium loops it, so the second utterance talks over the
+// reply: barge-in). Also the text box, without a microphone.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { openBrowser, startServer } from './harness.mjs';
+
+let server;
+let browser;
+let speechWav;
+
+/** "What is two plus two?" by espeak-ng, 48 kHz mono, with a second of silence before and 2.5 s after. */
+function makeSpeech() {
+  const dir = mkdtempSync(join(tmpdir(), 'sotto-speech-'));
+  const raw = join(dir, 'raw.wav');
+  const out = join(dir, 'speech.wav');
+  execFileSync('espeak-ng', ['-v', 'en-us', '-s', '150', '-w', raw, 'What is two plus two?']);
+  execFileSync('sox', ['-D', raw, '-r', '48000', '-c', '1', '-b', '16', out, 'pad', '1.0', '2.5']);
+  return out;
+}
+
+before(async () => {
+  speechWav = makeSpeech();
+  server = await startServer();
+  browser = await openBrowser({
+    extraFlags: [
+      '--use-fake-ui-for-media-stream',
+      '--use-fake-device-for-media-stream',
+      `--use-file-for-fake-audio-capture=${speechWav}`,
+      '--autoplay-policy=no-user-gesture-required',
+    ],
+  });
+  const { page } = browser;
+  await page.goto(`${server.origin}/`);
+  await page.waitForSelector('body[data-models="loaded"]', { timeout: 120_000 });
+  // Record every event the public API emits.
+  await page.evaluate(() => {
+    window.recorded = [];
+    window.rendered = 0;
+    for (const type of ['state', 'speech-start', 'partial', 'transcript', 'nothing-heard', 'token', 'audio', 'reply',
+      'speaking', 'speaking-stopped', 'interrupted', 'latency', 'error', 'digital-silence']) {
+      window.sotto.on(type, (event) => window.recorded.push({ ...event, type, at: performance.now() }));
+    }
+    window.sotto.on('playback', ({ rendered }) => (window.rendered = rendered));
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.stop();
+});
+
+const events = () => browser.page.evaluate(() => window.recorded);
+const waitFor = (predicate, what, timeout = 90_000) =>
+  browser.page.waitForFunction(predicate, undefined, { timeout, polling: 100 }).catch(async () => {
+    const seen = (await events()).map((e) => e.type).join(' ');
+    throw new Error(`timed out waiting for ${what}; events: ${seen}`);
+  });
+
+test('a typed question gets a streamed, spoken reply', async () => {
+  const { page } = browser;
+  await page.fill('#ask-input', 'Hello there, who are you?');
+  await page.press('#ask-input', 'Enter');
+  await waitFor(() => window.recorded.some((e) => e.type === 'reply'), 'the reply');
+  const seen = await events();
+  assert.ok(seen.some((e) => e.type === 'transcript' && e.text === 'Hello there, who are you?'));
+  assert.ok(seen.filter((e) => e.type === 'token').length > 1, 'the reply streamed token by token');
+  assert.equal(await page.textContent('#conversation li.user'), 'Hello there, who are you?');
+  const reply = seen.find((e) => e.type === 'reply');
+  assert.equal(await page.textContent('#conversation li.assistant'), reply.text, 'shown as text, exactly');
+  assert.equal(await page.locator('#conversation li.assistant *').count(), 0, 'model output is never HTML');
+  await page.click('#stop-button').catch(() => {});
+  await page.evaluate(() => window.sotto.interrupt());
+});
+
+test('speech is heard, transcribed, answered and spoken; talking over the reply interrupts it', async () => {
+  const { page } = browser;
+  await page.evaluate(() => (window.recorded = []));
+  await page.click('#mic-button');
+  await waitFor(() => window.recorded.some((e) => e.type === 'speech-start'), 'the utterance to be detected');
+  await waitFor(() => window.recorded.some((e) => e.type === 'transcript'), 'the final transcript');
+  await waitFor(() => window.recorded.some((e) => e.type === 'latency'), 'the latency marks');
+  await waitFor(() => window.rendered > 0, 'audio from the playback worklet');
+  await waitFor(() => window.recorded.some((e) => e.type === 'interrupted'), 'the looped speech to interrupt the reply');
+  await waitFor(() => window.recorded.some((e) => e.type === 'speaking-stopped' && e.interrupted), 'playback to stop');
+
+  const seen = await events();
+  const firstTurn = seen.find((e) => e.type === 'transcript').turn;
+  const order = (type) => seen.findIndex((e) => e.type === type && (e.turn === undefined || e.turn === firstTurn));
+  assert.ok(order('speech-start') < order('transcript'));
+  assert.ok(seen.some((e) => e.type === 'partial'), 'a partial transcript appeared while speaking');
+  assert.ok(order('transcript') < order('token'), 'the reply streams after the transcript');
+  assert.ok(seen.some((e) => e.type === 'audio' && e.samples > 0), 'speech was synthesized');
+  const latency = seen.find((e) => e.type === 'latency');
+  for (const mark of ['speechEnd', 'endpoint', 'transcript', 'firstToken', 'firstAudio']) {
+    assert.equal(typeof latency[mark], 'number', `latency mark ${mark}`);
+  }
+  assert.equal(await page.getAttribute('#waterfall', 'data-marks'), '4', 'the waterfall shows all four marks');
+  console.log(`latency (ms from end of speech): endpoint ${Math.round(latency.endpoint - latency.speechEnd)}, ` +
+    `transcript ${Math.round(latency.transcript - latency.speechEnd)}, first token ${Math.round(latency.firstToken - latency.speechEnd)}, ` +
+    `first audio ${Math.round(latency.firstAudio - latency.speechEnd)}`);
+
+  const interrupted = seen.find((e) => e.type === 'interrupted');
+  const cut = seen.indexOf(interrupted);
+  assert.ok(!seen.slice(cut + 1).some((e) => e.type === 'token' && e.turn === interrupted.turn), 'generation was cancelled');
+  const stopped = seen.find((e, i) => i > cut && e.type === 'speaking-stopped' && e.interrupted);
+  console.log(`barge-in: playback stopped ${Math.round(stopped.at - interrupted.at)} ms after the interruption`);
+  assert.ok(seen.slice(cut).some((e) => e.type === 'speech-start' && e.turn > interrupted.turn), 'the new turn is heard');
+  assert.equal(await page.getAttribute(`#conversation li.assistant[data-turn="${interrupted.turn}"]`, 'data-interrupted'), 'true');
+  await page.click('#mic-button'); // stop listening
+});
+
+test('no console error, no page error, no request off the machine', () => {
+  assert.deepEqual(browser.problems.pageErrors, []);
+  assert.deepEqual(browser.problems.consoleErrors, []);
+  assert.deepEqual(browser.problems.offMachineRequests, []);
+});
