@@ -306,6 +306,9 @@ fn suppress_tokens(tok: &BuiltTokenizer, ids: &WhisperIds) -> Result<Vec<u32>, T
             }
         }
     }
+    // In a 1024-token vocabulary " ♪" starts with the bare space token; real Whisper (whose
+    // vocabulary has " â") never suppresses it, and doing so would forbid plain spaces.
+    result.remove(&ids.space);
     result.extend([
         ids.sot,
         ids.translate,
