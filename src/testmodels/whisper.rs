@@ -205,7 +205,7 @@ pub(crate) fn write_whisper(dir: &Path, spec: &WhisperSpec) -> Result<Vec<String
         ("general.quantization_version".to_string(), Value::U32(2)),
     ];
     write_gguf(&gguf_path, &metadata, &tensors, |t, out| {
-        stream_tensor(&gguf_path, t, spec.init(&t.name), out)
+        stream_tensor(&gguf_path, t, &t.name, spec.init(&t.name), out)
     })?;
     Ok([
         "config.json",
