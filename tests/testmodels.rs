@@ -263,6 +263,10 @@ fn tiny_whisper_is_consistent_and_in_hf_layout() {
         assert!(suppress.len() > 20 && suppress.iter().all(|&t| (t as usize) < vocab));
         assert!(suppress.contains(&u64::from(id("<|transcribe|>"))));
         assert!(suppress.contains(&u64::from(id("\""))));
+        assert!(
+            !suppress.contains(&u64::from(id("Ġ"))),
+            "plain spaces stay allowed"
+        );
     }
     assert_eq!(generation["no_timestamps_token_id"], id("<|notimestamps|>"));
     assert_eq!(generation["lang_to_id"]["<|en|>"], id("<|en|>"));

@@ -382,7 +382,9 @@ pub(crate) fn write_llm(
         let path = dir.join(&file);
         let metadata = spec.metadata(quant, &tok, vocab_rows)?;
         write_gguf(&path, &metadata, &tensors, |t, out| {
-            stream_tensor(&path, t, spec.init(&t.name), out)
+            // Keyed by model too, so the two tiny families do not share weights.
+            let key = format!("{}/{}", spec.name, t.name);
+            stream_tensor(&path, t, &key, spec.init(&t.name), out)
         })?;
         files.push(file);
     }

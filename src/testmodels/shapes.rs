@@ -128,6 +128,7 @@ pub enum RealShape {
     /// Qwen/Qwen2.5-0.5B-Instruct: 896 hidden, 4864 FFN, 24 layers, 14/2 heads, qkv bias.
     Qwen25_05B,
     /// Qwen/Qwen3-0.6B: 1024 hidden, 3072 FFN, 28 layers, 16/8 heads of 128, q/k norms.
+    /// (Its `tokenizer_config.json` carries Qwen2.5's chat template, not Qwen3's thinking one.)
     Qwen3_06B,
 }
 

@@ -5,7 +5,7 @@
 //! Whisper's 1608 special tokens in their real order). Real-shape models pad the vocabulary with
 //! unreachable filler tokens so the special tokens land on their real ids.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use serde_json::json;
 use tokenizers::models::bpe::{Vocab, BPE};
@@ -231,7 +231,8 @@ pub(crate) fn build(
             )));
         }
     }
-    let special = tokens.iter().map(|t| specials.contains(t)).collect();
+    let special_set: HashSet<&String> = specials.iter().collect();
+    let special = tokens.iter().map(|t| special_set.contains(t)).collect();
     Ok(BuiltTokenizer {
         tokenizer,
         json,
@@ -276,4 +277,28 @@ fn post_processor_json(
                                       "tokens": ["<|startoftranscript|>"]}
         }
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn real_vocabularies_put_specials_on_their_real_ids() {
+        let qwen = build(TokenizerKind::Qwen2, LLM_MERGES, Some(151_643)).unwrap();
+        assert_eq!(qwen.len(), 151_646);
+        assert_eq!(qwen.id("<|endoftext|>").unwrap(), 151_643);
+        assert_eq!(qwen.id("<|im_start|>").unwrap(), 151_644);
+        assert_eq!(qwen.id("<|im_end|>").unwrap(), 151_645);
+        let whisper = build(TokenizerKind::Whisper, WHISPER_MERGES, Some(50_257)).unwrap();
+        assert_eq!(whisper.len(), 51_865);
+        assert_eq!(whisper.id("<|startoftranscript|>").unwrap(), 50_258);
+        assert_eq!(whisper.id("<|notimestamps|>").unwrap(), 50_363);
+        // Fillers are never produced by encoding text.
+        let ids = whisper
+            .tokenizer
+            .encode(" [UNUSED2000] hello", false)
+            .unwrap();
+        assert!(ids.get_ids().iter().all(|&id| id < 1024));
+    }
 }

@@ -47,10 +47,11 @@ pub(crate) struct ValueStream {
 }
 
 impl ValueStream {
-    /// The stream of the tensor `name` (its seed depends on the name, not on the file order).
-    pub(crate) fn new(name: &str, init: Init, cols: usize) -> Self {
+    /// The stream keyed by `key` (a tensor name, optionally prefixed by the model's): the seed
+    /// depends on the key, not on the order tensors are written in.
+    pub(crate) fn new(key: &str, init: Init, cols: usize) -> Self {
         Self {
-            rng: Rng::for_tensor(MODEL_SEED, name),
+            rng: Rng::for_tensor(MODEL_SEED, key),
             init,
             cols,
             next_row: 0,
@@ -123,16 +124,18 @@ pub(crate) fn encode(
 
 /// Streams one GGUF tensor's data: values in chunks of about a million, each encoded and
 /// written before the next is drawn, so memory stays small whatever the tensor's size.
+/// `key` selects the random stream (see [`ValueStream::new`]).
 pub(crate) fn stream_tensor(
     path: &Path,
     tensor: &GgufTensor,
+    key: &str,
     init: Init,
     out: &mut dyn Write,
 ) -> Result<(), TestModelError> {
     let cols = tensor.row_len();
     let rows: usize = tensor.shape.iter().product::<usize>() / cols;
     let chunk_rows = ((1 << 20) / cols).max(1);
-    let mut stream = ValueStream::new(&tensor.name, init, cols);
+    let mut stream = ValueStream::new(key, init, cols);
     let mut done = 0;
     while done < rows {
         let n = chunk_rows.min(rows - done);

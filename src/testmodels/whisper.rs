@@ -205,7 +205,7 @@ pub(crate) fn write_whisper(dir: &Path, spec: &WhisperSpec) -> Result<Vec<String
         ("general.quantization_version".to_string(), Value::U32(2)),
     ];
     write_gguf(&gguf_path, &metadata, &tensors, |t, out| {
-        stream_tensor(&gguf_path, t, spec.init(&t.name), out)
+        stream_tensor(&gguf_path, t, &t.name, spec.init(&t.name), out)
     })?;
     Ok([
         "config.json",
@@ -306,6 +306,9 @@ fn suppress_tokens(tok: &BuiltTokenizer, ids: &WhisperIds) -> Result<Vec<u32>, T
             }
         }
     }
+    // In a 1024-token vocabulary " ♪" starts with the bare space token; real Whisper (whose
+    // vocabulary has " â") never suppresses it, and doing so would forbid plain spaces.
+    result.remove(&ids.space);
     result.extend([
         ids.sot,
         ids.translate,
