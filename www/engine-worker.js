@@ -211,8 +211,8 @@ function dispatch(events) {
   for (const event of events) {
     if (event.type === 'audio') {
       const { samples, ...rest } = event;
-      if (playback) playback.postMessage({ type: 'chunk', turn: event.turn, samples, sampleRate: event.sampleRate }, [samples.buffer]);
       post({ type: 'event', event: { ...rest, samples: samples.length } });
+      if (playback) playback.postMessage({ type: 'chunk', turn: event.turn, samples, sampleRate: event.sampleRate }, [samples.buffer]);
     } else {
       if (event.type === 'interrupted') playback?.postMessage({ type: 'flush', turn: event.turn });
       post({ type: 'event', event });

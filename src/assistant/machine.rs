@@ -65,6 +65,8 @@ pub struct Assistant<R, L, V> {
     latency: Latency,
     latency_reported: bool,
     push_to_talk_held: bool,
+    /// Reads the caller's clock after a unit of work, so latency marks include the work itself.
+    clock: Option<Box<dyn FnMut() -> f64>>,
 }
 
 impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
@@ -84,7 +86,18 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
             latency: Latency::default(),
             latency_reported: false,
             push_to_talk_held: false,
+            clock: None,
         }
+    }
+
+    /// Gives the machine the caller's clock (the one `now_ms` comes from). Latency marks are then
+    /// taken when each piece of work is done; without it, at the `now_ms` of the call.
+    pub fn set_clock(&mut self, clock: impl FnMut() -> f64 + 'static) {
+        self.clock = Some(Box::new(clock));
+    }
+
+    fn now(&mut self, fallback: f64) -> f64 {
+        self.clock.as_mut().map_or(fallback, |clock| clock())
     }
 
     /// The settings in force.
@@ -312,7 +325,7 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
             let (turn, utterance) = self.finals.remove(0);
             match self.recognizer.transcribe(&utterance, false) {
                 Ok(text) if !text.trim().is_empty() => {
-                    self.latency.transcript = Some(now_ms);
+                    self.latency.transcript = Some(self.now(now_ms));
                     events.push(AssistantEvent::Transcript {
                         turn,
                         text: text.trim().to_string(),
@@ -387,7 +400,8 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
         let chunks = match piece {
             Some(text) => {
                 if self.latency.first_token.is_none() {
-                    self.latency.first_token = Some(now_ms);
+                    self.latency.first_token =
+                        Some(self.clock.as_mut().map_or(now_ms, |clock| clock()));
                 }
                 reply.text.push_str(&text);
                 let chunks = reply.chunker.push(&text);
@@ -407,7 +421,7 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
             match self.voice.synthesize(&chunk.text) {
                 Ok(samples) => {
                     if self.latency.first_audio.is_none() {
-                        self.latency.first_audio = Some(now_ms);
+                        self.latency.first_audio = Some(self.now(now_ms));
                     }
                     let reply = self.reply.as_mut().expect("a reply is in progress");
                     reply.queued.push(QueuedChunk {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use js_sys::{Array, Float32Array, Object, Reflect};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
 use crate::asr::Transcriber;
 use crate::assistant::{
@@ -149,13 +150,15 @@ impl Engine {
             conversation: None,
             options: generate_options(GenerationSettings::default()),
         };
+        let mut assistant = Assistant::new(
+            AssistantConfig::default(),
+            WhisperRecognizer::default(),
+            responder,
+            EmbeddedVoice::default(),
+        );
+        assistant.set_clock(performance_now);
         Engine {
-            assistant: Assistant::new(
-                AssistantConfig::default(),
-                WhisperRecognizer::default(),
-                responder,
-                EmbeddedVoice::default(),
-            ),
+            assistant,
             system_prompt: None,
             chat: None,
         }
@@ -410,6 +413,18 @@ impl Engine {
             conversation.cancel_reply(None);
         }
     }
+}
+
+/// `performance.now()` of the worker (or window): the clock the worker passes as `now_ms`.
+fn performance_now() -> f64 {
+    let global = js_sys::global();
+    let performance = Reflect::get(&global, &"performance".into()).unwrap_or(JsValue::UNDEFINED);
+    Reflect::get(&performance, &"now".into())
+        .ok()
+        .and_then(|now| now.dyn_into::<js_sys::Function>().ok())
+        .and_then(|now| now.call0(&performance).ok())
+        .and_then(|value| value.as_f64())
+        .unwrap_or(0.0)
 }
 
 fn generate_options(settings: GenerationSettings) -> GenerateOptions {
