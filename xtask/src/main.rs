@@ -22,6 +22,7 @@ usage: cargo xtask <command>
   serve           serve dist/ without rebuilding
   lint            cargo fmt --check and clippy (native and wasm32) with -D warnings
   bench-models    write random models in real shapes to models/bench (for benchmarks)
+  bench-latency   end of speech to first reply audio in headless Chromium (JSON)
 
 options for test: --no-lint (skip fmt/clippy), --rust-only (skip wasm and browser steps)";
 
@@ -38,6 +39,7 @@ fn main() -> ExitCode {
         "serve" => serve(),
         "lint" => setup::for_build().and_then(|()| lint()),
         "bench-models" => bench_models(),
+        "bench-latency" => setup::all().and_then(|()| bench_latency()),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())
@@ -284,6 +286,22 @@ fn bench_models() -> Result {
         "--real-shapes",
         "all",
     ]))
+}
+
+/// Builds the demo, writes the default models' real shapes (random weights) and measures the
+/// conversation loop's latency in headless Chromium.
+fn bench_latency() -> Result {
+    build()?;
+    run(Command::new(native_cli()).args([
+        "gen-models",
+        "--out",
+        "models/bench",
+        "--real-shapes",
+        "whisper-tiny,smollm2-360m",
+        "--quants",
+        "q8_0",
+    ]))?;
+    run(Command::new("node").arg("tests/e2e/bench-latency.mjs"))
 }
 
 /// Every test: lint, Rust unit/parity/integration tests, the wasm build, the browser tests.

@@ -1,0 +1,75 @@
+// Benchmark (not a test): end of speech → first reply audio in headless Chromium, per stage, with
+// random weights in the default models' real shapes (whisper-tiny, SmolLM2-360M q8_0). Prints JSON.
+//
+//   cargo xtask bench-latency        (builds dist/, writes models/bench, runs this)
+//
+// Random weights never say "end of text", so the recognizer's tokens are capped at what the
+// spoken sentence needs (about a dozen), and the reply's at 48: the first audio comes from the
+// first chunk, which is all this measures.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openBrowser, repoRoot, startServer } from './harness.mjs';
+
+const TURNS = Number(process.env.SOTTO_BENCH_TURNS ?? 3);
+const models = join(repoRoot, 'models/bench');
+const catalog = JSON.parse(readFileSync(join(models, 'local-catalog.json'), 'utf8'));
+const asr = catalog.models.find((m) => m.id === 'whisper-tiny');
+const llm = catalog.models.find((m) => m.id === 'smollm2-360m');
+if (!asr || !llm) throw new Error('models/bench lacks whisper-tiny or smollm2-360m: run `cargo xtask bench-latency`');
+
+const dir = mkdtempSync(join(tmpdir(), 'sotto-bench-'));
+const speech = join(dir, 'speech.wav');
+execFileSync('espeak-ng', ['-v', 'en-us', '-s', '150', '-w', join(dir, 'raw.wav'), 'What is two plus two?']);
+// Long pauses between the looped utterances, so each reply finishes before the next turn.
+execFileSync('sox', ['-D', join(dir, 'raw.wav'), '-r', '48000', '-c', '1', '-b', '16', speech, 'pad', '1.0', '9.0']);
+
+const server = await startServer({ models });
+const browser = await openBrowser({
+  extraFlags: ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-audio-capture=${speech}`],
+});
+const { page } = browser;
+const loadStart = Date.now();
+await page.goto(`${server.origin}/?manual`);
+await page.waitForFunction(() => window.sotto, undefined, { timeout: 60_000 });
+const loadMs = await page.evaluate(async ([asrId, llmId]) => {
+  const started = performance.now();
+  await window.sotto.configure({ recognition: { maxTokens: 12 }, generation: { maxTokens: 48 }, bargeIn: false });
+  await window.sotto.load('asr', asrId);
+  await window.sotto.load('llm', llmId);
+  window.latencies = [];
+  window.sotto.on('latency', (l) => window.latencies.push(l));
+  return performance.now() - started;
+}, [asr.id, llm.id]);
+await page.click('#mic-button');
+await page.waitForFunction((n) => window.latencies.length >= n, TURNS, { timeout: 60_000 * TURNS, polling: 200 });
+const latencies = await page.evaluate(() => window.latencies);
+await browser.close();
+server.stop();
+
+const stage = (l) => ({
+  endpointMs: l.endpoint - l.speechEnd,
+  transcribeMs: l.transcript - l.endpoint,
+  prefillFirstTokenMs: l.firstToken - l.transcript,
+  firstChunkAudioMs: l.firstAudio - l.firstToken,
+  speechEndToFirstAudioMs: l.firstAudio - l.speechEnd,
+  endpointToFirstAudioMs: l.firstAudio - l.endpoint,
+});
+const turns = latencies.map(stage);
+const median = (key) => {
+  const values = turns.map((t) => t[key]).sort((a, b) => a - b);
+  return values[Math.floor(values.length / 2)];
+};
+const wasm = join(repoRoot, 'dist/pkg/sotto_bg.wasm');
+console.log(JSON.stringify({
+  benchmark: 'end of speech to first reply audio, headless Chromium, single-thread wasm',
+  machine: { cpu: cpus()[0]?.model, cores: cpus().length },
+  build: { wasmBytes: statSync(wasm).size, simd: true },
+  models: { asr: asr.id, llm: llm.id, recognizerMaxTokens: 12, replyMaxTokens: 48 },
+  modelLoadMs: Math.round(loadMs),
+  pageToFirstTurnMs: Date.now() - loadStart,
+  turns: turns.map((t) => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, Math.round(v)]))),
+  median: Object.fromEntries(Object.keys(turns[0]).map((k) => [k, Math.round(median(k))])),
+  targetMs: 1000,
+}, null, 2));
