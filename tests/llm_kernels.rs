@@ -4,7 +4,9 @@
 
 use sotto::llm::quant::encode::quantize_row;
 use sotto::llm::quant::kernels::{self, QuantizedActivations};
-use sotto::llm::quant::{vec_dot_q4_0, vec_dot_q8_0, GgmlType, QMatrix};
+use sotto::llm::quant::{
+    vec_dot_q4_0, vec_dot_q4_0_x4, vec_dot_q8_0, vec_dot_q8_0_x4, GgmlType, QMatrix,
+};
 use std::sync::Arc;
 
 /// Deterministic values with outliers, like real activations.
@@ -135,6 +137,18 @@ fn dispatched_dots_equal_scalar_kernels() {
         let (s4, v4) = (kernels::dot_q4_0_q8_0(&q4, &a), vec_dot_q4_0(&q4, &a));
         assert!((s8 - v8).abs() <= 1e-4 * (1.0 + s8.abs()), "{s8} {v8}");
         assert!((s4 - v4).abs() <= 1e-4 * (1.0 + s4.abs()), "{s4} {v4}");
+        let four: Vec<QuantizedActivations> = (0..4)
+            .map(|k| QuantizedActivations::q8_0(&values(1024, 20 + k)))
+            .collect();
+        let group = [&four[0], &four[1], &four[2], &four[3]];
+        for (k, a) in four.iter().enumerate() {
+            let s8 = kernels::dot_q8_0_q8_0(&q8, a);
+            let s4 = kernels::dot_q4_0_q8_0(&q4, a);
+            let v8 = vec_dot_q8_0_x4(&q8, group)[k];
+            let v4 = vec_dot_q4_0_x4(&q4, group)[k];
+            assert!((s8 - v8).abs() <= 1e-4 * (1.0 + s8.abs()), "x4 {s8} {v8}");
+            assert!((s4 - v4).abs() <= 1e-4 * (1.0 + s4.abs()), "x4 {s4} {v4}");
+        }
     }
 }
 

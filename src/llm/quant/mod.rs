@@ -174,7 +174,25 @@ impl QMatrix {
         };
         for tile in (0..self.rows).step_by(ROW_TILE) {
             let tile_end = (tile + ROW_TILE).min(self.rows);
-            for t in 0..n_tokens {
+            // Groups of four tokens share each weight block's loads and unpacking.
+            let mut t = 0;
+            if matches!(self.dtype, GgmlType::Q8_0 | GgmlType::Q4_0) {
+                while t + 4 <= n_tokens {
+                    let group = [&acts[t], &acts[t + 1], &acts[t + 2], &acts[t + 3]];
+                    for r in tile..tile_end {
+                        let w = self.row_bytes(r);
+                        let dots = match self.dtype {
+                            GgmlType::Q8_0 => vec_dot_q8_0_x4(w, group),
+                            _ => vec_dot_q4_0_x4(w, group),
+                        };
+                        for (k, d) in dots.into_iter().enumerate() {
+                            out[(t + k) * self.rows + r] = d;
+                        }
+                    }
+                    t += 4;
+                }
+            }
+            for t in t..n_tokens {
                 let x = &xs[t * self.cols..(t + 1) * self.cols];
                 for r in tile..tile_end {
                     let w = self.row_bytes(r);
@@ -204,6 +222,32 @@ pub fn vec_dot_q8_0(w: &[u8], a: &QuantizedActivations) -> f32 {
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     {
         kernels::dot_q8_0_q8_0(w, a)
+    }
+}
+
+/// q8_0 weights · four activation rows at once (the prefill tile), fastest kernel available.
+#[inline]
+pub fn vec_dot_q8_0_x4(w: &[u8], a: [&QuantizedActivations; 4]) -> [f32; 4] {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        simd128::dot_q8_0_q8_0_x4(w, a)
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    {
+        a.map(|a| kernels::dot_q8_0_q8_0(w, a))
+    }
+}
+
+/// q4_0 weights · four activation rows at once (the prefill tile), fastest kernel available.
+#[inline]
+pub fn vec_dot_q4_0_x4(w: &[u8], a: [&QuantizedActivations; 4]) -> [f32; 4] {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        simd128::dot_q4_0_q8_0_x4(w, a)
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    {
+        a.map(|a| kernels::dot_q4_0_q8_0(w, a))
     }
 }
 

@@ -76,3 +76,69 @@ pub fn dot_q4_0_q8_0(w: &[u8], a: &QuantizedActivations) -> f32 {
     }
     hsum(acc)
 }
+
+/// q8_0 weights · four q8_0 activation rows: each weight block is loaded, widened and its scale
+/// decoded once for four tokens (the prefill tile).
+pub fn dot_q8_0_q8_0_x4(w: &[u8], a: [&QuantizedActivations; 4]) -> [f32; 4] {
+    let mut acc = [f32x4_splat(0.0); 4];
+    for (b, block) in w.chunks_exact(34).enumerate() {
+        let (w0, w1) = (load(&block[2..18]), load(&block[18..34]));
+        let wide = [
+            i16x8_extend_low_i8x16(w0),
+            i16x8_extend_high_i8x16(w0),
+            i16x8_extend_low_i8x16(w1),
+            i16x8_extend_high_i8x16(w1),
+        ];
+        accumulate_x4(&mut acc, &wide, f16_at(block), a, b);
+    }
+    acc.map(hsum)
+}
+
+/// q4_0 weights · four q8_0 activation rows (nibbles unpacked once per block for four tokens).
+pub fn dot_q4_0_q8_0_x4(w: &[u8], a: [&QuantizedActivations; 4]) -> [f32; 4] {
+    let mut acc = [f32x4_splat(0.0); 4];
+    let mask = u8x16_splat(0x0F);
+    let eight = i8x16_splat(8);
+    for (b, block) in w.chunks_exact(18).enumerate() {
+        let q = load(&block[2..18]);
+        let lo = i8x16_sub(v128_and(q, mask), eight);
+        let hi = i8x16_sub(u8x16_shr(q, 4), eight);
+        let wide = [
+            i16x8_extend_low_i8x16(lo),
+            i16x8_extend_high_i8x16(lo),
+            i16x8_extend_low_i8x16(hi),
+            i16x8_extend_high_i8x16(hi),
+        ];
+        accumulate_x4(&mut acc, &wide, f16_at(block), a, b);
+    }
+    acc.map(hsum)
+}
+
+/// Adds block `b` of four activation rows against one widened weight block (32 values as 4 i16x8).
+#[inline(always)]
+fn accumulate_x4(
+    acc: &mut [v128; 4],
+    wide: &[v128; 4],
+    dw: f32,
+    a: [&QuantizedActivations; 4],
+    b: usize,
+) {
+    for (acc, a) in acc.iter_mut().zip(a) {
+        let qa = &a.qs[b * QK8_0..(b + 1) * QK8_0];
+        let (a0, a1) = (load_i8(&qa[..16]), load_i8(&qa[16..]));
+        let s = i32x4_add(
+            i32x4_add(
+                i32x4_dot_i16x8(wide[0], i16x8_extend_low_i8x16(a0)),
+                i32x4_dot_i16x8(wide[1], i16x8_extend_high_i8x16(a0)),
+            ),
+            i32x4_add(
+                i32x4_dot_i16x8(wide[2], i16x8_extend_low_i8x16(a1)),
+                i32x4_dot_i16x8(wide[3], i16x8_extend_high_i8x16(a1)),
+            ),
+        );
+        *acc = f32x4_add(
+            *acc,
+            f32x4_mul(f32x4_convert_i32x4(s), f32x4_splat(dw * a.scales[b])),
+        );
+    }
+}

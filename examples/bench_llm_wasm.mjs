@@ -1,0 +1,95 @@
+// Drives examples/bench_llm_wasm.rs under Node (one thread) and prints one JSON object.
+// usage: node examples/bench_llm_wasm.mjs WASM MODEL.gguf [--candle] [--prompt 128] [--decode 32] [--turn 25]
+import fs from "node:fs";
+import os from "node:os";
+import { performance } from "node:perf_hooks";
+
+const [wasmPath, modelPath, ...rest] = process.argv.slice(2);
+const opt = { prompt: 128, decode: 32, turn: 25, candle: false };
+for (let i = 0; i < rest.length; i++) {
+  if (rest[i] === "--candle") opt.candle = true;
+  else opt[rest[i].replace(/^--/, "")] = Number(rest[++i]);
+}
+const wasmBytes = fs.readFileSync(wasmPath);
+const model = fs.readFileSync(modelPath);
+const MiB = 1 << 20;
+
+// Any import (wasm-bindgen placeholders the core never calls on this path) is a throwing stub.
+const stubs = new Proxy({}, {
+  get: (_, module) => new Proxy({}, { get: (_, name) => () => { throw new Error(`import ${module}.${String(name)} called`); } }),
+});
+
+async function instance() {
+  const { instance } = await WebAssembly.instantiate(wasmBytes, stubs);
+  return instance.exports;
+}
+
+function copyIn(x) {
+  const ptr = x.alloc(model.length);
+  new Uint8Array(x.memory.buffer, ptr, model.length).set(model);
+  return ptr;
+}
+
+function time(f) {
+  const t0 = performance.now();
+  f();
+  return (performance.now() - t0) / 1e3;
+}
+
+const rate = (n, s) => Math.round((n / s) * 10) / 10;
+
+async function run(prefix) {
+  const x = await instance();
+  const ptr = copyIn(x);
+  let status;
+  const load_s = time(() => { status = x[`${prefix}load`](ptr, model.length); });
+  if (status !== 0) throw new Error(`load failed: ${status}`);
+  const memory_after_load_mib = x.memory.buffer.byteLength / MiB;
+  const prefill_s = time(() => x[`${prefix}prefill`](opt.prompt, 0));
+  const decode_s = time(() => x[`${prefix}decode`](opt.decode));
+  const turn_s = time(() => x[`${prefix}prefill`](opt.turn, 1000));
+  return {
+    load_s,
+    memory_after_load_mib: Math.round(memory_after_load_mib * 10) / 10,
+    memory_vs_file: Math.round((x.memory.buffer.byteLength / model.length) * 1000) / 1000,
+    prefill_tok_s: rate(opt.prompt, prefill_s),
+    decode_tok_s: rate(opt.decode, decode_s),
+    second_turn_prefill_ms: Math.round(turn_s * 1e4) / 10,
+    memory_at_end_mib: Math.round((x.memory.buffer.byteLength / MiB) * 10) / 10,
+  };
+}
+
+const check = await instance();
+const simd_selftest_max_rel_diff = check.simd_selftest();
+if (!(simd_selftest_max_rel_diff < 1e-4)) throw new Error(`simd128 kernels disagree: ${simd_selftest_max_rel_diff}`);
+const ours = await run("");
+// The same with the GGUF tokenizer and chat template loaded too (what the browser holds).
+let with_tokenizer = null;
+try {
+  const x = await instance();
+  const ptr = copyIn(x);
+  if (x.load_chat(ptr, model.length) === 0) {
+    with_tokenizer = {
+      memory_after_load_mib: Math.round((x.memory.buffer.byteLength / MiB) * 10) / 10,
+      memory_vs_file: Math.round((x.memory.buffer.byteLength / model.length) * 1000) / 1000,
+    };
+  }
+} catch (e) {
+  with_tokenizer = { error: String(e) };
+}
+const candle = opt.candle ? await run("candle_") : null;
+const ratio = (k) => (candle ? Math.round((ours[k] / candle[k]) * 100) / 100 : null);
+console.log(JSON.stringify({
+  engine: "wasm32 simd128, node " + process.version + ", one thread",
+  cpu: os.cpus()[0]?.model,
+  model: modelPath,
+  simd_selftest_max_rel_diff,
+  file_mib: Math.round((model.length / MiB) * 10) / 10,
+  prompt_tokens: opt.prompt,
+  decode_tokens: opt.decode,
+  second_turn_tokens: opt.turn,
+  ours,
+  with_tokenizer,
+  candle,
+  speedup_vs_candle: { prefill: ratio("prefill_tok_s"), decode: ratio("decode_tok_s") },
+}));

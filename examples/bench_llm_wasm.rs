@@ -1,0 +1,289 @@
+//! The wasm side of the LLM benchmark: plain C-ABI exports driven by `examples/bench_llm_wasm.mjs`
+//! under Node (one thread), which times the calls and reads the wasm memory size.
+//!
+//! Build: `cargo build --release --example bench_llm_wasm --target wasm32-unknown-unknown
+//! [--features candle-reference]` (the repository's cargo config enables `+simd128`).
+//! Nothing here runs natively; the native build only checks that it compiles.
+#![allow(clippy::missing_safety_doc)]
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use sotto::llm::gguf::GgufFile;
+use sotto::llm::kv_cache::KvCache;
+use sotto::llm::sampling::argmax;
+use sotto::llm::Model;
+
+struct State {
+    model: Model,
+    cache: KvCache,
+    logits: Vec<f32>,
+}
+
+thread_local! {
+    static STATE: RefCell<Option<State>> = const { RefCell::new(None) };
+    #[cfg(feature = "candle-reference")]
+    static CANDLE: RefCell<Option<candle_side::State>> = const { RefCell::new(None) };
+}
+
+/// Reserves `len` bytes for the caller to fill with a GGUF file; returns their address.
+#[no_mangle]
+pub extern "C" fn alloc(len: usize) -> *mut u8 {
+    let mut v = Vec::<u8>::with_capacity(len);
+    let p = v.as_mut_ptr();
+    std::mem::forget(v);
+    p
+}
+
+/// Loads our model from the buffer returned by [`alloc`] (taking ownership, no copy). 0 on success.
+#[no_mangle]
+pub unsafe extern "C" fn load(ptr: *mut u8, len: usize) -> i32 {
+    // SAFETY: `ptr` comes from `alloc(len)` and the caller filled all `len` bytes.
+    let bytes = unsafe { Vec::from_raw_parts(ptr, len, len) };
+    let buf = Arc::new(bytes);
+    let Ok(gguf) = GgufFile::parse(&buf) else {
+        return 1;
+    };
+    let Ok(model) = Model::load(&gguf, &buf) else {
+        return 2;
+    };
+    drop(gguf);
+    let cache = model.new_cache();
+    STATE.with(|s| {
+        *s.borrow_mut() = Some(State {
+            model,
+            cache,
+            logits: Vec::new(),
+        })
+    });
+    0
+}
+
+/// Loads model, GGUF tokenizer and chat template (what the browser engine holds); 0 on success.
+/// The model is then used by `prefill`/`decode` like after [`load`].
+#[no_mangle]
+pub unsafe extern "C" fn load_chat(ptr: *mut u8, len: usize) -> i32 {
+    // SAFETY: as in `load`.
+    let bytes = unsafe { Vec::from_raw_parts(ptr, len, len) };
+    match sotto::llm::ChatModel::from_bytes(bytes, None, None) {
+        Ok(chat) => {
+            let model = chat.model;
+            let cache = model.new_cache();
+            CHAT_TOKENIZER.with(|t| *t.borrow_mut() = Some(chat.tokenizer));
+            STATE.with(|s| {
+                *s.borrow_mut() = Some(State {
+                    model,
+                    cache,
+                    logits: Vec::new(),
+                })
+            });
+            0
+        }
+        Err(_) => 1,
+    }
+}
+
+thread_local! {
+    static CHAT_TOKENIZER: RefCell<Option<sotto::llm::tokenizer::TextTokenizer>> = const { RefCell::new(None) };
+}
+
+fn ids(n: usize, offset: usize, vocab: usize) -> Vec<u32> {
+    (0..n)
+        .map(|i| (100 + (i + offset) * 7919 % (vocab.min(40_000) - 200)) as u32)
+        .collect()
+}
+
+/// Feeds `n` prompt tokens (same ids as the native benchmark); returns the cache length.
+#[no_mangle]
+pub extern "C" fn prefill(n: usize, offset: usize) -> usize {
+    STATE.with(|s| {
+        let mut s = s.borrow_mut();
+        let s = s.as_mut().expect("load first");
+        let prompt = ids(n, offset, s.model.config.vocab_size);
+        s.logits = s
+            .model
+            .forward(&prompt, &mut s.cache, false)
+            .expect("prefill");
+        s.cache.len()
+    })
+}
+
+/// Generates `n` greedy tokens; returns the last id.
+#[no_mangle]
+pub extern "C" fn decode(n: usize) -> u32 {
+    STATE.with(|s| {
+        let mut s = s.borrow_mut();
+        let s = s.as_mut().expect("load first");
+        let mut next = 0;
+        for _ in 0..n {
+            next = argmax(&s.logits);
+            s.logits = s
+                .model
+                .forward(&[next], &mut s.cache, false)
+                .expect("decode");
+        }
+        next
+    })
+}
+
+/// Bytes held by the KV cache.
+#[no_mangle]
+pub extern "C" fn cache_bytes() -> usize {
+    STATE.with(|s| s.borrow().as_ref().map_or(0, |s| s.cache.bytes()))
+}
+
+/// Checks the SIMD dot products against the portable kernels (as `tests/llm_kernels.rs` does
+/// natively): returns the largest relative difference seen, so Node can assert it under wasm.
+#[no_mangle]
+pub extern "C" fn simd_selftest() -> f32 {
+    use sotto::llm::quant::encode::quantize_row;
+    use sotto::llm::quant::kernels::{self, QuantizedActivations};
+    use sotto::llm::quant::{
+        vec_dot_q4_0, vec_dot_q4_0_x4, vec_dot_q8_0, vec_dot_q8_0_x4, GgmlType,
+    };
+    let values = |n: usize, seed: usize| -> Vec<f32> {
+        (0..n)
+            .map(|i| {
+                (((i * 7919 + seed * 104_729) % 2003) as f32 / 1001.5 - 1.0)
+                    * if i % 97 == 0 { 9.0 } else { 1.0 }
+            })
+            .collect()
+    };
+    let a = QuantizedActivations::q8_0(&values(1024, 1));
+    let mut worst = 0f32;
+    for seed in 2..10 {
+        let w = values(1024, seed);
+        let (mut q8, mut q4) = (Vec::new(), Vec::new());
+        quantize_row(GgmlType::Q8_0, &w, &mut q8);
+        quantize_row(GgmlType::Q4_0, &w, &mut q4);
+        let rel = |s: f32, v: f32| (s - v).abs() / (1.0 + s.abs());
+        worst = worst.max(rel(kernels::dot_q8_0_q8_0(&q8, &a), vec_dot_q8_0(&q8, &a)));
+        worst = worst.max(rel(kernels::dot_q4_0_q8_0(&q4, &a), vec_dot_q4_0(&q4, &a)));
+        let four: Vec<QuantizedActivations> = (0..4)
+            .map(|k| QuantizedActivations::q8_0(&values(1024, 20 + k)))
+            .collect();
+        let group = [&four[0], &four[1], &four[2], &four[3]];
+        let (x8, x4) = (vec_dot_q8_0_x4(&q8, group), vec_dot_q4_0_x4(&q4, group));
+        for k in 0..4 {
+            worst = worst.max(rel(kernels::dot_q8_0_q8_0(&q8, &four[k]), x8[k]));
+            worst = worst.max(rel(kernels::dot_q4_0_q8_0(&q4, &four[k]), x4[k]));
+        }
+    }
+    worst
+}
+
+/// Frees our model (before loading candle's).
+#[no_mangle]
+pub extern "C" fn unload() {
+    STATE.with(|s| *s.borrow_mut() = None);
+}
+
+#[cfg(feature = "candle-reference")]
+mod candle_side {
+    use candle_core::quantized::gguf_file;
+    use candle_core::{Device, Tensor};
+    use candle_transformers::models::{quantized_llama, quantized_qwen2};
+
+    pub enum Weights {
+        Llama(quantized_llama::ModelWeights),
+        Qwen2(quantized_qwen2::ModelWeights),
+    }
+
+    pub struct State {
+        pub weights: Weights,
+        pub pos: usize,
+        pub logits: Option<Tensor>,
+        pub vocab: usize,
+    }
+
+    pub fn load(bytes: &[u8]) -> State {
+        let mut cursor = std::io::Cursor::new(bytes);
+        let content = gguf_file::Content::read(&mut cursor).unwrap();
+        let arch = content.metadata["general.architecture"]
+            .to_string()
+            .unwrap()
+            .clone();
+        let vocab = content.tensor_infos["token_embd.weight"].shape.dims()[0];
+        let dev = Device::Cpu;
+        let weights = match arch.as_str() {
+            "qwen2" => Weights::Qwen2(
+                quantized_qwen2::ModelWeights::from_gguf(content, &mut cursor, &dev).unwrap(),
+            ),
+            _ => Weights::Llama(
+                quantized_llama::ModelWeights::from_gguf(content, &mut cursor, &dev).unwrap(),
+            ),
+        };
+        State {
+            weights,
+            pos: 0,
+            logits: None,
+            vocab,
+        }
+    }
+
+    pub fn forward(s: &mut State, ids: &[u32]) {
+        let x = Tensor::new(ids, &Device::Cpu)
+            .unwrap()
+            .unsqueeze(0)
+            .unwrap();
+        let out = match &mut s.weights {
+            Weights::Llama(m) => m.forward(&x, s.pos),
+            Weights::Qwen2(m) => m.forward(&x, s.pos),
+        };
+        s.pos += ids.len();
+        s.logits = Some(out.unwrap());
+    }
+
+    pub fn argmax(s: &State) -> u32 {
+        let l = s.logits.as_ref().unwrap();
+        l.flatten_all()
+            .unwrap()
+            .argmax(0)
+            .unwrap()
+            .to_scalar::<u32>()
+            .unwrap()
+    }
+}
+
+/// Loads candle's model from an [`alloc`] buffer (candle copies the tensors; the buffer is freed).
+#[cfg(feature = "candle-reference")]
+#[no_mangle]
+pub unsafe extern "C" fn candle_load(ptr: *mut u8, len: usize) -> i32 {
+    // SAFETY: as in `load`.
+    let bytes = unsafe { Vec::from_raw_parts(ptr, len, len) };
+    let state = candle_side::load(&bytes);
+    drop(bytes);
+    CANDLE.with(|c| *c.borrow_mut() = Some(state));
+    0
+}
+
+/// candle: feeds `n` prompt tokens.
+#[cfg(feature = "candle-reference")]
+#[no_mangle]
+pub extern "C" fn candle_prefill(n: usize, offset: usize) -> usize {
+    CANDLE.with(|c| {
+        let mut c = c.borrow_mut();
+        let s = c.as_mut().unwrap();
+        let prompt = ids(n, offset, s.vocab);
+        candle_side::forward(s, &prompt);
+        s.pos
+    })
+}
+
+/// candle: generates `n` greedy tokens.
+#[cfg(feature = "candle-reference")]
+#[no_mangle]
+pub extern "C" fn candle_decode(n: usize) -> u32 {
+    CANDLE.with(|c| {
+        let mut c = c.borrow_mut();
+        let s = c.as_mut().unwrap();
+        let mut next = 0;
+        for _ in 0..n {
+            next = candle_side::argmax(s);
+            candle_side::forward(s, &[next]);
+        }
+        next
+    })
+}
+
+fn main() {}
