@@ -104,8 +104,9 @@ fn a_spoken_question_gets_a_spoken_reply_with_latency_marks() {
                 .unwrap_or_else(|| panic!("no {k}: {latency}"))
         })
         .collect();
-    // The endpointer waits the default 400 ms of silence after the last voiced frame.
-    assert_eq!(marks[0], 400.0);
+    // The endpointer waits the default 400 ms of silence after the last voiced frame (more if
+    // frames queued up behind slow work).
+    assert!(marks[0] >= 400.0, "{latency}");
     assert!(marks.windows(2).all(|w| w[0] <= w[1]), "{latency}");
 
     let wav = std::fs::read(&reply_wav).unwrap();

@@ -235,9 +235,13 @@ struct Simulation {
     endpoint_ms: u32,
     start: Instant,
     turns: Vec<Turn>,
-    /// Wall time at which each turn's endpoint was reached (NaN until then); its end of speech
-    /// is `endpoint_ms` earlier, as the endpointer waited that long after the last voiced frame.
-    endpoints: Vec<f64>,
+    /// Each turn's end of speech on the wall clock (NaN until its endpoint): the audio time of
+    /// the frame that ended the turn, less the `endpoint_ms` of silence the endpointer waited. A
+    /// frame is due on the wall clock at its audio time, so a backlog of frames behind slow
+    /// work shows in the endpoint latency, as a user would feel it.
+    speech_ends: Vec<f64>,
+    /// Audio time of the end of the last frame delivered, in ms.
+    audio_ms: f64,
     playback: Option<Playback>,
     reply_audio: Vec<f32>,
     wall_ms: f64,
@@ -249,7 +253,8 @@ impl Simulation {
             endpoint_ms,
             start: Instant::now(),
             turns: Vec::new(),
-            endpoints: Vec::new(),
+            speech_ends: Vec::new(),
+            audio_ms: 0.0,
             playback: None,
             reply_audio: Vec::new(),
             wall_ms: 0.0,
@@ -278,6 +283,7 @@ impl Simulation {
                 let due_ms = ((*index as u64 + 1) * FRAME_MS) as f64;
                 if due_ms <= now {
                     let (_, samples) = frames.next().expect("peeked");
+                    self.audio_ms = due_ms;
                     let events = assistant.push_audio(samples, now);
                     self.record(events, now);
                     continue;
@@ -337,7 +343,7 @@ impl Simulation {
             turn,
             ..Turn::default()
         });
-        self.endpoints.push(f64::NAN);
+        self.speech_ends.push(f64::NAN);
         self.turns.last_mut().expect("just pushed")
     }
 
@@ -349,7 +355,7 @@ impl Simulation {
             .iter()
             .position(|t| t.turn == turn)
             .expect("turn");
-        let speech_end = self.endpoints[i] - f64::from(self.endpoint_ms);
+        let speech_end = self.speech_ends[i];
         let slot = which(&mut self.turns[i].latency_ms);
         if slot.is_none() && speech_end.is_finite() {
             *slot = Some(at - speech_end);
@@ -367,8 +373,8 @@ impl Simulation {
                     state: State::Thinking,
                 } => {
                     // The endpoint: the turn being heard is over.
-                    if let Some(i) = self.endpoints.iter().rposition(|e| e.is_nan()) {
-                        self.endpoints[i] = now;
+                    if let Some(i) = self.speech_ends.iter().rposition(|e| e.is_nan()) {
+                        self.speech_ends[i] = self.audio_ms - f64::from(self.endpoint_ms);
                         let turn = self.turns[i].turn;
                         self.mark(turn, now, |l| &mut l.endpoint);
                     }
