@@ -27,6 +27,13 @@ impl Fixture {
     fn question(&self) -> PathBuf {
         self.dir.join("question.wav")
     }
+    fn question_then_stops(&self) -> PathBuf {
+        self.dir.join("question-then-stops.wav")
+    }
+}
+
+fn silence(ms: usize) -> Vec<f32> {
+    vec![0.0; ms * 16]
 }
 
 fn fixture() -> &'static Fixture {
@@ -40,11 +47,24 @@ fn fixture() -> &'static Fixture {
             sample_rate: 16_000,
             ..SpeechOptions::default()
         };
-        let speech = synthesize("Hello, what time is it?", &options).unwrap();
-        let mut pcm = vec![0.0; 8_000]; // half a second of silence before
-        pcm.extend(speech);
-        pcm.extend(vec![0.0; 3_200]); // and a little after: converse pads the rest
+        let question = synthesize("Hello, what time is it?", &options).unwrap();
+        // Silence before, and a little after: converse pads the rest.
+        let pcm = [silence(500), question.clone(), silence(200)].concat();
         sotto::audio::write_wav_file(&fixture.question(), &pcm, 16_000).unwrap();
+
+        // The question, then "Stop." again and again while the replies play. The reply's own
+        // level raises the detector's bar by the echo margin (6 dB) during playback, so the user
+        // speaks louder than the voice (the peaks clip, as a close microphone would).
+        let stop: Vec<f32> = synthesize("Stop.", &options)
+            .unwrap()
+            .iter()
+            .map(|s| (s * 2.5).clamp(-1.0, 1.0))
+            .collect();
+        let mut pcm = [silence(500), question, silence(900)].concat();
+        for _ in 0..5 {
+            pcm.extend(stop.iter().chain(&silence(700)));
+        }
+        sotto::audio::write_wav_file(&fixture.question_then_stops(), &pcm, 16_000).unwrap();
         fixture
     })
 }
@@ -120,6 +140,32 @@ fn a_spoken_question_gets_a_spoken_reply_with_latency_marks() {
     let seconds = report["totals"]["reply_audio_seconds"].as_f64().unwrap();
     assert!((audio.seconds() - seconds).abs() < 1e-3);
     assert_eq!(report["totals"]["turns"], 1);
+}
+
+#[test]
+fn talking_over_a_reply_interrupts_it() {
+    let f = fixture();
+    let reply_wav = f.dir.join("reply-barge-in.wav");
+    let (ok, out, err) = converse(&["--json"], &f.question_then_stops(), &reply_wav);
+    assert!(ok, "converse failed: {err}");
+    let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let turns = report["turns"].as_array().unwrap();
+    assert_eq!(turns.len(), 6, "the question and five stops: {report}");
+    // Each stop starts 0.7 s after the one before ended, while the reply to it (generation,
+    // then real-time playback of ~1 s or more) is still going: at least one is cut.
+    let cut: Vec<_> = turns.iter().filter(|t| t["interrupted"] == true).collect();
+    assert!(!cut.is_empty(), "no reply was interrupted: {report}");
+    for turn in &cut {
+        assert!(turn["spoken"].is_string(), "{turn}");
+    }
+    assert_eq!(report["totals"]["interrupted"], cut.len());
+    // The last reply is never talked over.
+    assert_eq!(turns[5]["interrupted"], false);
+    // Only what was played of a cut reply is in the reply audio.
+    let played: f64 = turns.iter().map(|t| t["audio_ms"].as_f64().unwrap()).sum();
+    let wav = std::fs::read(&reply_wav).unwrap();
+    let audio = sotto::audio::decode_wav(&wav, "reply", 60.0).unwrap();
+    assert!((audio.seconds() * 1e3 - played).abs() < 1.0);
 }
 
 #[test]
