@@ -7,7 +7,9 @@
 //! wait. Playback is simulated: each reply chunk "sounds" in real time from when it was produced,
 //! and its progress and level are reported back, so speech in the file during a reply barges in.
 
+use std::cell::RefCell;
 use std::path::PathBuf;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,6 +22,10 @@ use sotto::audio::{read_wav_file, write_wav_file, SAMPLE_RATE};
 use sotto::llm::{ChatModel, Conversation, GenerateOptions, SamplingParams};
 
 use crate::model_files::{tokenizer_config, whisper_files};
+
+mod timed;
+
+use timed::{StageTimes, Timed};
 
 /// Microphone frame length, as the capture worklet posts them.
 const FRAME_MS: u64 = 20;
@@ -162,7 +168,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let sample_rate = voice.options.sample_rate;
     let mut config = AssistantConfig::default();
     config.vad.endpoint_ms = args.endpoint_ms;
-    let assistant = Assistant::new(config, recognizer, responder, voice);
+    let start = Instant::now();
+    let times = StageTimes::shared(start);
+    let assistant = Assistant::new(
+        config,
+        Timed {
+            inner: recognizer,
+            times: times.clone(),
+        },
+        Timed {
+            inner: responder,
+            times: times.clone(),
+        },
+        Timed {
+            inner: voice,
+            times: times.clone(),
+        },
+    );
 
     let mut input = read_wav_file(&args.input, sotto::audio::DEFAULT_MAX_SECONDS)?.samples;
     let tail_ms = u64::from(args.endpoint_ms) + TAIL_MARGIN_MS;
@@ -171,7 +193,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         0.0,
     );
 
-    let mut sim = Simulation::new(args.endpoint_ms);
+    let mut sim = Simulation::new(args.endpoint_ms, start, times);
     sim.run(assistant, &input);
     write_wav_file(&args.out, &sim.reply_audio, sample_rate)?;
 
@@ -234,6 +256,8 @@ fn print_conversation(sim: &Simulation, input_seconds: f64, sample_rate: u32) {
 struct Simulation {
     endpoint_ms: u32,
     start: Instant,
+    /// When each stage's work finished, which the events' marks use.
+    times: Rc<RefCell<StageTimes>>,
     turns: Vec<Turn>,
     /// Each turn's end of speech on the wall clock (NaN until its endpoint): the audio time of
     /// the frame that ended the turn, less the `endpoint_ms` of silence the endpointer waited. A
@@ -248,10 +272,11 @@ struct Simulation {
 }
 
 impl Simulation {
-    fn new(endpoint_ms: u32) -> Self {
+    fn new(endpoint_ms: u32, start: Instant, times: Rc<RefCell<StageTimes>>) -> Self {
         Self {
             endpoint_ms,
-            start: Instant::now(),
+            start,
+            times,
             turns: Vec::new(),
             speech_ends: Vec::new(),
             audio_ms: 0.0,
@@ -273,7 +298,6 @@ impl Simulation {
     {
         let frame = (SAMPLE_RATE as u64 * FRAME_MS / 1000) as usize;
         let mut frames = input.chunks(frame).enumerate().peekable();
-        self.start = Instant::now();
         loop {
             let now = self.now_ms();
             // Report playback before the microphone frame, as the worklet posts its level.
@@ -382,12 +406,14 @@ impl Simulation {
                 AssistantEvent::Partial { turn, text } => self.turn_mut(turn).partials.push(text),
                 AssistantEvent::Transcript { turn, text } => {
                     self.turn_mut(turn).transcript = text;
-                    self.mark(turn, now, |l| &mut l.transcript);
+                    let at = self.times.borrow_mut().transcript.take().unwrap_or(now);
+                    self.mark(turn, at, |l| &mut l.transcript);
                 }
                 AssistantEvent::NothingHeard { turn } => self.turn_mut(turn).nothing_heard = true,
                 AssistantEvent::Token { turn, text } => {
                     self.turn_mut(turn).reply.push_str(&text);
-                    self.mark(turn, now, |l| &mut l.first_token);
+                    let at = self.times.borrow_mut().piece.take().unwrap_or(now);
+                    self.mark(turn, at, |l| &mut l.first_token);
                 }
                 AssistantEvent::Audio {
                     turn,
@@ -395,7 +421,8 @@ impl Simulation {
                     sample_rate,
                     ..
                 } => {
-                    self.mark(turn, now, |l| &mut l.first_audio);
+                    let at = self.times.borrow_mut().audio.pop_front().unwrap_or(now);
+                    self.mark(turn, at, |l| &mut l.first_audio);
                     if self.playback.as_ref().is_some_and(|p| p.turn != turn) {
                         let done = self.playback.take().expect("checked");
                         self.finish_playback(done);
