@@ -62,6 +62,9 @@ pub struct Args {
     /// Silence that ends a turn, in ms.
     #[arg(long, default_value_t = 400)]
     endpoint_ms: u32,
+    /// Tokens Whisper decodes per final transcript at most.
+    #[arg(long, default_value_t = 224)]
+    asr_max_tokens: usize,
     /// Whisper outputs no text when its no-speech probability exceeds this; 1 disables the gate.
     #[arg(long, default_value_t = 0.6)]
     no_speech_threshold: f32,
@@ -149,6 +152,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         transcriber: Some(transcriber),
         options: DecodeOptions {
             no_speech_threshold: args.no_speech_threshold,
+            max_tokens: args.asr_max_tokens,
             ..DecodeOptions::default()
         },
     };
