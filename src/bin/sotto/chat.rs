@@ -57,13 +57,8 @@ pub struct Args {
 
 /// Runs the subcommand.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let tokenizer_config = args.tokenizer_config.clone().or_else(|| {
-        let sibling = args
-            .tokenizer
-            .as_ref()?
-            .with_file_name("tokenizer_config.json");
-        sibling.exists().then_some(sibling)
-    });
+    let tokenizer_config =
+        crate::model_files::tokenizer_config(&args.tokenizer_config, &args.tokenizer);
     let chat = ChatModel::from_files(
         &args.model,
         args.tokenizer.as_deref(),

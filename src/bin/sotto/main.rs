@@ -5,7 +5,11 @@
 #[cfg(not(target_arch = "wasm32"))]
 mod chat;
 #[cfg(not(target_arch = "wasm32"))]
+mod converse;
+#[cfg(not(target_arch = "wasm32"))]
 mod gen_models;
+#[cfg(not(target_arch = "wasm32"))]
+mod model_files;
 #[cfg(not(target_arch = "wasm32"))]
 mod say;
 #[cfg(not(target_arch = "wasm32"))]
@@ -28,6 +32,7 @@ fn main() -> std::process::ExitCode {
         Command::Say(args) => say::run(args),
         Command::Transcribe(args) => transcribe::run(args),
         Command::Chat(args) => chat::run(args),
+        Command::Converse(args) => converse::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -69,4 +74,6 @@ enum Command {
     Transcribe(transcribe::Args),
     /// Chat with a GGUF model: one --prompt, or an interactive multi-turn session.
     Chat(chat::Args),
+    /// A spoken conversation from a WAV file, as the browser holds it: writes the spoken replies.
+    Converse(converse::Args),
 }

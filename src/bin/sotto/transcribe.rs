@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
+use crate::model_files::pick;
 use sotto::asr::{DecodeOptions, Transcriber};
 
 /// Arguments of `sotto transcribe`.
@@ -39,38 +39,27 @@ pub struct Args {
     file: PathBuf,
 }
 
-fn pick(
-    explicit: &Option<PathBuf>,
-    dir: &Option<PathBuf>,
-    names: &[&str],
-    what: &str,
-) -> anyhow::Result<PathBuf> {
-    if let Some(path) = explicit {
-        return Ok(path.clone());
-    }
-    let dir = dir
-        .as_ref()
-        .with_context(|| format!("give --model DIR or --{what}"))?;
-    names
-        .iter()
-        .map(|n| dir.join(n))
-        .find(|p| p.exists())
-        .with_context(|| format!("{}: no {} found", dir.display(), names.join(" or ")))
-}
-
 /// Transcribes the file and prints the text (or JSON).
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let config = pick(&args.config, &args.model, &["config.json"], "config")?;
+    let config = pick(
+        &args.config,
+        &args.model,
+        &["config.json"],
+        "model",
+        "config",
+    )?;
     let tokenizer = pick(
         &args.tokenizer,
         &args.model,
         &["tokenizer.json"],
+        "model",
         "tokenizer",
     )?;
     let weights = pick(
         &args.weights,
         &args.model,
         &["model.safetensors", "model.gguf"],
+        "model",
         "weights",
     )?;
     let transcriber = Transcriber::from_files(&config, &tokenizer, &weights)?;
