@@ -12,7 +12,7 @@ const PAGE = `<!doctype html>
 <title>sotto on a static host</title>
 <link rel="icon" href="data:,">
 <script type="module">
-  import { Transcriber, Voice, SottoError } from './node_modules/sotto/sotto.js';
+  import { Sotto, Transcriber, Voice, SottoError } from './node_modules/sotto/sotto.js';
   window.result = (async () => {
     const voice = await Voice.create({ sampleRate: 16000 });
     const speech = await voice.synthesize('hello from a static page');
@@ -21,9 +21,13 @@ const PAGE = `<!doctype html>
     const transcript = await asr.transcribe(speech.samples);
     let badSource = null;
     try { await Transcriber.create({ model: 42 }); } catch (e) { badSource = { sotto: e instanceof SottoError, code: e.code }; }
+    const assistant = await Sotto.create();
+    await assistant.say('ready'); // loads the audio worklets
+    const worklets = assistant.audio != null;
     voice.dispose();
     asr.dispose();
-    return { sampleRate: speech.sampleRate, samples: speech.samples.length, transcript, badSource };
+    assistant.dispose();
+    return { sampleRate: speech.sampleRate, samples: speech.samples.length, transcript, badSource, worklets };
   })().catch((e) => ({ error: String(e), code: e.code }));
 </script>`;
 
@@ -35,7 +39,7 @@ before(async () => {
   await cp(join(modelsDir, 'whisper-tiny-test'), join(site, 'whisper'), { recursive: true });
   await writeFile(join(site, 'index.html'), PAGE);
   server = await startServer({ root: site });
-  browser = await openBrowser();
+  browser = await openBrowser({ extraFlags: ['--autoplay-policy=no-user-gesture-required'] });
 });
 after(async () => {
   await browser?.close();
@@ -52,6 +56,7 @@ test('static host: Voice synthesizes and Transcriber loads bytes, nothing leaves
   assert.ok(result.samples > 1600, `${result.samples} samples of speech`);
   assert.equal(typeof result.transcript.text, 'string');
   assert.ok(Array.isArray(result.transcript.tokens));
+  assert.equal(result.worklets, true, 'the audio worklets loaded');
   assert.deepEqual(result.badSource, { sotto: true, code: 'source' });
   assert.deepEqual(problems.consoleErrors, []);
   assert.deepEqual(problems.pageErrors, []);
