@@ -109,7 +109,12 @@ export class Transcriber {
     ]);
     const engine = await newEngine();
     try {
-      engine.loadAsr(config, tokenizer, weights, nameOf(files.weights, 'model.gguf'));
+      try {
+        engine.loadAsr(config, tokenizer, weights, nameOf(files.weights, 'model.gguf'));
+      } catch (err) {
+        const names = ['config', 'tokenizer', 'weights'].map((key) => nameOf(files[key], `${key} bytes`)).join(', ');
+        throw new SottoError('model', `${err.message ?? err} (loading Whisper from ${names}: pass a Whisper model's config.json, tokenizer.json and GGUF or safetensors weights)`);
+      }
       const settings = {};
       if (language !== undefined) settings.language = language;
       if (noSpeechThreshold !== undefined) settings.noSpeechThreshold = noSpeechThreshold;
@@ -152,7 +157,11 @@ export class ChatModel {
     const configBytes = tokenizerConfig ? await bytesFrom(tokenizerConfig, 'tokenizer_config.json') : undefined;
     const engine = await newEngine();
     try {
-      engine.loadLlm(gguf, tokenizerBytes, configBytes);
+      try {
+        engine.loadLlm(gguf, tokenizerBytes, configBytes);
+      } catch (err) {
+        throw new SottoError('model', `${nameOf(model, 'the model bytes')}: ${err.message ?? err} (pass a GGUF chat model, with its tokenizer.json when the GGUF has no tokenizer)`);
+      }
       if (systemPrompt !== undefined) engine.setSystemPrompt(systemPrompt);
       if (generation) engine.setGeneration(generation);
       engine.resetConversation();

@@ -92,6 +92,7 @@ test('Node: bad input rejects with a SottoError naming the file and the fix', as
       missingGguf: await caught(() => ChatModel.create({ model: 'missing.gguf' })),
       notGguf: await caught(() => ChatModel.create({ model: 'notes.wav' })),
       noModel: await caught(() => ChatModel.create({})),
+      notWhisper: await caught(() => Transcriber.create({ model: { config: 'notes.wav', tokenizer: 'notes.wav', weights: 'notes.wav' } })),
     }));
   `);
   for (const [name, error] of Object.entries(out)) {
@@ -107,5 +108,8 @@ test('Node: bad input rejects with a SottoError naming the file and the fix', as
   assert.equal(out.missingGguf.code, 'file');
   assert.match(out.missingGguf.message, /missing\.gguf/);
   assert.equal(out.notGguf.code, 'model');
+  assert.match(out.notGguf.message, /notes\.wav: .*GGUF/);
+  assert.equal(out.notWhisper.code, 'model');
+  assert.match(out.notWhisper.message, /config.*notes\.wav/);
   assert.equal(out.noModel.code, 'source');
 });
