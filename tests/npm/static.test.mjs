@@ -17,7 +17,7 @@ const PAGE = `<!doctype html>
     const voice = await Voice.create({ sampleRate: 16000 });
     const speech = await voice.synthesize('hello from a static page');
     const bytes = (name) => fetch('./whisper/' + name).then((r) => r.arrayBuffer());
-    const asr = await Transcriber.create({ model: { weights: await bytes('model.gguf'), config: await bytes('config.json'), tokenizer: await bytes('tokenizer.json') } });
+    const asr = await Transcriber.create({ model: { weights: await bytes('model.gguf'), config: await bytes('config.json'), tokenizer: await bytes('tokenizer.json') }, noSpeechThreshold: 1 });
     const transcript = await asr.transcribe(speech.samples);
     let badSource = null;
     try { await Transcriber.create({ model: 42 }); } catch (e) { badSource = { sotto: e instanceof SottoError, code: e.code }; }
@@ -55,7 +55,7 @@ test('static host: Voice synthesizes and Transcriber loads bytes, nothing leaves
   assert.equal(result.sampleRate, 16000);
   assert.ok(result.samples > 1600, `${result.samples} samples of speech`);
   assert.equal(typeof result.transcript.text, 'string');
-  assert.ok(Array.isArray(result.transcript.tokens));
+  assert.ok(result.transcript.tokens.length > 0, 'with the no-speech gate off the random model decodes tokens');
   assert.equal(result.worklets, true, 'the audio worklets loaded');
   assert.deepEqual(result.badSource, { sotto: true, code: 'source' });
   assert.deepEqual(problems.consoleErrors, []);
