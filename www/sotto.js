@@ -313,11 +313,14 @@ export class Sotto extends EventTarget {
 
 /** Speech to text without a microphone: `await (await Transcriber.create({model})).transcribe(wav)`. */
 export class Transcriber {
-  static async create({ model, onProgress } = {}) {
+  static async create({ model, onProgress, language, noSpeechThreshold, maxTokens } = {}) {
     const { client, facts } = await startEngine(onProgress);
     const sotto = new Sotto(client, facts);
     try {
       if (model) await sotto.load('asr', model);
+      // After loading: a catalog model's own decode settings apply first, the caller's override them.
+      const recognition = Object.fromEntries(Object.entries({ language, noSpeechThreshold, maxTokens }).filter(([, v]) => v !== undefined));
+      if (Object.keys(recognition).length) await sotto.configure({ recognition });
     } catch (err) {
       sotto.dispose();
       throw err;

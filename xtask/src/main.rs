@@ -3,6 +3,7 @@
 //!
 //! Kept dependency-free (std only) so that it compiles in seconds on a fresh machine.
 
+mod package;
 mod setup;
 mod summary;
 
@@ -18,7 +19,8 @@ usage: cargo xtask <command>
   demo            set up, build everything, serve the demo on http://127.0.0.1:8080
   test            set up, then run every test (Rust, wasm build, browser end-to-end, npm package)
   setup           install what is missing (wasm32 target, wasm-bindgen-cli, Chromium, npm packages)
-  build           build the wasm engine, the native CLI and the demo folder (dist/)
+  build           build the wasm engine, the native CLI, the demo folder (dist/) and the npm package
+  package         assemble the npm package from dist/ into target/npm/sotto/ and `npm pack` it
   serve           serve dist/ without rebuilding
   lint            cargo fmt --check and clippy (native and wasm32) with -D warnings
   bench-models    write random models in real shapes to models/bench (for benchmarks)
@@ -37,6 +39,7 @@ fn main() -> ExitCode {
         "setup" => setup::all(),
         "build" => setup::for_build().and_then(|()| build()),
         "serve" => serve(),
+        "package" => package::package().map(drop),
         "lint" => setup::for_build().and_then(|()| lint()),
         "bench-models" => bench_models(),
         "bench-latency" => setup::all().and_then(|()| bench_latency()),
@@ -120,11 +123,13 @@ fn native_cli() -> PathBuf {
     root().join("target/release/sotto")
 }
 
-/// Builds the native CLI, the wasm engine (release, SIMD, optimised, bound) and `dist/`.
+/// Builds the native CLI, the wasm engine (release, SIMD, optimised, bound), `dist/` and the npm
+/// package (`target/npm/sotto-<version>.tgz`, which the npm tests install).
 fn build() -> Result {
     run(cargo().args(["build", "--release", "--bin", "sotto"]))?;
     build_wasm()?;
-    assemble_dist()
+    assemble_dist()?;
+    package::package().map(drop)
 }
 
 /// rustc → wasm-opt (Debian's binaryen, on rustc's output: run on wasm-bindgen's output it
@@ -342,9 +347,15 @@ fn test(flags: &[&str]) -> Result {
         build()?;
         let mut node = Command::new("node");
         node.args(["--test", "--test-concurrency=1"])
-            .args(e2e_test_files()?)
+            .args(test_files("tests/e2e")?)
             .current_dir(root());
         tally.run_counted("browser end-to-end", &mut node)?;
+        let mut npm_tests = Command::new("node");
+        npm_tests
+            .args(["--test", "--test-concurrency=1"])
+            .args(test_files("tests/npm")?)
+            .current_dir(root());
+        tally.run_counted("npm package", &mut npm_tests)?;
     }
     eprintln!(
         "xtask test: all steps ran in {:.0} s",
@@ -353,9 +364,9 @@ fn test(flags: &[&str]) -> Result {
     tally.finish()
 }
 
-/// The browser test files, `tests/e2e/*.test.mjs`, in a stable order.
-fn e2e_test_files() -> Result<Vec<PathBuf>> {
-    let dir = root().join("tests/e2e");
+/// The test files `<folder>/*.test.mjs` (node:test), in a stable order.
+fn test_files(folder: &str) -> Result<Vec<PathBuf>> {
+    let dir = root().join(folder);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .map_err(|e| format!("read {}: {e}", dir.display()))?
         .filter_map(|entry| entry.ok().map(|e| e.path()))

@@ -1,0 +1,305 @@
+// Typings of the `sotto` package: the browser entry (sotto.js) and the Node 20 entry (node.js)
+// share class names; members that exist in only one of them say so.
+
+/** What a `SottoError` is about; the message explains the fix. */
+export type SottoErrorCode =
+  /** A model source, file or option has the wrong shape. */
+  | 'source'
+  /** A file cannot be read (Node: path missing or unreadable). */
+  | 'file'
+  /** Audio input is not a readable WAV file. */
+  | 'audio'
+  /** The model files are not valid (header, shapes, tokenizer). */
+  | 'model'
+  /** The voice settings are invalid. */
+  | 'voice'
+  /** The engine failed while working. */
+  | 'engine'
+  /** The browser lacks a needed feature (module workers, AudioWorklet, microphone). */
+  | 'unsupported'
+  /** The engine worker could not start or crashed. */
+  | 'worker'
+  /** The object was disposed while a request was pending. */
+  | 'disposed'
+  /** A pipeline stage failed during a conversation (from the `error` event). */
+  | 'asr'
+  | 'llm'
+  | 'tts'
+  /** Downloads: already downloading, cancelled, an HTTP failure, a size mismatch. */
+  | 'busy'
+  | 'cancelled'
+  | 'http'
+  | 'size'
+  /** Model cache: unknown id, missing or corrupt files, failed hash check, storage full, wrong role. */
+  | 'unknown-model'
+  | 'missing'
+  | 'missing-file'
+  | 'corrupt'
+  | 'integrity'
+  | 'storage'
+  | 'import'
+  | 'role';
+
+/** Every error the API throws or emits: `code` says what failed, the message how to fix it. */
+export class SottoError extends Error {
+  constructor(code: SottoErrorCode | string, message: string);
+  readonly name: 'SottoError';
+  readonly code: SottoErrorCode | string;
+}
+
+/** Model bytes in the browser. */
+export type ModelBytes = ArrayBuffer | ArrayBufferView | Blob;
+
+/** The files of a model given one by one (bytes). */
+export interface ModelFiles {
+  /** The weights: GGUF (chat or Whisper) or safetensors (Whisper). */
+  weights: ModelBytes;
+  /** Whisper's `config.json`. */
+  config?: ModelBytes;
+  /** `tokenizer.json`. */
+  tokenizer?: ModelBytes;
+  /** A chat model's `tokenizer_config.json` (its chat template). */
+  tokenizerConfig?: ModelBytes;
+}
+
+/**
+ * A model source: a catalog id (`'whisper-tiny.en-q8_0'`), a URL (hub or same-origin; a folder
+ * URL for Whisper), bytes (a GGUF file), or its files one by one.
+ */
+export type ModelSource = string | URL | ModelBytes | ModelFiles;
+
+/** Reply generation settings. */
+export interface GenerationOptions {
+  maxTokens?: number;
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  repetitionPenalty?: number;
+  seed?: number;
+  /** Strings that end the reply. */
+  stop?: string[];
+}
+
+/** Speech recognition (decoding) settings. */
+export interface RecognitionOptions {
+  /** A language code (`'en'`), or null to detect it. */
+  language?: string | null;
+  /** Above this no-speech probability a turn counts as silence; 1 disables the gate. */
+  noSpeechThreshold?: number;
+  maxTokens?: number;
+  fullWindow?: boolean;
+}
+
+/** The embedded voice's settings. */
+export interface VoiceOptions {
+  /** Speaking rate, 1 = normal. */
+  rate?: number;
+  /** Pitch factor, 1 = normal. */
+  pitch?: number;
+  /** Output sample rate. */
+  sampleRate?: 16000 | 22050 | 24000 | 48000;
+}
+
+/** Download progress of a model. */
+export interface ProgressInfo {
+  model: string;
+  loaded: number;
+  total: number | null;
+  percent: number | null;
+  bytesPerSecond: number | null;
+  secondsLeft: number | null;
+  files: { name: string; loaded: number; total: number | null }[];
+}
+
+export interface SottoOptions {
+  /** The speech recognition model. */
+  asr?: ModelSource;
+  /** The chat model. */
+  llm?: ModelSource;
+  systemPrompt?: string | null;
+  /** Silence (ms) that ends a turn. */
+  endpointMs?: number;
+  mode?: 'hands-free' | 'push-to-talk';
+  /** Whether speaking during a reply interrupts it (default true). */
+  bargeIn?: boolean;
+  /** How often (ms) a growing utterance is re-transcribed for `partial` events. */
+  partialIntervalMs?: number;
+  generation?: GenerationOptions;
+  voice?: VoiceOptions;
+  recognition?: RecognitionOptions;
+  /** Called while models download. */
+  onProgress?: (progress: ProgressInfo) => void;
+}
+
+export type AssistantState = 'listening' | 'hearing-you' | 'thinking' | 'speaking';
+
+/** The payload of each event `Sotto.on` delivers. */
+export interface SottoEventMap {
+  state: { type: 'state'; state: AssistantState };
+  'speech-start': { type: 'speech-start'; turn: number };
+  partial: { type: 'partial'; turn: number; text: string };
+  transcript: { type: 'transcript'; turn: number; text: string };
+  'nothing-heard': { type: 'nothing-heard'; turn: number };
+  /** A piece of the reply; `turn` is -1 for `ChatModel` replies. */
+  token: { type: 'token'; turn: number; text: string };
+  audio: { type: 'audio'; turn: number; index: number; text: string; samples: Float32Array; sampleRate: number };
+  reply: { type: 'reply'; turn: number; text: string };
+  speaking: { type: 'speaking'; turn: number };
+  'speaking-stopped': { type: 'speaking-stopped'; turn: number };
+  interrupted: { type: 'interrupted'; turn: number; spoken: string };
+  /** Milliseconds (performance.now) at which a turn passed each point. */
+  latency: {
+    type: 'latency';
+    turn: number;
+    speechEnd: number | null;
+    endpoint: number | null;
+    transcript: number | null;
+    firstToken: number | null;
+    firstAudio: number | null;
+  };
+  'digital-silence': { type: 'digital-silence'; for_ms: number };
+  error: { type?: 'error'; stage?: 'asr' | 'llm' | 'tts'; code?: SottoErrorCode | string; message: string };
+  /** The microphone level, in dBFS. */
+  level: { db: number };
+  playback: { rendered: number };
+  progress: ProgressInfo;
+}
+
+export type SottoEventType = keyof SottoEventMap;
+
+/** What `create` learns about the engine. */
+export interface EngineFacts {
+  version: string;
+  simd: { build: boolean; browser: boolean };
+  crossOriginIsolated: boolean;
+  startupMs: number;
+}
+
+/** A transcription. */
+export interface Transcript {
+  text: string;
+  tokens: number[];
+  language: string | null;
+  no_speech_prob: number;
+  timings_ms: { mel: number; encoder: number; decoder: number; per_token: number };
+}
+
+/** PCM from the voice. */
+export interface Speech {
+  samples: Float32Array;
+  sampleRate: number;
+}
+
+/** A catalog or cached model, as `models.list()` reports it. */
+export interface ModelEntry {
+  id: string;
+  name: string;
+  role: 'asr' | 'llm';
+  files: { name: string; size?: number; sha256?: string; url?: string }[];
+  origin?: string;
+  note?: string;
+  languages?: string[];
+  cached: unknown | null;
+  inUse: boolean;
+  [key: string]: unknown;
+}
+
+/** The model catalog and cache (browser). */
+export interface ModelManager {
+  list(): Promise<{ models: ModelEntry[]; storage: { usage: number; quota: number } }>;
+  download(id: string): Promise<{ model: string; files: unknown[] }>;
+  cancel(id: string): Promise<{ model: string; cancelled: boolean }>;
+  remove(id: string): Promise<{ model: string }>;
+  import(files: Iterable<File>): Promise<{ model: string; files: unknown[] }>;
+  verify(id: string): Promise<{ model: string; files: { name: string; size: number; sha256: string; header: unknown }[] }>;
+}
+
+/** The conversation loop (browser only): microphone in, spoken replies out, all on the device. */
+export class Sotto extends EventTarget {
+  static create(options?: SottoOptions): Promise<Sotto>;
+  readonly engine: EngineFacts;
+  /** Listens to an event; returns a function that stops listening. */
+  on<K extends SottoEventType>(type: K, listener: (event: SottoEventMap[K]) => void): () => void;
+  /** Loads a model for a role. */
+  load(role: 'asr' | 'llm', source: ModelSource): Promise<{ role: 'asr' | 'llm'; model: string; summary: string }>;
+  /** Changes any of `create`'s options but the models. */
+  configure(options?: Omit<SottoOptions, 'asr' | 'llm' | 'onProgress'>): Promise<void>;
+  /** Opens the microphone and starts listening (call from a user gesture). */
+  start(): Promise<void>;
+  /** Closes the microphone; a reply in progress goes on. */
+  stop(): void;
+  readonly listening: boolean;
+  /** Typed text in; resolves with the reply (as far as it was spoken if interrupted). */
+  ask(text: string): Promise<string>;
+  /** Speaks text; resolves once queued. */
+  say(text: string): Promise<Speech>;
+  interrupt(): Promise<unknown>;
+  pressToTalk(): Promise<unknown>;
+  releaseToTalk(): Promise<unknown>;
+  /** 16 kHz mono samples or WAV bytes. */
+  transcribe(input: Float32Array | ArrayBuffer | ArrayBufferView | Blob): Promise<Transcript>;
+  readonly models: ModelManager;
+  dispose(): void;
+}
+
+/** A path (Node) or bytes. */
+export type FileInput = string | URL | ArrayBuffer | ArrayBufferView;
+
+export interface TranscriberOptions extends RecognitionOptions {
+  /**
+   * Browser: a model source. Node: a folder path (config.json, tokenizer.json, model.gguf or
+   * model.safetensors) or `{config, tokenizer, weights}` as paths or bytes.
+   */
+  model: ModelSource | { config: FileInput; tokenizer: FileInput; weights: FileInput };
+  /** Browser: download progress. */
+  onProgress?: (progress: ProgressInfo) => void;
+}
+
+/** Speech to text without a microphone. */
+export class Transcriber {
+  static create(options: TranscriberOptions): Promise<Transcriber>;
+  /** 16 kHz mono samples, WAV bytes (a `Blob`/`File` in browsers), or (Node) a WAV file path. */
+  transcribe(input: Float32Array | FileInput | Blob): Promise<Transcript>;
+  dispose(): void;
+}
+
+export interface ChatModelOptions {
+  /** A GGUF chat model: a model source (browser) or a path / bytes (Node). */
+  model: ModelSource | FileInput;
+  /** Node: `tokenizer.json` when the GGUF has no tokenizer. */
+  tokenizer?: FileInput;
+  /** Node: `tokenizer_config.json` (chat template). */
+  tokenizerConfig?: FileInput;
+  systemPrompt?: string | null;
+  generation?: GenerationOptions;
+  /** Browser: download progress. */
+  onProgress?: (progress: ProgressInfo) => void;
+}
+
+/** A text chat with a local model. */
+export class ChatModel {
+  static create(options: ChatModelOptions): Promise<ChatModel>;
+  /** Replies to `text`; `onToken` receives each piece as it is generated. */
+  reply(text: string, options?: { onToken?: (piece: string) => void }): Promise<string>;
+  /** Node: forgets the conversation. */
+  reset?(): void;
+  dispose(): void;
+}
+
+/** The embedded voice. */
+export class Voice {
+  static create(options?: VoiceOptions): Promise<Voice>;
+  /** PCM, without playing. */
+  synthesize(text: string): Promise<Speech>;
+  /** Browser: plays through the speakers (call from a user gesture the first time). */
+  speak?(text: string): Promise<Speech>;
+  /** Node: the speech as a 16-bit mono WAV file. */
+  toWav?(text: string): Promise<Uint8Array>;
+  dispose(): void;
+}
+
+/** Node: the engine's version. */
+export function version(): Promise<string>;
+
+/** Node: a 16-bit PCM mono WAV file of `samples` (floats in [-1, 1]). */
+export function encodeWav(samples: Float32Array, sampleRate: number): Uint8Array;
