@@ -20,6 +20,13 @@ struct Reply {
     played: usize,
 }
 
+/// An utterance whose final transcript is due, with its turn and latency marks so far.
+struct PendingFinal {
+    turn: u64,
+    utterance: Vec<f32>,
+    latency: Latency,
+}
+
 struct QueuedChunk {
     text: String,
     samples: usize,
@@ -58,7 +65,7 @@ pub struct Assistant<R, L, V> {
     state: State,
     turn: u64,
     /// Utterances whose final transcript is due, with their turn and speech-end time.
-    finals: Vec<(u64, Vec<f32>)>,
+    finals: Vec<PendingFinal>,
     /// The clock time at which the last partial was made, and the utterance length it covered.
     last_partial: Option<(f64, usize)>,
     reply: Option<Reply>,
@@ -209,15 +216,18 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
         now_ms: f64,
         events: &mut Vec<AssistantEvent>,
     ) {
-        self.latency = Latency {
+        let latency = Latency {
             turn: self.turn,
             speech_end: Some(speech_end),
             endpoint: Some(now_ms),
             ..Latency::default()
         };
-        self.latency_reported = false;
         self.last_partial = None;
-        self.finals.push((self.turn, utterance));
+        self.finals.push(PendingFinal {
+            turn: self.turn,
+            utterance,
+            latency,
+        });
         self.set_state(State::Thinking, events);
     }
 
@@ -257,6 +267,7 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
             turn: self.turn,
             speech_end: Some(now_ms),
             endpoint: Some(now_ms),
+            transcript: Some(now_ms),
             ..Latency::default()
         };
         self.latency_reported = false;
@@ -266,7 +277,7 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
             turn: self.turn,
             text: text.clone(),
         });
-        self.start_reply(text, now_ms, &mut events);
+        self.start_reply(self.turn, text, &mut events);
         events
     }
 
@@ -322,15 +333,27 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
     pub fn step(&mut self, now_ms: f64) -> Vec<AssistantEvent> {
         let mut events = Vec::new();
         if !self.finals.is_empty() {
-            let (turn, utterance) = self.finals.remove(0);
+            let PendingFinal {
+                turn,
+                utterance,
+                latency,
+            } = self.finals.remove(0);
             match self.recognizer.transcribe(&utterance, false) {
                 Ok(text) if !text.trim().is_empty() => {
-                    self.latency.transcript = Some(self.now(now_ms));
+                    // A newer turn replaces an older reply still in progress (it was not heard out).
+                    if self.reply.is_some() {
+                        self.interrupt_reply(&mut events);
+                    }
+                    self.latency = Latency {
+                        transcript: Some(self.now(now_ms)),
+                        ..latency
+                    };
+                    self.latency_reported = false;
                     events.push(AssistantEvent::Transcript {
                         turn,
                         text: text.trim().to_string(),
                     });
-                    self.start_reply(text.trim().to_string(), now_ms, &mut events);
+                    self.start_reply(turn, text.trim().to_string(), &mut events);
                 }
                 Ok(_) => {
                     events.push(AssistantEvent::NothingHeard { turn });
@@ -364,16 +387,13 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
                 .is_none_or(|(at, _)| now_ms - at >= f64::from(self.config.partial_interval_ms))
     }
 
-    /// Starts the dialog model's reply to `text` (already announced as the turn's transcript).
-    fn start_reply(&mut self, text: String, now_ms: f64, events: &mut Vec<AssistantEvent>) {
-        if self.latency.transcript.is_none() {
-            self.latency.transcript = Some(now_ms);
-        }
+    /// Starts the dialog model's reply to `text` (already announced as `turn`'s transcript).
+    fn start_reply(&mut self, turn: u64, text: String, events: &mut Vec<AssistantEvent>) {
         match self.responder.begin(&text) {
             Ok(()) => {
                 self.reply = Some(Reply {
-                    turn: self.turn,
-                    chunker: Chunker::new(self.turn),
+                    turn,
+                    chunker: Chunker::new(turn),
                     text: String::new(),
                     generating: true,
                     queued: Vec::new(),

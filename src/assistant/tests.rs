@@ -332,3 +332,53 @@ fn a_failing_stage_is_reported_and_the_assistant_listens_again() {
     )));
     assert_eq!(assistant.state(), State::Listening);
 }
+
+#[test]
+fn queued_utterances_are_answered_under_their_own_turns() {
+    let (mut assistant, log) = assistant(AssistantConfig::default());
+    let mut events = Vec::new();
+    // Two utterances arrive before any work is done (a slow machine): both wait for transcripts.
+    let audio = concat(&[
+        silence(300),
+        voice(800, 0.2),
+        silence(600),
+        voice(800, 0.2),
+        silence(600),
+    ]);
+    let mut clock = 0.0;
+    for frame in audio.chunks(320) {
+        clock += 20.0;
+        events.extend(assistant.push_audio(frame, clock));
+    }
+    while assistant.has_work() {
+        events.extend(assistant.step(clock));
+    }
+    let transcripts: Vec<u64> = events
+        .iter()
+        .filter_map(|e| match e {
+            AssistantEvent::Transcript { turn, .. } => Some(*turn),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(transcripts, [1, 2]);
+    // The first reply is cut by the newer turn; the second is answered in full, under turn 2.
+    assert!(events.contains(&AssistantEvent::Interrupted {
+        turn: 1,
+        spoken: String::new()
+    }));
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, AssistantEvent::Reply { turn: 2, .. })));
+    assert!(!events
+        .iter()
+        .any(|e| matches!(e, AssistantEvent::Reply { turn: 1, .. })));
+    assert_eq!(log.borrow().len(), 3, "{:?}", log.borrow());
+    let latency: Vec<u64> = events
+        .iter()
+        .filter_map(|e| match e {
+            AssistantEvent::Latency(l) => Some(l.turn),
+            _ => None,
+        })
+        .collect();
+    assert!(latency.contains(&2), "{latency:?}");
+}
