@@ -85,11 +85,7 @@ fn gguf_q8_0_and_q4_0_load_with_the_same_names_and_stay_close() {
         assert!(diff > 0.0, "{dtype:?} must actually be quantized");
         // Random weights of std 0.25 are harsh on 4-bit blocks; the logits must still track.
         assert!(
-            corr > if dtype == GgmlDType::Q8_0 {
-                0.999
-            } else {
-                0.8
-            },
+            corr > if dtype == GgmlDType::Q8_0 { 0.999 } else { 0.8 },
             "{dtype:?}: {corr}"
         );
     }
