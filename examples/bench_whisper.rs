@@ -373,6 +373,7 @@ fn main() -> candle_core::Result<()> {
             }
             let ours_peak = peak_memory_bytes();
             drop(model);
+            #[cfg_attr(not(feature = "candle-reference"), allow(unused_mut))]
             let mut entry = serde_json::json!({
                 "shape": shape.name, "format": format, "ours": ours.json(),
                 "ours_peak_memory_mb": ours_peak.map(|b| round(b as f64 / 1048576.0)),

@@ -82,8 +82,8 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
         .map(|(x, y)| x * y)
         .sum();
     for (ca, cb) in a8.zip(b8) {
-        for j in 0..8 {
-            acc[j] += ca[j] * cb[j];
+        for ((sum, x), y) in acc.iter_mut().zip(ca).zip(cb) {
+            *sum += x * y;
         }
     }
     acc.iter().sum::<f32>() + tail
