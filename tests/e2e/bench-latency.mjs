@@ -12,7 +12,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openBrowser, repoRoot, startServer } from './harness.mjs';
 
-const TURNS = Number(process.env.SOTTO_BENCH_TURNS ?? 3);
+const TURNS = Number(process.env.SOTTO_BENCH_TURNS ?? 1);
 const models = join(repoRoot, 'models/bench');
 const catalog = JSON.parse(readFileSync(join(models, 'local-catalog.json'), 'utf8'));
 const asr = catalog.models.find((m) => m.id === 'whisper-tiny');
@@ -27,7 +27,12 @@ execFileSync('sox', ['-D', join(dir, 'raw.wav'), '-r', '48000', '-c', '1', '-b',
 
 const server = await startServer({ models });
 const browser = await openBrowser({
-  extraFlags: ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-audio-capture=${speech}`],
+  extraFlags: [
+    '--use-fake-ui-for-media-stream',
+    '--use-fake-device-for-media-stream',
+    `--use-file-for-fake-audio-capture=${speech}${TURNS === 1 ? '%noloop' : ''}`,
+    '--autoplay-policy=no-user-gesture-required',
+  ],
 });
 const { page } = browser;
 const loadStart = Date.now();
@@ -42,8 +47,8 @@ const loadMs = await page.evaluate(async ([asrId, llmId]) => {
   window.sotto.on('latency', (l) => window.latencies.push(l));
   return performance.now() - started;
 }, [asr.id, llm.id]);
-await page.click('#mic-button');
-await page.waitForFunction((n) => window.latencies.length >= n, TURNS, { timeout: 60_000 * TURNS, polling: 200 });
+await page.evaluate(() => window.sotto.start());
+await page.waitForFunction((n) => window.latencies.length >= n, TURNS, { timeout: 300_000 * TURNS, polling: 200 });
 const latencies = await page.evaluate(() => window.latencies);
 await browser.close();
 server.stop();
