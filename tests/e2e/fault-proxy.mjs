@@ -12,13 +12,18 @@ export async function startFaultProxy(targetOrigin) {
     if (fault) fault.remaining--;
     const upstream = http.request(new URL(request.url, targetOrigin), { method: request.method, headers: request.headers }, (answer) => {
       response.writeHead(answer.statusCode, answer.headers);
+      response.flushHeaders();
       let sent = 0;
+      let dropped = false;
       answer.on('data', (chunk) => {
+        if (dropped) return;
         if (fault?.kind === 'drop' && sent + chunk.length >= fault.afterBytes) {
-          response.write(chunk.subarray(0, fault.afterBytes - sent));
-          sent = fault.afterBytes;
+          dropped = true;
           answer.destroy();
-          response.socket.destroy(); // the connection drops mid-body
+          // The connection drops mid-body: only once the headers and the first bytes are on the
+          // wire (a reset before any response would make the browser silently retry the request).
+          response.write(chunk.subarray(0, fault.afterBytes - sent), () => setTimeout(() => response.socket?.destroy(), 50));
+          sent = fault.afterBytes;
           return;
         }
         if (fault?.kind === 'corrupt' && fault.offset >= sent && fault.offset < sent + chunk.length) {
