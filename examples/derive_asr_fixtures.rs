@@ -1,7 +1,7 @@
 //! Derives the compact ASR parity fixtures in `tests/fixtures/asr/` from
 //! `../shared/parity/whisper_tiny_random` (run by hand; the tests never read `../shared`).
 //!
-//! `cargo run --example derive_asr_fixtures -- /work/shared/parity tests/fixtures/asr`
+//! `cargo run --example derive_asr_fixtures -- ../shared/parity tests/fixtures/asr`
 //!
 //! The reference model's 51865×64 token embedding is most of its 14.8 MB, so the fixture keeps only
 //! the rows of a vocabulary subset: every prompt, greedy and top-5 id, a few special tokens, and a
@@ -15,7 +15,7 @@ use candle_core::{DType, Device, IndexOp, Tensor};
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let parity = PathBuf::from(args.get(1).map_or("/work/shared/parity", String::as_str));
+    let parity = PathBuf::from(args.get(1).map_or("../shared/parity", String::as_str));
     let out = PathBuf::from(args.get(2).map_or("tests/fixtures/asr", String::as_str));
     let model_dir = parity.join("whisper_tiny_random");
     std::fs::create_dir_all(&out)?;
