@@ -96,14 +96,7 @@ impl LlmSpec {
 
     fn init(&self, name: &str) -> Init {
         let is_norm = name.contains("norm");
-        match (self.test_init, is_norm, name.ends_with(".bias")) {
-            (true, true, _) => Init::OnePlusNormal(0.1),
-            (true, false, true) => Init::Normal(0.1),
-            (true, false, false) => Init::Normal(0.25),
-            (false, true, _) => Init::Constant(1.0),
-            (false, false, true) => Init::Constant(0.0),
-            (false, false, false) => Init::uniform_with_std(0.02),
-        }
+        Init::for_tensor(self.test_init, is_norm, name.ends_with(".bias"))
     }
 
     /// Tensor names and shapes (row-major), in the order llama.cpp's converter writes them.

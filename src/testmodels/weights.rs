@@ -36,6 +36,20 @@ impl Init {
     pub(crate) fn uniform_with_std(std: f64) -> Self {
         Init::Uniform(std * 1.732_050_807_568_877_2)
     }
+
+    /// How every generated model fills a tensor: tiny test models like the parity models
+    /// (weights N(0, 0.25²), biases N(0, 0.1²), norms 1 + N(0, 0.1²)); real-shape models fast
+    /// (uniform weights, zero biases, unit norms).
+    pub(crate) fn for_tensor(test_init: bool, is_norm_weight: bool, is_bias: bool) -> Self {
+        match (test_init, is_norm_weight, is_bias) {
+            (true, true, _) => Init::OnePlusNormal(0.1),
+            (true, false, true) => Init::Normal(0.1),
+            (true, false, false) => Init::Normal(0.25),
+            (false, true, _) => Init::Constant(1.0),
+            (false, false, true) => Init::Constant(0.0),
+            (false, false, false) => Init::uniform_with_std(0.02),
+        }
+    }
 }
 
 /// The values of one tensor, produced row chunk by row chunk in a fixed order.

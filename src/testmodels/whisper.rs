@@ -64,14 +64,7 @@ impl WhisperSpec {
             return Init::Sinusoids;
         }
         let is_norm_weight = name.contains("layer_norm.weight");
-        match (self.test_init, is_norm_weight, name.ends_with(".bias")) {
-            (true, true, _) => Init::OnePlusNormal(0.1),
-            (true, false, true) => Init::Normal(0.1),
-            (true, false, false) => Init::Normal(0.25),
-            (false, true, _) => Init::Constant(1.0),
-            (false, false, true) => Init::Constant(0.0),
-            (false, false, false) => Init::uniform_with_std(0.02),
-        }
+        Init::for_tensor(self.test_init, is_norm_weight, name.ends_with(".bias"))
     }
 
     /// HF tensor names and shapes, sorted by name (the order safetensors stores them in).

@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use sotto::tts::{self, SpeechOptions};
 
 /// Arguments of `sotto say`.
@@ -38,21 +37,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         println!("{}", tts::transcribe(&args.text));
     }
     let pcm = tts::synthesize(&args.text, &options)?;
-    write_wav(&args.out, &pcm, args.sample_rate)
-        .with_context(|| format!("writing {}", args.out.display()))
-}
-
-/// Writes mono f32 samples as 16-bit PCM, the format every player and recognizer reads.
-fn write_wav(path: &std::path::Path, pcm: &[f32], sample_rate: u32) -> Result<(), hound::Error> {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut writer = hound::WavWriter::create(path, spec)?;
-    for &s in pcm {
-        writer.write_sample((s.clamp(-1.0, 1.0) * 32767.0).round() as i16)?;
-    }
-    writer.finalize()
+    sotto::audio::write_wav_file(&args.out, &pcm, args.sample_rate)?;
+    Ok(())
 }
