@@ -7,9 +7,11 @@ use std::sync::Arc;
 use sotto::llm::{ChatModel, Conversation, GenerateOptions, Role};
 use sotto::testmodels::{write_tiny_llm, LlmFamily};
 
-fn generated(family: LlmFamily) -> PathBuf {
+/// Writes the family's tiny model into a directory of its own: tests run in parallel threads of
+/// one process, so the directory is named after the test as well as the process.
+fn generated(family: LlmFamily, test: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
-        "sotto-llm-generated-{family:?}-{}",
+        "sotto-llm-generated-{test}-{family:?}-{}",
         std::process::id()
     ));
     write_tiny_llm(&dir, family).unwrap();
@@ -19,7 +21,7 @@ fn generated(family: LlmFamily) -> PathBuf {
 #[test]
 fn multi_turn_chat_on_generated_models() {
     for family in [LlmFamily::Llama, LlmFamily::Qwen2] {
-        let dir = generated(family);
+        let dir = generated(family, "multi-turn");
         for quant in ["f32", "q8_0"] {
             let gguf = dir.join(format!("model-{quant}.gguf"));
             let chat = Arc::new(
@@ -76,7 +78,7 @@ fn multi_turn_chat_on_generated_models() {
 /// records the reply in the conversation, and an interrupted reply is kept as far as it was heard.
 #[test]
 fn stepwise_replies_match_streamed_ones_and_interruptions_keep_what_was_heard() {
-    let dir = generated(LlmFamily::Llama);
+    let dir = generated(LlmFamily::Llama, "stepwise");
     let chat = Arc::new(ChatModel::from_files(&dir.join("model-q8_0.gguf"), None, None).unwrap());
     let options = GenerateOptions {
         max_tokens: 10,
