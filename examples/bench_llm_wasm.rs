@@ -139,7 +139,8 @@ pub extern "C" fn simd_selftest() -> f32 {
     use sotto::llm::quant::encode::quantize_row;
     use sotto::llm::quant::kernels::{self, QuantizedActivations};
     use sotto::llm::quant::{
-        vec_dot_q4_0, vec_dot_q4_0_x4, vec_dot_q8_0, vec_dot_q8_0_x4, GgmlType,
+        vec_dot_q4_0, vec_dot_q4_0_group, vec_dot_q4_0_group_x2, vec_dot_q8_0, vec_dot_q8_0_group,
+        vec_dot_q8_0_group_x2, GgmlType, TokenGroup,
     };
     let values = |n: usize, seed: usize| -> Vec<f32> {
         (0..n)
@@ -162,11 +163,24 @@ pub extern "C" fn simd_selftest() -> f32 {
         let four: Vec<QuantizedActivations> = (0..4)
             .map(|k| QuantizedActivations::q8_0(&values(1024, 20 + k)))
             .collect();
-        let group = [&four[0], &four[1], &four[2], &four[3]];
-        let (x8, x4) = (vec_dot_q8_0_x4(&q8, group), vec_dot_q4_0_x4(&q4, group));
+        let group = TokenGroup::new([&four[0], &four[1], &four[2], &four[3]]);
+        let (x8, x4) = (
+            vec_dot_q8_0_group(&q8, &group),
+            vec_dot_q4_0_group(&q4, &group),
+        );
+        let (p8, p4) = (
+            vec_dot_q8_0_group_x2([&q8, &q8], &group),
+            vec_dot_q4_0_group_x2([&q4, &q4], &group),
+        );
         for k in 0..4 {
             worst = worst.max(rel(kernels::dot_q8_0_q8_0(&q8, &four[k]), x8[k]));
             worst = worst.max(rel(kernels::dot_q4_0_q8_0(&q4, &four[k]), x4[k]));
+            for pair in [p8[0][k], p8[1][k]] {
+                worst = worst.max(rel(kernels::dot_q8_0_q8_0(&q8, &four[k]), pair));
+            }
+            for pair in [p4[0][k], p4[1][k]] {
+                worst = worst.max(rel(kernels::dot_q4_0_q8_0(&q4, &four[k]), pair));
+            }
         }
     }
     worst

@@ -5,7 +5,8 @@
 use sotto::llm::quant::encode::quantize_row;
 use sotto::llm::quant::kernels::{self, QuantizedActivations};
 use sotto::llm::quant::{
-    vec_dot_q4_0, vec_dot_q4_0_x4, vec_dot_q8_0, vec_dot_q8_0_x4, GgmlType, QMatrix,
+    vec_dot_q4_0, vec_dot_q4_0_group, vec_dot_q4_0_group_x2, vec_dot_q8_0, vec_dot_q8_0_group,
+    vec_dot_q8_0_group_x2, GgmlType, QMatrix, TokenGroup,
 };
 use std::sync::Arc;
 
@@ -140,14 +141,43 @@ fn dispatched_dots_equal_scalar_kernels() {
         let four: Vec<QuantizedActivations> = (0..4)
             .map(|k| QuantizedActivations::q8_0(&values(1024, 20 + k)))
             .collect();
-        let group = [&four[0], &four[1], &four[2], &four[3]];
+        // The prefill kernels add the same integer block sums in the same f32 order as the
+        // one-token scalar kernels, so they agree exactly.
+        let group = TokenGroup::new([&four[0], &four[1], &four[2], &four[3]]);
+        let (v8, v4) = (
+            vec_dot_q8_0_group(&q8, &group),
+            vec_dot_q4_0_group(&q4, &group),
+        );
+        // Two rows at a time: the second row is the first one reversed.
+        let (mut q8_rev, mut q4_rev) = (Vec::new(), Vec::new());
+        let w_rev: Vec<f32> = w.iter().rev().copied().collect();
+        quantize_row(GgmlType::Q8_0, &w_rev, &mut q8_rev);
+        quantize_row(GgmlType::Q4_0, &w_rev, &mut q4_rev);
+        let [p8, r8] = vec_dot_q8_0_group_x2([&q8, &q8_rev], &group);
+        let [p4, r4] = vec_dot_q4_0_group_x2([&q4, &q4_rev], &group);
         for (k, a) in four.iter().enumerate() {
-            let s8 = kernels::dot_q8_0_q8_0(&q8, a);
-            let s4 = kernels::dot_q4_0_q8_0(&q4, a);
-            let v8 = vec_dot_q8_0_x4(&q8, group)[k];
-            let v4 = vec_dot_q4_0_x4(&q4, group)[k];
-            assert!((s8 - v8).abs() <= 1e-4 * (1.0 + s8.abs()), "x4 {s8} {v8}");
-            assert!((s4 - v4).abs() <= 1e-4 * (1.0 + s4.abs()), "x4 {s4} {v4}");
+            assert_eq!(
+                kernels::dot_q8_0_q8_0(&q8, a),
+                v8[k],
+                "q8_0 group token {k}"
+            );
+            assert_eq!(
+                kernels::dot_q4_0_q8_0(&q4, a),
+                v4[k],
+                "q4_0 group token {k}"
+            );
+            assert_eq!(v8[k], p8[k], "q8_0 pair, first row, token {k}");
+            assert_eq!(v4[k], p4[k], "q4_0 pair, first row, token {k}");
+            assert_eq!(
+                kernels::dot_q8_0_q8_0(&q8_rev, a),
+                r8[k],
+                "q8_0 pair token {k}"
+            );
+            assert_eq!(
+                kernels::dot_q4_0_q8_0(&q4_rev, a),
+                r4[k],
+                "q4_0 pair token {k}"
+            );
         }
     }
 }

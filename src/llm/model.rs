@@ -145,8 +145,9 @@ pub struct Model {
     layers: Vec<Layer>,
     output_norm: Vec<f32>,
     output: QMatrix,
-    /// `rope_freqs.weight` (Llama 3.x long-context scaling): per-frequency divisors.
-    rope_freq_factors: Option<Vec<f32>>,
+    /// RoPE inverse frequencies (`hd / 2`), with `rope_freqs.weight` (Llama 3.x long-context
+    /// scaling) already applied: computed once, not per token and head.
+    inv_freq: Vec<f64>,
 }
 
 impl std::fmt::Debug for Model {
@@ -266,9 +267,17 @@ impl Model {
             true => l.matrix("output.weight", config.vocab_size, d)?,
             false => token_embd.clone(),
         };
+        let factors = l.optional_vector("rope_freqs.weight", hd / 2)?;
+        let base = config.rope_freq_base as f64;
+        let inv_freq = (0..hd / 2)
+            .map(|i| {
+                let f = 1.0 / base.powf(2.0 * i as f64 / hd as f64);
+                factors.as_ref().map_or(f, |factors| f / factors[i] as f64)
+            })
+            .collect();
         Ok(Model {
             output_norm: l.vector("output_norm.weight", d)?,
-            rope_freq_factors: l.optional_vector("rope_freqs.weight", hd / 2)?,
+            inv_freq,
             token_embd,
             layers,
             output,
@@ -396,10 +405,16 @@ impl Model {
             rms_norm_in_place(&mut k, kn, eps);
         }
         let interleaved = c.architecture == Arch::Llama;
+        let mut angles = Vec::with_capacity(hd / 2);
         for t in 0..t_len {
-            let pos = start + t;
-            self.rope(&mut q[t * q_dim..(t + 1) * q_dim], pos, interleaved);
-            self.rope(&mut k[t * kv_dim..(t + 1) * kv_dim], pos, interleaved);
+            let pos = (start + t) as f64;
+            angles.clear();
+            angles.extend(self.inv_freq.iter().map(|f| {
+                let (sin, cos) = (pos * f).sin_cos();
+                (sin as f32, cos as f32)
+            }));
+            rope(&mut q[t * q_dim..(t + 1) * q_dim], &angles, interleaved);
+            rope(&mut k[t * kv_dim..(t + 1) * kv_dim], &angles, interleaved);
         }
         cache.append(layer_idx, &k, &v);
         let (keys, values) = cache.layer(layer_idx);
@@ -414,8 +429,7 @@ impl Model {
                 let qh = &q[t * q_dim + head * hd..t * q_dim + (head + 1) * hd];
                 scores.clear();
                 scores.extend((0..visible).map(|p| {
-                    let kp = &keys[p * kv_dim + kv_off..p * kv_dim + kv_off + hd];
-                    qh.iter().zip(kp).map(|(a, b)| a * b).sum::<f32>() * scale
+                    dot(qh, &keys[p * kv_dim + kv_off..p * kv_dim + kv_off + hd]) * scale
                 }));
                 softmax(&mut scores);
                 let oh = &mut out[t * q_dim + head * hd..t * q_dim + (head + 1) * hd];
@@ -427,33 +441,45 @@ impl Model {
         }
         out
     }
+}
 
-    /// Rotary embedding of every head in `x` at position `pos`. GGUF llama q/k rows are permuted so
-    /// that rotated pairs are adjacent (ggml `ROPE_TYPE_NORM`); Qwen pairs `i` with `i + hd/2` (neox).
-    // https://github.com/huggingface/transformers/blob/main/src/transformers/models/llama/modeling_llama.py (apply_rotary_pos_emb, rotate_half)
-    fn rope(&self, x: &mut [f32], pos: usize, interleaved: bool) {
-        let hd = self.config.attention_key_length;
-        let half = hd / 2;
-        let base = self.config.rope_freq_base as f64;
-        for head in x.chunks_exact_mut(hd) {
-            for i in 0..half {
-                let mut inv_freq = 1.0 / base.powf(2.0 * i as f64 / hd as f64);
-                if let Some(f) = &self.rope_freq_factors {
-                    inv_freq /= f[i] as f64;
-                }
-                let (sin, cos) = (pos as f64 * inv_freq).sin_cos();
-                let (sin, cos) = (sin as f32, cos as f32);
-                let (a, b) = if interleaved {
-                    (2 * i, 2 * i + 1)
-                } else {
-                    (i, i + half)
-                };
-                let (x0, x1) = (head[a], head[b]);
-                head[a] = x0 * cos - x1 * sin;
-                head[b] = x0 * sin + x1 * cos;
-            }
+/// Rotary embedding of every head in `x`, with the (sin, cos) of each frequency at this position.
+/// GGUF llama q/k rows are permuted so that rotated pairs are adjacent (ggml `ROPE_TYPE_NORM`);
+/// Qwen pairs `i` with `i + hd/2` (neox).
+// https://github.com/huggingface/transformers/blob/main/src/transformers/models/llama/modeling_llama.py (apply_rotary_pos_emb, rotate_half)
+fn rope(x: &mut [f32], angles: &[(f32, f32)], interleaved: bool) {
+    let half = angles.len();
+    for head in x.chunks_exact_mut(2 * half) {
+        for (i, &(sin, cos)) in angles.iter().enumerate() {
+            let (a, b) = if interleaved {
+                (2 * i, 2 * i + 1)
+            } else {
+                (i, i + half)
+            };
+            let (x0, x1) = (head[a], head[b]);
+            head[a] = x0 * cos - x1 * sin;
+            head[b] = x0 * sin + x1 * cos;
         }
     }
+}
+
+/// Σ a·b in eight independent lanes, so the compiler vectorizes it (a single running f32 sum
+/// cannot be reordered).
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for i in 0..8 {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
 }
 
 fn add_bias(x: &mut [f32], bias: &[f32]) {

@@ -87,6 +87,77 @@ impl QuantizedActivations {
     }
 }
 
+/// Four tokens' q8_0 activations, interleaved block by block and widened to i16: the operand of
+/// the prefill kernels. Built once per matmul, so the inner loop over weight rows only loads what
+/// it multiplies (no per-row unpacking of the activations).
+#[derive(Debug, Clone)]
+pub struct TokenGroup {
+    /// For block `b`, token `k`: the 32 values at `(4 * b + k) * 32`.
+    pub qs: Vec<i16>,
+    /// For block `b`, token `k`: the scale at `4 * b + k`.
+    pub scales: Vec<f32>,
+}
+
+impl TokenGroup {
+    /// Interleaves four q8_0 activation rows of the same length.
+    pub fn new(a: [&QuantizedActivations; 4]) -> Self {
+        let blocks = a[0].scales.len();
+        let mut qs = Vec::with_capacity(blocks * 4 * QK8_0);
+        let mut scales = Vec::with_capacity(blocks * 4);
+        for b in 0..blocks {
+            for t in a {
+                qs.extend(t.qs[b * QK8_0..(b + 1) * QK8_0].iter().map(|&q| q as i16));
+                scales.push(t.scales[b]);
+            }
+        }
+        TokenGroup { qs, scales }
+    }
+}
+
+/// q8_0 weights · a [`TokenGroup`]: the same sums, in the same order, as [`dot_q8_0_q8_0`] on
+/// each of the four tokens.
+pub fn dot_q8_0_group(w: &[u8], g: &TokenGroup) -> [f32; 4] {
+    let mut acc = [0f32; 4];
+    for ((block, qa), da) in w
+        .chunks_exact(34)
+        .zip(g.qs.chunks_exact(4 * QK8_0))
+        .zip(g.scales.chunks_exact(4))
+    {
+        let qw = bytemuck_i8(&block[2..]);
+        for k in 0..4 {
+            let s: i32 = qw
+                .iter()
+                .zip(&qa[k * QK8_0..(k + 1) * QK8_0])
+                .map(|(&x, &y)| x as i32 * y as i32)
+                .sum();
+            acc[k] += s as f32 * (f16_at(block) * da[k]);
+        }
+    }
+    acc
+}
+
+/// q4_0 weights · a [`TokenGroup`]: the same sums, in the same order, as [`dot_q4_0_q8_0`].
+pub fn dot_q4_0_group(w: &[u8], g: &TokenGroup) -> [f32; 4] {
+    let mut acc = [0f32; 4];
+    for ((block, qa), da) in w
+        .chunks_exact(18)
+        .zip(g.qs.chunks_exact(4 * QK8_0))
+        .zip(g.scales.chunks_exact(4))
+    {
+        for k in 0..4 {
+            let qa = &qa[k * QK8_0..(k + 1) * QK8_0];
+            let mut s = 0i32;
+            for j in 0..16 {
+                let b = block[2 + j];
+                s += ((b & 0x0F) as i32 - 8) * qa[j] as i32;
+                s += ((b >> 4) as i32 - 8) * qa[j + 16] as i32;
+            }
+            acc[k] += s as f32 * (f16_at(block) * da[k]);
+        }
+    }
+    acc
+}
+
 /// f32 weights · f32 activations.
 pub fn dot_f32(w: &[u8], x: &[f32]) -> f32 {
     let mut acc = [0f32; 8];

@@ -15,7 +15,7 @@ pub mod simd128;
 use std::sync::Arc;
 
 use super::LlmError;
-pub use kernels::{QuantizedActivations, QK8_0, QK_K};
+pub use kernels::{QuantizedActivations, TokenGroup, QK8_0, QK_K};
 
 /// Tensor encodings this crate reads (GGML type ids).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,27 +172,46 @@ impl QMatrix {
                 .collect(),
             GgmlType::F32 | GgmlType::F16 => Vec::new(),
         };
+        // Groups of four tokens share each weight block's loads and unpacking (prefill).
+        let groups: Vec<TokenGroup> = if matches!(self.dtype, GgmlType::Q8_0 | GgmlType::Q4_0) {
+            acts.chunks_exact(4)
+                .map(|a| TokenGroup::new([&a[0], &a[1], &a[2], &a[3]]))
+                .collect()
+        } else {
+            Vec::new()
+        };
         for tile in (0..self.rows).step_by(ROW_TILE) {
             let tile_end = (tile + ROW_TILE).min(self.rows);
-            // Groups of four tokens share each weight block's loads and unpacking.
-            let mut t = 0;
-            if matches!(self.dtype, GgmlType::Q8_0 | GgmlType::Q4_0) {
-                while t + 4 <= n_tokens {
-                    let group = [&acts[t], &acts[t + 1], &acts[t + 2], &acts[t + 3]];
-                    for r in tile..tile_end {
-                        let w = self.row_bytes(r);
-                        let dots = match self.dtype {
-                            GgmlType::Q8_0 => vec_dot_q8_0_x4(w, group),
-                            _ => vec_dot_q4_0_x4(w, group),
-                        };
-                        for (k, d) in dots.into_iter().enumerate() {
-                            out[(t + k) * self.rows + r] = d;
-                        }
+            for (g, group) in groups.iter().enumerate() {
+                let mut put = |r: usize, dots: [f32; 4]| {
+                    for (k, d) in dots.into_iter().enumerate() {
+                        out[(4 * g + k) * self.rows + r] = d;
                     }
-                    t += 4;
+                };
+                // Rows in pairs: each activation vector is loaded once for two rows.
+                let mut r = tile;
+                while r + 2 <= tile_end {
+                    let w = [self.row_bytes(r), self.row_bytes(r + 1)];
+                    let [d0, d1] = match self.dtype {
+                        GgmlType::Q8_0 => vec_dot_q8_0_group_x2(w, group),
+                        _ => vec_dot_q4_0_group_x2(w, group),
+                    };
+                    put(r, d0);
+                    put(r + 1, d1);
+                    r += 2;
+                }
+                if r < tile_end {
+                    let w = self.row_bytes(r);
+                    put(
+                        r,
+                        match self.dtype {
+                            GgmlType::Q8_0 => vec_dot_q8_0_group(w, group),
+                            _ => vec_dot_q4_0_group(w, group),
+                        },
+                    );
                 }
             }
-            for t in t..n_tokens {
+            for t in 4 * groups.len()..n_tokens {
                 let x = &xs[t * self.cols..(t + 1) * self.cols];
                 for r in tile..tile_end {
                     let w = self.row_bytes(r);
@@ -225,29 +244,55 @@ pub fn vec_dot_q8_0(w: &[u8], a: &QuantizedActivations) -> f32 {
     }
 }
 
-/// q8_0 weights · four activation rows at once (the prefill tile), fastest kernel available.
+/// q8_0 weights · four tokens at once (the prefill kernel), fastest kernel available.
 #[inline]
-pub fn vec_dot_q8_0_x4(w: &[u8], a: [&QuantizedActivations; 4]) -> [f32; 4] {
+pub fn vec_dot_q8_0_group(w: &[u8], g: &TokenGroup) -> [f32; 4] {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
-        simd128::dot_q8_0_q8_0_x4(w, a)
+        simd128::dot_q8_0_group(w, g)
     }
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     {
-        a.map(|a| kernels::dot_q8_0_q8_0(w, a))
+        kernels::dot_q8_0_group(w, g)
     }
 }
 
-/// q4_0 weights · four activation rows at once (the prefill tile), fastest kernel available.
+/// q8_0 weights, two rows · four tokens at once (the prefill kernel), fastest kernel available.
 #[inline]
-pub fn vec_dot_q4_0_x4(w: &[u8], a: [&QuantizedActivations; 4]) -> [f32; 4] {
+pub fn vec_dot_q8_0_group_x2(w: [&[u8]; 2], g: &TokenGroup) -> [[f32; 4]; 2] {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
-        simd128::dot_q4_0_q8_0_x4(w, a)
+        simd128::dot_q8_0_group_x2(w, g)
     }
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     {
-        a.map(|a| kernels::dot_q4_0_q8_0(w, a))
+        w.map(|w| kernels::dot_q8_0_group(w, g))
+    }
+}
+
+/// q4_0 weights, two rows · four tokens at once (the prefill kernel), fastest kernel available.
+#[inline]
+pub fn vec_dot_q4_0_group_x2(w: [&[u8]; 2], g: &TokenGroup) -> [[f32; 4]; 2] {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        simd128::dot_q4_0_group_x2(w, g)
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    {
+        w.map(|w| kernels::dot_q4_0_group(w, g))
+    }
+}
+
+/// q4_0 weights · four tokens at once (the prefill kernel), fastest kernel available.
+#[inline]
+pub fn vec_dot_q4_0_group(w: &[u8], g: &TokenGroup) -> [f32; 4] {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        simd128::dot_q4_0_group(w, g)
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    {
+        kernels::dot_q4_0_group(w, g)
     }
 }
 

@@ -6,7 +6,7 @@
 
 use core::arch::wasm32::*;
 
-use super::kernels::{f16_at, QuantizedActivations, QK8_0};
+use super::kernels::{f16_at, QuantizedActivations, TokenGroup, QK8_0};
 
 #[inline(always)]
 fn load(p: &[u8]) -> v128 {
@@ -77,68 +77,175 @@ pub fn dot_q4_0_q8_0(w: &[u8], a: &QuantizedActivations) -> f32 {
     hsum(acc)
 }
 
-/// q8_0 weights · four q8_0 activation rows: each weight block is loaded, widened and its scale
-/// decoded once for four tokens (the prefill tile).
-pub fn dot_q8_0_q8_0_x4(w: &[u8], a: [&QuantizedActivations; 4]) -> [f32; 4] {
-    let mut acc = [f32x4_splat(0.0); 4];
-    for (b, block) in w.chunks_exact(34).enumerate() {
-        let (w0, w1) = (load(&block[2..18]), load(&block[18..34]));
-        let wide = [
-            i16x8_extend_low_i8x16(w0),
-            i16x8_extend_high_i8x16(w0),
-            i16x8_extend_low_i8x16(w1),
-            i16x8_extend_high_i8x16(w1),
-        ];
-        accumulate_x4(&mut acc, &wide, f16_at(block), a, b);
-    }
-    acc.map(hsum)
-}
-
-/// q4_0 weights · four q8_0 activation rows (nibbles unpacked once per block for four tokens).
-pub fn dot_q4_0_q8_0_x4(w: &[u8], a: [&QuantizedActivations; 4]) -> [f32; 4] {
-    let mut acc = [f32x4_splat(0.0); 4];
-    let mask = u8x16_splat(0x0F);
-    let eight = i8x16_splat(8);
-    for (b, block) in w.chunks_exact(18).enumerate() {
-        let q = load(&block[2..18]);
-        let lo = i8x16_sub(v128_and(q, mask), eight);
-        let hi = i8x16_sub(u8x16_shr(q, 4), eight);
-        let wide = [
-            i16x8_extend_low_i8x16(lo),
-            i16x8_extend_high_i8x16(lo),
-            i16x8_extend_low_i8x16(hi),
-            i16x8_extend_high_i8x16(hi),
-        ];
-        accumulate_x4(&mut acc, &wide, f16_at(block), a, b);
-    }
-    acc.map(hsum)
-}
-
-/// Adds block `b` of four activation rows against one widened weight block (32 values as 4 i16x8).
+/// Widens one q8_0 block's 32 weights to four i16x8 vectors.
 #[inline(always)]
-fn accumulate_x4(
-    acc: &mut [v128; 4],
-    wide: &[v128; 4],
-    dw: f32,
-    a: [&QuantizedActivations; 4],
-    b: usize,
-) {
-    for (acc, a) in acc.iter_mut().zip(a) {
-        let qa = &a.qs[b * QK8_0..(b + 1) * QK8_0];
-        let (a0, a1) = (load_i8(&qa[..16]), load_i8(&qa[16..]));
-        let s = i32x4_add(
-            i32x4_add(
-                i32x4_dot_i16x8(wide[0], i16x8_extend_low_i8x16(a0)),
-                i32x4_dot_i16x8(wide[1], i16x8_extend_high_i8x16(a0)),
-            ),
-            i32x4_add(
-                i32x4_dot_i16x8(wide[2], i16x8_extend_low_i8x16(a1)),
-                i32x4_dot_i16x8(wide[3], i16x8_extend_high_i8x16(a1)),
-            ),
-        );
-        *acc = f32x4_add(
-            *acc,
-            f32x4_mul(f32x4_convert_i32x4(s), f32x4_splat(dw * a.scales[b])),
-        );
+fn widen_q8_0(block: &[u8]) -> [v128; 4] {
+    let (w0, w1) = (load(&block[2..18]), load(&block[18..34]));
+    [
+        i16x8_extend_low_i8x16(w0),
+        i16x8_extend_high_i8x16(w0),
+        i16x8_extend_low_i8x16(w1),
+        i16x8_extend_high_i8x16(w1),
+    ]
+}
+
+/// Unpacks one q4_0 block's 32 nibbles (offset by 8) to four i16x8 vectors.
+#[inline(always)]
+fn widen_q4_0(block: &[u8]) -> [v128; 4] {
+    let q = load(&block[2..18]);
+    let lo = i8x16_sub(v128_and(q, u8x16_splat(0x0F)), i8x16_splat(8));
+    let hi = i8x16_sub(u8x16_shr(q, 4), i8x16_splat(8));
+    [
+        i16x8_extend_low_i8x16(lo),
+        i16x8_extend_high_i8x16(lo),
+        i16x8_extend_low_i8x16(hi),
+        i16x8_extend_high_i8x16(hi),
+    ]
+}
+
+/// q8_0 weights · a [`TokenGroup`] (the prefill kernel), two weight rows at a time: each weight
+/// block is widened once for four tokens whose activations are already i16, and each activation
+/// vector loaded once for both rows. The four tokens' block sums are reduced into one vector
+/// (lane k = token k) and scaled together. Same integer sums and same f32 order as the scalar
+/// kernel, row by row.
+pub fn dot_q8_0_group_x2(w: [&[u8]; 2], g: &TokenGroup) -> [[f32; 4]; 2] {
+    group_x2::<34>(w, g, widen_q8_0)
+}
+
+/// q4_0 weights · a [`TokenGroup`], two rows at a time (see [`dot_q8_0_group_x2`]).
+pub fn dot_q4_0_group_x2(w: [&[u8]; 2], g: &TokenGroup) -> [[f32; 4]; 2] {
+    group_x2::<18>(w, g, widen_q4_0)
+}
+
+/// q8_0 weights · a [`TokenGroup`], one row (the odd row of a tile).
+pub fn dot_q8_0_group(w: &[u8], g: &TokenGroup) -> [f32; 4] {
+    group_x1::<34>(w, g, widen_q8_0)
+}
+
+/// q4_0 weights · a [`TokenGroup`], one row.
+pub fn dot_q4_0_group(w: &[u8], g: &TokenGroup) -> [f32; 4] {
+    group_x1::<18>(w, g, widen_q4_0)
+}
+
+#[inline(always)]
+fn group_x1<const BLOCK: usize>(
+    w: &[u8],
+    g: &TokenGroup,
+    widen: impl Fn(&[u8]) -> [v128; 4],
+) -> [f32; 4] {
+    let mut acc = f32x4_splat(0.0);
+    for ((block, qa), da) in w
+        .chunks_exact(BLOCK)
+        .zip(g.qs.chunks_exact(4 * QK8_0))
+        .zip(g.scales.chunks_exact(4))
+    {
+        let wide = widen(block);
+        let s = [0, 1, 2, 3].map(|k| block_dot(&wide, &qa[32 * k..32 * k + 32]));
+        acc = scale_add(acc, reduce4(s), f16_at(block), da);
     }
+    lanes(acc)
+}
+
+#[inline(always)]
+fn group_x2<const BLOCK: usize>(
+    w: [&[u8]; 2],
+    g: &TokenGroup,
+    widen: impl Fn(&[u8]) -> [v128; 4],
+) -> [[f32; 4]; 2] {
+    let (mut acc0, mut acc1) = (f32x4_splat(0.0), f32x4_splat(0.0));
+    for (((b0, b1), qa), da) in w[0]
+        .chunks_exact(BLOCK)
+        .zip(w[1].chunks_exact(BLOCK))
+        .zip(g.qs.chunks_exact(4 * QK8_0))
+        .zip(g.scales.chunks_exact(4))
+    {
+        let (w0, w1) = (widen(b0), widen(b1));
+        let mut s0 = [i32x4_splat(0); 4];
+        let mut s1 = [i32x4_splat(0); 4];
+        for k in 0..4 {
+            let a = &qa[32 * k..32 * k + 32];
+            let x = [
+                load_i16(&a[0..8]),
+                load_i16(&a[8..16]),
+                load_i16(&a[16..24]),
+                load_i16(&a[24..32]),
+            ];
+            s0[k] = i32x4_add(
+                i32x4_add(i32x4_dot_i16x8(w0[0], x[0]), i32x4_dot_i16x8(w0[1], x[1])),
+                i32x4_add(i32x4_dot_i16x8(w0[2], x[2]), i32x4_dot_i16x8(w0[3], x[3])),
+            );
+            s1[k] = i32x4_add(
+                i32x4_add(i32x4_dot_i16x8(w1[0], x[0]), i32x4_dot_i16x8(w1[1], x[1])),
+                i32x4_add(i32x4_dot_i16x8(w1[2], x[2]), i32x4_dot_i16x8(w1[3], x[3])),
+            );
+        }
+        acc0 = scale_add(acc0, reduce4(s0), f16_at(b0), da);
+        acc1 = scale_add(acc1, reduce4(s1), f16_at(b1), da);
+    }
+    [lanes(acc0), lanes(acc1)]
+}
+
+#[inline(always)]
+fn load_i16(p: &[i16]) -> v128 {
+    assert!(p.len() >= 8);
+    // SAFETY: 8 readable i16 checked above; wasm loads have no alignment requirement.
+    unsafe { (p.as_ptr() as *const v128).read_unaligned() }
+}
+
+#[inline(always)]
+fn load_f32(p: &[f32]) -> v128 {
+    assert!(p.len() >= 4);
+    // SAFETY: as in `load_i16`.
+    unsafe { (p.as_ptr() as *const v128).read_unaligned() }
+}
+
+/// Σ over one block (32 values) of one token: 4 i32 lanes.
+#[inline(always)]
+fn block_dot(wide: &[v128; 4], a: &[i16]) -> v128 {
+    let a = &a[..QK8_0];
+    i32x4_add(
+        i32x4_add(
+            i32x4_dot_i16x8(wide[0], load_i16(&a[0..8])),
+            i32x4_dot_i16x8(wide[1], load_i16(&a[8..16])),
+        ),
+        i32x4_add(
+            i32x4_dot_i16x8(wide[2], load_i16(&a[16..24])),
+            i32x4_dot_i16x8(wide[3], load_i16(&a[24..32])),
+        ),
+    )
+}
+
+/// Transpose-and-add: lane k of the result is the horizontal sum of `s[k]`.
+#[inline(always)]
+fn reduce4(s: [v128; 4]) -> v128 {
+    let u01 = i32x4_add(
+        i32x4_shuffle::<0, 4, 1, 5>(s[0], s[1]),
+        i32x4_shuffle::<2, 6, 3, 7>(s[0], s[1]),
+    );
+    let u23 = i32x4_add(
+        i32x4_shuffle::<0, 4, 1, 5>(s[2], s[3]),
+        i32x4_shuffle::<2, 6, 3, 7>(s[2], s[3]),
+    );
+    i32x4_add(
+        i32x4_shuffle::<0, 1, 4, 5>(u01, u23),
+        i32x4_shuffle::<2, 3, 6, 7>(u01, u23),
+    )
+}
+
+/// `acc + sums · (dw · da)`: four tokens' block sums scaled by the weight block's scale and each
+/// token's activation scale (`da`, four of them).
+#[inline(always)]
+fn scale_add(acc: v128, sums: v128, dw: f32, da: &[f32]) -> v128 {
+    let scale = f32x4_mul(f32x4_splat(dw), load_f32(da));
+    f32x4_add(acc, f32x4_mul(f32x4_convert_i32x4(sums), scale))
+}
+
+#[inline(always)]
+fn lanes(v: v128) -> [f32; 4] {
+    [
+        f32x4_extract_lane::<0>(v),
+        f32x4_extract_lane::<1>(v),
+        f32x4_extract_lane::<2>(v),
+        f32x4_extract_lane::<3>(v),
+    ]
 }
