@@ -117,3 +117,37 @@ fn stepwise_replies_match_streamed_ones_and_interruptions_keep_what_was_heard() 
     assert_eq!(last.content, heard);
     assert!(interrupted.next_piece().is_none());
 }
+
+/// Reading the system prompt ahead (while waiting for the user) leaves less to prefill when the
+/// user speaks and changes nothing in the replies.
+#[test]
+fn warm_up_reads_ahead_and_changes_no_reply() {
+    let dir = generated(LlmFamily::Qwen2, "warm-up");
+    let chat = Arc::new(ChatModel::from_files(&dir.join("model-q8_0.gguf"), None, None).unwrap());
+    let options = GenerateOptions {
+        max_tokens: 8,
+        ..Default::default()
+    };
+    let system = Some("You are a brief and friendly assistant.".to_string());
+    let mut cold = Conversation::new(chat.clone(), system.clone());
+    let mut warm = Conversation::new(chat.clone(), system);
+    let ahead = warm.warm_up().unwrap();
+    assert!(ahead > 8, "the system prompt is read ahead: {ahead}");
+    assert_eq!(warm.warm_up().unwrap(), 0, "nothing more to read ahead");
+    for user in ["Hello!", "And what about tomorrow?"] {
+        let (cold_text, cold_stats, _) =
+            cold.reply(user, options.clone()).unwrap().finish().unwrap();
+        let (warm_text, warm_stats, _) =
+            warm.reply(user, options.clone()).unwrap().finish().unwrap();
+        assert_eq!(warm_text, cold_text, "{user}");
+        assert_eq!(warm_stats.prompt_tokens, cold_stats.prompt_tokens);
+        assert!(
+            warm_stats.prefilled_tokens < cold_stats.prefilled_tokens,
+            "{user}: {warm_stats:?} vs {cold_stats:?}"
+        );
+        // After the reply, the next user header is read ahead too.
+        assert!(warm.warm_up().unwrap() > 0, "{user}");
+    }
+    assert_eq!(warm.messages(), cold.messages());
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -72,6 +72,9 @@ pub struct Assistant<R, L, V> {
     latency: Latency,
     latency_reported: bool,
     push_to_talk_held: bool,
+    /// Whether the responder has read ahead since the last reply began (see
+    /// [`Responder::prepare`]).
+    prepared: bool,
     /// Reads the caller's clock after a unit of work, so latency marks include the work itself.
     clock: Option<Box<dyn FnMut() -> f64>>,
 }
@@ -93,6 +96,7 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
             latency: Latency::default(),
             latency_reported: false,
             push_to_talk_held: false,
+            prepared: false,
             clock: None,
         }
     }
@@ -135,6 +139,8 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
 
     /// The dialog model (to change its system prompt, say).
     pub fn responder_mut(&mut self) -> &mut L {
+        // A new model or conversation has nothing read ahead yet.
+        self.prepared = false;
         &mut self.responder
     }
 
@@ -148,6 +154,16 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
         !self.finals.is_empty()
             || self.reply.as_ref().is_some_and(|r| r.generating)
             || self.partial_due_soon()
+            || self.prepare_due()
+    }
+
+    /// Idle time (no speech, no pending transcript, no reply being written) not yet used to
+    /// read ahead the next prompt.
+    fn prepare_due(&self) -> bool {
+        !self.prepared
+            && self.finals.is_empty()
+            && self.state != State::HearingYou
+            && self.reply.as_ref().is_none_or(|r| !r.generating)
     }
 
     fn partial_due_soon(&self) -> bool {
@@ -374,6 +390,16 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
                 Ok(_) => {}
                 Err(message) => self.fail(Stage::Asr, message, &mut events),
             }
+        } else if self.prepare_due() {
+            self.prepared = true;
+            // Reading ahead is an optimization: a failure is reported, but the state stays (the
+            // reply, if any, goes on being spoken; the next turn will meet the error itself).
+            if let Err(message) = self.responder.prepare() {
+                events.push(AssistantEvent::Error(StageError {
+                    stage: Stage::Llm,
+                    message,
+                }));
+            }
         }
         events
     }
@@ -389,6 +415,8 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
 
     /// Starts the dialog model's reply to `text` (already announced as `turn`'s transcript).
     fn start_reply(&mut self, turn: u64, text: String, events: &mut Vec<AssistantEvent>) {
+        // After this reply, read ahead again (its end and the next user header).
+        self.prepared = false;
         match self.responder.begin(&text) {
             Ok(()) => {
                 self.reply = Some(Reply {

@@ -54,6 +54,12 @@ pub trait Responder {
     /// Stops the reply in progress; the conversation keeps `heard`, the reply's text as far as
     /// the user heard it (a prefix of the pieces it produced), as the assistant's turn.
     fn interrupt(&mut self, heard: &str);
+    /// Reads ahead, while the user has not spoken yet, what the next reply's prompt starts with
+    /// (a chat model prefills its system prompt and the conversation so far), so that the reply
+    /// starts sooner. Returns whether it did any work.
+    fn prepare(&mut self) -> Result<bool, String> {
+        Ok(false)
+    }
 }
 
 /// The voice.

@@ -89,4 +89,14 @@ impl Responder for ChatResponder {
             conversation.cancel_reply(Some(heard));
         }
     }
+
+    fn prepare(&mut self) -> Result<bool, String> {
+        match self.conversation.as_mut() {
+            Some(conversation) => conversation
+                .warm_up()
+                .map(|computed| computed > 0)
+                .map_err(|e| e.to_string()),
+            None => Ok(false),
+        }
+    }
 }

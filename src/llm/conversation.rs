@@ -57,6 +57,33 @@ impl Conversation {
         self.chat.chat_ids(&all, true)
     }
 
+    /// Reads ahead what the next turn's prompt starts with (the system prompt, the conversation so
+    /// far and the template's opening of a user message), so the next reply only has to read the
+    /// user's words: call it while waiting for the user. Returns how many ids were computed (0
+    /// when the cache already holds them, or while a reply is in progress).
+    pub fn warm_up(&mut self) -> Result<usize, LlmError> {
+        if self.pending.is_some() {
+            return Ok(0);
+        }
+        // Two different user messages: their renderings agree up to where the user's text starts.
+        let with_user = |text: &str| {
+            let mut messages = self.messages.clone();
+            messages.push(Message::new(Role::User, text));
+            self.render(&messages)
+        };
+        let (a, b) = (with_user("a")?, with_user("b")?);
+        let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+        let prefix = &a[..common];
+        let context = self.chat.model.config.context_length;
+        if prefix.is_empty() || self.session.fed().starts_with(prefix) || prefix.len() > context / 2
+        {
+            return Ok(0);
+        }
+        let chat = self.chat.clone();
+        let (_, computed) = self.session.sync(&chat, prefix)?;
+        Ok(computed)
+    }
+
     /// Adds the user's words and starts the reply. Pull text pieces from the returned stream; stop
     /// pulling (or drop it) to cancel: the reply is kept as far as it was generated.
     pub fn reply(
