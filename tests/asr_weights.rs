@@ -91,6 +91,53 @@ fn gguf_q8_0_and_q4_0_load_with_the_same_names_and_stay_close() {
     }
 }
 
+/// Quantized matrices run on the project's integer kernels (`llm::quant`); they agree with
+/// candle's quantized matmul (same q8_0 activations, only f32 rounding differs), for one row (the
+/// decoder's step) and for many (the encoder's frames, four at a time plus a remainder).
+#[test]
+fn quantized_matrices_agree_with_candles_quantized_matmul() {
+    use candle_core::quantized::QMatMul;
+    use candle_core::Module;
+    use sotto::asr::Matrix;
+    let (out, inp) = (48, 96);
+    let values = |n: usize, seed: usize| -> Vec<f32> {
+        (0..n)
+            .map(|i| ((i * 7919 + seed * 104_729) % 2003) as f32 / 1001.5 - 1.0)
+            .collect()
+    };
+    let w = Tensor::from_vec(values(out * inp, 1), (out, inp), &Device::Cpu).unwrap();
+    for dtype in [GgmlDType::Q8_0, GgmlDType::Q4_0] {
+        let q = std::sync::Arc::new(QTensor::quantize(&w, dtype).unwrap());
+        let weights = Weights::from_qtensors(HashMap::from([("w".to_string(), q.clone())]), "m");
+        let ours = weights.matmul("w", out, inp).unwrap();
+        assert!(
+            matches!(ours, Matrix::Blocks(_)),
+            "{dtype:?} uses the block kernels"
+        );
+        let candle = QMatMul::from_arc(q).unwrap();
+        for rows in [1, 7] {
+            let x =
+                Tensor::from_vec(values(rows * inp, 2 + rows), (rows, inp), &Device::Cpu).unwrap();
+            let a = ours.forward(&x).unwrap();
+            assert_eq!(a.dims(), [rows, out]);
+            let a = a.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            let b = candle
+                .forward(&x)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap();
+            for (i, (a, b)) in a.iter().zip(&b).enumerate() {
+                assert!(
+                    (a - b).abs() <= 1e-4 * (1.0 + b.abs()),
+                    "{dtype:?} rows {rows} [{i}]: {a} vs candle {b}"
+                );
+            }
+        }
+    }
+}
+
 fn correlation(a: &[f32], b: &[f32]) -> f32 {
     let mean = |v: &[f32]| v.iter().sum::<f32>() / v.len() as f32;
     let (ma, mb) = (mean(a), mean(b));

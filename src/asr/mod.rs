@@ -29,7 +29,7 @@ pub use config::Config;
 pub use decode::{DecodeOptions, Transcript, TranscriptTimings};
 pub use tokenizer::{SpecialTokens, TextStream, WhisperTokenizer};
 pub use transcriber::Transcriber;
-pub use weights::{WeightFormat, Weights};
+pub use weights::{Matrix, WeightFormat, Weights};
 
 /// Why a model could not be loaded or run. File errors name the file.
 #[derive(Debug, thiserror::Error)]

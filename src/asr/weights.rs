@@ -8,10 +8,11 @@ use std::collections::HashMap;
 use std::io::Cursor;
 use std::sync::Arc;
 
-use candle_core::quantized::{gguf_file, QMatMul, QTensor};
-use candle_core::{DType, Device, Tensor};
+use candle_core::quantized::{gguf_file, GgmlDType, QMatMul, QTensor};
+use candle_core::{DType, Device, Module, Tensor};
 
 use super::AsrError;
+use crate::llm::quant::{GgmlType, QMatrix};
 
 /// The container format of a weight file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,12 +141,66 @@ impl Weights {
     }
 
     /// A `[out, in]` matrix for `x @ W^T`, kept quantized when the file is.
-    pub fn matmul(&self, tensor: &str, out: usize, inp: usize) -> Result<QMatMul, AsrError> {
+    pub fn matmul(&self, tensor: &str, out: usize, inp: usize) -> Result<Matrix, AsrError> {
         self.check(tensor, &[out, inp])?;
         Ok(match &self.store {
-            Store::Dense(map) => QMatMul::Tensor(map[tensor].to_dtype(DType::F32)?),
-            Store::Quantized(map) => QMatMul::from_arc(map[tensor].clone())?,
+            Store::Dense(map) => Matrix::Candle(QMatMul::Tensor(map[tensor].to_dtype(DType::F32)?)),
+            Store::Quantized(map) => {
+                let q = &map[tensor];
+                match block_type(q.dtype()) {
+                    Some(dtype) => Matrix::Blocks(QMatrix::new(
+                        Arc::new(q.data()?.into_owned()),
+                        0,
+                        out,
+                        inp,
+                        dtype,
+                    )),
+                    None => Matrix::Candle(QMatMul::from_arc(q.clone())?),
+                }
+            }
         })
+    }
+}
+
+/// The quantized encodings the dialog model's integer kernels multiply (dense ones stay with
+/// candle's matmul, whose f32 path is exact).
+fn block_type(dtype: GgmlDType) -> Option<GgmlType> {
+    Some(match dtype {
+        GgmlDType::Q8_0 => GgmlType::Q8_0,
+        GgmlDType::Q4_0 => GgmlType::Q4_0,
+        GgmlDType::Q5_0 => GgmlType::Q5_0,
+        GgmlDType::Q5_1 => GgmlType::Q5_1,
+        GgmlDType::Q4K => GgmlType::Q4K,
+        GgmlDType::Q6K => GgmlType::Q6K,
+        _ => return None,
+    })
+}
+
+/// A `[out, in]` weight matrix for `x @ Wᵀ`.
+pub enum Matrix {
+    /// Dense weights (or an encoding of GGUF the block kernels lack): candle's matmul.
+    Candle(QMatMul),
+    /// Quantized blocks, multiplied with the dialog model's integer kernels
+    /// ([`crate::llm::quant`]): activations quantized to 8 bits as ggml does, four frames or
+    /// tokens at a time, SIMD in wasm. Candle's quantized matmul is several times slower there.
+    Blocks(QMatrix),
+}
+
+impl Matrix {
+    /// `x · Wᵀ` for `x` of shape `[.., in]`, giving `[.., out]`.
+    pub fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        match self {
+            Matrix::Candle(m) => m.forward(x),
+            Matrix::Blocks(m) => {
+                let mut dims = x.dims().to_vec();
+                let rows = x.elem_count() / m.cols;
+                let xs = x.flatten_all()?.to_vec1::<f32>()?;
+                let mut out = vec![0f32; rows * m.rows];
+                m.matmul(&xs, rows, &mut out);
+                *dims.last_mut().expect("a matrix operand has dimensions") = m.rows;
+                Tensor::from_vec(out, dims, x.device())
+            }
+        }
     }
 }
 

@@ -5,17 +5,17 @@
 //! the reference lines from openai-whisper's `whisper/model.py` above each block.
 
 use candle_core::quantized::QMatMul;
-use candle_core::{Module, Tensor, D};
+use candle_core::{Tensor, D};
 use candle_nn::kv_cache::KvCache;
 
-use super::weights::Weights;
+use super::weights::{Matrix, Weights};
 use super::{AsrError, Config};
 
 const LN_EPS: f32 = 1e-5;
 
 /// `nn.Linear` with an optional bias; the matrix may be quantized.
 struct Linear {
-    weight: QMatMul,
+    weight: Matrix,
     bias: Option<Tensor>,
 }
 
@@ -39,7 +39,7 @@ impl Linear {
 
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         let y = match (&self.weight, x.dims()) {
-            (QMatMul::Tensor(w), &[1, _]) => matvec(x, w)?,
+            (Matrix::Candle(QMatMul::Tensor(w)), &[1, _]) => matvec(x, w)?,
             _ => self.weight.forward(x)?,
         };
         match &self.bias {
@@ -307,7 +307,7 @@ impl DecoderState {
 // https://github.com/openai/whisper/blob/main/whisper/model.py#L205 (TextDecoder)
 pub struct Decoder {
     embed: Tensor,
-    proj_out: QMatMul,
+    proj_out: Matrix,
     positions: Tensor,
     blocks: Vec<Block>,
     ln: LayerNorm,
