@@ -46,6 +46,31 @@ fn first_chunk_is_emitted_before_the_sentence_ends() {
 }
 
 #[test]
+fn a_run_on_first_sentence_is_cut_after_a_dozen_words() {
+    let text = "The quick brown fox jumps over the lazy dog while the cat sleeps on the warm mat \
+                near the door of the house. Then it rains.";
+    for piece in [1, 4, 1000] {
+        assert_eq!(
+            stream(text, piece),
+            [
+                "The quick brown fox jumps over the lazy dog while the cat",
+                "sleeps on the warm mat near the door of the house.",
+                "Then it rains."
+            ],
+            "piece size {piece}"
+        );
+    }
+    // The cut waits for the twelfth word to end: a word still being written is not split.
+    let mut chunker = Chunker::new(1);
+    assert!(chunker
+        .push("one two three four five six seven eight nine ten eleven twel")
+        .is_empty());
+    let cut = chunker.push("ve thirteen");
+    assert_eq!(cut.len(), 1);
+    assert!(cut[0].text.ends_with("twelve"), "{cut:?}");
+}
+
+#[test]
 fn abbreviations_decimals_and_initials_do_not_end_sentences() {
     let text = "Dr. Smith paid $3.50 for it, e.g. at 9 a.m. on the dot. J. R. R. Tolkien wrote it. Pi is 3.14159 or so.";
     assert_eq!(

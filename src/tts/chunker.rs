@@ -1,7 +1,7 @@
 //! Streaming chunker: cuts the chat model's token stream into speakable chunks.
 //!
-//! The first chunk is cut early, at a clause boundary once a few words have arrived, so speech
-//! starts while the model is still writing; later chunks are whole sentences (or list items and
+//! The first chunk is cut early, at a clause boundary once a few words have arrived (or after a
+//! dozen words without one), so speech starts while the model is still writing; later chunks are whole sentences (or list items and
 //! lines). Abbreviations, decimals, initials and numbered-list markers do not end a sentence.
 //! Markdown, code, URLs and emoji are removed from what is spoken (the page still shows the raw
 //! text). Every chunk carries its turn id: on an interruption the player drops queued chunks of
@@ -23,6 +23,9 @@ pub struct Chunk {
 
 /// Words needed before a clause boundary may end the first chunk.
 pub const FIRST_CHUNK_MIN_WORDS: usize = 4;
+/// A first chunk with no clause boundary yet is cut after this many words anyway, so a run-on
+/// opening sentence does not hold back the first audio.
+pub const FIRST_CHUNK_MAX_WORDS: usize = 12;
 /// A sentence longer than this many words is also cut at a clause boundary.
 pub const LONG_SENTENCE_WORDS: usize = 28;
 
@@ -108,6 +111,9 @@ impl Chunker {
                 return Some(text[close..].find('\n').map_or(close, |n| close + n + 1));
             }
             if c.is_whitespace() {
+                if in_word && self.emitted == 0 && words >= FIRST_CHUNK_MAX_WORDS {
+                    return Some(i);
+                }
                 in_word = false;
             } else if !in_word {
                 in_word = true;
