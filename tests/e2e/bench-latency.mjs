@@ -44,12 +44,17 @@ const loadMs = await page.evaluate(async ([asrId, llmId]) => {
   await window.sotto.load('asr', asrId);
   await window.sotto.load('llm', llmId);
   window.latencies = [];
+  window.texts = [];
   window.sotto.on('latency', (l) => window.latencies.push(l));
+  window.sotto.on('transcript', (e) => window.texts.push({ turn: e.turn, transcript: e.text }));
+  window.sotto.on('audio', (e) => window.texts.push({ turn: e.turn, firstChunk: e.text }));
   return performance.now() - started;
 }, [asr.id, llm.id]);
 await page.evaluate(() => window.sotto.start());
 await page.waitForFunction((n) => window.latencies.length >= n, TURNS, { timeout: 300_000 * TURNS, polling: 200 });
 const latencies = await page.evaluate(() => window.latencies);
+// What was heard and the first chunk spoken (random weights: gibberish, but its length matters).
+const texts = await page.evaluate(() => window.texts);
 await browser.close();
 server.stop();
 
@@ -77,4 +82,5 @@ console.log(JSON.stringify({
   turns: turns.map((t) => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, Math.round(v)]))),
   median: Object.fromEntries(Object.keys(turns[0]).map((k) => [k, Math.round(median(k))])),
   targetMs: 1000,
+  texts: texts.slice(0, 4),
 }, null, 2));
