@@ -10,6 +10,7 @@ use candle_nn::kv_cache::KvCache;
 
 use super::weights::{Matrix, Weights};
 use super::{AsrError, Config};
+use crate::llm::quant::kernels::dot_f32_slices;
 
 const LN_EPS: f32 = 1e-5;
 
@@ -64,29 +65,15 @@ fn matvec(x: &Tensor, w: &Tensor) -> candle_core::Result<Tensor> {
             return x_matmul_fallback(&x, w);
         }
     };
-    let y: Vec<f32> = weights.chunks_exact(inp).map(|row| dot(&x, row)).collect();
+    let y: Vec<f32> = weights
+        .chunks_exact(inp)
+        .map(|row| dot_f32_slices(&x, row))
+        .collect();
     Tensor::from_vec(y, (1, out), w.device())
 }
 
 fn x_matmul_fallback(x: &[f32], w: &Tensor) -> candle_core::Result<Tensor> {
     Tensor::from_slice(x, (1, x.len()), w.device())?.matmul(&w.t()?)
-}
-
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = a8
-        .remainder()
-        .iter()
-        .zip(b8.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (ca, cb) in a8.zip(b8) {
-        for ((sum, x), y) in acc.iter_mut().zip(ca).zip(cb) {
-            *sum += x * y;
-        }
-    }
-    acc.iter().sum::<f32>() + tail
 }
 
 /// `nn.LayerNorm(d, eps=1e-5)`.

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use super::gguf::GgufFile;
 use super::kv_cache::KvCache;
+use super::quant::kernels::dot_f32_slices;
 use super::quant::{GgmlType, QMatrix};
 use super::LlmError;
 
@@ -429,7 +430,7 @@ impl Model {
                 let qh = &q[t * q_dim + head * hd..t * q_dim + (head + 1) * hd];
                 scores.clear();
                 scores.extend((0..visible).map(|p| {
-                    dot(qh, &keys[p * kv_dim + kv_off..p * kv_dim + kv_off + hd]) * scale
+                    dot_f32_slices(qh, &keys[p * kv_dim + kv_off..p * kv_dim + kv_off + hd]) * scale
                 }));
                 softmax(&mut scores);
                 let oh = &mut out[t * q_dim + head * hd..t * q_dim + (head + 1) * hd];
@@ -461,25 +462,6 @@ fn rope(x: &mut [f32], angles: &[(f32, f32)], interleaved: bool) {
             head[b] = x0 * sin + x1 * cos;
         }
     }
-}
-
-/// Σ a·b in eight independent lanes, so the compiler vectorizes it (a single running f32 sum
-/// cannot be reordered).
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ca.zip(cb) {
-        for i in 0..8 {
-            acc[i] += x[i] * y[i];
-        }
-    }
-    acc.iter().sum::<f32>() + tail
 }
 
 fn add_bias(x: &mut [f32], bias: &[f32]) {

@@ -117,45 +117,52 @@ impl TokenGroup {
 /// q8_0 weights · a [`TokenGroup`]: the same sums, in the same order, as [`dot_q8_0_q8_0`] on
 /// each of the four tokens.
 pub fn dot_q8_0_group(w: &[u8], g: &TokenGroup) -> [f32; 4] {
+    group_dot(w, 34, g, q8_0_block_sum)
+}
+
+/// q4_0 weights · a [`TokenGroup`]: the same sums, in the same order, as [`dot_q4_0_q8_0`].
+pub fn dot_q4_0_group(w: &[u8], g: &TokenGroup) -> [f32; 4] {
+    group_dot(w, 18, g, q4_0_block_sum)
+}
+
+#[inline]
+fn group_dot(
+    w: &[u8],
+    block_bytes: usize,
+    g: &TokenGroup,
+    block_sum: impl Fn(&[u8], &[i16]) -> i32,
+) -> [f32; 4] {
     let mut acc = [0f32; 4];
     for ((block, qa), da) in w
-        .chunks_exact(34)
+        .chunks_exact(block_bytes)
         .zip(g.qs.chunks_exact(4 * QK8_0))
         .zip(g.scales.chunks_exact(4))
     {
-        let qw = bytemuck_i8(&block[2..]);
         for k in 0..4 {
-            let s: i32 = qw
-                .iter()
-                .zip(&qa[k * QK8_0..(k + 1) * QK8_0])
-                .map(|(&x, &y)| x as i32 * y as i32)
-                .sum();
+            let s = block_sum(block, &qa[k * QK8_0..(k + 1) * QK8_0]);
             acc[k] += s as f32 * (f16_at(block) * da[k]);
         }
     }
     acc
 }
 
-/// q4_0 weights · a [`TokenGroup`]: the same sums, in the same order, as [`dot_q4_0_q8_0`].
-pub fn dot_q4_0_group(w: &[u8], g: &TokenGroup) -> [f32; 4] {
-    let mut acc = [0f32; 4];
-    for ((block, qa), da) in w
-        .chunks_exact(18)
-        .zip(g.qs.chunks_exact(4 * QK8_0))
-        .zip(g.scales.chunks_exact(4))
-    {
-        for k in 0..4 {
-            let qa = &qa[k * QK8_0..(k + 1) * QK8_0];
-            let mut s = 0i32;
-            for j in 0..16 {
-                let b = block[2 + j];
-                s += ((b & 0x0F) as i32 - 8) * qa[j] as i32;
-                s += ((b >> 4) as i32 - 8) * qa[j + 16] as i32;
-            }
-            acc[k] += s as f32 * (f16_at(block) * da[k]);
+/// Σ a·b over two f32 slices in eight independent lanes, so the compiler vectorizes it (a single
+/// running f32 sum cannot be reordered): attention scores, and dense single-row products.
+pub fn dot_f32_slices(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for i in 0..8 {
+            acc[i] += x[i] * y[i];
         }
     }
-    acc
+    acc.iter().sum::<f32>() + tail
 }
 
 /// f32 weights · f32 activations.
@@ -185,6 +192,29 @@ fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
     a.iter().zip(b).map(|(&x, &y)| x as i32 * y as i32).sum()
 }
 
+/// Σ w·a over one q8_0 block's 32 weights, for activations stored as i8 or (in a
+/// [`TokenGroup`]) i16.
+#[inline]
+fn q8_0_block_sum<A: Copy + Into<i32>>(block: &[u8], qa: &[A]) -> i32 {
+    bytemuck_i8(&block[2..34])
+        .iter()
+        .zip(qa)
+        .map(|(&x, &y)| x as i32 * y.into())
+        .sum()
+}
+
+/// Σ (q - 8)·a over one q4_0 block's 32 nibbles (low nibbles are elements 0..16).
+#[inline]
+fn q4_0_block_sum<A: Copy + Into<i32>>(block: &[u8], qa: &[A]) -> i32 {
+    let mut sum = 0i32;
+    for j in 0..16 {
+        let b = block[2 + j];
+        sum += ((b & 0x0F) as i32 - 8) * qa[j].into();
+        sum += ((b >> 4) as i32 - 8) * qa[j + 16].into();
+    }
+    sum
+}
+
 /// q8_0 weights · q8_0 activations (`ggml_vec_dot_q8_0_q8_0`).
 pub fn dot_q8_0_q8_0(w: &[u8], a: &QuantizedActivations) -> f32 {
     let mut acc = 0f32;
@@ -193,8 +223,7 @@ pub fn dot_q8_0_q8_0(w: &[u8], a: &QuantizedActivations) -> f32 {
         .zip(a.qs.chunks_exact(QK8_0))
         .zip(&a.scales)
     {
-        let qw: &[i8] = bytemuck_i8(&block[2..]);
-        acc += (dot_i8(qw, qa) as f32) * (f16_at(block) * da);
+        acc += (q8_0_block_sum(block, qa) as f32) * (f16_at(block) * da);
     }
     acc
 }
@@ -207,13 +236,7 @@ pub fn dot_q4_0_q8_0(w: &[u8], a: &QuantizedActivations) -> f32 {
         .zip(a.qs.chunks_exact(QK8_0))
         .zip(&a.scales)
     {
-        let mut sum = 0i32;
-        for j in 0..16 {
-            let b = block[2 + j];
-            sum += ((b & 0x0F) as i32 - 8) * qa[j] as i32;
-            sum += ((b >> 4) as i32 - 8) * qa[j + 16] as i32;
-        }
-        acc += (sum as f32) * (f16_at(block) * da);
+        acc += (q4_0_block_sum(block, qa) as f32) * (f16_at(block) * da);
     }
     acc
 }
