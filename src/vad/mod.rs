@@ -179,6 +179,33 @@ impl Endpointer {
         &self.utterance
     }
 
+    /// How long the utterance in progress has been silent since its last voiced frame, in ms
+    /// (0 outside speech): the endpoint silence so far, for work that can start before the turn
+    /// is known to be over (a speculative final transcript).
+    pub fn trailing_silence_ms(&self) -> u32 {
+        match self.state {
+            VadState::Speech => self.silent_run * FRAME_MS,
+            _ => 0,
+        }
+    }
+
+    /// Stream time at which the last voiced frame of the utterance in progress ended, in ms, on
+    /// the clock of [`VadEvent::EndOfTurn`]'s `speech_end_ms` (`None` outside speech). It moves
+    /// only when the user speaks again, so equal values mean the utterance only grew by silence.
+    pub fn speech_end_ms(&self) -> Option<u64> {
+        (self.state == VadState::Speech)
+            .then(|| Self::ms(self.frames_seen.saturating_sub(u64::from(self.silent_run))))
+    }
+
+    /// Voiced time of the utterance in progress, in ms (0 outside speech): it becomes a turn,
+    /// rather than being discarded, once this reaches `min_speech_ms`.
+    pub fn voiced_ms(&self) -> u32 {
+        match self.state {
+            VadState::Speech => self.speech_frames * FRAME_MS,
+            _ => 0,
+        }
+    }
+
     /// Tells the detector how loud the assistant's own playback is (RMS of what is being played,
     /// 0 when nothing is), so that its echo does not count as the user speaking.
     pub fn set_playback_level(&mut self, rms: f32) {

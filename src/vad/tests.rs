@@ -177,3 +177,34 @@ fn push_to_talk_release_ends_the_turn() {
     assert_eq!(vad.state(), VadState::Silence);
     assert!(vad.finish().is_none());
 }
+
+#[test]
+fn the_trailing_silence_and_the_speech_end_are_known_before_the_endpoint() {
+    let mut vad = Endpointer::new(VadConfig::default());
+    assert_eq!(
+        (
+            vad.trailing_silence_ms(),
+            vad.speech_end_ms(),
+            vad.voiced_ms()
+        ),
+        (0, None, 0)
+    );
+    vad.push(&concat(&[silence(500), voice(1000, 0.2)]));
+    let voiced_end = vad.speech_end_ms().expect("inside speech");
+    assert_eq!(vad.trailing_silence_ms(), 0);
+    assert!(vad.voiced_ms() >= 900, "{} ms voiced", vad.voiced_ms());
+    vad.push(&silence(200));
+    assert_eq!(vad.trailing_silence_ms(), 200);
+    assert_eq!(
+        vad.speech_end_ms(),
+        Some(voiced_end),
+        "silence does not move it"
+    );
+    let events = vad.push(&silence(300));
+    let end = events.iter().find_map(|e| match e {
+        VadEvent::EndOfTurn { speech_end_ms, .. } => Some(*speech_end_ms),
+        _ => None,
+    });
+    assert_eq!(end, Some(voiced_end), "the same clock as the end of turn");
+    assert_eq!((vad.trailing_silence_ms(), vad.speech_end_ms()), (0, None));
+}
