@@ -151,3 +151,56 @@ fn warm_up_reads_ahead_and_changes_no_reply() {
     assert_eq!(warm.messages(), cold.messages());
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// Reading a turn ahead (a speculative transcript, during the endpoint silence) leaves a single
+/// token for the reply to prefill, changes neither the conversation nor the reply, and a reply to
+/// other words after it is still right.
+#[test]
+fn read_ahead_turn_leaves_one_token_and_changes_no_reply() {
+    let dir = generated(LlmFamily::Llama, "read-ahead-turn");
+    let chat = Arc::new(ChatModel::from_files(&dir.join("model-q8_0.gguf"), None, None).unwrap());
+    let options = GenerateOptions {
+        max_tokens: 8,
+        ..Default::default()
+    };
+    let system = Some("You are a brief and friendly assistant.".to_string());
+    let mut cold = Conversation::new(chat.clone(), system.clone());
+    let mut ahead = Conversation::new(chat.clone(), system);
+    // Step by step, as the assistant does, so the stats are those of `begin_reply`.
+    let run = |conv: &mut Conversation, user: &str| {
+        conv.begin_reply(user, options.clone()).unwrap();
+        let stats = conv.reply_stats().unwrap().clone();
+        let mut text = String::new();
+        while let Some(piece) = conv.next_piece() {
+            text.push_str(&piece.unwrap());
+        }
+        (text, stats)
+    };
+    for user in ["Hello!", "And what about tomorrow?"] {
+        let (cold_text, cold_stats) = run(&mut cold, user);
+        let messages = ahead.messages().to_vec();
+        let computed = ahead.read_ahead_turn(user, &options).unwrap();
+        assert!(computed > 1, "{user}: {computed}");
+        assert_eq!(ahead.messages(), messages, "the conversation is unchanged");
+        assert_eq!(ahead.read_ahead_turn(user, &options).unwrap(), 0, "read");
+        let (text, stats) = run(&mut ahead, user);
+        assert_eq!(stats.prefilled_tokens, 1, "{user}: {stats:?}");
+        assert_eq!(stats.prompt_tokens, cold_stats.prompt_tokens);
+        assert_eq!(text, cold_text, "{user}");
+        assert_eq!(stats.tokens, cold_stats.tokens, "{user}");
+    }
+    assert_eq!(ahead.messages(), cold.messages());
+
+    // The speculation was wrong (the user went on speaking): the reply to the real words is the
+    // one a fresh conversation gives.
+    let user = "What is the weather like?";
+    ahead.read_ahead_turn("What is", &options).unwrap();
+    let (text, _) = run(&mut ahead, user);
+    let (cold_text, _) = run(&mut cold, user);
+    assert_eq!(text, cold_text);
+
+    // Nothing is read while a reply is in progress.
+    ahead.begin_reply("One more.", options.clone()).unwrap();
+    assert_eq!(ahead.read_ahead_turn("Another.", &options).unwrap(), 0);
+    std::fs::remove_dir_all(dir).unwrap();
+}

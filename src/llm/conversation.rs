@@ -143,9 +143,22 @@ impl Conversation {
     /// Adds the user's words, dropping the oldest exchanges while the conversation does not fit
     /// with room for the reply, and starts generating.
     fn start_turn(&mut self, user: &str, options: GenerateOptions) -> Result<Generation, LlmError> {
+        let (dropped, prompt) = self.plan_turn(user, options.max_tokens)?;
+        self.messages.drain(..dropped);
+        self.messages.push(Message::new(Role::User, user));
+        let chat = self.chat.clone();
+        Generation::start(&chat, &mut self.session, &prompt, options).inspect_err(|_| {
+            self.messages.pop();
+        })
+    }
+
+    /// The prompt of a turn with the user's words `user` and a reply of up to `max_tokens`: how
+    /// many of the oldest messages must go (whole exchanges) for it to fit, and its ids. Changes
+    /// nothing, so that [`Conversation::read_ahead_turn`] reads exactly what the turn will.
+    fn plan_turn(&self, user: &str, max_tokens: usize) -> Result<(usize, Vec<u32>), LlmError> {
         let context = self.chat.model.config.context_length;
         // Room for the reply, but never more than half the context.
-        let reserve = options.max_tokens.min(context / 2);
+        let reserve = max_tokens.min(context / 2);
         // The new turn alone must fit, or nothing is dropped and the call fails.
         let needed = self.render(&[Message::new(Role::User, user)])?.len() + reserve;
         if needed > context {
@@ -154,37 +167,63 @@ impl Conversation {
                 context,
             });
         }
-        self.messages.push(Message::new(Role::User, user));
-        let prompt = loop {
-            let ids = match self.render(&self.messages) {
-                Ok(ids) => ids,
-                Err(e) => {
-                    self.messages.pop();
-                    return Err(e);
-                }
-            };
+        let mut messages = self.messages.clone();
+        messages.push(Message::new(Role::User, user));
+        let mut dropped = 0;
+        loop {
+            let ids = self.render(&messages[dropped..])?;
             if ids.len() + reserve <= context {
-                break ids;
+                return Ok((dropped, ids));
             }
             // Drop the oldest exchange (a user message and the replies after it).
-            let next_user = self.messages[1..].iter().position(|m| m.role == Role::User);
+            let next_user = messages[dropped + 1..]
+                .iter()
+                .position(|m| m.role == Role::User);
             match next_user {
-                Some(i) => {
-                    self.messages.drain(..=i);
-                }
+                Some(i) => dropped += i + 1,
                 None => {
-                    self.messages.pop();
                     return Err(LlmError::PromptTooLong {
                         tokens: ids.len() + reserve,
                         context,
-                    });
+                    })
                 }
             }
+        }
+    }
+
+    /// Reads ahead the prompt of a turn with the user's words `user` (and a reply of up to
+    /// `options.max_tokens`), exactly as [`Conversation::begin_reply`] will render it, all but its
+    /// last id: a `begin_reply` with the same words then computes a single token, and one with
+    /// other words reuses what they have in common. Call it with a speculative transcript while
+    /// waiting to know whether the user has finished. The conversation does not change. Returns
+    /// how many ids were computed: 0 while a reply is in progress, when the cache already holds
+    /// them, or when the turn would not fit in the context (the reply will report that).
+    pub fn read_ahead_turn(
+        &mut self,
+        user: &str,
+        options: &GenerateOptions,
+    ) -> Result<usize, LlmError> {
+        if self.pending.is_some() {
+            return Ok(0);
+        }
+        let prompt = match self.plan_turn(user, options.max_tokens) {
+            Ok((_, prompt)) => prompt,
+            Err(LlmError::PromptTooLong { .. }) => return Ok(0),
+            Err(e) => return Err(e),
         };
+        // `sync` always recomputes the last id (for its logits): leave it to the reply.
+        let ahead = prompt.split_last().map_or(&[][..], |(_, ahead)| ahead);
+        if ahead.is_empty() || self.session.fed().starts_with(ahead) {
+            return Ok(0);
+        }
         let chat = self.chat.clone();
-        Generation::start(&chat, &mut self.session, &prompt, options).inspect_err(|_| {
-            self.messages.pop();
-        })
+        let (_, computed) = self.session.sync(&chat, ahead)?;
+        Ok(computed)
+    }
+
+    /// Counters of the reply begun with [`Conversation::begin_reply`], while it is in progress.
+    pub fn reply_stats(&self) -> Option<&GenerationStats> {
+        self.pending.as_ref().map(|g| &g.stats)
     }
 
     /// Cuts the last reply down to what was actually spoken (barge-in): the next turn rewinds the
