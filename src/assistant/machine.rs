@@ -1,5 +1,7 @@
 //! The conversation loop's state and its one-unit-of-work [`Assistant::step`].
 
+mod speculation;
+
 use super::{
     AssistantConfig, AssistantEvent, Latency, Mode, Recognizer, Responder, Stage, StageError,
     State, Voice,
@@ -25,6 +27,8 @@ struct PendingFinal {
     turn: u64,
     utterance: Vec<f32>,
     latency: Latency,
+    /// The transcript, when a speculation made during the endpoint silence already holds it.
+    text: Option<String>,
 }
 
 struct QueuedChunk {
@@ -75,6 +79,8 @@ pub struct Assistant<R, L, V> {
     /// Whether the responder has read ahead since the last reply began (see
     /// [`Responder::prepare`]).
     prepared: bool,
+    /// The speculative final transcript of the utterance in progress.
+    speculation: Option<speculation::Speculation>,
     /// Reads the caller's clock after a unit of work, so latency marks include the work itself.
     clock: Option<Box<dyn FnMut() -> f64>>,
 }
@@ -97,6 +103,7 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
             latency_reported: false,
             push_to_talk_held: false,
             prepared: false,
+            speculation: None,
             clock: None,
         }
     }
@@ -118,6 +125,8 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
 
     /// Changes the settings (the endpointer's apply from the next frame).
     pub fn set_config(&mut self, config: AssistantConfig) {
+        // Made under other settings (the mode, the silence it waited for): make it again.
+        self.speculation = None;
         self.vad.set_config(config.vad.clone());
         self.config = config;
     }
@@ -134,6 +143,8 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
 
     /// The recognizer (to change its language, say).
     pub fn recognizer_mut(&mut self) -> &mut R {
+        // Another model or language may hear other words.
+        self.speculation = None;
         &mut self.recognizer
     }
 
@@ -153,6 +164,7 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
     pub fn has_work(&self) -> bool {
         !self.finals.is_empty()
             || self.reply.as_ref().is_some_and(|r| r.generating)
+            || self.speculation_due()
             || self.partial_due_soon()
             || self.prepare_due()
     }
@@ -170,6 +182,10 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
         self.config.partial_interval_ms > 0
             && self.state == State::HearingYou
             && self.vad.utterance().len() > self.last_partial.map_or(0, |(_, n)| n)
+            // In a pause, a partial would only delay the speculative final, which is due soon
+            // and gives the same words; after it, the utterance has grown only by silence.
+            && !(self.config.speculation_silence_ms().is_some()
+                && self.vad.trailing_silence_ms() > 0)
     }
 
     fn set_state(&mut self, state: State, events: &mut Vec<AssistantEvent>) {
@@ -188,13 +204,20 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
         for event in self.vad.push(samples) {
             match event {
                 VadEvent::SpeechStart { .. } => self.on_speech_start(now_ms, &mut events),
-                VadEvent::EndOfTurn { utterance, .. } if self.config.mode == Mode::HandsFree => {
+                VadEvent::EndOfTurn {
+                    utterance,
+                    speech_end_ms,
+                    ..
+                } if self.config.mode == Mode::HandsFree => {
                     // The endpointer waited `endpoint_ms` of silence after the last voiced frame.
                     let speech_end = now_ms - f64::from(self.config.vad.endpoint_ms);
-                    self.end_of_turn(utterance, speech_end, now_ms, &mut events);
+                    let text = (self.speculation.take())
+                        .and_then(|s| s.final_text(self.turn, speech_end_ms, utterance.len()));
+                    self.end_of_turn(utterance, text, speech_end, now_ms, &mut events);
                 }
                 VadEvent::EndOfTurn { .. } => {} // push-to-talk: the release ends the turn
                 VadEvent::Discarded { .. } => {
+                    self.speculation = None;
                     if self.state == State::HearingYou {
                         let back = if self.reply.is_some() {
                             State::Speaking
@@ -209,6 +232,10 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
                 }
             }
         }
+        if !self.speculated() {
+            // The user spoke again after it (or the utterance is over): its words may be wrong.
+            self.speculation = None;
+        }
         events
     }
 
@@ -220,6 +247,7 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
             self.interrupt_reply(events);
         }
         self.turn += 1;
+        self.speculation = None;
         self.last_partial = Some((now_ms, 0));
         events.push(AssistantEvent::SpeechStart { turn: self.turn });
         self.set_state(State::HearingYou, events);
@@ -228,6 +256,7 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
     fn end_of_turn(
         &mut self,
         utterance: Vec<f32>,
+        text: Option<String>,
         speech_end: f64,
         now_ms: f64,
         events: &mut Vec<AssistantEvent>,
@@ -243,6 +272,7 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
             turn: self.turn,
             utterance,
             latency,
+            text,
         });
         self.set_state(State::Thinking, events);
     }
@@ -262,7 +292,7 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
         self.push_to_talk_held = false;
         match self.vad.finish() {
             Some(VadEvent::EndOfTurn { utterance, .. }) => {
-                self.end_of_turn(utterance, now_ms, now_ms, &mut events)
+                self.end_of_turn(utterance, None, now_ms, now_ms, &mut events)
             }
             _ => {
                 events.push(AssistantEvent::NothingHeard { turn: self.turn });
@@ -275,6 +305,7 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
     /// A typed message: a turn without audio.
     pub fn ask(&mut self, text: &str, now_ms: f64) -> Vec<AssistantEvent> {
         let mut events = Vec::new();
+        self.speculation = None;
         if self.reply.is_some() {
             self.interrupt_reply(&mut events);
         }
@@ -300,6 +331,7 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
     /// Cuts the reply in progress (a stop button, or the user talking over it).
     pub fn interrupt(&mut self) -> Vec<AssistantEvent> {
         let mut events = Vec::new();
+        self.speculation = None;
         if self.reply.is_some() {
             self.interrupt_reply(&mut events);
             self.set_state(State::Listening, &mut events);
@@ -345,7 +377,8 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
     }
 
     /// Does one unit of work: a final transcript, one reply token (and any speech it completes),
-    /// or a partial transcript; in that order of urgency.
+    /// a speculative final transcript with its read-ahead, a partial transcript, or reading the
+    /// next prompt ahead; in that order of urgency.
     pub fn step(&mut self, now_ms: f64) -> Vec<AssistantEvent> {
         let mut events = Vec::new();
         if !self.finals.is_empty() {
@@ -353,15 +386,21 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
                 turn,
                 utterance,
                 latency,
+                text,
             } = self.finals.remove(0);
-            match self.recognizer.transcribe(&utterance, false) {
+            // A speculative transcript was ready when the endpoint came; otherwise it is ready now.
+            let (result, ready_at) = match text {
+                Some(text) => (Ok(text), latency.endpoint),
+                None => (self.recognizer.transcribe(&utterance, false), None),
+            };
+            match result {
                 Ok(text) if !text.trim().is_empty() => {
                     // A newer turn replaces an older reply still in progress (it was not heard out).
                     if self.reply.is_some() {
                         self.interrupt_reply(&mut events);
                     }
                     self.latency = Latency {
-                        transcript: Some(self.now(now_ms)),
+                        transcript: Some(ready_at.unwrap_or_else(|| self.now(now_ms))),
                         ..latency
                     };
                     self.latency_reported = false;
@@ -379,6 +418,8 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
             }
         } else if self.reply.as_ref().is_some_and(|r| r.generating) {
             self.generate_piece(now_ms, &mut events);
+        } else if self.speculation_due() {
+            self.speculate(now_ms, &mut events);
         } else if self.partial_due(now_ms) {
             let pcm = self.vad.utterance().to_vec();
             self.last_partial = Some((now_ms, pcm.len()));

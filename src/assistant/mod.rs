@@ -15,7 +15,7 @@ mod tests;
 pub use machine::Assistant;
 pub use stages::{ChatResponder, EmbeddedVoice, WhisperRecognizer};
 
-use crate::vad::VadConfig;
+use crate::vad::{VadConfig, FRAME, SAMPLE_RATE};
 
 /// Which pipeline stage failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -60,6 +60,16 @@ pub trait Responder {
     fn prepare(&mut self) -> Result<bool, String> {
         Ok(false)
     }
+    /// Reads ahead the prompt of a reply to `user_text` (a chat model prefills the user's turn
+    /// and the opening of its own) without starting the reply: the words are a speculative final
+    /// transcript, made while the endpointer still waits for the end of the turn, so that a
+    /// [`Responder::begin`] with the same words has (almost) nothing left to read. The
+    /// conversation must not change; a later `begin` with other words must still be right.
+    /// Returns whether it did any work.
+    fn prepare_turn(&mut self, user_text: &str) -> Result<bool, String> {
+        let _ = user_text;
+        Ok(false)
+    }
 }
 
 /// The voice.
@@ -92,6 +102,13 @@ pub struct AssistantConfig {
     pub partial_interval_ms: u32,
     /// Whether the user's speech during a reply interrupts it.
     pub barge_in: bool,
+    /// Hands-free: after this much silence following the user's last voiced frame, transcribe
+    /// the utterance and read the reply's prompt ahead while the endpointer still waits for the
+    /// rest of `vad.endpoint_ms`; if the user stays silent until the end of the turn, that
+    /// transcript is the final one, and the reply starts at once. 0 disables it; it is clamped
+    /// below the endpoint silence (see [`AssistantConfig::speculation_silence_ms`]). Lower
+    /// values start the work sooner but waste it more often on pauses within a sentence.
+    pub speculate_ms: u32,
 }
 
 impl Default for AssistantConfig {
@@ -101,7 +118,21 @@ impl Default for AssistantConfig {
             mode: Mode::HandsFree,
             partial_interval_ms: 500,
             barge_in: true,
+            speculate_ms: 160,
         }
+    }
+}
+
+impl AssistantConfig {
+    /// The trailing silence (ms) at which a speculative final transcript is made: `speculate_ms`
+    /// clamped a frame below `vad.endpoint_ms`, so it comes before the end of the turn; `None`
+    /// when speculation is off (or the endpoint silence is a single frame).
+    pub fn speculation_silence_ms(&self) -> Option<u32> {
+        let frame_ms = (FRAME as u32) * 1000 / SAMPLE_RATE;
+        let ms = self
+            .speculate_ms
+            .min(self.vad.endpoint_ms.saturating_sub(frame_ms));
+        (ms > 0).then_some(ms)
     }
 }
 

@@ -99,4 +99,14 @@ impl Responder for ChatResponder {
             None => Ok(false),
         }
     }
+
+    fn prepare_turn(&mut self, user_text: &str) -> Result<bool, String> {
+        match self.conversation.as_mut() {
+            Some(conversation) => conversation
+                .read_ahead_turn(user_text, &self.options)
+                .map(|computed| computed > 0)
+                .map_err(|e| e.to_string()),
+            None => Ok(false),
+        }
+    }
 }

@@ -7,13 +7,20 @@ use std::rc::Rc;
 use super::*;
 use crate::vad::test_signals::{concat, silence, voice};
 
-/// Recognizes every utterance as "what is two plus two" (partials: "what is"), or fails.
+mod speculation;
+
+/// Recognizes every utterance as "what is two plus two" (partials: "what is"), or fails; final
+/// transcriptions (speculative ones included) are counted with the length of what they heard.
 #[derive(Default)]
 struct ScriptedRecognizer {
     finals: usize,
     partials: usize,
     fail: bool,
     hear_nothing: bool,
+    /// The next final transcriptions give these words instead (`Err` fails), in order.
+    script: Vec<Result<String, String>>,
+    /// Samples of each final transcription's audio.
+    final_lengths: Vec<usize>,
 }
 
 impl Recognizer for ScriptedRecognizer {
@@ -27,6 +34,10 @@ impl Recognizer for ScriptedRecognizer {
             return Ok("what is".into());
         }
         self.finals += 1;
+        self.final_lengths.push(pcm.len());
+        if !self.script.is_empty() {
+            return self.script.remove(0);
+        }
         Ok(if self.hear_nothing {
             String::new()
         } else {
@@ -35,11 +46,14 @@ impl Recognizer for ScriptedRecognizer {
     }
 }
 
-/// Replies with a fixed text, one word at a time; records what the conversation kept.
+/// Replies with a fixed text, one word at a time; records what the conversation kept, and the
+/// turns read ahead.
 #[derive(Clone, Default)]
 struct ScriptedResponder {
     log: Rc<RefCell<Vec<String>>>,
     pieces: Vec<String>,
+    prepared_turns: Rc<RefCell<Vec<String>>>,
+    fail_prepare: bool,
 }
 
 const REPLY: &str =
@@ -61,6 +75,14 @@ impl Responder for ScriptedResponder {
         self.log
             .borrow_mut()
             .push(format!("interrupted, kept: {spoken}"));
+    }
+
+    fn prepare_turn(&mut self, user_text: &str) -> Result<bool, String> {
+        self.prepared_turns.borrow_mut().push(user_text.into());
+        if self.fail_prepare {
+            return Err("the model ran out of memory".into());
+        }
+        Ok(true)
     }
 }
 
@@ -309,6 +331,9 @@ fn an_utterance_without_words_is_not_answered() {
         &mut clock,
     );
     assert!(events.contains(&AssistantEvent::NothingHeard { turn: 1 }));
+    // The speculative transcript heard nothing: no second transcription, nothing read ahead.
+    assert_eq!(assistant.recognizer_mut().finals, 1);
+    assert!(assistant.responder_mut().prepared_turns.borrow().is_empty());
     assert!(log.borrow().is_empty());
     assert_eq!(assistant.state(), State::Listening);
 }
