@@ -62,6 +62,10 @@ pub struct Args {
     /// Silence that ends a turn, in ms.
     #[arg(long, default_value_t = 400)]
     endpoint_ms: u32,
+    /// Silence after which the final transcript and the reply's prompt are made speculatively,
+    /// before the endpoint, in ms (0 = off).
+    #[arg(long, default_value_t = AssistantConfig::default().speculate_ms)]
+    speculate_ms: u32,
     /// Tokens Whisper decodes per final transcript at most.
     #[arg(long, default_value_t = 224)]
     asr_max_tokens: usize,
@@ -172,6 +176,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let sample_rate = voice.options.sample_rate;
     let mut config = AssistantConfig::default();
     config.vad.endpoint_ms = args.endpoint_ms;
+    config.speculate_ms = args.speculate_ms;
     let start = Instant::now();
     let times = StageTimes::shared(start);
     let assistant = Assistant::new(
@@ -412,6 +417,14 @@ impl Simulation {
                     self.turn_mut(turn).transcript = text;
                     let at = self.times.borrow_mut().transcript.take().unwrap_or(now);
                     self.mark(turn, at, |l| &mut l.transcript);
+                    // A speculative transcript is made before the endpoint: it is the turn's
+                    // transcript only once the turn is known to be over.
+                    let latency = &mut self.turn_mut(turn).latency_ms;
+                    if let (Some(transcript), Some(endpoint)) =
+                        (latency.transcript, latency.endpoint)
+                    {
+                        latency.transcript = Some(transcript.max(endpoint));
+                    }
                 }
                 AssistantEvent::NothingHeard { turn } => self.turn_mut(turn).nothing_heard = true,
                 AssistantEvent::Token { turn, text } => {

@@ -15,7 +15,7 @@ use sotto::assistant::{Recognizer, Responder, Voice};
 /// Completion times (ms since `start`) not yet claimed by an event.
 pub struct StageTimes {
     start: Instant,
-    /// The last final transcript.
+    /// The last final transcript (speculative ones included: made before the endpoint).
     pub transcript: Option<f64>,
     /// The last reply piece.
     pub piece: Option<f64>,
@@ -72,6 +72,14 @@ impl<L: Responder> Responder for Timed<L> {
 
     fn interrupt(&mut self, heard: &str) {
         self.inner.interrupt(heard)
+    }
+
+    fn prepare(&mut self) -> Result<bool, String> {
+        self.inner.prepare()
+    }
+
+    fn prepare_turn(&mut self, user_text: &str) -> Result<bool, String> {
+        self.inner.prepare_turn(user_text)
     }
 }
 
