@@ -119,6 +119,11 @@ export interface SottoOptions {
   systemPrompt?: string | null;
   /** Silence (ms) that ends a turn. */
   endpointMs?: number;
+  /**
+   * Silence (ms) after which the final transcript and the reply's prompt are prepared ahead,
+   * before the end of the turn (default 160; 0 disables; kept below `endpointMs`).
+   */
+  speculateMs?: number;
   mode?: 'hands-free' | 'push-to-talk';
   /** Whether speaking during a reply interrupts it (default true). */
   bargeIn?: boolean;

@@ -126,10 +126,10 @@ const EVENT_NAMES = {
 export class Sotto extends EventTarget {
   /**
    * Starts the engine and loads the models. Options: `asr`, `llm` (model sources), `systemPrompt`,
-   * `endpointMs`, `mode` ('hands-free' | 'push-to-talk'), `bargeIn`, `partialIntervalMs`,
-   * `generation` ({maxTokens, temperature, topK, topP, repetitionPenalty, seed, stop}), `voice`
-   * ({rate, pitch}), `recognition` ({language, noSpeechThreshold, maxTokens}), `onProgress`
-   * (download progress).
+   * `endpointMs`, `speculateMs` (silence after which the turn is read ahead; 0 disables), `mode`
+   * ('hands-free' | 'push-to-talk'), `bargeIn`, `partialIntervalMs`, `generation` ({maxTokens,
+   * temperature, topK, topP, repetitionPenalty, seed, stop}), `voice` ({rate, pitch}),
+   * `recognition` ({language, noSpeechThreshold, maxTokens}), `onProgress` (download progress).
    */
   static async create(options = {}) {
     const { client, facts } = await startEngine(options.onProgress);
@@ -207,6 +207,7 @@ export class Sotto extends EventTarget {
     if (options.mode) config.mode = options.mode;
     if (options.bargeIn != null) config.bargeIn = options.bargeIn;
     if (options.partialIntervalMs != null) config.partialIntervalMs = options.partialIntervalMs;
+    if (options.speculateMs != null) config.speculateMs = options.speculateMs;
     const request = {};
     if (Object.keys(config).length) request.config = { ...this.config, ...config };
     this.config = request.config ?? this.config;
