@@ -490,7 +490,10 @@ fn rms_norm_in_place(x: &mut [f32], w: &[f32], eps: f32) {
 }
 
 fn softmax(x: &mut [f32]) {
-    let max = x.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    // A compare rather than `f32::max`, which is a libm call per element in wasm.
+    let max = x
+        .iter()
+        .fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m });
     let mut sum = 0.0;
     for v in x.iter_mut() {
         *v = (*v - max).exp();

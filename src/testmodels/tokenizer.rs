@@ -344,7 +344,10 @@ mod tests {
         assert_eq!(whisper.id("<|startoftranscript|>").unwrap(), 50_258);
         assert_eq!(whisper.id("<|notimestamps|>").unwrap(), 50_363);
         // Fillers read as words, and are never produced by encoding text.
-        let filler = whisper.tokenizer.decode(&[2000, 2001, 2002], false).unwrap();
+        let filler = whisper
+            .tokenizer
+            .decode(&[2000, 2001, 2002], false)
+            .unwrap();
         assert!(filler.starts_with(' ') && filler.split_whitespace().count() >= 3);
         let ids = whisper.tokenizer.encode(filler.as_str(), false).unwrap();
         assert!(ids.get_ids().iter().all(|&id| id < 1024));

@@ -180,6 +180,17 @@ impl QMatrix {
         } else {
             Vec::new()
         };
+        // Tokens outside the groups (decode's single token): their activations widened to i16
+        // once here, not once per row.
+        let leftover = 4 * groups.len()..n_tokens;
+        let wides: Vec<Vec<i16>> = if matches!(self.dtype, GgmlType::Q8_0 | GgmlType::Q4_0) {
+            acts[leftover.clone()]
+                .iter()
+                .map(QuantizedActivations::widened)
+                .collect()
+        } else {
+            Vec::new()
+        };
         for tile in (0..self.rows).step_by(ROW_TILE) {
             let tile_end = (tile + ROW_TILE).min(self.rows);
             for (g, group) in groups.iter().enumerate() {
@@ -211,7 +222,28 @@ impl QMatrix {
                     );
                 }
             }
-            for t in 4 * groups.len()..n_tokens {
+            for (t, wide) in leftover.clone().zip(&wides) {
+                // Rows in pairs, as for the groups.
+                let mut r = tile;
+                while r + 2 <= tile_end {
+                    let w = [self.row_bytes(r), self.row_bytes(r + 1)];
+                    let [d0, d1] = match self.dtype {
+                        GgmlType::Q8_0 => vec_dot_q8_0_x2(w, &acts[t], wide),
+                        _ => vec_dot_q4_0_x2(w, &acts[t], wide),
+                    };
+                    out[t * self.rows + r] = d0;
+                    out[t * self.rows + r + 1] = d1;
+                    r += 2;
+                }
+                if r < tile_end {
+                    let w = self.row_bytes(r);
+                    out[t * self.rows + r] = match self.dtype {
+                        GgmlType::Q8_0 => vec_dot_q8_0(w, &acts[t]),
+                        _ => vec_dot_q4_0(w, &acts[t]),
+                    };
+                }
+            }
+            for t in leftover.clone().skip(wides.len()) {
                 let x = &xs[t * self.cols..(t + 1) * self.cols];
                 for r in tile..tile_end {
                     let w = self.row_bytes(r);
@@ -241,6 +273,35 @@ pub fn vec_dot_q8_0(w: &[u8], a: &QuantizedActivations) -> f32 {
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     {
         kernels::dot_q8_0_q8_0(w, a)
+    }
+}
+
+/// q8_0 weights, two rows · one token (the decode kernel), fastest kernel available. `wide` is
+/// `a` widened to i16 ([`QuantizedActivations::widened`]); the results equal [`vec_dot_q8_0`]'s.
+#[inline]
+pub fn vec_dot_q8_0_x2(w: [&[u8]; 2], a: &QuantizedActivations, wide: &[i16]) -> [f32; 2] {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        simd128::dot_q8_0_wide_x2(w, wide, &a.scales)
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    {
+        let _ = wide;
+        w.map(|w| kernels::dot_q8_0_q8_0(w, a))
+    }
+}
+
+/// q4_0 weights, two rows · one token (see [`vec_dot_q8_0_x2`]).
+#[inline]
+pub fn vec_dot_q4_0_x2(w: [&[u8]; 2], a: &QuantizedActivations, wide: &[i16]) -> [f32; 2] {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        simd128::dot_q4_0_wide_x2(w, wide, &a.scales)
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    {
+        let _ = wide;
+        w.map(|w| kernels::dot_q4_0_q8_0(w, a))
     }
 }
 
