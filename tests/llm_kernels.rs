@@ -140,11 +140,17 @@ fn two_row_dots_equal_one_row_dots() {
                 q
             })
             .collect();
-        let (pair, one): ([f32; 2], fn(&[u8], &QuantizedActivations) -> f32) = match dtype {
-            GgmlType::Q8_0 => (vec_dot_q8_0_x2([&q[0], &q[1]], &a, &wide), vec_dot_q8_0),
-            _ => (vec_dot_q4_0_x2([&q[0], &q[1]], &a, &wide), vec_dot_q4_0),
+        let (pair, singles) = match dtype {
+            GgmlType::Q8_0 => (
+                vec_dot_q8_0_x2([&q[0], &q[1]], &a, &wide),
+                [vec_dot_q8_0(&q[0], &a), vec_dot_q8_0(&q[1], &a)],
+            ),
+            _ => (
+                vec_dot_q4_0_x2([&q[0], &q[1]], &a, &wide),
+                [vec_dot_q4_0(&q[0], &a), vec_dot_q4_0(&q[1], &a)],
+            ),
         };
-        assert_eq!(pair, [one(&q[0], &a), one(&q[1], &a)]);
+        assert_eq!(pair, singles);
     }
 }
 
