@@ -49,3 +49,62 @@ fn model_files_are_recognised_and_damage_is_named() {
     safetensors.extend(b"{}");
     assert!(sotto::web::inspect_model_file("model.safetensors", &safetensors).is_ok());
 }
+
+/// The simd128 kernels, which the dispatching `vec_dot_*` functions run in this build, against the
+/// portable kernels: the one-token dots within f32 reordering, the two-row decode dots equal to
+/// the one-row ones to the bit, and the four-token group dots within f32 reordering.
+#[wasm_bindgen_test]
+fn simd_kernels_match_the_portable_kernels() {
+    use sotto::llm::quant::encode::quantize_row;
+    use sotto::llm::quant::kernels::{self, QuantizedActivations};
+    use sotto::llm::quant::{
+        vec_dot_q4_0, vec_dot_q4_0_group_x2, vec_dot_q4_0_x2, vec_dot_q8_0, vec_dot_q8_0_group_x2,
+        vec_dot_q8_0_x2, GgmlType, TokenGroup,
+    };
+    let values = |n: usize, seed: usize| -> Vec<f32> {
+        (0..n)
+            .map(|i| {
+                (((i * 7919 + seed * 104_729) % 2003) as f32 / 1001.5 - 1.0)
+                    * if i % 97 == 0 { 9.0 } else { 1.0 }
+            })
+            .collect()
+    };
+    let close = |a: f32, b: f32| (a - b).abs() <= 1e-5 * (1.0 + b.abs());
+    let a = QuantizedActivations::q8_0(&values(1024, 1));
+    let wide = a.widened();
+    assert_eq!(
+        wide.len(),
+        1024,
+        "activations are widened for the simd128 kernels"
+    );
+    let four: Vec<QuantizedActivations> = (0..4)
+        .map(|k| QuantizedActivations::q8_0(&values(1024, 20 + k)))
+        .collect();
+    let group = TokenGroup::new([&four[0], &four[1], &four[2], &four[3]]);
+    let rows: Vec<(Vec<u8>, Vec<u8>)> = (2..6)
+        .map(|seed| {
+            let w = values(1024, seed);
+            let (mut q8, mut q4) = (Vec::new(), Vec::new());
+            quantize_row(GgmlType::Q8_0, &w, &mut q8);
+            quantize_row(GgmlType::Q4_0, &w, &mut q4);
+            (q8, q4)
+        })
+        .collect();
+    for pair in rows.chunks_exact(2) {
+        let ((q8a, q4a), (q8b, q4b)) = (&pair[0], &pair[1]);
+        for (row, q8, q4) in [(0, q8a, q4a), (1, q8b, q4b)] {
+            assert!(close(vec_dot_q8_0(q8, &a), kernels::dot_q8_0_q8_0(q8, &a)));
+            assert!(close(vec_dot_q4_0(q4, &a), kernels::dot_q4_0_q8_0(q4, &a)));
+            let g8 = vec_dot_q8_0_group_x2([q8a, q8b], &group)[row];
+            let g4 = vec_dot_q4_0_group_x2([q4a, q4b], &group)[row];
+            for k in 0..4 {
+                assert!(close(g8[k], kernels::dot_q8_0_q8_0(q8, &four[k])));
+                assert!(close(g4[k], kernels::dot_q4_0_q8_0(q4, &four[k])));
+            }
+        }
+        let x8 = vec_dot_q8_0_x2([q8a, q8b], &a, &wide);
+        assert_eq!(x8, [vec_dot_q8_0(q8a, &a), vec_dot_q8_0(q8b, &a)]);
+        let x4 = vec_dot_q4_0_x2([q4a, q4b], &a, &wide);
+        assert_eq!(x4, [vec_dot_q4_0(q4a, &a), vec_dot_q4_0(q4b, &a)]);
+    }
+}

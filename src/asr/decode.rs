@@ -163,7 +163,11 @@ pub(crate) fn argmax(values: &[f32]) -> u32 {
 }
 
 pub(crate) fn log_sum_exp(values: &[f32]) -> f32 {
-    let max = values.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    // A compare rather than `f32::max`, which wasm builds call into libm for (see
+    // `QuantizedActivations::q8_0`); the same result for any input, NaNs skipped alike.
+    let max = values
+        .iter()
+        .fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m });
     if max == f32::NEG_INFINITY {
         return max;
     }

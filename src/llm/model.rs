@@ -367,8 +367,11 @@ impl Model {
         let ff = self.config.feed_forward_length;
         let mut gate = vec![0f32; t_len * ff];
         let mut up = vec![0f32; t_len * ff];
-        layer.gate.matmul(h, t_len, &mut gate);
-        layer.up.matmul(h, t_len, &mut up);
+        QMatrix::matmul_each(
+            &mut [(&layer.gate, &mut gate[..]), (&layer.up, &mut up[..])],
+            h,
+            t_len,
+        );
         gate.iter_mut()
             .zip(&up)
             .for_each(|(g, u)| *g = *g / (1.0 + (-*g).exp()) * u);
@@ -392,9 +395,15 @@ impl Model {
         let mut q = vec![0f32; t_len * q_dim];
         let mut k = vec![0f32; t_len * kv_dim];
         let mut v = vec![0f32; t_len * kv_dim];
-        layer.wq.matmul(h, t_len, &mut q);
-        layer.wk.matmul(h, t_len, &mut k);
-        layer.wv.matmul(h, t_len, &mut v);
+        QMatrix::matmul_each(
+            &mut [
+                (&layer.wq, &mut q[..]),
+                (&layer.wk, &mut k[..]),
+                (&layer.wv, &mut v[..]),
+            ],
+            h,
+            t_len,
+        );
         if let Some([bq, bk, bv]) = &layer.bias_qkv {
             add_bias(&mut q, bq);
             add_bias(&mut k, bk);
@@ -490,7 +499,10 @@ fn rms_norm_in_place(x: &mut [f32], w: &[f32], eps: f32) {
 }
 
 fn softmax(x: &mut [f32]) {
-    let max = x.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    // A compare rather than `f32::max`, which is a libm call per element in wasm.
+    let max = x
+        .iter()
+        .fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m });
     let mut sum = 0.0;
     for v in x.iter_mut() {
         *v = (*v - max).exp();

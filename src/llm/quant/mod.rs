@@ -159,27 +159,38 @@ impl QMatrix {
     /// Quantized weights use integer dot products against 8-bit activations; weight rows are walked
     /// in tiles of [`ROW_TILE`] so each tile is read from memory once for all tokens.
     pub fn matmul(&self, xs: &[f32], n_tokens: usize, out: &mut [f32]) {
+        let input = PreparedInput::new(self.dtype, xs, self.cols, n_tokens);
+        self.matmul_prepared(&input, xs, n_tokens, out);
+    }
+
+    /// [`QMatrix::matmul`] of several matrices with the same input (q, k and v; gate and up):
+    /// the activations are quantized, grouped and widened once for all of them, not once each.
+    pub fn matmul_each(products: &mut [(&QMatrix, &mut [f32])], xs: &[f32], n_tokens: usize) {
+        let mut inputs: Vec<PreparedInput> = Vec::new();
+        for (matrix, out) in products.iter_mut() {
+            let kind = ActivationKind::of(matrix.dtype);
+            let index = match inputs
+                .iter()
+                .position(|i| i.kind == kind && i.cols == matrix.cols)
+            {
+                Some(i) => i,
+                None => {
+                    inputs.push(PreparedInput::new(matrix.dtype, xs, matrix.cols, n_tokens));
+                    inputs.len() - 1
+                }
+            };
+            matrix.matmul_prepared(&inputs[index], xs, n_tokens, out);
+        }
+    }
+
+    fn matmul_prepared(&self, input: &PreparedInput, xs: &[f32], n_tokens: usize, out: &mut [f32]) {
         assert_eq!(xs.len(), n_tokens * self.cols);
         assert_eq!(out.len(), n_tokens * self.rows);
-        let acts: Vec<QuantizedActivations> = match self.dtype {
-            GgmlType::Q4_0 | GgmlType::Q5_0 | GgmlType::Q5_1 | GgmlType::Q8_0 => xs
-                .chunks_exact(self.cols)
-                .map(QuantizedActivations::q8_0)
-                .collect(),
-            GgmlType::Q4K | GgmlType::Q6K => xs
-                .chunks_exact(self.cols)
-                .map(QuantizedActivations::q8_k)
-                .collect(),
-            GgmlType::F32 | GgmlType::F16 => Vec::new(),
-        };
-        // Groups of four tokens share each weight block's loads and unpacking (prefill).
-        let groups: Vec<TokenGroup> = if matches!(self.dtype, GgmlType::Q8_0 | GgmlType::Q4_0) {
-            acts.chunks_exact(4)
-                .map(|a| TokenGroup::new([&a[0], &a[1], &a[2], &a[3]]))
-                .collect()
-        } else {
-            Vec::new()
-        };
+        let acts = &input.acts;
+        let paired = matches!(self.dtype, GgmlType::Q8_0 | GgmlType::Q4_0);
+        let groups: &[TokenGroup] = if paired { &input.groups } else { &[] };
+        let wides: &[Vec<i16>] = if paired { &input.wides } else { &[] };
+        let leftover = 4 * groups.len()..n_tokens;
         for tile in (0..self.rows).step_by(ROW_TILE) {
             let tile_end = (tile + ROW_TILE).min(self.rows);
             for (g, group) in groups.iter().enumerate() {
@@ -211,7 +222,28 @@ impl QMatrix {
                     );
                 }
             }
-            for t in 4 * groups.len()..n_tokens {
+            for (t, wide) in leftover.clone().zip(wides) {
+                // Rows in pairs, as for the groups.
+                let mut r = tile;
+                while r + 2 <= tile_end {
+                    let w = [self.row_bytes(r), self.row_bytes(r + 1)];
+                    let [d0, d1] = match self.dtype {
+                        GgmlType::Q8_0 => vec_dot_q8_0_x2(w, &acts[t], wide),
+                        _ => vec_dot_q4_0_x2(w, &acts[t], wide),
+                    };
+                    out[t * self.rows + r] = d0;
+                    out[t * self.rows + r + 1] = d1;
+                    r += 2;
+                }
+                if r < tile_end {
+                    let w = self.row_bytes(r);
+                    out[t * self.rows + r] = match self.dtype {
+                        GgmlType::Q8_0 => vec_dot_q8_0(w, &acts[t]),
+                        _ => vec_dot_q4_0(w, &acts[t]),
+                    };
+                }
+            }
+            for t in leftover.clone().skip(wides.len()) {
                 let x = &xs[t * self.cols..(t + 1) * self.cols];
                 for r in tile..tile_end {
                     let w = self.row_bytes(r);
@@ -231,6 +263,78 @@ impl QMatrix {
     }
 }
 
+/// Which quantized activations a weight type multiplies with.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ActivationKind {
+    /// q8_0 blocks of 32 (q4_0, q5_0, q5_1, q8_0 weights).
+    Q8_0,
+    /// q8_K super-blocks of 256 (k-quants).
+    Q8K,
+    /// f32 as it is (f32 and f16 weights).
+    Float,
+}
+
+impl ActivationKind {
+    fn of(dtype: GgmlType) -> Self {
+        match dtype {
+            GgmlType::Q4_0 | GgmlType::Q5_0 | GgmlType::Q5_1 | GgmlType::Q8_0 => Self::Q8_0,
+            GgmlType::Q4K | GgmlType::Q6K => Self::Q8K,
+            GgmlType::F32 | GgmlType::F16 => Self::Float,
+        }
+    }
+}
+
+/// A matmul's input in the forms the kernels read: quantized rows, groups of four tokens (i16,
+/// interleaved) for the prefill kernels, and the remaining tokens widened to i16 for the decode
+/// kernels.
+struct PreparedInput {
+    kind: ActivationKind,
+    cols: usize,
+    acts: Vec<QuantizedActivations>,
+    groups: Vec<TokenGroup>,
+    wides: Vec<Vec<i16>>,
+}
+
+impl PreparedInput {
+    fn new(dtype: GgmlType, xs: &[f32], cols: usize, n_tokens: usize) -> Self {
+        assert_eq!(xs.len(), n_tokens * cols);
+        let kind = ActivationKind::of(dtype);
+        let acts: Vec<QuantizedActivations> = match kind {
+            ActivationKind::Q8_0 => xs
+                .chunks_exact(cols)
+                .map(QuantizedActivations::q8_0)
+                .collect(),
+            ActivationKind::Q8K => xs
+                .chunks_exact(cols)
+                .map(QuantizedActivations::q8_k)
+                .collect(),
+            ActivationKind::Float => Vec::new(),
+        };
+        let (groups, wides) = if kind == ActivationKind::Q8_0 {
+            // Groups of four tokens share each weight block's loads and unpacking (prefill);
+            // the rest are widened once here, not once per row.
+            let groups: Vec<TokenGroup> = acts
+                .chunks_exact(4)
+                .map(|a| TokenGroup::new([&a[0], &a[1], &a[2], &a[3]]))
+                .collect();
+            let wides = acts[4 * groups.len()..]
+                .iter()
+                .map(QuantizedActivations::widened)
+                .collect();
+            (groups, wides)
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        PreparedInput {
+            kind,
+            cols,
+            acts,
+            groups,
+            wides,
+        }
+    }
+}
+
 /// q8_0 weights · q8_0 activations, with the fastest kernel this build has.
 #[inline]
 pub fn vec_dot_q8_0(w: &[u8], a: &QuantizedActivations) -> f32 {
@@ -241,6 +345,35 @@ pub fn vec_dot_q8_0(w: &[u8], a: &QuantizedActivations) -> f32 {
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     {
         kernels::dot_q8_0_q8_0(w, a)
+    }
+}
+
+/// q8_0 weights, two rows · one token (the decode kernel), fastest kernel available. `wide` is
+/// `a` widened to i16 ([`QuantizedActivations::widened`]); the results equal [`vec_dot_q8_0`]'s.
+#[inline]
+pub fn vec_dot_q8_0_x2(w: [&[u8]; 2], a: &QuantizedActivations, wide: &[i16]) -> [f32; 2] {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        simd128::dot_q8_0_wide_x2(w, wide, &a.scales)
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    {
+        let _ = wide;
+        w.map(|w| kernels::dot_q8_0_q8_0(w, a))
+    }
+}
+
+/// q4_0 weights, two rows · one token (see [`vec_dot_q8_0_x2`]).
+#[inline]
+pub fn vec_dot_q4_0_x2(w: [&[u8]; 2], a: &QuantizedActivations, wide: &[i16]) -> [f32; 2] {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        simd128::dot_q4_0_wide_x2(w, wide, &a.scales)
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    {
+        let _ = wide;
+        w.map(|w| kernels::dot_q4_0_q8_0(w, a))
     }
 }
 

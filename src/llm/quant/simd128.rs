@@ -77,6 +77,59 @@ pub fn dot_q4_0_q8_0(w: &[u8], a: &QuantizedActivations) -> f32 {
     hsum(acc)
 }
 
+/// q8_0 weights · one token's q8_0 activations widened to i16 once per matrix (`wide`, with
+/// their block `scales`), two rows at a time: the decode-time product. [`dot_q8_0_q8_0`] widens
+/// the activations again for every row; here each activation vector is loaded once for both
+/// rows. Same integer sums and f32 order as [`dot_q8_0_q8_0`], so the same results to the bit.
+pub fn dot_q8_0_wide_x2(w: [&[u8]; 2], wide: &[i16], scales: &[f32]) -> [f32; 2] {
+    wide_x2::<34>(w, wide, scales, widen_q8_0)
+}
+
+/// q4_0 weights · widened activations, two rows at a time (see [`dot_q8_0_wide_x2`]); the same
+/// results as [`dot_q4_0_q8_0`].
+pub fn dot_q4_0_wide_x2(w: [&[u8]; 2], wide: &[i16], scales: &[f32]) -> [f32; 2] {
+    wide_x2::<18>(w, wide, scales, widen_q4_0)
+}
+
+#[inline(always)]
+fn wide_x2<const BLOCK: usize>(
+    w: [&[u8]; 2],
+    wide: &[i16],
+    scales: &[f32],
+    widen: impl Fn(&[u8]) -> [v128; 4],
+) -> [f32; 2] {
+    let (mut acc0, mut acc1) = (f32x4_splat(0.0), f32x4_splat(0.0));
+    for (((b0, b1), qa), &da) in w[0]
+        .chunks_exact(BLOCK)
+        .zip(w[1].chunks_exact(BLOCK))
+        .zip(wide.chunks_exact(QK8_0))
+        .zip(scales)
+    {
+        let x = [
+            load_i16(&qa[0..8]),
+            load_i16(&qa[8..16]),
+            load_i16(&qa[16..24]),
+            load_i16(&qa[24..32]),
+        ];
+        let sum = |w: [v128; 4]| {
+            i32x4_add(
+                i32x4_add(i32x4_dot_i16x8(w[0], x[0]), i32x4_dot_i16x8(w[1], x[1])),
+                i32x4_add(i32x4_dot_i16x8(w[2], x[2]), i32x4_dot_i16x8(w[3], x[3])),
+            )
+        };
+        let (s0, s1) = (sum(widen(b0)), sum(widen(b1)));
+        acc0 = f32x4_add(
+            acc0,
+            f32x4_mul(f32x4_convert_i32x4(s0), f32x4_splat(f16_at(b0) * da)),
+        );
+        acc1 = f32x4_add(
+            acc1,
+            f32x4_mul(f32x4_convert_i32x4(s1), f32x4_splat(f16_at(b1) * da)),
+        );
+    }
+    [hsum(acc0), hsum(acc1)]
+}
+
 /// Widens one q8_0 block's 32 weights to four i16x8 vectors.
 #[inline(always)]
 fn widen_q8_0(block: &[u8]) -> [v128; 4] {
