@@ -245,8 +245,24 @@ async function pump() {
   }
 }
 
-function onCaptureFrame(samples) {
-  dispatch(core.engine.pushAudio(samples, performance.now()));
+// Capture frames carry the audio clock (`at`, seconds). A frame handled late, because the worker
+// was busy with a transcription or a prefill, must still count from when it was captured, or the
+// end of speech and the endpoint would be stamped late and the latency marks would hide the wait.
+// The offset between the two clocks comes from the frame that arrived soonest; a new
+// AudioContext restarts its clock, and the offset with it.
+let clockOffsetMs = Infinity;
+let lastCaptureAt = -Infinity;
+function captureTimeMs(at) {
+  const now = performance.now();
+  if (typeof at !== 'number' || !Number.isFinite(at)) return now;
+  if (at < lastCaptureAt) clockOffsetMs = Infinity;
+  lastCaptureAt = at;
+  clockOffsetMs = Math.min(clockOffsetMs, now - at * 1000);
+  return Math.min(now, at * 1000 + clockOffsetMs);
+}
+
+function onCaptureFrame(samples, at) {
+  dispatch(core.engine.pushAudio(samples, captureTimeMs(at)));
   const now = performance.now();
   if (now - lastLevelPost > 66) {
     lastLevelPost = now;
@@ -299,7 +315,7 @@ const handlers = {
   'capture-port': async ({ port }) => {
     capture?.close();
     capture = port;
-    capture.onmessage = ({ data }) => data.type === 'audio' && onCaptureFrame(data.samples);
+    capture.onmessage = ({ data }) => data.type === 'audio' && onCaptureFrame(data.samples, data.at);
     return {};
   },
   'playback-port': async ({ port, sampleRate }) => {

@@ -247,8 +247,9 @@ pub(crate) fn build(
     })
 }
 
-/// `count` distinct filler tokens in byte-level form (a space is `Ġ`): one or two corpus words,
-/// sometimes capitalized, sometimes followed by `,`, `.` or `?`. None is reachable by encoding: a
+/// `count` distinct filler tokens in byte-level form (a space is `Ġ`): a corpus word (sometimes with
+/// an ending such as `s` or `ing`) or two, sometimes capitalized, sometimes followed by `,`, `.` or
+/// `?`. None is reachable by encoding: a
 /// BPE vocabulary only produces the strings its merges build, and every filler either holds an
 /// inner space or punctuation the pre-tokenizers split off, or is a single word the merges do not
 /// build (words that are already tokens are skipped).
@@ -265,7 +266,9 @@ fn word_fillers(count: usize, taken: &HashSet<String>) -> Vec<String> {
     let mut seen = HashSet::new();
     let mut fillers = Vec::with_capacity(count);
     while fillers.len() < count {
-        let n_words = if pick(10) < 6 { 1 } else { 2 };
+        // Mostly single words (a trained vocabulary's tokens are rarely two words); word endings
+        // make enough distinct ones, and pairs fill the rest.
+        let n_words = if pick(10) < 9 { 1 } else { 2 };
         let mut text = String::new();
         for i in 0..n_words {
             let word = &words[pick(words.len())];
@@ -276,6 +279,9 @@ fn word_fillers(count: usize, taken: &HashSet<String>) -> Vec<String> {
                 text.push_str(chars.as_str());
             } else {
                 text.push_str(word);
+            }
+            if n_words == 1 {
+                text.push_str(["", "", "s", "ed", "ing", "er", "ly", "'s"][pick(8)]);
             }
         }
         text.push_str(match pick(50) {
