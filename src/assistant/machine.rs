@@ -424,10 +424,20 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
             let pcm = self.vad.utterance().to_vec();
             self.last_partial = Some((now_ms, pcm.len()));
             match self.recognizer.transcribe(&pcm, true) {
-                Ok(text) if !text.trim().is_empty() => events.push(AssistantEvent::Partial {
-                    turn: self.turn,
-                    text: text.trim().to_string(),
-                }),
+                Ok(text) if !text.trim().is_empty() => {
+                    let text = text.trim().to_string();
+                    // With speculation on, the partial's words are read ahead too: the final
+                    // transcript mostly extends them, so the prompt's cached prefix grows while
+                    // the user speaks and little is left to read at the end of the turn. A
+                    // failure only loses the head start (the final path meets real errors).
+                    if self.config.speculate_ms > 0 && self.reply.is_none() {
+                        let _ = self.responder.prepare_partial_turn(&text);
+                    }
+                    events.push(AssistantEvent::Partial {
+                        turn: self.turn,
+                        text,
+                    });
+                }
                 Ok(_) => {}
                 Err(message) => self.fail(Stage::Asr, message, &mut events),
             }

@@ -70,6 +70,13 @@ pub trait Responder {
         let _ = user_text;
         Ok(false)
     }
+    /// Like [`Responder::prepare_turn`] for the words of a partial transcript, while the user is
+    /// still speaking: the final words mostly extend them, so the prompt's cached prefix grows
+    /// during the utterance. A chat model does the same as for `prepare_turn`.
+    fn prepare_partial_turn(&mut self, partial_text: &str) -> Result<bool, String> {
+        let _ = partial_text;
+        Ok(false)
+    }
 }
 
 /// The voice.
@@ -107,7 +114,8 @@ pub struct AssistantConfig {
     /// rest of `vad.endpoint_ms`; if the user stays silent until the end of the turn, that
     /// transcript is the final one, and the reply starts at once. 0 disables it; it is clamped
     /// below the endpoint silence (see [`AssistantConfig::speculation_silence_ms`]). Lower
-    /// values start the work sooner but waste it more often on pauses within a sentence.
+    /// values start the work sooner but waste it more often on pauses within a sentence. When
+    /// it is on, each partial transcript's words are read ahead as well.
     pub speculate_ms: u32,
 }
 

@@ -53,6 +53,7 @@ struct ScriptedResponder {
     log: Rc<RefCell<Vec<String>>>,
     pieces: Vec<String>,
     prepared_turns: Rc<RefCell<Vec<String>>>,
+    prepared_partials: Rc<RefCell<Vec<String>>>,
     fail_prepare: bool,
 }
 
@@ -75,6 +76,13 @@ impl Responder for ScriptedResponder {
         self.log
             .borrow_mut()
             .push(format!("interrupted, kept: {spoken}"));
+    }
+
+    fn prepare_partial_turn(&mut self, partial_text: &str) -> Result<bool, String> {
+        self.prepared_partials
+            .borrow_mut()
+            .push(partial_text.into());
+        Ok(true)
     }
 
     fn prepare_turn(&mut self, user_text: &str) -> Result<bool, String> {

@@ -288,3 +288,27 @@ fn a_speculation_does_not_outlive_its_turn() {
     let events = feed(&mut assistant, &silence(400), &mut clock);
     assert!(!transcripts(&events).contains(&"first words".to_string()));
 }
+
+#[test]
+fn partial_words_are_read_ahead_while_the_user_speaks() {
+    let (mut assistant, _) = assistant(AssistantConfig::default());
+    let partials = assistant.responder_mut().prepared_partials.clone();
+    let events = feed(&mut assistant, &question(), &mut 0.0);
+    let heard_partials = assistant.recognizer_mut().partials;
+    assert!(heard_partials > 0);
+    // Each partial's words were read ahead, before the speculative final's.
+    assert_eq!(partials.borrow().len(), heard_partials);
+    assert!(partials.borrow().iter().all(|p| p == "what is"));
+    assert_eq!(transcripts(&events), [HEARD]);
+    no_errors(&events);
+
+    // Without speculation, partials are only shown.
+    let (mut plain, _) = super::assistant(AssistantConfig {
+        speculate_ms: 0,
+        ..AssistantConfig::default()
+    });
+    let partials = plain.responder_mut().prepared_partials.clone();
+    feed(&mut plain, &question(), &mut 0.0);
+    assert!(plain.recognizer_mut().partials > 0);
+    assert!(partials.borrow().is_empty());
+}
