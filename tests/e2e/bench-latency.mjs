@@ -48,7 +48,8 @@ const loadMs = await page.evaluate(async ([asrId, llmId]) => {
   window.latencies = [];
   window.texts = [];
   window.sotto.on('latency', (l) => window.latencies.push(l));
-  window.sotto.on('transcript', (e) => window.texts.push({ turn: e.turn, transcript: e.text }));
+  window.sotto.on('partial', (e) => window.texts.push({ turn: e.turn, partial: e.text, at: Math.round(performance.now()) }));
+  window.sotto.on('transcript', (e) => window.texts.push({ turn: e.turn, transcript: e.text, at: Math.round(performance.now()) }));
   window.sotto.on('audio', (e) => window.texts.push({ turn: e.turn, firstChunk: e.text }));
   return performance.now() - started;
 }, [asr.id, llm.id]);
