@@ -273,3 +273,24 @@ fn f16_conversion_is_exact_for_every_value() {
         }
     }
 }
+
+/// The branch-free exp stays within 2 ulp of libm's over the whole normal range, and keeps the
+/// special cases: e^-inf = 0, e^+inf = inf, NaN stays NaN.
+#[test]
+fn exp_f32_is_within_two_ulp_of_libm() {
+    let mut worst = 0u32;
+    let mut x = -87.3f32;
+    while x < 88.7 {
+        let (ours, reference) = (kernels::exp_f32(x), x.exp());
+        let ulps = ours.to_bits().abs_diff(reference.to_bits());
+        assert!(ulps <= 2, "e^{x}: {ours} against {reference}");
+        worst = worst.max(ulps);
+        x += 0.000_37;
+    }
+    assert!(worst <= 2);
+    assert_eq!(kernels::exp_f32(0.0), 1.0);
+    assert_eq!(kernels::exp_f32(f32::NEG_INFINITY), 0.0);
+    assert_eq!(kernels::exp_f32(-1000.0), 0.0);
+    assert_eq!(kernels::exp_f32(f32::INFINITY), f32::INFINITY);
+    assert!(kernels::exp_f32(f32::NAN).is_nan());
+}

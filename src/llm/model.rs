@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use super::gguf::GgufFile;
 use super::kv_cache::KvCache;
-use super::quant::kernels::dot_f32_slices;
+use super::quant::kernels::{dot_f32_slices, exp_f32};
 use super::quant::{GgmlType, QMatrix};
 use super::LlmError;
 
@@ -374,7 +374,7 @@ impl Model {
         );
         gate.iter_mut()
             .zip(&up)
-            .for_each(|(g, u)| *g = *g / (1.0 + (-*g).exp()) * u);
+            .for_each(|(g, u)| *g = *g / (1.0 + exp_f32(-*g)) * u);
         layer.down.matmul(&gate, t_len, out);
     }
 
@@ -503,10 +503,8 @@ fn softmax(x: &mut [f32]) {
     let max = x
         .iter()
         .fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m });
-    let mut sum = 0.0;
-    for v in x.iter_mut() {
-        *v = (*v - max).exp();
-        sum += *v;
-    }
+    // The exponentials in a loop of their own, so it vectorizes; the sum keeps its order.
+    x.iter_mut().for_each(|v| *v = exp_f32(*v - max));
+    let sum: f32 = x.iter().sum();
     x.iter_mut().for_each(|v| *v /= sum);
 }

@@ -176,6 +176,48 @@ fn group_dot(
     acc
 }
 
+/// e^x in f32 without a branch or a call, so loops over it vectorize (simd128 in wasm, where libm's
+/// `expf` is a call of about 20 ns per element: 5% of a prefill in SiLU and softmax). Cephes'
+/// `expf`: x = n·ln2 + r with |r| ≤ ln2/2 (ln2 split in two for an exact reduction), a degree-6
+/// polynomial for e^r, and 2ⁿ put into the exponent bits. Within 2 ulp of the correctly rounded
+/// value on the normal range; 0 below it (as e^-inf must be), +inf above, NaN stays NaN.
+#[inline(always)]
+pub fn exp_f32(x: f32) -> f32 {
+    const LO: f32 = -87.336_54; // ln of the smallest normal f32
+    const HI: f32 = 88.722_83; // ln of the largest f32
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    // Comparisons, not min/max: NaN falls through both and propagates.
+    let clamped = if x < LO {
+        LO
+    } else if x > HI {
+        HI
+    } else {
+        x
+    };
+    let n = (clamped * LOG2E).round_ties_even();
+    let r = clamped - n * LN2_HI - n * LN2_LO;
+    let mut p = 1.987_569_2e-4_f32;
+    p = p * r + 1.398_199_9e-3;
+    p = p * r + 8.333_452e-3;
+    p = p * r + 4.166_579_6e-2;
+    p = p * r + 0.166_666_65;
+    p = p * r + 0.5;
+    let y = p * r * r + r + 1.0;
+    // n ∈ [-126, 128]: 2ⁿ as exponent bits; n = 128 is split so the bits stay a finite power.
+    let half = (n * 0.5).trunc();
+    let pow = |k: f32| f32::from_bits(((k as i32 + 127) as u32) << 23);
+    let value = y * pow(half) * pow(n - half);
+    if x < LO {
+        0.0
+    } else if x > HI {
+        f32::INFINITY
+    } else {
+        value
+    }
+}
+
 /// Σ a·b over two f32 slices in eight independent lanes, so the compiler vectorizes it (a single
 /// running f32 sum cannot be reordered): attention scores, and dense single-row products.
 pub fn dot_f32_slices(a: &[f32], b: &[f32]) -> f32 {
