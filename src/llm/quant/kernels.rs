@@ -188,14 +188,8 @@ pub fn exp_f32(x: f32) -> f32 {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     const LN2_HI: f32 = 0.693_359_4;
     const LN2_LO: f32 = -2.121_944_4e-4;
-    // Comparisons, not min/max: NaN falls through both and propagates.
-    let clamped = if x < LO {
-        LO
-    } else if x > HI {
-        HI
-    } else {
-        x
-    };
+    // `clamp` is two comparisons (not libm's fmin/fmax): NaN falls through and propagates.
+    let clamped = x.clamp(LO, HI);
     let n = (clamped * LOG2E).round_ties_even();
     let r = clamped - n * LN2_HI - n * LN2_LO;
     let mut p = 1.987_569_2e-4_f32;
