@@ -5,8 +5,8 @@
 use sotto::llm::quant::encode::quantize_row;
 use sotto::llm::quant::kernels::{self, QuantizedActivations};
 use sotto::llm::quant::{
-    vec_dot_q4_0, vec_dot_q4_0_group, vec_dot_q4_0_group_x2, vec_dot_q4_0_x2, vec_dot_q8_0,
-    vec_dot_q8_0_group, vec_dot_q8_0_group_x2, vec_dot_q8_0_x2, GgmlType, QMatrix, TokenGroup,
+    vec_dot_q4_0, vec_dot_q4_0_group, vec_dot_q4_0_group_x2, vec_dot_q8_0, vec_dot_q8_0_group,
+    vec_dot_q8_0_group_x2, GgmlType, QMatrix, TokenGroup,
 };
 use std::sync::Arc;
 
@@ -122,36 +122,6 @@ fn q4_k_matmul_matches_dequantized() {
 #[test]
 fn q6_k_matmul_matches_dequantized() {
     check(GgmlType::Q6K, 512);
-}
-
-/// The two-row decode dots give exactly the one-row dots (natively both are the portable kernels;
-/// tests/wasm.rs checks the simd128 ones).
-#[test]
-fn two_row_dots_equal_one_row_dots() {
-    let a = QuantizedActivations::q8_0(&values(1024, 5));
-    let wide = a.widened();
-    let rows: Vec<Vec<f32>> = (0..2).map(|s| values(1024, 40 + s)).collect();
-    for dtype in [GgmlType::Q8_0, GgmlType::Q4_0] {
-        let q: Vec<Vec<u8>> = rows
-            .iter()
-            .map(|w| {
-                let mut q = Vec::new();
-                quantize_row(dtype, w, &mut q);
-                q
-            })
-            .collect();
-        let (pair, singles) = match dtype {
-            GgmlType::Q8_0 => (
-                vec_dot_q8_0_x2([&q[0], &q[1]], &a, &wide),
-                [vec_dot_q8_0(&q[0], &a), vec_dot_q8_0(&q[1], &a)],
-            ),
-            _ => (
-                vec_dot_q4_0_x2([&q[0], &q[1]], &a, &wide),
-                [vec_dot_q4_0(&q[0], &a), vec_dot_q4_0(&q[1], &a)],
-            ),
-        };
-        assert_eq!(pair, singles);
-    }
 }
 
 /// The dispatching (SIMD on wasm) q8_0/q4_0 dot products equal the portable kernels.

@@ -70,16 +70,6 @@ impl QuantizedActivations {
         }
     }
 
-    /// The 8-bit values widened to i16, for the two-row decode kernels (widened once per matrix
-    /// instead of once per row). Empty where no kernel uses them (native builds).
-    pub fn widened(&self) -> Vec<i16> {
-        if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) {
-            self.qs.iter().map(|&q| i16::from(q)).collect()
-        } else {
-            Vec::new()
-        }
-    }
-
     /// q8_K super-blocks (`quantize_row_q8_K_ref`): the signed extreme maps to -127, f32 scale.
     pub fn q8_k(x: &[f32]) -> Self {
         let mut scales = Vec::with_capacity(x.len() / QK_K);

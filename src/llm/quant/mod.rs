@@ -189,8 +189,6 @@ impl QMatrix {
         let acts = &input.acts;
         let paired = matches!(self.dtype, GgmlType::Q8_0 | GgmlType::Q4_0);
         let groups: &[TokenGroup] = if paired { &input.groups } else { &[] };
-        let wides: &[Vec<i16>] = if paired { &input.wides } else { &[] };
-        let leftover = 4 * groups.len()..n_tokens;
         for tile in (0..self.rows).step_by(ROW_TILE) {
             let tile_end = (tile + ROW_TILE).min(self.rows);
             for (g, group) in groups.iter().enumerate() {
@@ -222,28 +220,7 @@ impl QMatrix {
                     );
                 }
             }
-            for (t, wide) in leftover.clone().zip(wides) {
-                // Rows in pairs, as for the groups.
-                let mut r = tile;
-                while r + 2 <= tile_end {
-                    let w = [self.row_bytes(r), self.row_bytes(r + 1)];
-                    let [d0, d1] = match self.dtype {
-                        GgmlType::Q8_0 => vec_dot_q8_0_x2(w, &acts[t], wide),
-                        _ => vec_dot_q4_0_x2(w, &acts[t], wide),
-                    };
-                    out[t * self.rows + r] = d0;
-                    out[t * self.rows + r + 1] = d1;
-                    r += 2;
-                }
-                if r < tile_end {
-                    let w = self.row_bytes(r);
-                    out[t * self.rows + r] = match self.dtype {
-                        GgmlType::Q8_0 => vec_dot_q8_0(w, &acts[t]),
-                        _ => vec_dot_q4_0(w, &acts[t]),
-                    };
-                }
-            }
-            for t in leftover.clone().skip(wides.len()) {
+            for t in 4 * groups.len()..n_tokens {
                 let x = &xs[t * self.cols..(t + 1) * self.cols];
                 for r in tile..tile_end {
                     let w = self.row_bytes(r);
@@ -284,15 +261,13 @@ impl ActivationKind {
     }
 }
 
-/// A matmul's input in the forms the kernels read: quantized rows, groups of four tokens (i16,
-/// interleaved) for the prefill kernels, and the remaining tokens widened to i16 for the decode
-/// kernels.
+/// A matmul's input in the forms the kernels read: quantized rows, and groups of four tokens
+/// (i16, interleaved) for the prefill kernels.
 struct PreparedInput {
     kind: ActivationKind,
     cols: usize,
     acts: Vec<QuantizedActivations>,
     groups: Vec<TokenGroup>,
-    wides: Vec<Vec<i16>>,
 }
 
 impl PreparedInput {
@@ -310,27 +285,19 @@ impl PreparedInput {
                 .collect(),
             ActivationKind::Float => Vec::new(),
         };
-        let (groups, wides) = if kind == ActivationKind::Q8_0 {
-            // Groups of four tokens share each weight block's loads and unpacking (prefill);
-            // the rest are widened once here, not once per row.
-            let groups: Vec<TokenGroup> = acts
-                .chunks_exact(4)
+        // Groups of four tokens share each weight block's loads and unpacking (prefill).
+        let groups: Vec<TokenGroup> = if kind == ActivationKind::Q8_0 {
+            acts.chunks_exact(4)
                 .map(|a| TokenGroup::new([&a[0], &a[1], &a[2], &a[3]]))
-                .collect();
-            // The two-row decode kernels on widened activations are exact but measured slower
-            // for SmolLM2-360M's decode in V8 (13 against 21 tok/s), so the remaining tokens take
-            // the one-row kernels; `wides` stays empty until a variant wins on both models.
-            let wides = Vec::new();
-            (groups, wides)
+                .collect()
         } else {
-            (Vec::new(), Vec::new())
+            Vec::new()
         };
         PreparedInput {
             kind,
             cols,
             acts,
             groups,
-            wides,
         }
     }
 }
@@ -345,35 +312,6 @@ pub fn vec_dot_q8_0(w: &[u8], a: &QuantizedActivations) -> f32 {
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     {
         kernels::dot_q8_0_q8_0(w, a)
-    }
-}
-
-/// q8_0 weights, two rows · one token (the decode kernel), fastest kernel available. `wide` is
-/// `a` widened to i16 ([`QuantizedActivations::widened`]); the results equal [`vec_dot_q8_0`]'s.
-#[inline]
-pub fn vec_dot_q8_0_x2(w: [&[u8]; 2], a: &QuantizedActivations, wide: &[i16]) -> [f32; 2] {
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    {
-        simd128::dot_q8_0_wide_x2(w, wide, &a.scales)
-    }
-    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    {
-        let _ = wide;
-        w.map(|w| kernels::dot_q8_0_q8_0(w, a))
-    }
-}
-
-/// q4_0 weights, two rows · one token (see [`vec_dot_q8_0_x2`]).
-#[inline]
-pub fn vec_dot_q4_0_x2(w: [&[u8]; 2], a: &QuantizedActivations, wide: &[i16]) -> [f32; 2] {
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    {
-        simd128::dot_q4_0_wide_x2(w, wide, &a.scales)
-    }
-    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    {
-        let _ = wide;
-        w.map(|w| kernels::dot_q4_0_q8_0(w, a))
     }
 }
 
