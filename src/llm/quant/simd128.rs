@@ -8,17 +8,12 @@ use core::arch::wasm32::*;
 
 use super::kernels::{f16_at, QuantizedActivations, TokenGroup, QK8_0};
 
+/// The 16 bytes at the start of `p` (u8, i8, i16 or f32 values) as one vector.
 #[inline(always)]
-fn load(p: &[u8]) -> v128 {
-    assert!(p.len() >= 16);
-    // SAFETY: 16 readable bytes checked above; wasm loads have no alignment requirement.
-    unsafe { (p.as_ptr() as *const v128).read_unaligned() }
-}
-
-#[inline(always)]
-fn load_i8(p: &[i8]) -> v128 {
-    assert!(p.len() >= 16);
-    // SAFETY: as in `load`.
+fn load<T: Copy>(p: &[T]) -> v128 {
+    assert!(std::mem::size_of_val(p) >= 16);
+    // SAFETY: 16 readable bytes checked above; wasm loads have no alignment requirement, and
+    // every bit pattern is a valid v128.
     unsafe { (p.as_ptr() as *const v128).read_unaligned() }
 }
 
@@ -48,8 +43,8 @@ pub fn dot_q8_0_q8_0(w: &[u8], a: &QuantizedActivations) -> f32 {
         .zip(&a.scales)
     {
         let s = i32x4_add(
-            dot16(load(&block[2..18]), load_i8(&qa[..16])),
-            dot16(load(&block[18..34]), load_i8(&qa[16..])),
+            dot16(load(&block[2..18]), load(&qa[..16])),
+            dot16(load(&block[18..34]), load(&qa[16..])),
         );
         let d = f32x4_splat(f16_at(block) * da);
         acc = f32x4_add(acc, f32x4_mul(f32x4_convert_i32x4(s), d));
@@ -70,64 +65,11 @@ pub fn dot_q4_0_q8_0(w: &[u8], a: &QuantizedActivations) -> f32 {
         let q = load(&block[2..18]);
         let lo = i8x16_sub(v128_and(q, mask), eight);
         let hi = i8x16_sub(u8x16_shr(q, 4), eight);
-        let s = i32x4_add(dot16(lo, load_i8(&qa[..16])), dot16(hi, load_i8(&qa[16..])));
+        let s = i32x4_add(dot16(lo, load(&qa[..16])), dot16(hi, load(&qa[16..])));
         let d = f32x4_splat(f16_at(block) * da);
         acc = f32x4_add(acc, f32x4_mul(f32x4_convert_i32x4(s), d));
     }
     hsum(acc)
-}
-
-/// q8_0 weights · one token's q8_0 activations widened to i16 once per matrix (`wide`, with
-/// their block `scales`), two rows at a time: the decode-time product. [`dot_q8_0_q8_0`] widens
-/// the activations again for every row; here each activation vector is loaded once for both
-/// rows. Same integer sums and f32 order as [`dot_q8_0_q8_0`], so the same results to the bit.
-pub fn dot_q8_0_wide_x2(w: [&[u8]; 2], wide: &[i16], scales: &[f32]) -> [f32; 2] {
-    wide_x2::<34>(w, wide, scales, widen_q8_0)
-}
-
-/// q4_0 weights · widened activations, two rows at a time (see [`dot_q8_0_wide_x2`]); the same
-/// results as [`dot_q4_0_q8_0`].
-pub fn dot_q4_0_wide_x2(w: [&[u8]; 2], wide: &[i16], scales: &[f32]) -> [f32; 2] {
-    wide_x2::<18>(w, wide, scales, widen_q4_0)
-}
-
-#[inline(always)]
-fn wide_x2<const BLOCK: usize>(
-    w: [&[u8]; 2],
-    wide: &[i16],
-    scales: &[f32],
-    widen: impl Fn(&[u8]) -> [v128; 4],
-) -> [f32; 2] {
-    let (mut acc0, mut acc1) = (f32x4_splat(0.0), f32x4_splat(0.0));
-    for (((b0, b1), qa), &da) in w[0]
-        .chunks_exact(BLOCK)
-        .zip(w[1].chunks_exact(BLOCK))
-        .zip(wide.chunks_exact(QK8_0))
-        .zip(scales)
-    {
-        let x = [
-            load_i16(&qa[0..8]),
-            load_i16(&qa[8..16]),
-            load_i16(&qa[16..24]),
-            load_i16(&qa[24..32]),
-        ];
-        let sum = |w: [v128; 4]| {
-            i32x4_add(
-                i32x4_add(i32x4_dot_i16x8(w[0], x[0]), i32x4_dot_i16x8(w[1], x[1])),
-                i32x4_add(i32x4_dot_i16x8(w[2], x[2]), i32x4_dot_i16x8(w[3], x[3])),
-            )
-        };
-        let (s0, s1) = (sum(widen(b0)), sum(widen(b1)));
-        acc0 = f32x4_add(
-            acc0,
-            f32x4_mul(f32x4_convert_i32x4(s0), f32x4_splat(f16_at(b0) * da)),
-        );
-        acc1 = f32x4_add(
-            acc1,
-            f32x4_mul(f32x4_convert_i32x4(s1), f32x4_splat(f16_at(b1) * da)),
-        );
-    }
-    [hsum(acc0), hsum(acc1)]
 }
 
 /// Widens one q8_0 block's 32 weights to four i16x8 vectors.
@@ -218,10 +160,10 @@ fn group_x2<const BLOCK: usize>(
         for k in 0..4 {
             let a = &qa[32 * k..32 * k + 32];
             let x = [
-                load_i16(&a[0..8]),
-                load_i16(&a[8..16]),
-                load_i16(&a[16..24]),
-                load_i16(&a[24..32]),
+                load(&a[0..8]),
+                load(&a[8..16]),
+                load(&a[16..24]),
+                load(&a[24..32]),
             ];
             s0[k] = i32x4_add(
                 i32x4_add(i32x4_dot_i16x8(w0[0], x[0]), i32x4_dot_i16x8(w0[1], x[1])),
@@ -238,32 +180,18 @@ fn group_x2<const BLOCK: usize>(
     [lanes(acc0), lanes(acc1)]
 }
 
-#[inline(always)]
-fn load_i16(p: &[i16]) -> v128 {
-    assert!(p.len() >= 8);
-    // SAFETY: 8 readable i16 checked above; wasm loads have no alignment requirement.
-    unsafe { (p.as_ptr() as *const v128).read_unaligned() }
-}
-
-#[inline(always)]
-fn load_f32(p: &[f32]) -> v128 {
-    assert!(p.len() >= 4);
-    // SAFETY: as in `load_i16`.
-    unsafe { (p.as_ptr() as *const v128).read_unaligned() }
-}
-
 /// Σ over one block (32 values) of one token: 4 i32 lanes.
 #[inline(always)]
 fn block_dot(wide: &[v128; 4], a: &[i16]) -> v128 {
     let a = &a[..QK8_0];
     i32x4_add(
         i32x4_add(
-            i32x4_dot_i16x8(wide[0], load_i16(&a[0..8])),
-            i32x4_dot_i16x8(wide[1], load_i16(&a[8..16])),
+            i32x4_dot_i16x8(wide[0], load(&a[0..8])),
+            i32x4_dot_i16x8(wide[1], load(&a[8..16])),
         ),
         i32x4_add(
-            i32x4_dot_i16x8(wide[2], load_i16(&a[16..24])),
-            i32x4_dot_i16x8(wide[3], load_i16(&a[24..32])),
+            i32x4_dot_i16x8(wide[2], load(&a[16..24])),
+            i32x4_dot_i16x8(wide[3], load(&a[24..32])),
         ),
     )
 }
@@ -289,7 +217,7 @@ fn reduce4(s: [v128; 4]) -> v128 {
 /// token's activation scale (`da`, four of them).
 #[inline(always)]
 fn scale_add(acc: v128, sums: v128, dw: f32, da: &[f32]) -> v128 {
-    let scale = f32x4_mul(f32x4_splat(dw), load_f32(da));
+    let scale = f32x4_mul(f32x4_splat(dw), load(da));
     f32x4_add(acc, f32x4_mul(f32x4_convert_i32x4(sums), scale))
 }
 
