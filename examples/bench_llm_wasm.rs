@@ -132,60 +132,6 @@ pub extern "C" fn cache_bytes() -> usize {
     STATE.with(|s| s.borrow().as_ref().map_or(0, |s| s.cache.bytes()))
 }
 
-/// Checks the SIMD dot products against the portable kernels (as `tests/llm_kernels.rs` does
-/// natively): returns the largest relative difference seen, so Node can assert it under wasm.
-#[no_mangle]
-pub extern "C" fn simd_selftest() -> f32 {
-    use sotto::llm::quant::encode::quantize_row;
-    use sotto::llm::quant::kernels::{self, QuantizedActivations};
-    use sotto::llm::quant::{
-        vec_dot_q4_0, vec_dot_q4_0_group, vec_dot_q4_0_group_x2, vec_dot_q8_0, vec_dot_q8_0_group,
-        vec_dot_q8_0_group_x2, GgmlType, TokenGroup,
-    };
-    let values = |n: usize, seed: usize| -> Vec<f32> {
-        (0..n)
-            .map(|i| {
-                (((i * 7919 + seed * 104_729) % 2003) as f32 / 1001.5 - 1.0)
-                    * if i % 97 == 0 { 9.0 } else { 1.0 }
-            })
-            .collect()
-    };
-    let a = QuantizedActivations::q8_0(&values(1024, 1));
-    let mut worst = 0f32;
-    for seed in 2..10 {
-        let w = values(1024, seed);
-        let (mut q8, mut q4) = (Vec::new(), Vec::new());
-        quantize_row(GgmlType::Q8_0, &w, &mut q8);
-        quantize_row(GgmlType::Q4_0, &w, &mut q4);
-        let rel = |s: f32, v: f32| (s - v).abs() / (1.0 + s.abs());
-        worst = worst.max(rel(kernels::dot_q8_0_q8_0(&q8, &a), vec_dot_q8_0(&q8, &a)));
-        worst = worst.max(rel(kernels::dot_q4_0_q8_0(&q4, &a), vec_dot_q4_0(&q4, &a)));
-        let four: Vec<QuantizedActivations> = (0..4)
-            .map(|k| QuantizedActivations::q8_0(&values(1024, 20 + k)))
-            .collect();
-        let group = TokenGroup::new([&four[0], &four[1], &four[2], &four[3]]);
-        let (x8, x4) = (
-            vec_dot_q8_0_group(&q8, &group),
-            vec_dot_q4_0_group(&q4, &group),
-        );
-        let (p8, p4) = (
-            vec_dot_q8_0_group_x2([&q8, &q8], &group),
-            vec_dot_q4_0_group_x2([&q4, &q4], &group),
-        );
-        for k in 0..4 {
-            worst = worst.max(rel(kernels::dot_q8_0_q8_0(&q8, &four[k]), x8[k]));
-            worst = worst.max(rel(kernels::dot_q4_0_q8_0(&q4, &four[k]), x4[k]));
-            for pair in [p8[0][k], p8[1][k]] {
-                worst = worst.max(rel(kernels::dot_q8_0_q8_0(&q8, &four[k]), pair));
-            }
-            for pair in [p4[0][k], p4[1][k]] {
-                worst = worst.max(rel(kernels::dot_q4_0_q8_0(&q4, &four[k]), pair));
-            }
-        }
-    }
-    worst
-}
-
 /// Frees our model (before loading candle's).
 #[no_mangle]
 pub extern "C" fn unload() {
