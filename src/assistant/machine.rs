@@ -430,7 +430,7 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
                     // transcript mostly extends them, so the prompt's cached prefix grows while
                     // the user speaks and little is left to read at the end of the turn. A
                     // failure only loses the head start (the final path meets real errors).
-                    if self.config.speculate_ms > 0 && self.reply.is_none() {
+                    if self.config.speculation_silence_ms().is_some() && self.reply.is_none() {
                         let _ = self.responder.prepare_partial_turn(&text);
                     }
                     events.push(AssistantEvent::Partial {

@@ -70,12 +70,11 @@ pub trait Responder {
         let _ = user_text;
         Ok(false)
     }
-    /// Like [`Responder::prepare_turn`] for the words of a partial transcript, while the user is
-    /// still speaking: the final words mostly extend them, so the prompt's cached prefix grows
-    /// during the utterance. A chat model does the same as for `prepare_turn`.
+    /// [`Responder::prepare_turn`] for the words of a partial transcript, while the user is still
+    /// speaking: the final words mostly extend them, so the prompt's cached prefix grows during
+    /// the utterance. A separate method so a responder can tell the two guesses apart.
     fn prepare_partial_turn(&mut self, partial_text: &str) -> Result<bool, String> {
-        let _ = partial_text;
-        Ok(false)
+        self.prepare_turn(partial_text)
     }
 }
 

@@ -109,8 +109,4 @@ impl Responder for ChatResponder {
             None => Ok(false),
         }
     }
-
-    fn prepare_partial_turn(&mut self, partial_text: &str) -> Result<bool, String> {
-        self.prepare_turn(partial_text)
-    }
 }
