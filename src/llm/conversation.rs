@@ -73,14 +73,21 @@ impl Conversation {
         };
         let (a, b) = (with_user("a")?, with_user("b")?);
         let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
-        let prefix = &a[..common];
-        let context = self.chat.model.config.context_length;
-        if prefix.is_empty() || self.session.fed().starts_with(prefix) || prefix.len() > context / 2
-        {
+        if common > self.chat.model.config.context_length / 2 {
+            return Ok(0);
+        }
+        self.prefill_ahead(&a[..common])
+    }
+
+    /// Prefills `ids` into the session unless it already starts with them (`sync` would recompute
+    /// the last id even then); returns how many ids were computed. The read-ahead of
+    /// [`Conversation::warm_up`] and [`Conversation::read_ahead_turn`].
+    fn prefill_ahead(&mut self, ids: &[u32]) -> Result<usize, LlmError> {
+        if ids.is_empty() || self.session.fed().starts_with(ids) {
             return Ok(0);
         }
         let chat = self.chat.clone();
-        let (_, computed) = self.session.sync(&chat, prefix)?;
+        let (_, computed) = self.session.sync(&chat, ids)?;
         Ok(computed)
     }
 
@@ -213,12 +220,7 @@ impl Conversation {
         };
         // `sync` always recomputes the last id (for its logits): leave it to the reply.
         let ahead = prompt.split_last().map_or(&[][..], |(_, ahead)| ahead);
-        if ahead.is_empty() || self.session.fed().starts_with(ahead) {
-            return Ok(0);
-        }
-        let chat = self.chat.clone();
-        let (_, computed) = self.session.sync(&chat, ahead)?;
-        Ok(computed)
+        self.prefill_ahead(ahead)
     }
 
     /// Counters of the reply begun with [`Conversation::begin_reply`], while it is in progress.
