@@ -18,6 +18,13 @@ fn generated(family: LlmFamily, test: &str) -> PathBuf {
     dir
 }
 
+/// A generated tiny model's q8_0 GGUF, loaded, in its own directory (the caller removes it).
+fn generated_q8(family: LlmFamily, test: &str) -> (PathBuf, Arc<ChatModel>) {
+    let dir = generated(family, test);
+    let chat = ChatModel::from_files(&dir.join("model-q8_0.gguf"), None, None).unwrap();
+    (dir, Arc::new(chat))
+}
+
 #[test]
 fn multi_turn_chat_on_generated_models() {
     for family in [LlmFamily::Llama, LlmFamily::Qwen2] {
@@ -78,8 +85,7 @@ fn multi_turn_chat_on_generated_models() {
 /// records the reply in the conversation, and an interrupted reply is kept as far as it was heard.
 #[test]
 fn stepwise_replies_match_streamed_ones_and_interruptions_keep_what_was_heard() {
-    let dir = generated(LlmFamily::Llama, "stepwise");
-    let chat = Arc::new(ChatModel::from_files(&dir.join("model-q8_0.gguf"), None, None).unwrap());
+    let (dir, chat) = generated_q8(LlmFamily::Llama, "stepwise");
     let options = GenerateOptions {
         max_tokens: 10,
         ..Default::default()
@@ -116,14 +122,14 @@ fn stepwise_replies_match_streamed_ones_and_interruptions_keep_what_was_heard() 
     assert_eq!(last.role, Role::Assistant);
     assert_eq!(last.content, heard);
     assert!(interrupted.next_piece().is_none());
+    std::fs::remove_dir_all(dir).unwrap();
 }
 
 /// Reading the system prompt ahead (while waiting for the user) leaves less to prefill when the
 /// user speaks and changes nothing in the replies.
 #[test]
 fn warm_up_reads_ahead_and_changes_no_reply() {
-    let dir = generated(LlmFamily::Qwen2, "warm-up");
-    let chat = Arc::new(ChatModel::from_files(&dir.join("model-q8_0.gguf"), None, None).unwrap());
+    let (dir, chat) = generated_q8(LlmFamily::Qwen2, "warm-up");
     let options = GenerateOptions {
         max_tokens: 8,
         ..Default::default()
@@ -157,8 +163,7 @@ fn warm_up_reads_ahead_and_changes_no_reply() {
 /// other words after it is still right.
 #[test]
 fn read_ahead_turn_leaves_one_token_and_changes_no_reply() {
-    let dir = generated(LlmFamily::Llama, "read-ahead-turn");
-    let chat = Arc::new(ChatModel::from_files(&dir.join("model-q8_0.gguf"), None, None).unwrap());
+    let (dir, chat) = generated_q8(LlmFamily::Llama, "read-ahead-turn");
     let options = GenerateOptions {
         max_tokens: 8,
         ..Default::default()

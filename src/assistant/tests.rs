@@ -147,6 +147,25 @@ fn position(events: &[AssistantEvent], wanted: impl Fn(&AssistantEvent) -> bool)
         .unwrap_or_else(|| panic!("missing event in {events:#?}"))
 }
 
+/// The latency event, asserting that all five marks are there and in order.
+fn ordered_latency(events: &[AssistantEvent]) -> Latency {
+    let latency = events.iter().find_map(|e| match e {
+        AssistantEvent::Latency(l) => Some(l.clone()),
+        _ => None,
+    });
+    let latency = latency.expect("a latency event");
+    let marks = [
+        latency.speech_end,
+        latency.endpoint,
+        latency.transcript,
+        latency.first_token,
+        latency.first_audio,
+    ];
+    assert!(marks.iter().all(Option::is_some), "{latency:?}");
+    assert!(marks.windows(2).all(|w| w[0] <= w[1]), "{latency:?}");
+    latency
+}
+
 #[test]
 fn a_spoken_turn_is_transcribed_answered_and_spoken_with_latency_marks() {
     let (mut assistant, log) = assistant(AssistantConfig::default());
@@ -179,20 +198,7 @@ fn a_spoken_turn_is_transcribed_answered_and_spoken_with_latency_marks() {
             && token < audio
             && audio < reply
     );
-    let latency = events.iter().find_map(|e| match e {
-        AssistantEvent::Latency(l) => Some(l.clone()),
-        _ => None,
-    });
-    let latency = latency.expect("a latency event");
-    let marks = [
-        latency.speech_end,
-        latency.endpoint,
-        latency.transcript,
-        latency.first_token,
-        latency.first_audio,
-    ];
-    assert!(marks.iter().all(Option::is_some), "{latency:?}");
-    assert!(marks.windows(2).all(|w| w[0] <= w[1]), "{latency:?}");
+    ordered_latency(&events);
     assert_eq!(log.borrow().as_slice(), ["user: what is two plus two"]);
     assert_eq!(assistant.state(), State::Speaking);
     let spoken: usize = events

@@ -14,24 +14,6 @@ fn transcripts(events: &[AssistantEvent]) -> Vec<String> {
         .collect()
 }
 
-fn latency(events: &[AssistantEvent]) -> Latency {
-    let latency = events.iter().find_map(|e| match e {
-        AssistantEvent::Latency(l) => Some(l.clone()),
-        _ => None,
-    });
-    let latency = latency.expect("a latency event");
-    let marks = [
-        latency.speech_end,
-        latency.endpoint,
-        latency.transcript,
-        latency.first_token,
-        latency.first_audio,
-    ];
-    assert!(marks.iter().all(Option::is_some), "{latency:?}");
-    assert!(marks.windows(2).all(|w| w[0] <= w[1]), "{latency:?}");
-    latency
-}
-
 fn no_errors(events: &[AssistantEvent]) {
     assert!(
         !events.iter().any(|e| matches!(e, AssistantEvent::Error(_))),
@@ -74,7 +56,7 @@ fn the_speculative_final_is_used_at_the_endpoint_without_a_second_transcription(
     assert_eq!(transcripts(&events), [HEARD]);
     assert_eq!(log.borrow().as_slice(), [format!("user: {HEARD}")]);
     // The transcript was ready when the endpoint came.
-    let latency = latency(&events);
+    let latency = ordered_latency(&events);
     assert_eq!(latency.transcript, latency.endpoint);
     no_errors(&events);
 }
@@ -99,7 +81,7 @@ fn without_speculation_the_final_is_transcribed_at_the_endpoint() {
     );
     assert_eq!(transcripts(&events), [HEARD]);
     assert_eq!(log.borrow().as_slice(), [format!("user: {HEARD}")]);
-    latency(&events);
+    ordered_latency(&events);
     let whole = assistant.recognizer_mut().final_lengths[0];
 
     // With speculation, the one transcription heard the utterance up to 160 ms of its silence,
@@ -133,7 +115,7 @@ fn speech_resuming_after_the_speculation_is_transcribed_again_at_the_next_pause(
     assert_eq!(prepared.borrow().as_slice(), ["what is", HEARD]);
     assert_eq!(transcripts(&events), [HEARD]);
     assert_eq!(log.borrow().as_slice(), [format!("user: {HEARD}")]);
-    latency(&events);
+    ordered_latency(&events);
 }
 
 #[test]
@@ -166,7 +148,7 @@ fn speech_resuming_after_the_speculation_is_transcribed_whole_at_the_endpoint() 
     assert_eq!(prepared.borrow().as_slice(), ["what is"]);
     assert_eq!(transcripts(&events), [HEARD]);
     assert_eq!(log.borrow().as_slice(), [format!("user: {HEARD}")]);
-    latency(&events);
+    ordered_latency(&events);
 }
 
 #[test]
@@ -205,7 +187,7 @@ fn a_failed_speculation_falls_back_to_the_final_transcription() {
     assert_eq!(transcripts(&events), [HEARD]);
     assert_eq!(log.borrow().as_slice(), [format!("user: {HEARD}")]);
     no_errors(&events);
-    latency(&events);
+    ordered_latency(&events);
 }
 
 #[test]
