@@ -19,6 +19,8 @@
 #[cfg(not(target_arch = "wasm32"))]
 mod bpe;
 #[cfg(not(target_arch = "wasm32"))]
+mod fillers;
+#[cfg(not(target_arch = "wasm32"))]
 mod gguf;
 #[cfg(not(target_arch = "wasm32"))]
 mod index;

@@ -222,7 +222,7 @@ impl RealShape {
 /// Writes random weights in a real model's shape into `dir` and returns the file names.
 ///
 /// LLMs: `model-<quant>.gguf` for each of `quants`, plus `tokenizer.json` and
-/// `tokenizer_config.json` (the test BPE padded with unused tokens to the real vocabulary, so
+/// `tokenizer_config.json` (the test BPE padded with corpus-word fillers to the real vocabulary, so
 /// special tokens have their real ids). Whisper: `model.safetensors` (f32), `model.gguf` (q8_0),
 /// `config.json`, `generation_config.json`, `tokenizer.json`; `quants` does not apply.
 pub fn write_real_shape(

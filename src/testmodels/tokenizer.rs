@@ -3,10 +3,10 @@
 //! Three layouts mirror the models the project runs: SmolLM2 (specials first, digits split one
 //! by one), Qwen2 (NFC, Qwen's split regex, specials last) and Whisper (GPT-2 regex, then
 //! Whisper's 1608 special tokens in their real order). Real-shape models pad the vocabulary with
-//! unreachable filler tokens so the special tokens land on their real ids; the fillers are corpus
-//! words (alone or in pairs, some capitalized or followed by punctuation), so that the text a model
-//! with random weights produces reads like words and sentences: the chunker then cuts speech and the
-//! next model reads it back at a realistic number of tokens per word.
+//! filler tokens so the special tokens land on their real ids; the fillers are corpus words (see
+//! [`super::fillers`]), so that the text a model with random weights produces reads like words and
+//! sentences: the chunker then cuts speech and the next model reads it back at a realistic number
+//! of tokens per word.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -18,7 +18,7 @@ use tokenizers::{
 };
 
 use super::bpe::{self, TrainedBpe};
-use super::rng::Rng;
+use super::fillers;
 use super::TestModelError;
 
 /// The English text every test tokenizer is trained on (conversational on purpose, so prompts
@@ -150,7 +150,7 @@ fn corpus_words(pre: &PreTokenizerWrapper) -> Result<BTreeMap<String, u64>, Test
 }
 
 /// Trains and assembles a tokenizer. `regular_end`, when given, pads the regular (non-trailing-
-/// special) ids with unreachable filler tokens up to that id, for real-shape vocabularies.
+/// special) ids with filler tokens up to that id, for real-shape vocabularies (see [`fillers`]).
 pub(crate) fn build(
     kind: TokenizerKind,
     merges_wanted: usize,
@@ -159,7 +159,7 @@ pub(crate) fn build(
     let pre: PreTokenizerWrapper = parse(pre_tokenizer_json(kind))?;
     let TrainedBpe {
         tokens: bpe_tokens,
-        merges,
+        mut merges,
     } = bpe::train(&corpus_words(&pre)?, merges_wanted, 2);
     if merges.len() < merges_wanted {
         return Err(TestModelError::Tokenizer(format!(
@@ -184,7 +184,9 @@ pub(crate) fn build(
         )));
     }
     let taken: HashSet<String> = tokens.iter().cloned().collect();
-    tokens.extend(word_fillers(end - tokens.len(), &taken));
+    let fillers = fillers::make(end - tokens.len(), &taken, &merges, &pre)?;
+    tokens.extend(fillers.tokens);
+    merges.extend(fillers.merges);
     let trailing = if leading {
         Vec::new()
     } else {
@@ -247,56 +249,6 @@ pub(crate) fn build(
     })
 }
 
-/// `count` distinct filler tokens in byte-level form (a space is `Ġ`): a corpus word (sometimes with
-/// an ending such as `s` or `ing`) or two, sometimes capitalized, sometimes followed by `,`, `.` or
-/// `?`. None is reachable by encoding: a
-/// BPE vocabulary only produces the strings its merges build, and every filler either holds an
-/// inner space or punctuation the pre-tokenizers split off, or is a single word the merges do not
-/// build (words that are already tokens are skipped).
-fn word_fillers(count: usize, taken: &HashSet<String>) -> Vec<String> {
-    let words: Vec<String> = CORPUS
-        .split(|c: char| !(c.is_ascii_alphabetic() || c == '\''))
-        .filter(|w| w.chars().any(|c| c.is_ascii_alphabetic()))
-        .map(str::to_ascii_lowercase)
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let mut rng = Rng::for_tensor(0x5077_0F11, "vocabulary fillers");
-    let mut pick = |n: usize| (rng.next_u64() % n as u64) as usize;
-    let mut seen = HashSet::new();
-    let mut fillers = Vec::with_capacity(count);
-    while fillers.len() < count {
-        // Mostly single words (a trained vocabulary's tokens are rarely two words); word endings
-        // make enough distinct ones, and pairs fill the rest.
-        let n_words = if pick(10) < 9 { 1 } else { 2 };
-        let mut text = String::new();
-        for i in 0..n_words {
-            let word = &words[pick(words.len())];
-            text.push('Ġ');
-            if i == 0 && pick(10) == 0 {
-                let mut chars = word.chars();
-                text.extend(chars.next().map(|c| c.to_ascii_uppercase()));
-                text.push_str(chars.as_str());
-            } else {
-                text.push_str(word);
-            }
-            if n_words == 1 {
-                text.push_str(["", "", "s", "ed", "ing", "er", "ly", "'s"][pick(8)]);
-            }
-        }
-        text.push_str(match pick(50) {
-            0..=5 => ",",
-            6..=9 => ".",
-            10 => "?",
-            _ => "",
-        });
-        if !taken.contains(&text) && seen.insert(text.clone()) {
-            fillers.push(text);
-        }
-    }
-    fillers
-}
-
 fn post_processor_json(
     kind: TokenizerKind,
     tokenizer: &Tokenizer,
@@ -349,15 +301,24 @@ mod tests {
         assert_eq!(whisper.len(), 51_865);
         assert_eq!(whisper.id("<|startoftranscript|>").unwrap(), 50_258);
         assert_eq!(whisper.id("<|notimestamps|>").unwrap(), 50_363);
-        // Fillers read as words, and are never produced by encoding text.
+        // Fillers read as words; a filler that the pre-tokenizer keeps whole is reachable, as a
+        // real vocabulary's words are: its text encodes to its own id.
         let filler = whisper
             .tokenizer
             .decode(&[2000, 2001, 2002], false)
             .unwrap();
         assert!(filler.starts_with(' ') && filler.split_whitespace().count() >= 3);
-        let ids = whisper.tokenizer.encode(filler.as_str(), false).unwrap();
-        assert!(ids.get_ids().iter().all(|&id| id < 1024));
-        let ids = whisper.tokenizer.encode(CORPUS, false).unwrap();
-        assert!(ids.get_ids().iter().all(|&id| id < 1024));
+        let mut whole_words = 0;
+        for id in (1024..50_257).step_by(7) {
+            let token = &whisper.tokens[id as usize];
+            if !token[2..].chars().all(|c| c.is_ascii_alphabetic()) || !token.starts_with('Ġ') {
+                continue;
+            }
+            whole_words += 1;
+            let text = whisper.tokenizer.decode(&[id], false).unwrap();
+            let ids = whisper.tokenizer.encode(text.as_str(), false).unwrap();
+            assert_eq!(ids.get_ids(), [id], "{token:?}");
+        }
+        assert!(whole_words > 3_000, "{whole_words} single-word fillers");
     }
 }
