@@ -23,8 +23,9 @@ class PlaybackProcessor extends AudioWorkletProcessor {
 
   command(message) {
     if (message.type === 'chunk') {
-      // Progress is counted in the chunk's own samples, which is what the engine knows.
-      const consumedBefore = this.turnSamples.get(message.turn) ?? 0;
+      // Progress is counted in the chunk's own samples, which is what the engine knows. A turn
+      // whose first chunks the system voice spoke starts at their samples (`offset`).
+      const consumedBefore = this.turnSamples.get(message.turn) ?? message.offset ?? 0;
       this.turnSamples.set(message.turn, consumedBefore + message.samples.length);
       this.queue.push({ turn: message.turn, samples: message.samples, step: message.sampleRate / sampleRate, position: 0, consumedBefore });
     } else if (message.type === 'flush') {
@@ -59,8 +60,11 @@ class PlaybackProcessor extends AudioWorkletProcessor {
         out[written++] = a + (b - a) * frac;
         chunk.position += step;
       }
-      this.rendered = chunk.consumedBefore + Math.min(Math.floor(chunk.position), samples.length);
-      if (chunk.position >= samples.length - (step === 1 ? 0 : 1)) this.queue.shift();
+      // A resampled chunk ends one input sample early (the last has no successor to interpolate
+      // towards): once it is done, all of it counts as heard.
+      const done = chunk.position >= samples.length - (step === 1 ? 0 : 1);
+      this.rendered = chunk.consumedBefore + (done ? samples.length : Math.min(Math.floor(chunk.position), samples.length));
+      if (done) this.queue.shift();
     }
     out.fill(0, written);
     for (let channel = 1; channel < output.length; channel++) output[channel].set(out);

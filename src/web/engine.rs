@@ -46,24 +46,14 @@ impl Default for GenerationSettings {
     }
 }
 
-/// How the voice speaks.
-#[derive(Deserialize)]
+/// How the voice speaks: the settings given change, the others keep their values (the page sets
+/// the speaking rate, the playback worklet's set-up the sample rate).
+#[derive(Deserialize, Default)]
 #[serde(default, rename_all = "camelCase")]
 struct VoiceSettings {
-    sample_rate: u32,
-    rate: f32,
-    pitch: f32,
-}
-
-impl Default for VoiceSettings {
-    fn default() -> Self {
-        let defaults = SpeechOptions::default();
-        Self {
-            sample_rate: defaults.sample_rate,
-            rate: defaults.rate,
-            pitch: defaults.pitch,
-        }
-    }
+    sample_rate: Option<u32>,
+    rate: Option<f32>,
+    pitch: Option<f32>,
 }
 
 /// How speech is decoded (the JS side's `asr` settings).
@@ -277,14 +267,16 @@ impl Engine {
         Ok(())
     }
 
-    /// Voice settings: sampleRate (16000, 22050, 24000 or 48000), rate, pitch.
+    /// Voice settings: sampleRate (16000, 22050, 24000 or 48000), rate, pitch. Settings left out
+    /// keep their current values.
     #[wasm_bindgen(js_name = setVoice)]
     pub fn set_voice(&mut self, settings: JsValue) -> Result<(), JsError> {
         let settings: VoiceSettings = serde_wasm_bindgen::from_value(settings).map_err(js_error)?;
+        let current = self.assistant.voice_mut().options;
         let options = SpeechOptions {
-            sample_rate: settings.sample_rate,
-            rate: settings.rate,
-            pitch: settings.pitch,
+            sample_rate: settings.sample_rate.unwrap_or(current.sample_rate),
+            rate: settings.rate.unwrap_or(current.rate),
+            pitch: settings.pitch.unwrap_or(current.pitch),
         };
         options.validate().map_err(js_error)?;
         self.assistant.voice_mut().options = options;
