@@ -90,14 +90,30 @@ export interface RecognitionOptions {
   fullWindow?: boolean;
 }
 
-/** The embedded voice's settings. */
+/** The voice's settings. */
 export interface VoiceOptions {
   /** Speaking rate, 1 = normal. */
   rate?: number;
-  /** Pitch factor, 1 = normal. */
+  /** Pitch factor, 1 = normal (embedded voice). */
   pitch?: number;
-  /** Output sample rate. */
+  /** Output sample rate (embedded voice). */
   sampleRate?: 16000 | 22050 | 24000 | 48000;
+  /**
+   * `Sotto` only: speak replies with a *local* system voice (`speechSynthesis`, never a network
+   * voice) for `lang`; any chunk it cannot speak is spoken by the embedded voice. Default false.
+   */
+  system?: boolean;
+  /** The replies' language (BCP 47) for choosing the system voice; default 'en-US'. */
+  lang?: string;
+}
+
+/** Which system voice speaks replies (`Sotto.systemVoice`). */
+export interface SystemVoiceInfo {
+  /** Whether a local voice for `lang` exists here; if not, the embedded voice speaks. */
+  local: boolean;
+  /** The chosen voice's name, or null. */
+  name: string | null;
+  lang: string;
 }
 
 /** Download progress of a model. */
@@ -147,7 +163,9 @@ export interface SottoEventMap {
   'nothing-heard': { type: 'nothing-heard'; turn: number };
   /** A piece of the reply; `turn` is -1 for `ChatModel` replies. */
   token: { type: 'token'; turn: number; text: string };
-  audio: { type: 'audio'; turn: number; index: number; text: string; samples: Float32Array; sampleRate: number };
+  /** A chunk of the reply is ready to be heard (`samples`: its length in the embedded voice;
+   *  `system`: the system voice speaks it). */
+  audio: { type: 'audio'; turn: number; index: number; text: string; samples: number; sampleRate: number; system?: boolean };
   reply: { type: 'reply'; turn: number; text: string };
   speaking: { type: 'speaking'; turn: number };
   'speaking-stopped': { type: 'speaking-stopped'; turn: number };
@@ -223,6 +241,8 @@ export interface ModelManager {
 export class Sotto extends EventTarget {
   static create(options?: SottoOptions): Promise<Sotto>;
   readonly engine: EngineFacts;
+  /** The system voice in use (`voice.system`), or null when the embedded voice speaks. */
+  readonly systemVoice: SystemVoiceInfo | null;
   /** Listens to an event; returns a function that stops listening. */
   on<K extends SottoEventType>(type: K, listener: (event: SottoEventMap[K]) => void): () => void;
   /** Loads a model for a role. */

@@ -155,8 +155,13 @@ async function main() {
       systemPrompt: $('system-input').value,
       endpointMs: Number($('endpoint-input').value),
       mode,
-      voice: { rate: Number($('rate-input').value) },
+      voice: { rate: Number($('rate-input').value), system: $('voice-select').value === 'system', lang: navigator.language || 'en-US' },
     });
+    // Say which voice will speak: a system voice is used only if it is local to this device.
+    const system = sotto.systemVoice;
+    $('voice-status').textContent = !system ? ''
+      : system.local ? `Replies use ${system.name}, on this device.`
+        : `No local system voice for ${system.lang} here: the built-in voice speaks instead.`;
     $('talk-button').hidden = mode !== 'push-to-talk';
     $('state').textContent = 'Loading models…';
     try {

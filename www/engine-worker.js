@@ -7,6 +7,7 @@ import init, { version, simdEnabled, Sha256Hasher, inspectModelFile, Engine, dec
 import { loadCatalog, fileKind } from './catalog.js';
 import { DownloadError, downloadModel, importFiles } from './downloader.js';
 import { ModelStore, StoreError } from './model-store.js';
+import { SystemVoiceRoute } from './voice-route.js';
 
 // A minimal module whose body uses a v128 instruction: if the browser validates it, it has
 // WebAssembly SIMD. (i8x16.splat then i8x16.popcnt, returning a v128.)
@@ -206,17 +207,58 @@ async function importPicked({ files }) {
 
 const turnStarts = new Map(); // turn → performance.now() when its audio started sounding
 
-/** Sends assistant events to the page; audio goes to the playback worklet. */
+// While the page speaks replies with a local system voice (`voice.system`), the chunks' embedded
+// samples wait here, for the heard-so-far count and for chunks the system voice hands back.
+let systemVoice = null;
+// The system voice's output is not measured: while it speaks, the echo-aware speech threshold
+// assumes a typical level (-20 dBFS).
+const SYSTEM_VOICE_RMS = 0.1;
+
+/** Sends assistant events to the page; audio goes to the playback worklet (or the system voice). */
 function dispatch(events) {
   for (const event of events) {
     if (event.type === 'audio') {
       const { samples, ...rest } = event;
+      if (systemVoice) {
+        systemVoice.drop(event.turn - 1);
+        systemVoice.add(event.turn, event.index, samples, event.sampleRate);
+        post({ type: 'event', event: { ...rest, samples: samples.length, system: true } });
+        continue;
+      }
       post({ type: 'event', event: { ...rest, samples: samples.length } });
       if (playback) playback.postMessage({ type: 'chunk', turn: event.turn, samples, sampleRate: event.sampleRate }, [samples.buffer]);
     } else {
-      if (event.type === 'interrupted') playback?.postMessage({ type: 'flush', turn: event.turn });
+      if (event.type === 'interrupted') {
+        playback?.postMessage({ type: 'flush', turn: event.turn });
+        systemVoice?.drop(event.turn);
+      }
       post({ type: 'event', event });
     }
+  }
+}
+
+/** The page's system voice started (`start`), finished (`end`) or handed back (`fallback`) a chunk. */
+function onSystemVoice({ turn, index, state, idle }) {
+  if (!systemVoice) return;
+  const now = performance.now();
+  if (state === 'start') {
+    core.engine.playbackLevel(SYSTEM_VOICE_RMS);
+    if (!turnStarts.has(turn)) {
+      turnStarts.set(turn, now);
+      post({ type: 'event', event: { type: 'speaking', turn, at: now } });
+    }
+  } else if (state === 'end') {
+    const heard = systemVoice.heardThrough(turn, index);
+    if (heard != null) dispatch(core.engine.playbackProgress(turn, heard, now));
+    if (idle) {
+      core.engine.playbackLevel(0);
+      post({ type: 'event', event: { type: 'speaking-stopped', turn, interrupted: false } });
+    }
+  } else if (state === 'fallback') {
+    const chunk = systemVoice.fallback(turn, index);
+    if (!chunk || !playback) return;
+    const samples = chunk.samples.slice();
+    playback.postMessage({ type: 'chunk', turn, samples, sampleRate: chunk.sampleRate, offset: chunk.offset }, [samples.buffer]);
   }
 }
 
@@ -309,9 +351,14 @@ const handlers = {
     if (asr) core.engine.setAsr(asr);
     if (systemPrompt !== undefined) core.engine.setSystemPrompt(systemPrompt);
     if (generation) core.engine.setGeneration(generation);
-    if (voice) core.engine.setVoice(voice);
+    if (voice) {
+      const { system, ...embedded } = voice;
+      if (system !== undefined) systemVoice = system ? (systemVoice ?? new SystemVoiceRoute()) : null;
+      if (Object.keys(embedded).length) core.engine.setVoice(embedded);
+    }
     return {};
   },
+  'system-voice': async (message) => onSystemVoice(message),
   'capture-port': async ({ port }) => {
     capture?.close();
     capture = port;

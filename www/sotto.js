@@ -8,6 +8,7 @@
 //   assistant.on('token', (e) => process(e.text));
 //   await assistant.start(); // microphone, hands-free
 import { AudioIo } from './audio-io.js';
+import { SystemSpeaker } from './system-speaker.js';
 
 /** Every error the API throws or emits: `code` says what failed, the message says how to fix it. */
 export class SottoError extends Error {
@@ -128,7 +129,9 @@ export class Sotto extends EventTarget {
    * Starts the engine and loads the models. Options: `asr`, `llm` (model sources), `systemPrompt`,
    * `endpointMs`, `speculateMs` (silence after which the turn is read ahead; 0 disables), `mode`
    * ('hands-free' | 'push-to-talk'), `bargeIn`, `partialIntervalMs`, `generation` ({maxTokens,
-   * temperature, topK, topP, repetitionPenalty, seed, stop}), `voice` ({rate, pitch}),
+   * temperature, topK, topP, repetitionPenalty, seed, stop}), `voice` ({rate, pitch, system, lang}:
+   * `system: true` speaks replies with a local system voice for `lang`, falling back to the
+   * embedded voice when there is none),
    * `recognition` ({language, noSpeechThreshold, maxTokens}), `onProgress` (download progress).
    */
   static async create(options = {}) {
@@ -153,6 +156,9 @@ export class Sotto extends EventTarget {
     this.audio = null;
     this.replies = new Map(); // turn → {resolve, text}
     this.vad = {};
+    this.speaker = null; // the SystemSpeaker when replies use a system voice
+    /** `{local, name, lang}` while replies use a system voice (`local`: one exists here), else null. */
+    this.systemVoice = null;
     client.addEventListener('event', ({ detail }) => this.#onEvent(detail.event));
     client.addEventListener('level', ({ detail }) => this.#emit('level', { db: detail.db }));
     client.addEventListener('playback', ({ detail }) => this.#emit('playback', { rendered: detail.rendered }));
@@ -173,6 +179,8 @@ export class Sotto extends EventTarget {
       pending?.resolve?.(event.type === 'reply' ? event.text : event.spoken);
       this.replies.delete(event.turn);
     }
+    if (event.type === 'audio' && event.system) this.speaker?.speak({ turn: event.turn, index: event.index, text: event.text });
+    if (event.type === 'interrupted') this.speaker?.cancel(event.turn);
     if (event.type === 'error') {
       const pending = [...this.replies.values()].find((r) => r.resolve);
       pending?.reject?.(new SottoError(event.stage ?? 'engine', event.message));
@@ -213,9 +221,37 @@ export class Sotto extends EventTarget {
     this.config = request.config ?? this.config;
     if (options.systemPrompt !== undefined) request.systemPrompt = options.systemPrompt;
     if (options.generation) request.generation = options.generation;
-    if (options.voice) request.voice = options.voice;
+    if (options.voice) {
+      const { lang, ...voice } = options.voice;
+      if (voice.system !== undefined || lang !== undefined) await this.#routeVoice(voice.system ?? this.speaker != null, lang);
+      if (this.speaker && voice.rate != null) this.speaker.rate = voice.rate;
+      request.voice = voice;
+    }
     if (options.recognition) request.asr = options.recognition;
     if (Object.keys(request).length) await this.client.request('configure', request);
+  }
+
+  /**
+   * Speaks replies with a local system voice (`on`) or the embedded one. The engine still makes
+   * the embedded samples: it counts what was heard in them, and plays a chunk itself when the
+   * system voice cannot speak it. `this.systemVoice` tells the page which voice speaks.
+   */
+  async #routeVoice(on, lang) {
+    this.speaker?.cancel();
+    this.speaker = null;
+    this.systemVoice = null;
+    if (!on) return;
+    const report = (state, chunk, extra = {}) =>
+      this.client.request('system-voice', { turn: chunk.turn, index: chunk.index, state, ...extra }).catch(() => {});
+    const speaker = new SystemSpeaker({
+      lang: lang ?? 'en-US',
+      fallback: (chunk) => report('fallback', chunk),
+      onstart: (chunk) => report('start', chunk),
+      onend: (chunk) => report('end', chunk, { idle: !speaker.speaking }),
+    });
+    this.speaker = speaker;
+    const local = await speaker.ready();
+    this.systemVoice = { local, name: speaker.voice?.name ?? null, lang: speaker.lang };
   }
 
   async #ensureAudio() {
@@ -268,6 +304,7 @@ export class Sotto extends EventTarget {
 
   /** Stops the reply in progress. */
   interrupt() {
+    this.speaker?.cancel();
     return this.client.request('interrupt');
   }
 
@@ -306,6 +343,7 @@ export class Sotto extends EventTarget {
 
   /** Stops everything and frees the engine. */
   dispose() {
+    this.speaker?.cancel();
     this.audio?.close();
     this.audio = null;
     this.client.terminate();

@@ -15,6 +15,7 @@ const SHELL = [
   './capture-worklet.js',
   './playback-worklet.js',
   './system-speaker.js',
+  './voice-route.js',
   './engine-worker.js',
   './catalog.js',
   './downloader.js',

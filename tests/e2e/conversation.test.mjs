@@ -114,6 +114,32 @@ test('speech is heard, transcribed, answered and spoken; talking over the reply 
   await page.click('#mic-button'); // stop listening
 });
 
+test('the system voice setting: with no local system voice here, the built-in voice speaks', async () => {
+  const { page } = browser;
+  await page.selectOption('#voice-select', 'system');
+  await page.click('#apply-button');
+  await waitFor(() => document.querySelector('#voice-status').textContent !== '', 'the voice status');
+  // Headless Chromium has no voices at all (getVoices() is empty): every chunk falls back.
+  assert.match(await page.textContent('#voice-status'), /No local system voice for .+ the built-in voice speaks/);
+  const systemVoice = await page.evaluate(() => window.sotto.systemVoice);
+  assert.equal(systemVoice.local, false);
+  assert.equal(systemVoice.name, null);
+  await page.evaluate(() => (window.recorded = []));
+  const renderedBefore = await page.evaluate(() => window.rendered);
+  await page.fill('#ask-input', 'Say something, please.');
+  await page.press('#ask-input', 'Enter');
+  await waitFor(() => window.recorded.some((e) => e.type === 'speaking-stopped'), 'the reply to be spoken');
+  await waitFor(() => window.recorded.some((e) => e.type === 'state' && e.state === 'listening'), 'the turn to end');
+  const seen = await events();
+  const chunks = seen.filter((e) => e.type === 'audio');
+  assert.ok(chunks.length > 0 && chunks.every((e) => e.system === true), 'chunks were routed to the system voice');
+  assert.ok((await page.evaluate(() => window.rendered)) > renderedBefore, 'the playback worklet played the fallback');
+  assert.ok(!seen.some((e) => e.type === 'interrupted' || e.type === 'error'));
+  await page.selectOption('#voice-select', 'embedded');
+  await page.click('#apply-button');
+  await waitFor(() => document.querySelector('#voice-status').textContent === '', 'the built-in voice again');
+});
+
 test('no console error, no page error, no request off the machine', () => {
   assert.deepEqual(browser.problems.pageErrors, []);
   assert.deepEqual(browser.problems.consoleErrors, []);

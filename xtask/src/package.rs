@@ -19,6 +19,7 @@ const SCRIPTS: &[&str] = &[
     "capture-worklet.js",
     "playback-worklet.js",
     "system-speaker.js",
+    "voice-route.js",
 ];
 
 /// The wasm-bindgen output the package ships (from `dist/pkg/`).
