@@ -25,8 +25,9 @@ if (!asr || !llm) throw new Error('models/bench lacks whisper-tiny or smollm2-36
 const dir = mkdtempSync(join(tmpdir(), 'sotto-bench-'));
 const speech = join(dir, 'speech.wav');
 execFileSync('espeak-ng', ['-v', 'en-us', '-s', '150', '-w', join(dir, 'raw.wav'), 'What is two plus two?']);
-// Long pauses between the looped utterances, so each reply finishes before the next turn.
-execFileSync('sox', ['-D', join(dir, 'raw.wav'), '-r', '48000', '-c', '1', '-b', '16', speech, 'pad', '1.0', '9.0']);
+// Long pauses between the looped utterances, so each reply finishes before the next turn: the
+// 48-token reply of random weights is spoken for about 20 s.
+execFileSync('sox', ['-D', join(dir, 'raw.wav'), '-r', '48000', '-c', '1', '-b', '16', speech, 'pad', '1.0', '28.0']);
 
 const server = await startServer({ models });
 const browser = await openBrowser({
