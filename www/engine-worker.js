@@ -237,16 +237,20 @@ function dispatch(events) {
   }
 }
 
+/** A turn's reply started sounding (worklet or system voice): tells the page, once per turn. */
+function startedSounding(turn, now) {
+  if (turnStarts.has(turn)) return;
+  turnStarts.set(turn, now);
+  post({ type: 'event', event: { type: 'speaking', turn, at: now } });
+}
+
 /** The page's system voice started (`start`), finished (`end`) or handed back (`fallback`) a chunk. */
 function onSystemVoice({ turn, index, state, idle }) {
   if (!systemVoice) return;
   const now = performance.now();
   if (state === 'start') {
     core.engine.playbackLevel(SYSTEM_VOICE_RMS);
-    if (!turnStarts.has(turn)) {
-      turnStarts.set(turn, now);
-      post({ type: 'event', event: { type: 'speaking', turn, at: now } });
-    }
+    startedSounding(turn, now);
   } else if (state === 'end') {
     const heard = systemVoice.heardThrough(turn, index);
     if (heard != null) dispatch(core.engine.playbackProgress(turn, heard, now));
@@ -315,9 +319,8 @@ function onCaptureFrame(samples, at) {
 
 function onPlaybackMessage(message) {
   const now = performance.now();
-  if (message.type === 'started' && !turnStarts.has(message.turn)) {
-    turnStarts.set(message.turn, now);
-    post({ type: 'event', event: { type: 'speaking', turn: message.turn, at: now } });
+  if (message.type === 'started') {
+    startedSounding(message.turn, now);
   } else if (message.type === 'stopped') {
     dispatch(core.engine.playbackProgress(message.turn, message.rendered, now));
     post({ type: 'event', event: { type: 'speaking-stopped', turn: message.turn, interrupted: message.interrupted } });
