@@ -12,6 +12,7 @@ pub mod asr;
 pub mod assistant;
 pub mod audio;
 pub mod llm;
+pub mod parallel;
 pub mod testmodels;
 pub mod tts;
 pub mod vad;

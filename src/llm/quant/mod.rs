@@ -12,9 +12,11 @@ pub mod kernels;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub mod simd128;
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use super::LlmError;
+use crate::parallel::DisjointOut;
 pub use kernels::{QuantizedActivations, TokenGroup, QK8_0, QK_K};
 
 /// Tensor encodings this crate reads (GGML type ids).
@@ -118,6 +120,9 @@ impl std::fmt::Debug for QMatrix {
 /// How many weight rows one tile of the batched matmul keeps hot while it walks the tokens.
 const ROW_TILE: usize = 8;
 
+/// Below this many multiply-adds a product runs on the caller alone (see `matmul_prepared`).
+const PARALLEL_MIN_MACS: usize = 128 * 1024;
+
 impl QMatrix {
     /// A view of `rows` × `cols` elements at `offset`; the caller has bounds-checked the range.
     pub fn new(
@@ -186,15 +191,43 @@ impl QMatrix {
     fn matmul_prepared(&self, input: &PreparedInput, xs: &[f32], n_tokens: usize, out: &mut [f32]) {
         assert_eq!(xs.len(), n_tokens * self.cols);
         assert_eq!(out.len(), n_tokens * self.rows);
+        // Small products (a decode step's k/v projections of a tiny model) are not worth a
+        // fork-join: waking a helper costs more than the work.
+        if crate::parallel::helper_count() == 0
+            || self.rows * self.cols * n_tokens < PARALLEL_MIN_MACS
+        {
+            let all = DisjointOut::new(out);
+            self.matmul_rows(input, xs, n_tokens, 0..self.rows, all);
+            return;
+        }
+        let shared = DisjointOut::new(out);
+        crate::parallel::for_each_chunk(self.rows, ROW_TILE, &|rows: Range<usize>| {
+            self.matmul_rows(input, xs, n_tokens, rows, shared)
+        });
+    }
+
+    /// The rows `rows` of every token's output: tiles of [`ROW_TILE`] rows, each read once for
+    /// all the token groups. Each call writes only `out[t * self.rows + r]` for `r` in `rows`.
+    fn matmul_rows(
+        &self,
+        input: &PreparedInput,
+        xs: &[f32],
+        n_tokens: usize,
+        rows: Range<usize>,
+        out: DisjointOut,
+    ) {
         let acts = &input.acts;
         let paired = matches!(self.dtype, GgmlType::Q8_0 | GgmlType::Q4_0);
         let groups: &[TokenGroup] = if paired { &input.groups } else { &[] };
-        for tile in (0..self.rows).step_by(ROW_TILE) {
-            let tile_end = (tile + ROW_TILE).min(self.rows);
+        // SAFETY (every `out.set` below): the index's row is in `rows`, which no other chunk
+        // has, and `out` is the caller's live buffer.
+        let set = |index: usize, value: f32| unsafe { out.set(index, value) };
+        for tile in rows.clone().step_by(ROW_TILE) {
+            let tile_end = (tile + ROW_TILE).min(rows.end);
             for (g, group) in groups.iter().enumerate() {
-                let mut put = |r: usize, dots: [f32; 4]| {
+                let put = |r: usize, dots: [f32; 4]| {
                     for (k, d) in dots.into_iter().enumerate() {
-                        out[(4 * g + k) * self.rows + r] = d;
+                        set((4 * g + k) * self.rows + r, d);
                     }
                 };
                 // Rows in pairs: each activation vector is loaded once for two rows.
@@ -224,7 +257,7 @@ impl QMatrix {
                 let x = &xs[t * self.cols..(t + 1) * self.cols];
                 for r in tile..tile_end {
                     let w = self.row_bytes(r);
-                    out[t * self.rows + r] = match self.dtype {
+                    let dot = match self.dtype {
                         GgmlType::F32 => kernels::dot_f32(w, x),
                         GgmlType::F16 => kernels::dot_f16(w, x),
                         GgmlType::Q8_0 => vec_dot_q8_0(w, &acts[t]),
@@ -234,6 +267,7 @@ impl QMatrix {
                         GgmlType::Q4K => kernels::dot_q4k_q8k(w, &acts[t]),
                         GgmlType::Q6K => kernels::dot_q6k_q8k(w, &acts[t]),
                     };
+                    set(t * self.rows + r, dot);
                 }
             }
         }
