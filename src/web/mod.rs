@@ -29,3 +29,32 @@ pub fn version() -> String {
 pub fn simd_enabled() -> bool {
     crate::simd128_enabled()
 }
+
+/// Threads that share the matrix products: 1, plus each helper Worker that called
+/// `runHelperThread` (only the threaded build has helpers).
+#[wasm_bindgen(js_name = threadCount)]
+pub fn thread_count() -> usize {
+    crate::parallel::thread_count()
+}
+
+/// Whether this build has wasm threads (shared memory and atomics), so that helper Workers can
+/// join it. Only a cross-origin isolated page can instantiate it.
+#[wasm_bindgen(js_name = threadsEnabled)]
+pub fn threads_enabled() -> bool {
+    cfg!(target_feature = "atomics")
+}
+
+/// The body of a helper Worker in the threaded build: it registers and then runs chunks of the
+/// engine's matrix products forever (it blocks its Worker, never the page).
+#[cfg(target_feature = "atomics")]
+#[wasm_bindgen(js_name = runHelperThread)]
+pub fn run_helper_thread() {
+    crate::parallel::run_helper()
+}
+
+/// The engine's memory, which the engine worker hands to the helper Workers of the threaded build
+/// (shared, so every Worker instantiates the module on the same bytes).
+#[wasm_bindgen(js_name = wasmMemory)]
+pub fn wasm_memory() -> JsValue {
+    wasm_bindgen::memory()
+}

@@ -132,11 +132,52 @@ fn build() -> Result {
     package::package().map(drop)
 }
 
-/// rustc → wasm-opt (Debian's binaryen, on rustc's output: run on wasm-bindgen's output it
-/// corrupts the externref table) → wasm-bindgen --target web.
+/// The two engine builds: the page loads the threaded one when it is cross-origin isolated (so
+/// it can share memory with helper Workers), else the single-threaded one.
+#[derive(Clone, Copy)]
+enum WasmBuild {
+    /// Stable toolchain, SIMD: `dist/pkg`.
+    Single,
+    /// Nightly with the standard library rebuilt for atomics and shared memory: `dist/pkg-threads`.
+    Threads,
+}
+
+/// Both engine builds, each: rustc → wasm-opt (Debian's binaryen, on rustc's output: run on
+/// wasm-bindgen's output it corrupts the externref table) → wasm-bindgen --target web.
 fn build_wasm() -> Result {
+    build_wasm_variant(WasmBuild::Single)?;
+    build_wasm_variant(WasmBuild::Threads)
+}
+
+fn build_wasm_variant(variant: WasmBuild) -> Result {
     let root = root();
-    run(cargo().args([
+    let (mut command, target_dir, out_dir) = match variant {
+        WasmBuild::Single => (cargo(), root.join("target"), "dist/pkg"),
+        WasmBuild::Threads => {
+            // Nightly's own cargo (xtask runs under stable's): build-std is nightly-only. Its
+            // flags replace the config's wasm32 flags, so they repeat them.
+            let mut nightly = Command::new("cargo");
+            nightly
+                .arg(format!("+{}", setup::THREADS_TOOLCHAIN))
+                .env_remove("CARGO")
+                .env_remove("RUSTC")
+                .env(
+                    "RUSTFLAGS",
+                    "-C target-feature=+atomics,+bulk-memory,+mutable-globals,+simd128 \
+                     --cfg getrandom_backend=\"wasm_js\" \
+                     -C link-arg=--shared-memory -C link-arg=--import-memory \
+                     -C link-arg=--max-memory=4294967296 \
+                     -C link-arg=--export=__wasm_init_tls -C link-arg=--export=__tls_size \
+                     -C link-arg=--export=__tls_align -C link-arg=--export=__tls_base",
+                );
+            (
+                nightly,
+                root.join("target/wasm-threads"),
+                "dist/pkg-threads",
+            )
+        }
+    };
+    command.args([
         "rustc",
         "--release",
         "--lib",
@@ -144,36 +185,47 @@ fn build_wasm() -> Result {
         "cdylib",
         "--target",
         "wasm32-unknown-unknown",
-    ]))?;
-    let raw = root.join("target/wasm32-unknown-unknown/release/sotto.wasm");
-    let optimized = root.join("target/wasm32-unknown-unknown/release/sotto.opt.wasm");
+    ]);
+    if let WasmBuild::Threads = variant {
+        command.args([
+            "-Z",
+            "build-std=std,panic_abort",
+            "--target-dir",
+            "target/wasm-threads",
+        ]);
+    }
+    run(&mut command)?;
+    let release = target_dir.join("wasm32-unknown-unknown/release");
+    let raw = release.join("sotto.wasm");
+    let optimized = release.join("sotto.opt.wasm");
     let wasm_opt = setup::wasm_opt()?;
-    run(Command::new(wasm_opt)
-        .arg(&raw)
-        .arg("-o")
-        .arg(&optimized)
-        .args([
-            "-O3",
-            "--enable-simd",
-            "--enable-bulk-memory",
-            "--enable-sign-ext",
-            "--enable-mutable-globals",
-            "--enable-nontrapping-float-to-int",
-            "--enable-reference-types",
-            "--enable-multivalue",
-        ]))?;
-    let pkg = root.join("dist/pkg");
+    let mut opt = Command::new(wasm_opt);
+    opt.arg(&raw).arg("-o").arg(&optimized).args([
+        "-O3",
+        "--enable-simd",
+        "--enable-bulk-memory",
+        "--enable-sign-ext",
+        "--enable-mutable-globals",
+        "--enable-nontrapping-float-to-int",
+        "--enable-reference-types",
+        "--enable-multivalue",
+    ]);
+    if let WasmBuild::Threads = variant {
+        opt.arg("--enable-threads");
+    }
+    run(&mut opt)?;
+    let pkg = root.join(out_dir);
     std::fs::create_dir_all(&pkg).map_err(|e| format!("create {}: {e}", pkg.display()))?;
     run(Command::new(setup::wasm_bindgen()?)
         .arg(&optimized)
         .args(["--target", "web", "--out-name", "sotto", "--out-dir"])
         .arg(&pkg))?;
     let bound = pkg.join("sotto_bg.wasm");
-    println!("wasm sizes:");
+    println!("wasm sizes ({out_dir}):");
     for (label, path) in [
         ("raw (rustc)", &raw),
         ("optimized (wasm-opt -O3)", &optimized),
-        ("bound (dist/pkg)", &bound),
+        ("bound", &bound),
     ] {
         let bytes = std::fs::read(path).map_err(|e| format!("read {}: {e}", path.display()))?;
         println!(
@@ -210,6 +262,8 @@ fn stamp_service_worker(dist: &Path) -> Result {
         "style.css",
         "pkg/sotto.js",
         "pkg/sotto_bg.wasm",
+        "pkg-threads/sotto.js",
+        "pkg-threads/sotto_bg.wasm",
         "models/catalog.json",
     ]
     .iter()

@@ -18,9 +18,14 @@ const TEST_PACKAGES: &[&str] = &[
     "pocketsphinx-en-us",
 ];
 
+/// The toolchain of the threaded wasm build: wasm threads need the standard library rebuilt
+/// with atomics (`-Z build-std`), which only nightly can do.
+pub const THREADS_TOOLCHAIN: &str = "nightly";
+
 /// Everything the build needs.
 pub fn for_build() -> Result {
     wasm_target()?;
+    threads_toolchain()?;
     apt(BUILD_PACKAGES)?;
     wasm_bindgen().map(drop)
 }
@@ -41,6 +46,45 @@ fn wasm_target() -> Result {
         return Ok(());
     }
     run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
+}
+
+/// Nightly with `rust-src` and the wasm32 target, for the threaded build.
+fn threads_toolchain() -> Result {
+    let toolchain = format!("+{THREADS_TOOLCHAIN}");
+    if output(Command::new("rustc").args([toolchain.as_str(), "--version"])).is_err() {
+        run(Command::new("rustup").args([
+            "toolchain",
+            "install",
+            THREADS_TOOLCHAIN,
+            "--profile",
+            "minimal",
+        ]))?;
+    }
+    let on_nightly = ["--toolchain", THREADS_TOOLCHAIN];
+    let components = output(
+        Command::new("rustup")
+            .args(["component", "list", "--installed"])
+            .args(on_nightly),
+    )?;
+    if !components.lines().any(|l| l.starts_with("rust-src")) {
+        run(Command::new("rustup")
+            .args(["component", "add", "rust-src"])
+            .args(on_nightly))?;
+    }
+    let targets = output(
+        Command::new("rustup")
+            .args(["target", "list", "--installed"])
+            .args(on_nightly),
+    )?;
+    if !targets
+        .lines()
+        .any(|l| l.trim() == "wasm32-unknown-unknown")
+    {
+        run(Command::new("rustup")
+            .args(["target", "add", "wasm32-unknown-unknown"])
+            .args(on_nightly))?;
+    }
+    Ok(())
 }
 
 /// The pinned `wasm-bindgen` CLI: `.tools/bin` (or `$SOTTO_TOOLS_DIR/bin`), else one already on
