@@ -150,6 +150,13 @@ export interface SottoOptions {
   recognition?: RecognitionOptions;
   /** Called while models download. */
   onProgress?: (progress: ProgressInfo) => void;
+  /**
+   * Most helper threads for the models' matrix products (default: one per spare core, at most 3).
+   * They are used only on a cross-origin isolated page (served with
+   * `Cross-Origin-Opener-Policy: same-origin` and `Cross-Origin-Embedder-Policy: require-corp`);
+   * elsewhere, or with 0, the engine is single-threaded. See `Sotto.engine.threads`.
+   */
+  threads?: number;
 }
 
 export type AssistantState = 'listening' | 'hearing-you' | 'thinking' | 'speaking';
@@ -195,6 +202,12 @@ export interface EngineFacts {
   version: string;
   simd: { build: boolean; browser: boolean };
   crossOriginIsolated: boolean;
+  /** Threads sharing the models' matrix products: 1 + the helper Workers that joined. */
+  threads: number;
+  /** Which wasm build runs: `threads` needs a cross-origin isolated page (COOP/COEP headers). */
+  build: 'threads' | 'single';
+  /** Why the single-threaded build runs, when the threaded one was not used. */
+  singleThreadReason?: string;
   startupMs: number;
 }
 
@@ -248,7 +261,7 @@ export class Sotto extends EventTarget {
   /** Loads a model for a role. */
   load(role: 'asr' | 'llm', source: ModelSource): Promise<{ role: 'asr' | 'llm'; model: string; summary: string }>;
   /** Changes any of `create`'s options but the models. */
-  configure(options?: Omit<SottoOptions, 'asr' | 'llm' | 'onProgress'>): Promise<void>;
+  configure(options?: Omit<SottoOptions, 'asr' | 'llm' | 'onProgress' | 'threads'>): Promise<void>;
   /** Opens the microphone and starts listening (call from a user gesture). */
   start(): Promise<void>;
   /** Closes the microphone; a reply in progress goes on. */
@@ -278,6 +291,8 @@ export interface TranscriberOptions extends RecognitionOptions {
   model: ModelSource | { config: FileInput; tokenizer: FileInput; weights: FileInput };
   /** Browser: download progress. */
   onProgress?: (progress: ProgressInfo) => void;
+  /** Browser: most helper threads (see `SottoOptions.threads`); Node runs single-threaded. */
+  threads?: number;
 }
 
 /** Speech to text without a microphone. */
@@ -299,6 +314,8 @@ export interface ChatModelOptions {
   generation?: GenerationOptions;
   /** Browser: download progress. */
   onProgress?: (progress: ProgressInfo) => void;
+  /** Browser: most helper threads (see `SottoOptions.threads`); Node runs single-threaded. */
+  threads?: number;
 }
 
 /** A text chat with a local model. */

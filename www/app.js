@@ -16,6 +16,7 @@ function showFacts(facts) {
   $('engine-version').textContent = facts.version;
   $('engine-simd').textContent = facts.simd.build && facts.simd.browser ? 'yes' : `no (build: ${facts.simd.build}, browser: ${facts.simd.browser})`;
   $('engine-isolated').textContent = facts.crossOriginIsolated ? 'yes' : 'no';
+  $('engine-threads').textContent = facts.singleThreadReason ? `${facts.threads} (${facts.singleThreadReason})` : String(facts.threads);
   $('engine-startup').textContent = `${facts.startupMs.toFixed(0)} ms`;
   $('engine-facts').hidden = false;
 }
@@ -110,7 +111,9 @@ function fillModelSelect(select, models, role) {
 async function main() {
   let sotto;
   try {
-    sotto = await Sotto.create({ systemPrompt: $('system-input').value });
+    // `?threads=N` caps the engine's helper threads (0: single-threaded), for comparisons.
+    const threads = new URLSearchParams(location.search).get('threads');
+    sotto = await Sotto.create({ systemPrompt: $('system-input').value, ...(threads === null ? {} : { threads: Number(threads) }) });
   } catch (err) {
     showStatus('error', `The engine failed to start: ${err.message}`);
     return;

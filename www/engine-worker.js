@@ -3,7 +3,6 @@
 // answered by `{type: 'reply', id, result}` or `{type: 'reply', id, error: {code, message}}`;
 // the worker also sends `{type: 'event', event}` (assistant events) and `{type: 'progress', ...}`.
 // Microphone frames and reply audio travel over MessagePorts straight to and from the worklets.
-import init, { version, simdEnabled, Sha256Hasher, inspectModelFile, Engine, decodeWav } from './pkg/sotto.js';
 import { loadCatalog, fileKind } from './catalog.js';
 import { DownloadError, downloadModel, importFiles } from './downloader.js';
 import { ModelStore, StoreError } from './model-store.js';
@@ -16,7 +15,8 @@ const SIMD_PROBE = new Uint8Array([
 ]);
 
 const pageUrl = new URL('./', import.meta.url).href;
-const createHasher = () => new Sha256Hasher();
+let wasm = null; // the engine's wasm-bindgen module: the threaded build or the single-threaded one
+const createHasher = () => new wasm.Sha256Hasher();
 let core = null; // {store, engine, facts}
 let catalog = null;
 const downloads = new Map(); // model id → AbortController
@@ -27,21 +27,87 @@ const loaded = { asr: null, llm: null };
 
 const post = (message, transfer) => self.postMessage(message, transfer ?? []);
 
-async function startEngine() {
+// Helper threads beyond the engine's own: one per spare core, at most three (decoding is bound by
+// memory bandwidth, so more threads stop paying).
+const MAX_HELPERS = 3;
+// How long helpers may take to join before the engine starts without the late ones.
+const HELPER_JOIN_MS = 10_000;
+
+/**
+ * Loads the engine's wasm. A cross-origin isolated page (the served demo sends COOP/COEP) gets
+ * the threaded build, whose matrix products are shared with helper Workers on the same memory;
+ * anywhere else (file://, an embedding page without those headers), or with `threads: 0`, the
+ * single-threaded build. Returns `{threads, build, reason}` for the engine facts.
+ */
+async function loadWasm(requested) {
+  const spare = Math.max(0, (navigator.hardwareConcurrency ?? 1) - 1);
+  const helpers = Math.min(MAX_HELPERS, spare, requested ?? MAX_HELPERS);
+  let reason = null;
+  if (self.crossOriginIsolated !== true) reason = 'the page is not cross-origin isolated';
+  else if (helpers < 1) reason = requested === 0 ? 'threads: 0 was asked for' : 'this device has one core';
+  if (!reason) {
+    try {
+      const threaded = await import('./pkg-threads/sotto.js');
+      const module = await WebAssembly.compileStreaming(fetch(new URL('./pkg-threads/sotto_bg.wasm', import.meta.url)));
+      await threaded.default({ module_or_path: module });
+      wasm = threaded;
+      const joined = await startHelpers(module, threaded.wasmMemory(), helpers);
+      return { threads: wasm.threadCount(), build: 'threads', reason: joined < helpers ? `${helpers - joined} helper(s) failed to start` : null };
+    } catch (err) {
+      reason = `the threaded build failed to start (${err?.message ?? err})`;
+      wasm = null;
+    }
+  }
+  const single = await import('./pkg/sotto.js');
+  await single.default({ module_or_path: new URL('./pkg/sotto_bg.wasm', import.meta.url) });
+  wasm = single;
+  return { threads: 1, build: 'single', reason };
+}
+
+/** Starts `count` helper Workers on `memory`; resolves with how many joined the engine. */
+async function startHelpers(module, memory, count) {
+  const joins = Array.from({ length: count }, (_, i) => new Promise((resolve) => {
+    const helper = new Worker(new URL('./engine-helper.js', import.meta.url), { type: 'module', name: `sotto-helper-${i + 1}` });
+    const timer = setTimeout(() => resolve(false), HELPER_JOIN_MS);
+    helper.addEventListener('message', ({ data }) => {
+      clearTimeout(timer);
+      if (data?.error) console.warn(`sotto: helper thread ${i + 1} failed: ${data.error}`);
+      resolve(data?.ready === true);
+    }, { once: true });
+    helper.addEventListener('error', (event) => {
+      clearTimeout(timer);
+      console.warn(`sotto: helper thread ${i + 1} failed: ${event.message}`);
+      resolve(false);
+    }, { once: true });
+    helper.postMessage({ module, memory });
+  }));
+  const joined = (await Promise.all(joins)).filter(Boolean).length;
+  // A helper registers right after it reports ready; wait for the registrations to land.
+  const deadline = performance.now() + 1000;
+  while (wasm.threadCount() < joined + 1 && performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  return wasm.threadCount() - 1;
+}
+
+async function startEngine({ threads } = {}) {
   const started = performance.now();
   const browserSimd = WebAssembly.validate(SIMD_PROBE);
   if (!browserSimd) {
     throw new Error('this browser lacks WebAssembly SIMD, which the engine needs (Chrome 91+, Firefox 89+, Safari 16.4+)');
   }
-  await init({ module_or_path: new URL('./pkg/sotto_bg.wasm', import.meta.url) });
+  const build = await loadWasm(threads);
   const store = await ModelStore.open();
   return {
     store,
-    engine: new Engine(),
+    engine: new wasm.Engine(),
     facts: {
-      version: version(),
-      simd: { build: simdEnabled(), browser: browserSimd },
+      version: wasm.version(),
+      simd: { build: wasm.simdEnabled(), browser: browserSimd },
       crossOriginIsolated: self.crossOriginIsolated === true,
+      threads: build.threads,
+      build: build.build,
+      ...(build.reason ? { singleThreadReason: build.reason } : {}),
       startupMs: performance.now() - started,
     },
   };
@@ -172,7 +238,7 @@ async function verify({ model: id }) {
   const { files } = await readVerified(id);
   return {
     model: id,
-    files: Object.values(files).map((f) => ({ name: f.name, size: f.bytes.length, sha256: f.sha256, header: inspectModelFile(f.name, f.bytes) })),
+    files: Object.values(files).map((f) => ({ name: f.name, size: f.bytes.length, sha256: f.sha256, header: wasm.inspectModelFile(f.name, f.bytes) })),
   };
 }
 
@@ -401,7 +467,7 @@ const handlers = {
     }
     return { samples, sampleRate };
   },
-  transcribe: async ({ pcm, wav, name }) => core.engine.transcribe(wav ? decodeWav(new Uint8Array(wav), name ?? 'audio.wav') : new Float32Array(pcm)),
+  transcribe: async ({ pcm, wav, name }) => core.engine.transcribe(wav ? wasm.decodeWav(new Uint8Array(wav), name ?? 'audio.wav') : new Float32Array(pcm)),
   chat: async ({ text, stream }) => {
     core.engine.chatBegin(text);
     let reply = '';
@@ -423,7 +489,7 @@ self.addEventListener('message', async ({ data }) => {
     return;
   }
   try {
-    ready ??= startEngine().then((started) => (core = started));
+    ready ??= startEngine(data.type === 'init' ? data : {}).then((started) => (core = started));
     await ready;
     post({ type: 'reply', id: data.id, result: (await handler(data)) ?? {} });
   } catch (err) {

@@ -61,7 +61,8 @@ class EngineClient extends EventTarget {
   }
 }
 
-async function startEngine(onProgress) {
+/** Starts the engine worker. `threads` caps the helper threads (0: the single-threaded build). */
+async function startEngine(onProgress, threads) {
   let worker;
   try {
     worker = new Worker(new URL('./engine-worker.js', import.meta.url), { type: 'module', name: 'sotto-engine' });
@@ -70,7 +71,7 @@ async function startEngine(onProgress) {
   }
   const client = new EngineClient(worker);
   if (onProgress) client.addEventListener('progress', (e) => onProgress(e.detail));
-  const facts = await client.request('init');
+  const facts = await client.request('init', threads === undefined ? {} : { threads });
   return { client, facts };
 }
 
@@ -132,10 +133,12 @@ export class Sotto extends EventTarget {
    * temperature, topK, topP, repetitionPenalty, seed, stop}), `voice` ({rate, pitch, system, lang}:
    * `system: true` speaks replies with a local system voice for `lang`, falling back to the
    * embedded voice when there is none),
-   * `recognition` ({language, noSpeechThreshold, maxTokens}), `onProgress` (download progress).
+   * `recognition` ({language, noSpeechThreshold, maxTokens}), `onProgress` (download progress),
+   * `threads` (most helper threads for the models' matrix products; used only on a cross-origin
+   * isolated page; 0 keeps the engine single-threaded).
    */
   static async create(options = {}) {
-    const { client, facts } = await startEngine(options.onProgress);
+    const { client, facts } = await startEngine(options.onProgress, options.threads);
     const sotto = new Sotto(client, facts);
     try {
       await sotto.configure(options);
@@ -151,7 +154,7 @@ export class Sotto extends EventTarget {
   constructor(client, facts) {
     super();
     this.client = client;
-    /** `{version, simd: {build, browser}, crossOriginIsolated, startupMs}` */
+    /** `{version, simd: {build, browser}, crossOriginIsolated, threads, build, singleThreadReason?, startupMs}` */
     this.engine = facts;
     this.audio = null;
     this.replies = new Map(); // turn → {resolve, text}
@@ -352,8 +355,8 @@ export class Sotto extends EventTarget {
 
 /** Speech to text without a microphone: `await (await Transcriber.create({model})).transcribe(wav)`. */
 export class Transcriber {
-  static async create({ model, onProgress, language, noSpeechThreshold, maxTokens } = {}) {
-    const { client, facts } = await startEngine(onProgress);
+  static async create({ model, onProgress, language, noSpeechThreshold, maxTokens, threads } = {}) {
+    const { client, facts } = await startEngine(onProgress, threads);
     const sotto = new Sotto(client, facts);
     try {
       if (model) await sotto.load('asr', model);
@@ -382,8 +385,8 @@ export class Transcriber {
 
 /** A text chat with a local model: `await chat.reply('Hi', {onToken})` resolves with the reply. */
 export class ChatModel {
-  static async create({ model, systemPrompt, generation, onProgress } = {}) {
-    const { client, facts } = await startEngine(onProgress);
+  static async create({ model, systemPrompt, generation, onProgress, threads } = {}) {
+    const { client, facts } = await startEngine(onProgress, threads);
     const sotto = new Sotto(client, facts);
     try {
       await sotto.configure({ systemPrompt, generation });

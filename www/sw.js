@@ -17,11 +17,14 @@ const SHELL = [
   './system-speaker.js',
   './voice-route.js',
   './engine-worker.js',
+  './engine-helper.js',
   './catalog.js',
   './downloader.js',
   './model-store.js',
   './pkg/sotto.js',
   './pkg/sotto_bg.wasm',
+  './pkg-threads/sotto.js',
+  './pkg-threads/sotto_bg.wasm',
 ];
 const OPTIONAL = ['./models/catalog.json', './models/local-catalog.json'];
 

@@ -46,3 +46,35 @@ test('the engine worker starts the wasm engine and reports its version and SIMD'
   assert.deepEqual(problems.consoleErrors, []);
   assert.deepEqual(problems.offMachineRequests, []);
 });
+
+test('an isolated page runs the threaded build with a helper, and its replies equal the single-threaded build\'s', async () => {
+  const { page, problems } = browser;
+  await page.goto(`${server.origin}/?manual`);
+  await page.waitForFunction(() => window.sotto, undefined, { timeout: 60_000 });
+  const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+  // The tiny model's prompt (about 40 tokens) makes its FFN products large enough to be split.
+  const question = 'Tell me everything you know about the weather on the coast this week, please, in detail.';
+  const runs = await page.evaluate(async ([text]) => {
+    const { ChatModel } = await import('./sotto.js');
+    const results = {};
+    for (const [label, threads] of [['single', 0], ['threaded', undefined]]) {
+      const chat = await ChatModel.create({ model: 'smollm2-test', generation: { maxTokens: 24 }, threads });
+      results[label] = { engine: chat.sotto.engine, first: await chat.reply(text), second: await chat.reply('And tomorrow?') };
+      chat.dispose();
+    }
+    return results;
+  }, [question]);
+  assert.equal(runs.single.engine.build, 'single');
+  assert.equal(runs.single.engine.threads, 1);
+  assert.match(runs.single.engine.singleThreadReason, /threads: 0/);
+  if (cores > 1) {
+    assert.equal(runs.threaded.engine.build, 'threads', `threaded engine: ${JSON.stringify(runs.threaded.engine)}`);
+    assert.equal(runs.threaded.engine.threads, Math.min(4, cores), 'one helper per spare core, at most three');
+  }
+  assert.ok(runs.single.first.length > 0);
+  assert.equal(runs.threaded.first, runs.single.first, 'the same greedy reply');
+  assert.equal(runs.threaded.second, runs.single.second, 'the same second turn (cached prefix)');
+  assert.deepEqual(problems.pageErrors, []);
+  assert.deepEqual(problems.consoleErrors, []);
+  assert.deepEqual(problems.offMachineRequests, []);
+});

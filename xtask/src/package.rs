@@ -20,10 +20,14 @@ const SCRIPTS: &[&str] = &[
     "playback-worklet.js",
     "system-speaker.js",
     "voice-route.js",
+    "engine-helper.js",
 ];
 
 /// The wasm-bindgen output the package ships (from `dist/pkg/`).
 const WASM: &[&str] = &["sotto.js", "sotto_bg.wasm", "sotto.d.ts"];
+
+/// The threaded build (from `dist/pkg-threads/`), which cross-origin isolated pages load.
+const WASM_THREADS: &[&str] = &["sotto.js", "sotto_bg.wasm"];
 
 /// What `pkg-config/` contributes.
 const CONFIG: &[&str] = &["package.json", "README.md", "index.d.ts"];
@@ -49,6 +53,13 @@ pub fn package() -> Result<PathBuf> {
         copy(
             &dist.join("pkg").join(name),
             &staging.join("pkg").join(name),
+            "run `cargo xtask build` first",
+        )?;
+    }
+    for name in WASM_THREADS {
+        copy(
+            &dist.join("pkg-threads").join(name),
+            &staging.join("pkg-threads").join(name),
             "run `cargo xtask build` first",
         )?;
     }
