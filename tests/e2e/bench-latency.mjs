@@ -1,5 +1,7 @@
 // Benchmark (not a test): end of speech → first reply audio in headless Chromium, per stage, with
 // random weights in the default models' real shapes (whisper-tiny, SmolLM2-360M q8_0). Prints JSON.
+// Two page sessions in one run: the single-threaded build (`?threads=0`) as the reference, then the
+// default, the threaded build with its helper Workers; the ratio compares their medians.
 //
 //   cargo xtask bench-latency        (builds dist/, writes models/bench, runs this)
 //
@@ -30,37 +32,48 @@ execFileSync('espeak-ng', ['-v', 'en-us', '-s', '150', '-w', join(dir, 'raw.wav'
 execFileSync('sox', ['-D', join(dir, 'raw.wav'), '-r', '48000', '-c', '1', '-b', '16', speech, 'pad', '1.0', '28.0']);
 
 const server = await startServer({ models });
-const browser = await openBrowser({
-  extraFlags: [
-    '--use-fake-ui-for-media-stream',
-    '--use-fake-device-for-media-stream',
-    `--use-file-for-fake-audio-capture=${speech}${TURNS === 1 ? '%noloop' : ''}`,
-    '--autoplay-policy=no-user-gesture-required',
-  ],
-});
-const { page } = browser;
-const loadStart = Date.now();
-await page.goto(`${server.origin}/?manual`);
-await page.waitForFunction(() => window.sotto, undefined, { timeout: 60_000 });
-const loadMs = await page.evaluate(async ([asrId, llmId]) => {
-  const started = performance.now();
-  await window.sotto.configure({ recognition: { maxTokens: 7 }, generation: { maxTokens: 48 }, bargeIn: false });
-  await window.sotto.load('asr', asrId);
-  await window.sotto.load('llm', llmId);
-  window.latencies = [];
-  window.texts = [];
-  window.sotto.on('latency', (l) => window.latencies.push(l));
-  window.sotto.on('partial', (e) => window.texts.push({ turn: e.turn, partial: e.text, at: Math.round(performance.now()) }));
-  window.sotto.on('transcript', (e) => window.texts.push({ turn: e.turn, transcript: e.text, at: Math.round(performance.now()) }));
-  window.sotto.on('audio', (e) => window.texts.push({ turn: e.turn, firstChunk: e.text }));
-  return performance.now() - started;
-}, [asr.id, llm.id]);
-await page.evaluate(() => window.sotto.start());
-await page.waitForFunction((n) => window.latencies.length >= n, TURNS, { timeout: 300_000 * TURNS, polling: 200 });
-const latencies = await page.evaluate(() => window.latencies);
-// What was heard and the first chunk spoken (random weights: gibberish, but its length matters).
-const texts = await page.evaluate(() => window.texts);
-await browser.close();
+
+/** One page session: loads the models, hears TURNS looped utterances, returns what it measured. */
+async function measure(query) {
+  const browser = await openBrowser({
+    extraFlags: [
+      '--use-fake-ui-for-media-stream',
+      '--use-fake-device-for-media-stream',
+      `--use-file-for-fake-audio-capture=${speech}${TURNS === 1 ? '%noloop' : ''}`,
+      '--autoplay-policy=no-user-gesture-required',
+    ],
+  });
+  const { page } = browser;
+  const loadStart = Date.now();
+  await page.goto(`${server.origin}/?manual${query}`);
+  await page.waitForFunction(() => window.sotto, undefined, { timeout: 60_000 });
+  const loadMs = await page.evaluate(async ([asrId, llmId]) => {
+    const started = performance.now();
+    await window.sotto.configure({ recognition: { maxTokens: 7 }, generation: { maxTokens: 48 }, bargeIn: false });
+    await window.sotto.load('asr', asrId);
+    await window.sotto.load('llm', llmId);
+    window.latencies = [];
+    window.texts = [];
+    window.sotto.on('latency', (l) => window.latencies.push(l));
+    window.sotto.on('partial', (e) => window.texts.push({ turn: e.turn, partial: e.text, at: Math.round(performance.now()) }));
+    window.sotto.on('transcript', (e) => window.texts.push({ turn: e.turn, transcript: e.text, at: Math.round(performance.now()) }));
+    window.sotto.on('audio', (e) => window.texts.push({ turn: e.turn, firstChunk: e.text }));
+    return performance.now() - started;
+  }, [asr.id, llm.id]);
+  await page.evaluate(() => window.sotto.start());
+  await page.waitForFunction((n) => window.latencies.length >= n, TURNS, { timeout: 300_000 * TURNS, polling: 200 });
+  const latencies = await page.evaluate(() => window.latencies);
+  // What was heard and the first chunk spoken (random weights: gibberish, but its length matters).
+  const texts = await page.evaluate(() => window.texts);
+  const engine = await page.evaluate(() => window.sotto.engine);
+  await browser.close();
+  return { engine, loadMs, pageToFirstTurnMs: Date.now() - loadStart, latencies, texts };
+}
+
+// The reference, in the same run: the single-threaded build (`?threads=0`), then the default
+// (the threaded build, as the served demo is cross-origin isolated).
+const single = await measure('&threads=0');
+const threaded = await measure('');
 server.stop();
 
 const stage = (l) => ({
@@ -71,21 +84,34 @@ const stage = (l) => ({
   speechEndToFirstAudioMs: l.firstAudio - l.speechEnd,
   endpointToFirstAudioMs: l.firstAudio - l.endpoint,
 });
-const turns = latencies.map(stage);
-const median = (key) => {
-  const values = turns.map((t) => t[key]).sort((a, b) => a - b);
-  return values[Math.floor(values.length / 2)];
+const summarize = (run) => {
+  const turns = run.latencies.map(stage);
+  const median = (key) => {
+    const values = turns.map((t) => t[key]).sort((a, b) => a - b);
+    return values[Math.floor(values.length / 2)];
+  };
+  return {
+    threads: run.engine.threads,
+    build: run.engine.build,
+    modelLoadMs: Math.round(run.loadMs),
+    pageToFirstTurnMs: run.pageToFirstTurnMs,
+    turns: turns.map((t) => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, Math.round(v)]))),
+    median: Object.fromEntries(Object.keys(turns[0]).map((k) => [k, Math.round(median(k))])),
+    texts: run.texts.slice(0, 4),
+  };
 };
+const reference = summarize(single);
+const result = summarize(threaded);
 const wasm = join(repoRoot, 'dist/pkg/sotto_bg.wasm');
+const wasmThreads = join(repoRoot, 'dist/pkg-threads/sotto_bg.wasm');
 console.log(JSON.stringify({
-  benchmark: 'end of speech to first reply audio, headless Chromium, single-thread wasm',
+  benchmark: 'end of speech to first reply audio, headless Chromium: the threaded build against the single-threaded one',
   machine: { cpu: cpus()[0]?.model, cores: cpus().length },
-  build: { wasmBytes: statSync(wasm).size, simd: true },
+  build: { wasmBytes: statSync(wasm).size, wasmThreadsBytes: statSync(wasmThreads).size, simd: true },
   models: { asr: asr.id, llm: llm.id, recognizerMaxTokens: 7, replyMaxTokens: 48 },
-  modelLoadMs: Math.round(loadMs),
-  pageToFirstTurnMs: Date.now() - loadStart,
-  turns: turns.map((t) => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, Math.round(v)]))),
-  median: Object.fromEntries(Object.keys(turns[0]).map((k) => [k, Math.round(median(k))])),
   targetMs: 1000,
-  texts: texts.slice(0, 4),
+  speechEndToFirstAudioMs: result.median.speechEndToFirstAudioMs,
+  singleThreadToThreadedRatio: Number((reference.median.speechEndToFirstAudioMs / result.median.speechEndToFirstAudioMs).toFixed(2)),
+  threaded: result,
+  singleThreaded: reference,
 }, null, 2));
