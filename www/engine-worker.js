@@ -41,10 +41,11 @@ const HELPER_JOIN_MS = 10_000;
  */
 async function loadWasm(requested) {
   const spare = Math.max(0, (navigator.hardwareConcurrency ?? 1) - 1);
-  const helpers = Math.min(MAX_HELPERS, spare, requested ?? MAX_HELPERS);
+  const cap = Number.isFinite(requested) ? Math.max(0, Math.floor(requested)) : MAX_HELPERS;
+  const helpers = Math.min(MAX_HELPERS, spare, cap);
   let reason = null;
   if (self.crossOriginIsolated !== true) reason = 'the page is not cross-origin isolated';
-  else if (helpers < 1) reason = requested === 0 ? 'threads: 0 was asked for' : 'this device has one core';
+  else if (helpers < 1) reason = cap === 0 ? `threads: ${requested} was asked for` : 'this device has one core';
   if (!reason) {
     try {
       const threaded = await import('./pkg-threads/sotto.js');
