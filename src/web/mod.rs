@@ -37,13 +37,6 @@ pub fn thread_count() -> usize {
     crate::parallel::thread_count()
 }
 
-/// Whether this build has wasm threads (shared memory and atomics), so that helper Workers can
-/// join it. Only a cross-origin isolated page can instantiate it.
-#[wasm_bindgen(js_name = threadsEnabled)]
-pub fn threads_enabled() -> bool {
-    cfg!(target_feature = "atomics")
-}
-
 /// The body of a helper Worker in the threaded build: it registers and then runs chunks of the
 /// engine's matrix products forever (it blocks its Worker, never the page).
 #[cfg(target_feature = "atomics")]

@@ -191,18 +191,15 @@ impl QMatrix {
     fn matmul_prepared(&self, input: &PreparedInput, xs: &[f32], n_tokens: usize, out: &mut [f32]) {
         assert_eq!(xs.len(), n_tokens * self.cols);
         assert_eq!(out.len(), n_tokens * self.rows);
+        let out = DisjointOut::new(out);
         // Small products (a decode step's k/v projections of a tiny model) are not worth a
-        // fork-join: waking a helper costs more than the work.
-        if crate::parallel::helper_count() == 0
-            || self.rows * self.cols * n_tokens < PARALLEL_MIN_MACS
-        {
-            let all = DisjointOut::new(out);
-            self.matmul_rows(input, xs, n_tokens, 0..self.rows, all);
-            return;
+        // fork-join: waking a helper costs more than the work. Without helpers,
+        // `for_each_chunk` runs the whole range here too.
+        if self.rows * self.cols * n_tokens < PARALLEL_MIN_MACS {
+            return self.matmul_rows(input, xs, n_tokens, 0..self.rows, out);
         }
-        let shared = DisjointOut::new(out);
         crate::parallel::for_each_chunk(self.rows, ROW_TILE, &|rows: Range<usize>| {
-            self.matmul_rows(input, xs, n_tokens, rows, shared)
+            self.matmul_rows(input, xs, n_tokens, rows, out)
         });
     }
 
