@@ -152,7 +152,7 @@ fn build_wasm() -> Result {
 fn build_wasm_variant(variant: WasmBuild) -> Result {
     let root = root();
     let (mut command, target_dir, out_dir) = match variant {
-        WasmBuild::Single => (cargo(), root.join("target"), "dist/pkg"),
+        WasmBuild::Single => (cargo(), "target", "dist/pkg"),
         WasmBuild::Threads => {
             // Nightly's own cargo (xtask runs under stable's): build-std is nightly-only. Its
             // flags replace the config's wasm32 flags, so they repeat them.
@@ -170,11 +170,7 @@ fn build_wasm_variant(variant: WasmBuild) -> Result {
                      -C link-arg=--export=__wasm_init_tls -C link-arg=--export=__tls_size \
                      -C link-arg=--export=__tls_align -C link-arg=--export=__tls_base",
                 );
-            (
-                nightly,
-                root.join("target/wasm-threads"),
-                "dist/pkg-threads",
-            )
+            (nightly, "target/wasm-threads", "dist/pkg-threads")
         }
     };
     command.args([
@@ -185,17 +181,14 @@ fn build_wasm_variant(variant: WasmBuild) -> Result {
         "cdylib",
         "--target",
         "wasm32-unknown-unknown",
+        "--target-dir",
+        target_dir,
     ]);
     if let WasmBuild::Threads = variant {
-        command.args([
-            "-Z",
-            "build-std=std,panic_abort",
-            "--target-dir",
-            "target/wasm-threads",
-        ]);
+        command.args(["-Z", "build-std=std,panic_abort"]);
     }
     run(&mut command)?;
-    let release = target_dir.join("wasm32-unknown-unknown/release");
+    let release = root.join(target_dir).join("wasm32-unknown-unknown/release");
     let raw = release.join("sotto.wasm");
     let optimized = release.join("sotto.opt.wasm");
     let wasm_opt = setup::wasm_opt()?;

@@ -23,11 +23,12 @@ const SCRIPTS: &[&str] = &[
     "engine-helper.js",
 ];
 
-/// The wasm-bindgen output the package ships (from `dist/pkg/`).
-const WASM: &[&str] = &["sotto.js", "sotto_bg.wasm", "sotto.d.ts"];
-
-/// The threaded build (from `dist/pkg-threads/`), which cross-origin isolated pages load.
-const WASM_THREADS: &[&str] = &["sotto.js", "sotto_bg.wasm"];
+/// The wasm-bindgen output the package ships, per folder of `dist/`: the single-threaded build,
+/// and the threaded one that cross-origin isolated pages load.
+const WASM: &[(&str, &[&str])] = &[
+    ("pkg", &["sotto.js", "sotto_bg.wasm", "sotto.d.ts"]),
+    ("pkg-threads", &["sotto.js", "sotto_bg.wasm"]),
+];
 
 /// What `pkg-config/` contributes.
 const CONFIG: &[&str] = &["package.json", "README.md", "index.d.ts"];
@@ -49,19 +50,14 @@ pub fn package() -> Result<PathBuf> {
             "run `cargo xtask build` first",
         )?;
     }
-    for name in WASM {
-        copy(
-            &dist.join("pkg").join(name),
-            &staging.join("pkg").join(name),
-            "run `cargo xtask build` first",
-        )?;
-    }
-    for name in WASM_THREADS {
-        copy(
-            &dist.join("pkg-threads").join(name),
-            &staging.join("pkg-threads").join(name),
-            "run `cargo xtask build` first",
-        )?;
+    for (folder, names) in WASM {
+        for name in *names {
+            copy(
+                &dist.join(folder).join(name),
+                &staging.join(folder).join(name),
+                "run `cargo xtask build` first",
+            )?;
+        }
     }
     // catalog.js looks for `models/catalog.json` next to the engine worker.
     copy(

@@ -24,7 +24,7 @@ pub const THREADS_TOOLCHAIN: &str = "nightly";
 
 /// Everything the build needs.
 pub fn for_build() -> Result {
-    wasm_target()?;
+    wasm_target(None)?;
     threads_toolchain()?;
     apt(BUILD_PACKAGES)?;
     wasm_bindgen().map(drop)
@@ -37,15 +37,26 @@ pub fn all() -> Result {
     npm_packages()
 }
 
-fn wasm_target() -> Result {
-    let installed = output(Command::new("rustup").args(["target", "list", "--installed"]))?;
-    if installed
+/// The wasm32 target of the default toolchain, or of `toolchain`.
+fn wasm_target(toolchain: Option<&str>) -> Result {
+    let on = |command: &mut Command| {
+        if let Some(name) = toolchain {
+            command.args(["--toolchain", name]);
+        }
+    };
+    let mut list = Command::new("rustup");
+    list.args(["target", "list", "--installed"]);
+    on(&mut list);
+    if output(&mut list)?
         .lines()
         .any(|l| l.trim() == "wasm32-unknown-unknown")
     {
         return Ok(());
     }
-    run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
+    let mut add = Command::new("rustup");
+    add.args(["target", "add", "wasm32-unknown-unknown"]);
+    on(&mut add);
+    run(&mut add)
 }
 
 /// Nightly with `rust-src` and the wasm32 target, for the threaded build.
@@ -71,20 +82,7 @@ fn threads_toolchain() -> Result {
             .args(["component", "add", "rust-src"])
             .args(on_nightly))?;
     }
-    let targets = output(
-        Command::new("rustup")
-            .args(["target", "list", "--installed"])
-            .args(on_nightly),
-    )?;
-    if !targets
-        .lines()
-        .any(|l| l.trim() == "wasm32-unknown-unknown")
-    {
-        run(Command::new("rustup")
-            .args(["target", "add", "wasm32-unknown-unknown"])
-            .args(on_nightly))?;
-    }
-    Ok(())
+    wasm_target(Some(THREADS_TOOLCHAIN))
 }
 
 /// The pinned `wasm-bindgen` CLI: `.tools/bin` (or `$SOTTO_TOOLS_DIR/bin`), else one already on
