@@ -19,6 +19,10 @@ use std::sync::{Arc, Condvar, Mutex};
 /// (listening, speaking) puts it to sleep.
 const SPIN_ROUNDS: u32 = 200_000;
 
+/// Below this many multiply-adds a piece of work runs on the caller alone: waking a helper costs
+/// more than the work (a decode step's k/v projections of a tiny model, say).
+pub const PARALLEL_MIN_MACS: usize = 128 * 1024;
+
 /// One published piece of work: `work` over `0..n_items`, in chunks of `chunk`.
 struct Job {
     /// Erased borrow of the caller's closure. It is called only for a claimed chunk index below
@@ -211,6 +215,23 @@ impl DisjointOut {
         assert!(index < self.len, "index {index} out of {}", self.len);
         // SAFETY: in bounds (checked) and exclusive (the caller's contract).
         unsafe { *self.ptr.add(index) = value };
+    }
+
+    /// `out[range]`, to fill in place.
+    ///
+    /// # Safety
+    /// No other thread reads or writes any index in `range` while the slice lives, and the buffer
+    /// is alive.
+    #[inline]
+    #[allow(clippy::mut_from_ref)]
+    pub unsafe fn slice_mut(&self, range: Range<usize>) -> &mut [f32] {
+        assert!(
+            range.start <= range.end && range.end <= self.len,
+            "range {range:?} out of {}",
+            self.len
+        );
+        // SAFETY: in bounds (checked) and exclusive (the caller's contract).
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(range.start), range.len()) }
     }
 }
 

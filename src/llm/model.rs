@@ -8,6 +8,7 @@
 //! `modeling_qwen2.py`, `modeling_qwen3.py`, and llama.cpp's `llm_build_llama` / `llm_build_qwen2` /
 //! `llm_build_qwen3` in <https://github.com/ggml-org/llama.cpp/blob/master/src/llama-model.cpp>.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use super::gguf::GgufFile;
@@ -15,6 +16,7 @@ use super::kv_cache::KvCache;
 use super::quant::kernels::{dot_f32_slices, exp_f32};
 use super::quant::{GgmlType, QMatrix};
 use super::LlmError;
+use crate::parallel::{DisjointOut, PARALLEL_MIN_MACS};
 
 /// Model families this crate runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -319,13 +321,15 @@ impl Model {
                 context: c.context_length,
             });
         }
-        let start = cache.len();
         // https://github.com/huggingface/transformers/blob/main/src/transformers/models/llama/modeling_llama.py (LlamaModel.forward: embed_tokens)
         let mut x = vec![0f32; t_len * d];
         for (row, &tok) in x.chunks_exact_mut(d).zip(tokens) {
             self.token_embd.dequantize_row(tok as usize, row);
         }
         let mut h = vec![0f32; t_len * d];
+        // One set of per-layer buffers for the whole pass: every layer overwrites them, and
+        // allocating them per layer showed up as dlmalloc time in the wasm prefill profile.
+        let mut buf = LayerBuffers::new(c, t_len);
         for (i, layer) in self.layers.iter().enumerate() {
             // https://github.com/huggingface/transformers/blob/main/src/transformers/models/llama/modeling_llama.py (LlamaDecoderLayer.forward)
             rms_norm(
@@ -334,18 +338,17 @@ impl Model {
                 c.attention_layer_norm_rms_epsilon,
                 &mut h,
             );
-            let attn = self.attention(layer, &h, t_len, start, i, cache);
-            let mut o = vec![0f32; t_len * d];
-            layer.wo.matmul(&attn, t_len, &mut o);
-            x.iter_mut().zip(&o).for_each(|(x, o)| *x += o);
+            self.attention(layer, &h, t_len, i, cache, &mut buf);
+            layer.wo.matmul(&buf.attn, t_len, &mut buf.out);
+            x.iter_mut().zip(&buf.out).for_each(|(x, o)| *x += o);
             rms_norm(
                 &x,
                 &layer.ffn_norm,
                 c.attention_layer_norm_rms_epsilon,
                 &mut h,
             );
-            self.mlp(layer, &h, t_len, &mut o);
-            x.iter_mut().zip(&o).for_each(|(x, o)| *x += o);
+            self.mlp(layer, &h, t_len, &mut buf);
+            x.iter_mut().zip(&buf.out).for_each(|(x, o)| *x += o);
         }
         cache.commit(t_len);
         let rows = if all_logits { t_len } else { 1 };
@@ -363,19 +366,17 @@ impl Model {
     }
 
     // https://github.com/huggingface/transformers/blob/main/src/transformers/models/llama/modeling_llama.py (LlamaMLP: down(silu(gate(x)) * up(x)))
-    fn mlp(&self, layer: &Layer, h: &[f32], t_len: usize, out: &mut [f32]) {
-        let ff = self.config.feed_forward_length;
-        let mut gate = vec![0f32; t_len * ff];
-        let mut up = vec![0f32; t_len * ff];
+    fn mlp(&self, layer: &Layer, h: &[f32], t_len: usize, buf: &mut LayerBuffers) {
+        let LayerBuffers { gate, up, out, .. } = buf;
         QMatrix::matmul_each(
             &mut [(&layer.gate, &mut gate[..]), (&layer.up, &mut up[..])],
             h,
             t_len,
         );
         gate.iter_mut()
-            .zip(&up)
+            .zip(up.iter())
             .for_each(|(g, u)| *g = *g / (1.0 + exp_f32(-*g)) * u);
-        layer.down.matmul(&gate, t_len, out);
+        layer.down.matmul(gate, t_len, out);
     }
 
     // https://github.com/huggingface/transformers/blob/main/src/transformers/models/qwen3/modeling_qwen3.py (Qwen3Attention.forward: q_norm/k_norm before RoPE)
@@ -384,17 +385,17 @@ impl Model {
         layer: &Layer,
         h: &[f32],
         t_len: usize,
-        start: usize,
         layer_idx: usize,
         cache: &mut KvCache,
-    ) -> Vec<f32> {
+        buf: &mut LayerBuffers,
+    ) {
+        // The new positions follow what the cache held before this pass (it commits at the end).
+        let start = cache.len();
         let c = &self.config;
         let hd = c.attention_key_length;
         let (n_head, n_kv) = (c.attention_head_count, c.attention_head_count_kv);
         let (q_dim, kv_dim) = (n_head * hd, n_kv * hd);
-        let mut q = vec![0f32; t_len * q_dim];
-        let mut k = vec![0f32; t_len * kv_dim];
-        let mut v = vec![0f32; t_len * kv_dim];
+        let LayerBuffers { q, k, v, attn, .. } = buf;
         QMatrix::matmul_each(
             &mut [
                 (&layer.wq, &mut q[..]),
@@ -405,14 +406,14 @@ impl Model {
             t_len,
         );
         if let Some([bq, bk, bv]) = &layer.bias_qkv {
-            add_bias(&mut q, bq);
-            add_bias(&mut k, bk);
-            add_bias(&mut v, bv);
+            add_bias(q, bq);
+            add_bias(k, bk);
+            add_bias(v, bv);
         }
         let eps = c.attention_layer_norm_rms_epsilon;
         if let (Some(qn), Some(kn)) = (&layer.q_norm, &layer.k_norm) {
-            rms_norm_in_place(&mut q, qn, eps);
-            rms_norm_in_place(&mut k, kn, eps);
+            rms_norm_in_place(q, qn, eps);
+            rms_norm_in_place(k, kn, eps);
         }
         let interleaved = c.architecture == Arch::Llama;
         let mut angles = Vec::with_capacity(hd / 2);
@@ -426,15 +427,19 @@ impl Model {
             rope(&mut q[t * q_dim..(t + 1) * q_dim], &angles, interleaved);
             rope(&mut k[t * kv_dim..(t + 1) * kv_dim], &angles, interleaved);
         }
-        cache.append(layer_idx, &k, &v);
+        cache.append(layer_idx, k, v);
         let (keys, values) = cache.layer(layer_idx);
         let group = n_head / n_kv;
         let scale = 1.0 / (hd as f32).sqrt();
-        let mut out = vec![0f32; t_len * q_dim];
-        let mut scores = Vec::with_capacity(start + t_len);
-        for t in 0..t_len {
-            let visible = start + t + 1;
-            for head in 0..n_head {
+        let q = &q[..];
+        let out = DisjointOut::new(attn);
+        // One item per (token, head): each writes only its head's slice of `attn`, with the same
+        // arithmetic in the same order however the items are split, so threads change no bit.
+        let heads = |items: Range<usize>| {
+            let mut scores = Vec::with_capacity(start + t_len);
+            for item in items {
+                let (t, head) = (item / n_head, item % n_head);
+                let visible = start + t + 1;
                 let kv_off = (head / group) * hd;
                 let qh = &q[t * q_dim + head * hd..t * q_dim + (head + 1) * hd];
                 scores.clear();
@@ -442,14 +447,56 @@ impl Model {
                     dot_f32_slices(qh, &keys[p * kv_dim + kv_off..p * kv_dim + kv_off + hd]) * scale
                 }));
                 softmax(&mut scores);
-                let oh = &mut out[t * q_dim + head * hd..t * q_dim + (head + 1) * hd];
+                // SAFETY: this item's head slice belongs to no other item, and `attn` outlives
+                // the fork-join.
+                let oh =
+                    unsafe { out.slice_mut(t * q_dim + head * hd..t * q_dim + (head + 1) * hd) };
+                oh.fill(0.0);
                 for (p, &w) in scores.iter().enumerate() {
                     let vp = &values[p * kv_dim + kv_off..p * kv_dim + kv_off + hd];
                     oh.iter_mut().zip(vp).for_each(|(o, v)| *o += w * v);
                 }
             }
+        };
+        let items = t_len * n_head;
+        // Scores and weighted sums: about 2 · visible · hd multiply-adds per item.
+        if 2 * items * (start + t_len) * hd < PARALLEL_MIN_MACS {
+            heads(0..items);
+        } else {
+            crate::parallel::for_each_chunk(items, 1, &heads);
         }
-        out
+    }
+}
+
+/// The outputs of one layer's stages for `t_len` tokens, made once per forward pass and
+/// overwritten by every layer.
+struct LayerBuffers {
+    q: Vec<f32>,
+    k: Vec<f32>,
+    v: Vec<f32>,
+    /// The attention heads' outputs, the input of `wo`.
+    attn: Vec<f32>,
+    gate: Vec<f32>,
+    up: Vec<f32>,
+    /// The output of `wo`, then of `down`: what the layer adds to the residual stream.
+    out: Vec<f32>,
+}
+
+impl LayerBuffers {
+    fn new(c: &Config, t_len: usize) -> Self {
+        let q_dim = c.attention_head_count * c.attention_key_length;
+        let kv_dim = c.attention_head_count_kv * c.attention_key_length;
+        let ff = c.feed_forward_length;
+        let zeros = |n: usize| vec![0f32; t_len * n];
+        LayerBuffers {
+            q: zeros(q_dim),
+            k: zeros(kv_dim),
+            v: zeros(kv_dim),
+            attn: zeros(q_dim),
+            gate: zeros(ff),
+            up: zeros(ff),
+            out: zeros(c.embedding_length),
+        }
     }
 }
 

@@ -16,7 +16,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use super::LlmError;
-use crate::parallel::DisjointOut;
+use crate::parallel::{DisjointOut, PARALLEL_MIN_MACS};
 pub use kernels::{QuantizedActivations, TokenGroup, QK8_0, QK_K};
 
 /// Tensor encodings this crate reads (GGML type ids).
@@ -119,9 +119,6 @@ impl std::fmt::Debug for QMatrix {
 
 /// How many weight rows one tile of the batched matmul keeps hot while it walks the tokens.
 const ROW_TILE: usize = 8;
-
-/// Below this many multiply-adds a product runs on the caller alone (see `matmul_prepared`).
-const PARALLEL_MIN_MACS: usize = 128 * 1024;
 
 impl QMatrix {
     /// A view of `rows` × `cols` elements at `offset`; the caller has bounds-checked the range.
