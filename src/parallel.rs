@@ -185,35 +185,44 @@ pub fn spawn_native_helpers(count: usize) {
 }
 
 /// A raw view of an output buffer that parallel chunks fill at disjoint indices.
-#[derive(Clone, Copy)]
-pub struct DisjointOut {
-    ptr: *mut f32,
+pub struct DisjointOut<T = f32> {
+    ptr: *mut T,
     len: usize,
 }
 
-// SAFETY: chunks write disjoint indices (the caller's contract on `set`), and the buffer outlives
-// the fork-join that uses the view.
-unsafe impl Send for DisjointOut {}
-// SAFETY: as above.
-unsafe impl Sync for DisjointOut {}
+impl<T> Clone for DisjointOut<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
 
-impl DisjointOut {
+impl<T> Copy for DisjointOut<T> {}
+
+// SAFETY: chunks write disjoint indices (the caller's contract on `set`), the buffer outlives the
+// fork-join that uses the view, and values written on one thread are read on another only after
+// the fork-join (hence `T: Send`).
+unsafe impl<T: Send> Send for DisjointOut<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Sync for DisjointOut<T> {}
+
+impl<T> DisjointOut<T> {
     /// A view of `out` for the duration of one [`for_each_chunk`].
-    pub fn new(out: &mut [f32]) -> Self {
+    pub fn new(out: &mut [T]) -> Self {
         DisjointOut {
             ptr: out.as_mut_ptr(),
             len: out.len(),
         }
     }
 
-    /// Writes `out[index]`.
+    /// Replaces `out[index]`.
     ///
     /// # Safety
     /// No other thread reads or writes `index` during the fork-join, and the buffer is alive.
     #[inline]
-    pub unsafe fn set(self, index: usize, value: f32) {
+    pub unsafe fn set(self, index: usize, value: T) {
         assert!(index < self.len, "index {index} out of {}", self.len);
-        // SAFETY: in bounds (checked) and exclusive (the caller's contract).
+        // SAFETY: in bounds (checked) and exclusive (the caller's contract); the old value is
+        // dropped as an assignment would.
         unsafe { *self.ptr.add(index) = value };
     }
 
@@ -224,7 +233,7 @@ impl DisjointOut {
     /// is alive.
     #[inline]
     #[allow(clippy::mut_from_ref)]
-    pub unsafe fn slice_mut(&self, range: Range<usize>) -> &mut [f32] {
+    pub unsafe fn slice_mut(&self, range: Range<usize>) -> &mut [T] {
         assert!(
             range.start <= range.end && range.end <= self.len,
             "range {range:?} out of {}",

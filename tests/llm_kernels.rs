@@ -124,6 +124,21 @@ fn q6_k_matmul_matches_dequantized() {
     check(GgmlType::Q6K, 512);
 }
 
+/// A group quantized straight from four rows holds exactly what the rows quantized one by one
+/// and interleaved hold (ties, zeros and a NaN-free extreme block included).
+#[test]
+fn token_group_quantized_from_rows_equals_interleaved_rows() {
+    let mut rows: Vec<Vec<f32>> = (0..4).map(|k| values(1024, 40 + k)).collect();
+    rows[1][..32].fill(0.0);
+    rows[2][32..64].fill(0.5);
+    rows[3][64] = 1e30;
+    let quantized: Vec<QuantizedActivations> =
+        rows.iter().map(|r| QuantizedActivations::q8_0(r)).collect();
+    let interleaved = TokenGroup::new([&quantized[0], &quantized[1], &quantized[2], &quantized[3]]);
+    let direct = TokenGroup::quantize([&rows[0], &rows[1], &rows[2], &rows[3]]);
+    assert_eq!(direct, interleaved);
+}
+
 /// The dispatching (SIMD on wasm) q8_0/q4_0 dot products equal the portable kernels.
 #[test]
 fn dispatched_dots_equal_scalar_kernels() {

@@ -22,14 +22,17 @@ fn values(n: usize, seed: u32) -> Vec<f32> {
         .collect()
 }
 
-/// Products of every kernel family, for one token (decode) and for nine (prefill).
+/// Products of every kernel family, for one token (decode) and for nine (prefill), and longer
+/// prefills for the kernels with token groups.
 fn matmul_cases() -> impl Fn() -> Vec<Vec<f32>> {
-    // 203 rows: not a multiple of the row tile; 9 tokens: two groups of four and one left over.
+    // 203 rows: not a multiple of the row tile; 9 tokens: two groups of four and one left over;
+    // 67 tokens: enough groups for their quantization to be split too, and three left over.
     let (rows, cols) = (203, 1024);
     let cases: Vec<(GgmlType, usize)> =
         [GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4K, GgmlType::F32]
             .into_iter()
             .flat_map(|dtype| [(dtype, 1), (dtype, 9)])
+            .chain([(GgmlType::Q8_0, 67), (GgmlType::Q4_0, 67)])
             .collect();
     let matrices: Vec<QMatrix> = cases
         .iter()

@@ -35,6 +35,25 @@ pub fn f16_bits_to_f32(h: u16) -> f32 {
     f32::from_bits(value.to_bits() | (u32::from(h & 0x8000) << 16))
 }
 
+/// One q8_0 block of activations (`quantize_row_q8_0`): the scale amax/127, stored as f16 like
+/// ggml stores it, and the 32 values.
+#[inline]
+fn quantize_block_q8_0(block: &[f32]) -> (f32, [i8; QK8_0]) {
+    // A compare, not `f32::max`: in wasm that is a call to libm's `fmaxf` per element
+    // (its NaN rules differ from `f32.max`), which showed up at 3% of Whisper's time.
+    let amax = block
+        .iter()
+        .fold(0f32, |m, v| if v.abs() > m { v.abs() } else { m });
+    let d = amax / 127.0;
+    // ggml's x86 path computes 127/amax (not 1/d); the rounding of ties follows it.
+    let id = if amax != 0.0 { 127.0 / amax } else { 0.0 };
+    let mut q = [0i8; QK8_0];
+    q.iter_mut()
+        .zip(block)
+        .for_each(|(q, v)| *q = (v * id).round_ties_even() as i8);
+    (f16::from_f32(d).to_f32(), q)
+}
+
 /// One activation row quantized to 8 bits, as llama.cpp does before a quantized matmul.
 #[derive(Debug, Clone)]
 pub struct QuantizedActivations {
@@ -52,16 +71,9 @@ impl QuantizedActivations {
         let mut scales = Vec::with_capacity(x.len() / QK8_0);
         let mut qs = Vec::with_capacity(x.len());
         for block in x.chunks_exact(QK8_0) {
-            // A compare, not `f32::max`: in wasm that is a call to libm's `fmaxf` per element
-            // (its NaN rules differ from `f32.max`), which showed up at 3% of Whisper's time.
-            let amax = block
-                .iter()
-                .fold(0f32, |m, v| if v.abs() > m { v.abs() } else { m });
-            let d = amax / 127.0;
-            // ggml's x86 path computes 127/amax (not 1/d); the rounding of ties follows it.
-            let id = if amax != 0.0 { 127.0 / amax } else { 0.0 };
-            qs.extend(block.iter().map(|v| (v * id).round_ties_even() as i8));
-            scales.push(f16::from_f32(d).to_f32());
+            let (d, q) = quantize_block_q8_0(block);
+            qs.extend_from_slice(&q);
+            scales.push(d);
         }
         QuantizedActivations {
             scales,
@@ -110,7 +122,7 @@ impl QuantizedActivations {
 /// Four tokens' q8_0 activations, interleaved block by block and widened to i16: the operand of
 /// the prefill kernels. Built once per matmul, so the inner loop over weight rows only loads what
 /// it multiplies (no per-row unpacking of the activations).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct TokenGroup {
     /// For block `b`, token `k`: the 32 values at `(4 * b + k) * 32`.
     pub qs: Vec<i16>,
@@ -128,6 +140,23 @@ impl TokenGroup {
             for t in a {
                 qs.extend(t.qs[b * QK8_0..(b + 1) * QK8_0].iter().map(|&q| q as i16));
                 scales.push(t.scales[b]);
+            }
+        }
+        TokenGroup { qs, scales }
+    }
+
+    /// Quantizes four activation rows of the same length straight into a group: the same values
+    /// as [`TokenGroup::new`] of their [`QuantizedActivations::q8_0`], without the
+    /// intermediate rows.
+    pub fn quantize(rows: [&[f32]; 4]) -> Self {
+        let blocks = rows[0].len() / QK8_0;
+        let mut qs = Vec::with_capacity(blocks * 4 * QK8_0);
+        let mut scales = Vec::with_capacity(blocks * 4);
+        for b in 0..blocks {
+            for row in rows {
+                let (d, q) = quantize_block_q8_0(&row[b * QK8_0..(b + 1) * QK8_0]);
+                qs.extend(q.iter().map(|&q| q as i16));
+                scales.push(d);
             }
         }
         TokenGroup { qs, scales }

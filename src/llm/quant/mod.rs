@@ -210,9 +210,9 @@ impl QMatrix {
         rows: Range<usize>,
         out: DisjointOut,
     ) {
-        let acts = &input.acts;
-        let paired = matches!(self.dtype, GgmlType::Q8_0 | GgmlType::Q4_0);
-        let groups: &[TokenGroup] = if paired { &input.groups } else { &[] };
+        let (acts, groups) = (&input.acts, &input.groups);
+        // The quantized row of token `t`, for tokens after the groups.
+        let act = |t: usize| &acts[t - 4 * groups.len()];
         // SAFETY (every `out.set` below): the index's row is in `rows`, which no other chunk
         // has, and `out` is the caller's live buffer.
         let set = |index: usize, value: f32| unsafe { out.set(index, value) };
@@ -254,12 +254,12 @@ impl QMatrix {
                     let dot = match self.dtype {
                         GgmlType::F32 => kernels::dot_f32(w, x),
                         GgmlType::F16 => kernels::dot_f16(w, x),
-                        GgmlType::Q8_0 => vec_dot_q8_0(w, &acts[t]),
-                        GgmlType::Q4_0 => vec_dot_q4_0(w, &acts[t]),
-                        GgmlType::Q5_0 => kernels::dot_q5_0_q8_0(w, &acts[t]),
-                        GgmlType::Q5_1 => kernels::dot_q5_1_q8_0(w, &acts[t]),
-                        GgmlType::Q4K => kernels::dot_q4k_q8k(w, &acts[t]),
-                        GgmlType::Q6K => kernels::dot_q6k_q8k(w, &acts[t]),
+                        GgmlType::Q8_0 => vec_dot_q8_0(w, act(t)),
+                        GgmlType::Q4_0 => vec_dot_q4_0(w, act(t)),
+                        GgmlType::Q5_0 => kernels::dot_q5_0_q8_0(w, act(t)),
+                        GgmlType::Q5_1 => kernels::dot_q5_1_q8_0(w, act(t)),
+                        GgmlType::Q4K => kernels::dot_q4k_q8k(w, act(t)),
+                        GgmlType::Q6K => kernels::dot_q6k_q8k(w, act(t)),
                     };
                     set(t * self.rows + r, dot);
                 }
@@ -271,7 +271,10 @@ impl QMatrix {
 /// Which quantized activations a weight type multiplies with.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum ActivationKind {
-    /// q8_0 blocks of 32 (q4_0, q5_0, q5_1, q8_0 weights).
+    /// q8_0 blocks of 32 in groups of four tokens, the rest (or all, for fewer than four tokens)
+    /// as rows (q4_0 and q8_0 weights, which have prefill kernels).
+    Q8_0Groups,
+    /// q8_0 blocks of 32, every token as a row (q5_0, q5_1 weights).
     Q8_0,
     /// q8_K super-blocks of 256 (k-quants).
     Q8K,
@@ -282,50 +285,67 @@ enum ActivationKind {
 impl ActivationKind {
     fn of(dtype: GgmlType) -> Self {
         match dtype {
-            GgmlType::Q4_0 | GgmlType::Q5_0 | GgmlType::Q5_1 | GgmlType::Q8_0 => Self::Q8_0,
+            GgmlType::Q4_0 | GgmlType::Q8_0 => Self::Q8_0Groups,
+            GgmlType::Q5_0 | GgmlType::Q5_1 => Self::Q8_0,
             GgmlType::Q4K | GgmlType::Q6K => Self::Q8K,
             GgmlType::F32 | GgmlType::F16 => Self::Float,
         }
     }
 }
 
-/// A matmul's input in the forms the kernels read: quantized rows, and groups of four tokens
-/// (i16, interleaved) for the prefill kernels.
+/// A matmul's input in the forms the kernels read: groups of four tokens (i16, interleaved) for
+/// the prefill kernels, and quantized rows for the tokens after the last whole group.
 struct PreparedInput {
     kind: ActivationKind,
     cols: usize,
-    acts: Vec<QuantizedActivations>,
     groups: Vec<TokenGroup>,
+    /// The rows of tokens `4 * groups.len()..`.
+    acts: Vec<QuantizedActivations>,
 }
 
 impl PreparedInput {
     fn new(dtype: GgmlType, xs: &[f32], cols: usize, n_tokens: usize) -> Self {
         assert_eq!(xs.len(), n_tokens * cols);
         let kind = ActivationKind::of(dtype);
-        let acts: Vec<QuantizedActivations> = match kind {
-            ActivationKind::Q8_0 => xs
-                .chunks_exact(cols)
-                .map(QuantizedActivations::q8_0)
-                .collect(),
-            ActivationKind::Q8K => xs
-                .chunks_exact(cols)
-                .map(QuantizedActivations::q8_k)
-                .collect(),
-            ActivationKind::Float => Vec::new(),
+        let row = |t: usize| &xs[t * cols..(t + 1) * cols];
+        let n_groups = match kind {
+            ActivationKind::Q8_0Groups => n_tokens / 4,
+            _ => 0,
         };
-        // Groups of four tokens share each weight block's loads and unpacking (prefill).
-        let groups: Vec<TokenGroup> = if kind == ActivationKind::Q8_0 {
-            acts.chunks_exact(4)
-                .map(|a| TokenGroup::new([&a[0], &a[1], &a[2], &a[3]]))
-                .collect()
+        let mut groups = vec![TokenGroup::default(); n_groups];
+        let out = DisjointOut::new(&mut groups[..]);
+        let quantize = |range: Range<usize>| {
+            for g in range {
+                let group = TokenGroup::quantize([
+                    row(4 * g),
+                    row(4 * g + 1),
+                    row(4 * g + 2),
+                    row(4 * g + 3),
+                ]);
+                // SAFETY: each group index is in one chunk only, and `groups` outlives the
+                // fork-join.
+                unsafe { out.set(g, group) };
+            }
+        };
+        // Quantizing is a few operations per value: split it only when a prefill is long.
+        if 4 * n_groups * cols < PARALLEL_MIN_MACS / 2 {
+            quantize(0..n_groups);
         } else {
-            Vec::new()
+            crate::parallel::for_each_chunk(n_groups, 1, &quantize);
+        }
+        let rest = 4 * n_groups..n_tokens;
+        let acts: Vec<QuantizedActivations> = match kind {
+            ActivationKind::Q8_0Groups | ActivationKind::Q8_0 => {
+                rest.map(|t| QuantizedActivations::q8_0(row(t))).collect()
+            }
+            ActivationKind::Q8K => rest.map(|t| QuantizedActivations::q8_k(row(t))).collect(),
+            ActivationKind::Float => Vec::new(),
         };
         PreparedInput {
             kind,
             cols,
-            acts,
             groups,
+            acts,
         }
     }
 }
