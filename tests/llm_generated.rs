@@ -159,8 +159,8 @@ fn warm_up_reads_ahead_and_changes_no_reply() {
 }
 
 /// Reading a turn ahead (a speculative transcript, during the endpoint silence) leaves a single
-/// token for the reply to prefill, changes neither the conversation nor the reply, and a reply to
-/// other words after it is still right.
+/// token for the reply to prefill (whole or in slices), changes neither the conversation nor the
+/// reply, and a reply to other words after it is still right.
 #[test]
 fn read_ahead_turn_leaves_one_token_and_changes_no_reply() {
     let (dir, chat) = generated_q8(LlmFamily::Llama, "read-ahead-turn");
@@ -181,10 +181,27 @@ fn read_ahead_turn_leaves_one_token_and_changes_no_reply() {
         }
         (text, stats)
     };
-    for user in ["Hello!", "And what about tomorrow?"] {
+    for (turn, user) in ["Hello!", "And what about tomorrow?"]
+        .into_iter()
+        .enumerate()
+    {
         let (cold_text, cold_stats) = run(&mut cold, user);
         let messages = ahead.messages().to_vec();
-        let computed = ahead.read_ahead_turn(user, &options).unwrap();
+        let computed = if turn == 0 {
+            ahead.read_ahead_turn(user, &options).unwrap()
+        } else {
+            // In slices of at most 2 ids, as a partial transcript's read-ahead goes.
+            let mut total = 0;
+            loop {
+                let part = ahead.read_ahead_turn_part(user, &options, 2).unwrap();
+                assert!(part.computed <= 2, "{part:?}");
+                total += part.computed;
+                if part.done {
+                    break total;
+                }
+                assert_eq!(part.computed, 2, "a slice short of the end reads its 2 ids");
+            }
+        };
         assert!(computed > 1, "{user}: {computed}");
         assert_eq!(ahead.messages(), messages, "the conversation is unchanged");
         assert_eq!(ahead.read_ahead_turn(user, &options).unwrap(), 0, "read");

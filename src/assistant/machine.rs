@@ -81,6 +81,9 @@ pub struct Assistant<R, L, V> {
     prepared: bool,
     /// The speculative final transcript of the utterance in progress.
     speculation: Option<speculation::Speculation>,
+    /// The words of the latest partial transcript while the responder still has some of their
+    /// prompt to read ahead (see [`Responder::prepare_partial_turn`]).
+    partial_read_ahead: Option<String>,
     /// Reads the caller's clock after a unit of work, so latency marks include the work itself.
     clock: Option<Box<dyn FnMut() -> f64>>,
 }
@@ -104,6 +107,7 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
             push_to_talk_held: false,
             prepared: false,
             speculation: None,
+            partial_read_ahead: None,
             clock: None,
         }
     }
@@ -166,6 +170,7 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
             || self.reply.as_ref().is_some_and(|r| r.generating)
             || self.speculation_due()
             || self.partial_due_soon()
+            || self.partial_read_ahead_due()
             || self.prepare_due()
     }
 
@@ -176,6 +181,23 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
             && self.finals.is_empty()
             && self.state != State::HearingYou
             && self.reply.as_ref().is_none_or(|r| !r.generating)
+    }
+
+    /// The latest partial's words still have prompt to read, and the user is speaking. In a pause
+    /// it waits, because the speculative final is due soon with better words.
+    fn partial_read_ahead_due(&self) -> bool {
+        self.partial_read_ahead.is_some()
+            && self.partial_guess_current()
+            && self.vad.trailing_silence_ms() == 0
+    }
+
+    /// Whether a partial's guess is still worth reading ahead: nothing surer (the end of the
+    /// turn, a reply, a speculative final) has come since.
+    fn partial_guess_current(&self) -> bool {
+        self.state == State::HearingYou
+            && self.finals.is_empty()
+            && self.reply.is_none()
+            && !self.speculated()
     }
 
     fn partial_due_soon(&self) -> bool {
@@ -381,6 +403,9 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
     /// next prompt ahead; in that order of urgency.
     pub fn step(&mut self, now_ms: f64) -> Vec<AssistantEvent> {
         let mut events = Vec::new();
+        if !self.partial_guess_current() {
+            self.partial_read_ahead = None;
+        }
         if !self.finals.is_empty() {
             let PendingFinal {
                 turn,
@@ -430,8 +455,10 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
                     // transcript mostly extends them, so the prompt's cached prefix grows while
                     // the user speaks and little is left to read at the end of the turn. A
                     // failure only loses the head start (the final path meets real errors).
+                    // The read-ahead starts at the next step, so it always yields to what is
+                    // more urgent (see `partial_read_ahead_due`).
                     if self.config.speculation_silence_ms().is_some() && self.reply.is_none() {
-                        let _ = self.responder.prepare_partial_turn(&text);
+                        self.partial_read_ahead = Some(text.clone());
                     }
                     events.push(AssistantEvent::Partial {
                         turn: self.turn,
@@ -440,6 +467,11 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
                 }
                 Ok(_) => {}
                 Err(message) => self.fail(Stage::Asr, message, &mut events),
+            }
+        } else if self.partial_read_ahead_due() {
+            let text = self.partial_read_ahead.take().unwrap_or_default();
+            if let Ok(true) = self.responder.prepare_partial_turn(&text) {
+                self.partial_read_ahead = Some(text);
             }
         } else if self.prepare_due() {
             self.prepared = true;

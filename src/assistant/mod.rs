@@ -72,9 +72,12 @@ pub trait Responder {
     }
     /// [`Responder::prepare_turn`] for the words of a partial transcript, while the user is still
     /// speaking: the final words mostly extend them, so the prompt's cached prefix grows during
-    /// the utterance. A separate method so a responder can tell the two guesses apart.
+    /// the utterance. It may read only a slice and return `true`: the assistant then calls it
+    /// again with the same words at its next free step, unless something more urgent (the end
+    /// of the turn, a speculative final, a newer partial) comes first, because this guess is
+    /// the least sure of all. By default it reads everything at once and returns `false`.
     fn prepare_partial_turn(&mut self, partial_text: &str) -> Result<bool, String> {
-        self.prepare_turn(partial_text)
+        self.prepare_turn(partial_text).map(|_| false)
     }
 }
 

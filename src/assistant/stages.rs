@@ -9,6 +9,11 @@ use crate::tts::{synthesize, SpeechOptions};
 /// and must not delay the final transcript behind it.
 const PARTIAL_MAX_TOKENS: usize = 24;
 
+/// Prompt ids a partial transcript's read-ahead computes per step: about 170 ms of SmolLM2-360M
+/// prefill in single-thread wasm, so a user who stops speaking meanwhile waits at most that long
+/// for the speculative final to start.
+const PARTIAL_READ_AHEAD_IDS: usize = 8;
+
 /// Whisper as the assistant's recognizer; without a model it reports that none is loaded.
 #[derive(Default)]
 pub struct WhisperRecognizer {
@@ -105,6 +110,16 @@ impl Responder for ChatResponder {
             Some(conversation) => conversation
                 .read_ahead_turn(user_text, &self.options)
                 .map(|computed| computed > 0)
+                .map_err(|e| e.to_string()),
+            None => Ok(false),
+        }
+    }
+
+    fn prepare_partial_turn(&mut self, partial_text: &str) -> Result<bool, String> {
+        match self.conversation.as_mut() {
+            Some(conversation) => conversation
+                .read_ahead_turn_part(partial_text, &self.options, PARTIAL_READ_AHEAD_IDS)
+                .map(|part| !part.done)
                 .map_err(|e| e.to_string()),
             None => Ok(false),
         }

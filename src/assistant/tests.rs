@@ -54,6 +54,10 @@ struct ScriptedResponder {
     pieces: Vec<String>,
     prepared_turns: Rc<RefCell<Vec<String>>>,
     prepared_partials: Rc<RefCell<Vec<String>>>,
+    /// Read-ahead calls a partial's words take (0 or 1: all at once).
+    partial_slices: usize,
+    /// The words of the partial being read ahead, and the slices done.
+    partial_slice: (String, usize),
     fail_prepare: bool,
 }
 
@@ -78,11 +82,19 @@ impl Responder for ScriptedResponder {
             .push(format!("interrupted, kept: {spoken}"));
     }
 
+    /// Each partial's words take `partial_slices` calls; the log numbers the slices.
     fn prepare_partial_turn(&mut self, partial_text: &str) -> Result<bool, String> {
+        let (text, slice) = &mut self.partial_slice;
+        *slice = if text == partial_text { *slice + 1 } else { 1 };
+        *text = partial_text.into();
         self.prepared_partials
             .borrow_mut()
-            .push(partial_text.into());
-        Ok(true)
+            .push(format!("{partial_text} #{slice}"));
+        let more = *slice < self.partial_slices.max(1);
+        if !more {
+            self.partial_slice = Default::default();
+        }
+        Ok(more)
     }
 
     fn prepare_turn(&mut self, user_text: &str) -> Result<bool, String> {

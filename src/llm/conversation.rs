@@ -210,17 +210,42 @@ impl Conversation {
         user: &str,
         options: &GenerateOptions,
     ) -> Result<usize, LlmError> {
+        self.read_ahead_turn_part(user, options, usize::MAX)
+            .map(|part| part.computed)
+    }
+
+    /// [`Conversation::read_ahead_turn`] in slices: computes at most `max_ids` ids past what the
+    /// cache already shares with the prompt, so a caller with other work to do (microphone
+    /// frames, the end of the turn) can stop between slices. Call it again with the same words
+    /// until [`ReadAhead::done`].
+    pub fn read_ahead_turn_part(
+        &mut self,
+        user: &str,
+        options: &GenerateOptions,
+        max_ids: usize,
+    ) -> Result<ReadAhead, LlmError> {
+        let finished = ReadAhead {
+            computed: 0,
+            done: true,
+        };
         if self.pending.is_some() {
-            return Ok(0);
+            return Ok(finished);
         }
         let prompt = match self.plan_turn(user, options.max_tokens) {
             Ok((_, prompt)) => prompt,
-            Err(LlmError::PromptTooLong { .. }) => return Ok(0),
+            Err(LlmError::PromptTooLong { .. }) => return Ok(finished),
             Err(e) => return Err(e),
         };
         // `sync` always recomputes the last id (for its logits): leave it to the reply.
         let ahead = prompt.split_last().map_or(&[][..], |(_, ahead)| ahead);
-        self.prefill_ahead(ahead)
+        let shared = (self.session.fed().iter().zip(ahead))
+            .take_while(|(a, b)| a == b)
+            .count();
+        let end = shared.saturating_add(max_ids).min(ahead.len());
+        Ok(ReadAhead {
+            computed: self.prefill_ahead(&ahead[..end])?,
+            done: end == ahead.len(),
+        })
     }
 
     /// Counters of the reply begun with [`Conversation::begin_reply`], while it is in progress.
@@ -237,6 +262,15 @@ impl Conversation {
             }
         }
     }
+}
+
+/// What one slice of [`Conversation::read_ahead_turn_part`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadAhead {
+    /// Ids computed by this slice.
+    pub computed: usize,
+    /// Whether the whole prompt (all but its last id) is now read, or there is nothing to read.
+    pub done: bool,
 }
 
 /// A reply being generated; an iterator of text pieces.

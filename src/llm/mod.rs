@@ -17,7 +17,7 @@ pub mod template;
 pub mod tokenizer;
 
 pub use chat_model::ChatModel;
-pub use conversation::{Conversation, ReplyStream};
+pub use conversation::{Conversation, ReadAhead, ReplyStream};
 pub use model::{Arch, Config, Model};
 pub use sampling::SamplingParams;
 pub use session::{FinishReason, GenerateOptions, GenerationStats, Session};

@@ -272,6 +272,35 @@ fn a_speculation_does_not_outlive_its_turn() {
 }
 
 #[test]
+fn a_partial_read_ahead_goes_in_slices_while_the_user_speaks_and_stops_when_they_do() {
+    let (mut assistant, _) = assistant(AssistantConfig::default());
+    assistant.responder_mut().partial_slices = 1000;
+    let partials = assistant.responder_mut().prepared_partials.clone();
+    let prepared = prepared(&mut assistant);
+    let mut clock = 0.0;
+    feed(
+        &mut assistant,
+        &concat(&[silence(500), voice(1500, 0.2)]),
+        &mut clock,
+    );
+    // One slice per free step between frames: many per partial, each partial from its start.
+    let while_speaking = partials.borrow().len();
+    let heard_partials = assistant.recognizer_mut().partials;
+    assert!(heard_partials > 0 && while_speaking > 10 * heard_partials);
+    assert_eq!(
+        partials.borrow()[..3],
+        ["what is #1", "what is #2", "what is #3"]
+    );
+    // Once the user stops, no more slices: the pause waits for the speculative final, which
+    // then replaces the guess.
+    let events = feed(&mut assistant, &silence(700), &mut clock);
+    assert_eq!(partials.borrow().len(), while_speaking);
+    assert_eq!(*prepared.borrow(), [HEARD]);
+    assert_eq!(transcripts(&events), [HEARD]);
+    no_errors(&events);
+}
+
+#[test]
 fn partial_words_are_read_ahead_while_the_user_speaks() {
     let (mut assistant, _) = assistant(AssistantConfig::default());
     let partials = assistant.responder_mut().prepared_partials.clone();
@@ -280,7 +309,7 @@ fn partial_words_are_read_ahead_while_the_user_speaks() {
     assert!(heard_partials > 0);
     // Each partial's words were read ahead, before the speculative final's.
     assert_eq!(partials.borrow().len(), heard_partials);
-    assert!(partials.borrow().iter().all(|p| p == "what is"));
+    assert!(partials.borrow().iter().all(|p| p == "what is #1"));
     assert_eq!(transcripts(&events), [HEARD]);
     no_errors(&events);
 

@@ -81,6 +81,10 @@ impl<L: Responder> Responder for Timed<L> {
     fn prepare_turn(&mut self, user_text: &str) -> Result<bool, String> {
         self.inner.prepare_turn(user_text)
     }
+
+    fn prepare_partial_turn(&mut self, partial_text: &str) -> Result<bool, String> {
+        self.inner.prepare_partial_turn(partial_text)
+    }
 }
 
 impl<V: Voice> Voice for Timed<V> {
