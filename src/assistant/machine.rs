@@ -399,8 +399,8 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
     }
 
     /// Does one unit of work: a final transcript, one reply token (and any speech it completes),
-    /// a speculative final transcript with its read-ahead, a partial transcript, or reading the
-    /// next prompt ahead; in that order of urgency.
+    /// a speculative final transcript with its read-ahead, a partial transcript, a slice of the
+    /// latest partial's read-ahead, or reading the next prompt ahead; in that order of urgency.
     pub fn step(&mut self, now_ms: f64) -> Vec<AssistantEvent> {
         let mut events = Vec::new();
         if !self.partial_guess_current() {
