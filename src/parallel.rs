@@ -1,4 +1,5 @@
-//! Fork-join over the rows of the matrix products, on helper threads when there are any.
+//! Fork-join over independent outputs (rows of the matrix products, attention heads, groups of
+//! quantized tokens), on helper threads when there are any.
 //!
 //! The browser build with wasm threads (`target_feature = "atomics"`, a `SharedArrayBuffer`
 //! memory) cannot spawn threads itself: the engine worker starts helper Workers on the same module
@@ -19,9 +20,10 @@ use std::sync::{Arc, Condvar, Mutex};
 /// (listening, speaking) puts it to sleep.
 const SPIN_ROUNDS: u32 = 200_000;
 
-/// Below this many multiply-adds a piece of work runs on the caller alone: waking a helper costs
-/// more than the work (a decode step's k/v projections of a tiny model, say).
-pub const PARALLEL_MIN_MACS: usize = 128 * 1024;
+/// Below this cost (about one multiply-add per unit) a piece of work runs on the caller alone:
+/// waking a helper costs more than the work (a decode step's k/v projections of a tiny model,
+/// say).
+const PARALLEL_MIN_COST: usize = 128 * 1024;
 
 /// One published piece of work: `work` over `0..n_items`, in chunks of `chunk`.
 struct Job {
@@ -102,14 +104,25 @@ pub fn thread_count() -> usize {
 
 /// Runs `work` over `0..n_items` split into chunks of at least `min_chunk` items (a multiple of
 /// it), on the caller and every helper; returns when all chunks are done. Each item is in exactly
-/// one chunk. Without helpers, or with a single chunk, `work(0..n_items)` runs on the caller.
-pub fn for_each_chunk(n_items: usize, min_chunk: usize, work: &(dyn Fn(Range<usize>) + Sync)) {
+/// one chunk. Without helpers, with a single chunk, or when the whole work's `cost` (about one
+/// multiply-add per unit) is too small to be worth waking a helper, `work(0..n_items)` runs on
+/// the caller.
+pub fn for_each_chunk(
+    n_items: usize,
+    min_chunk: usize,
+    cost: usize,
+    work: &(dyn Fn(Range<usize>) + Sync),
+) {
     let threads = thread_count();
     let min_chunk = min_chunk.max(1);
     // About four chunks per thread: a late or preempted thread leaves little for the others.
     let chunk = n_items.div_ceil(threads * 4).div_ceil(min_chunk) * min_chunk;
     let chunks = n_items.div_ceil(chunk.max(1));
-    if threads == 1 || chunks < 2 || POOL.busy.swap(true, Ordering::Acquire) {
+    if threads == 1
+        || chunks < 2
+        || cost < PARALLEL_MIN_COST
+        || POOL.busy.swap(true, Ordering::Acquire)
+    {
         work(0..n_items);
         return;
     }
@@ -253,7 +266,7 @@ mod tests {
         spawn_native_helpers(2);
         for (n_items, min_chunk) in [(0, 8), (1, 8), (7, 8), (960, 8), (49_152, 8), (1000, 3)] {
             let counts: Vec<AtomicUsize> = (0..n_items).map(|_| AtomicUsize::new(0)).collect();
-            for_each_chunk(n_items, min_chunk, &|range: Range<usize>| {
+            for_each_chunk(n_items, min_chunk, usize::MAX, &|range: Range<usize>| {
                 assert!(range.start % min_chunk == 0, "chunks start on multiples");
                 for i in range {
                     counts[i].fetch_add(1, Ordering::Relaxed);

@@ -16,7 +16,7 @@ use super::kv_cache::KvCache;
 use super::quant::kernels::{dot_f32_slices, exp_f32};
 use super::quant::{GgmlType, QMatrix};
 use super::LlmError;
-use crate::parallel::{DisjointOut, PARALLEL_MIN_MACS};
+use crate::parallel::{for_each_chunk, DisjointOut};
 
 /// Model families this crate runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -460,11 +460,7 @@ impl Model {
         };
         let items = t_len * n_head;
         // Scores and weighted sums: about 2 · visible · hd multiply-adds per item.
-        if 2 * items * (start + t_len) * hd < PARALLEL_MIN_MACS {
-            heads(0..items);
-        } else {
-            crate::parallel::for_each_chunk(items, 1, &heads);
-        }
+        for_each_chunk(items, 1, 2 * items * (start + t_len) * hd, &heads);
     }
 }
 

@@ -16,7 +16,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use super::LlmError;
-use crate::parallel::{DisjointOut, PARALLEL_MIN_MACS};
+use crate::parallel::{for_each_chunk, DisjointOut};
 pub use kernels::{QuantizedActivations, TokenGroup, QK8_0, QK_K};
 
 /// Tensor encodings this crate reads (GGML type ids).
@@ -189,13 +189,8 @@ impl QMatrix {
         assert_eq!(xs.len(), n_tokens * self.cols);
         assert_eq!(out.len(), n_tokens * self.rows);
         let out = DisjointOut::new(out);
-        // Small products (a decode step's k/v projections of a tiny model) are not worth a
-        // fork-join: waking a helper costs more than the work. Without helpers,
-        // `for_each_chunk` runs the whole range here too.
-        if self.rows * self.cols * n_tokens < PARALLEL_MIN_MACS {
-            return self.matmul_rows(input, xs, n_tokens, 0..self.rows, out);
-        }
-        crate::parallel::for_each_chunk(self.rows, ROW_TILE, &|rows: Range<usize>| {
+        let macs = self.rows * self.cols * n_tokens;
+        for_each_chunk(self.rows, ROW_TILE, macs, &|rows: Range<usize>| {
             self.matmul_rows(input, xs, n_tokens, rows, out)
         });
     }
@@ -327,12 +322,8 @@ impl PreparedInput {
                 unsafe { out.set(g, group) };
             }
         };
-        // Quantizing is a few operations per value: split it only when a prefill is long.
-        if 4 * n_groups * cols < PARALLEL_MIN_MACS / 2 {
-            quantize(0..n_groups);
-        } else {
-            crate::parallel::for_each_chunk(n_groups, 1, &quantize);
-        }
+        // About two operations per value: only a long prefill's input is worth splitting.
+        for_each_chunk(n_groups, 1, 2 * 4 * n_groups * cols, &quantize);
         let rest = 4 * n_groups..n_tokens;
         let acts: Vec<QuantizedActivations> = match kind {
             ActivationKind::Q8_0Groups | ActivationKind::Q8_0 => {
