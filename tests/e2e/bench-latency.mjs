@@ -84,6 +84,10 @@ const stage = (l) => ({
   speechEndToFirstAudioMs: l.firstAudio - l.speechEnd,
   endpointToFirstAudioMs: l.firstAudio - l.endpoint,
 });
+const firstTurnTexts = (texts) => {
+  const ofTurn = texts.filter((t) => t.turn === texts[0]?.turn);
+  return [...ofTurn.filter((t) => !('firstChunk' in t)), ...ofTurn.filter((t) => 'firstChunk' in t).slice(0, 1)];
+};
 const summarize = (run) => {
   const turns = run.latencies.map(stage);
   const median = (key) => {
@@ -97,7 +101,9 @@ const summarize = (run) => {
     pageToFirstTurnMs: run.pageToFirstTurnMs,
     turns: turns.map((t) => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, Math.round(v)]))),
     median: Object.fromEntries(Object.keys(turns[0]).map((k) => [k, Math.round(median(k))])),
-    texts: run.texts.slice(0, 4),
+    // The first turn's partials and transcript, and its first spoken chunk (every chunk of every
+    // turn is recorded; the first four entries were all partials, so no chunk was ever shown).
+    texts: firstTurnTexts(run.texts),
   };
 };
 const reference = summarize(single);
