@@ -279,3 +279,27 @@ fn exp_f32_is_within_two_ulp_of_libm() {
     assert_eq!(kernels::exp_f32(f32::INFINITY), f32::INFINITY);
     assert!(kernels::exp_f32(f32::NAN).is_nan());
 }
+
+/// The block scale's f16 rounding equals `half`'s, across the whole f32 range (a stride through
+/// every bit pattern, plus each side of the fast path's bounds and of every rounding tie).
+#[test]
+fn scale_rounding_to_f16_equals_half() {
+    let check = |bits: u32| {
+        let x = f32::from_bits(bits);
+        let ours = kernels::round_to_f16(x);
+        let half = half::f16::from_f32(x).to_f32();
+        assert!(
+            ours.to_bits() == half.to_bits() || (ours.is_nan() && half.is_nan()),
+            "{x:e} ({bits:#x}): {ours:e} against {half:e}"
+        );
+    };
+    (0..=u32::MAX).step_by(251).for_each(check);
+    for exponent in [112u32, 113, 141, 142, 143] {
+        for mantissa in [
+            0, 1, 0x0fff, 0x1000, 0x1001, 0x2fff, 0x3000, 0x7f_e000, 0x7f_f000, 0x7f_ffff,
+        ] {
+            check((exponent << 23) | mantissa);
+            check(0x8000_0000 | (exponent << 23) | mantissa);
+        }
+    }
+}

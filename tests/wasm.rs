@@ -106,3 +106,88 @@ fn simd_kernels_match_the_portable_kernels() {
         }
     }
 }
+
+/// The simd128 q8_0 activation quantization (rows and four-token groups) equals the portable
+/// reference bit for bit, on ordinary values and on the cases where the two could part: ties,
+/// zeros, NaN, infinities, subnormal blocks (whose inverse scale is infinite) and huge values.
+#[wasm_bindgen_test]
+fn simd_quantization_equals_the_portable_quantization() {
+    use sotto::llm::quant::kernels::{quantize_block_q8_0, QuantizedActivations};
+    use sotto::llm::quant::TokenGroup;
+    let mut blocks: Vec<[f32; 32]> = (0..66)
+        .map(|b| {
+            std::array::from_fn(|i| {
+                ((((i + 32 * b) * 7919) % 2003) as f32 / 1001.5 - 1.0) * (1 + b % 5) as f32
+            })
+        })
+        .collect();
+    // Exact ties after scaling: amax 127 gives an inverse scale of 1.
+    blocks.push(std::array::from_fn(|i| {
+        if i == 0 {
+            127.0
+        } else {
+            i as f32 - 15.5
+        }
+    }));
+    blocks.push([0.0; 32]);
+    blocks.push(std::array::from_fn(|i| if i % 2 == 0 { -0.0 } else { 0.0 }));
+    blocks.push(std::array::from_fn(|i| {
+        if i == 3 {
+            f32::NAN
+        } else {
+            i as f32
+        }
+    }));
+    blocks.push(std::array::from_fn(|i| {
+        if i == 0 {
+            f32::NAN
+        } else {
+            -(i as f32)
+        }
+    }));
+    blocks.push(std::array::from_fn(|i| {
+        if i == 5 {
+            f32::INFINITY
+        } else {
+            1.0
+        }
+    }));
+    blocks.push(std::array::from_fn(|i| {
+        if i == 5 {
+            f32::NEG_INFINITY
+        } else {
+            -1.0
+        }
+    }));
+    blocks.push(std::array::from_fn(|i| {
+        f32::from_bits(1 + i as u32) * if i % 3 == 0 { -1.0 } else { 1.0 }
+    }));
+    blocks.push(std::array::from_fn(|i| {
+        if i == 7 {
+            1e30
+        } else {
+            1e-30 * i as f32
+        }
+    }));
+    blocks.push(std::array::from_fn(|i| {
+        3e38 * if i % 2 == 0 { 1.0 } else { -1.0 }
+    }));
+    let flat: Vec<f32> = blocks.iter().flatten().copied().collect();
+    let reference: Vec<(f32, [i8; 32])> = blocks.iter().map(|b| quantize_block_q8_0(b)).collect();
+    let rows = QuantizedActivations::q8_0(&flat);
+    for (b, (d, q)) in reference.iter().enumerate() {
+        assert_eq!(rows.scales[b].to_bits(), d.to_bits(), "scale of block {b}");
+        assert_eq!(&rows.qs[32 * b..32 * b + 32], q, "values of block {b}");
+    }
+    // Four rows of 19 blocks each (all 76 blocks above), grouped.
+    let row = |k: usize| &flat[k * 19 * 32..(k + 1) * 19 * 32];
+    let group = TokenGroup::quantize([row(0), row(1), row(2), row(3)]);
+    for b in 0..19 {
+        for k in 0..4 {
+            let (d, q) = &reference[k * 19 + b];
+            assert_eq!(group.scales[4 * b + k].to_bits(), d.to_bits());
+            let wide: Vec<i16> = q.iter().map(|&v| i16::from(v)).collect();
+            assert_eq!(&group.qs[(4 * b + k) * 32..(4 * b + k + 1) * 32], &wide[..]);
+        }
+    }
+}

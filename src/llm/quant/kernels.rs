@@ -36,9 +36,10 @@ pub fn f16_bits_to_f32(h: u16) -> f32 {
 }
 
 /// One q8_0 block of activations (`quantize_row_q8_0`): the scale amax/127, stored as f16 like
-/// ggml stores it, and the 32 values.
+/// ggml stores it, and the 32 values. The portable reference; [`quantize_q8_0_into`] and
+/// [`quantize_q8_0_into_i16`] dispatch to the simd128 version, which computes the same values.
 #[inline]
-fn quantize_block_q8_0(block: &[f32]) -> (f32, [i8; QK8_0]) {
+pub fn quantize_block_q8_0(block: &[f32]) -> (f32, [i8; QK8_0]) {
     // A compare, not `f32::max`: in wasm that is a call to libm's `fmaxf` per element
     // (its NaN rules differ from `f32.max`), which showed up at 3% of Whisper's time.
     let amax = block
@@ -51,7 +52,57 @@ fn quantize_block_q8_0(block: &[f32]) -> (f32, [i8; QK8_0]) {
     q.iter_mut()
         .zip(block)
         .for_each(|(q, v)| *q = (v * id).round_ties_even() as i8);
-    (f16::from_f32(d).to_f32(), q)
+    (round_to_f16(d), q)
+}
+
+/// Quantizes one 32-value block into `out[..32]` and returns its scale, as
+/// [`quantize_block_q8_0`] does (simd128 in wasm).
+#[inline]
+fn quantize_q8_0_into(block: &[f32], out: &mut [i8]) -> f32 {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        super::simd128::quantize_block_q8_0_i8(block, out)
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    {
+        let (d, q) = quantize_block_q8_0(block);
+        out[..QK8_0].copy_from_slice(&q);
+        d
+    }
+}
+
+/// [`quantize_q8_0_into`], with the values widened to i16 (a [`TokenGroup`]'s form).
+#[inline]
+fn quantize_q8_0_into_i16(block: &[f32], out: &mut [i16]) -> f32 {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        super::simd128::quantize_block_q8_0_i16(block, out)
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    {
+        let (d, q) = quantize_block_q8_0(block);
+        out[..QK8_0]
+            .iter_mut()
+            .zip(q)
+            .for_each(|(o, q)| *o = i16::from(q));
+        d
+    }
+}
+
+/// `x` rounded to the nearest f16 and back, exactly as `half` does it. Once per activation
+/// block: `half`'s portable conversion branches through every case, so the common one (a normal
+/// f16 below 2¹⁵) is done here on the bits, rounding the mantissa to 10 bits, ties to even.
+#[inline]
+pub fn round_to_f16(x: f32) -> f32 {
+    let bits = x.to_bits();
+    let exponent = (bits >> 23) & 0xff;
+    // f32 exponents 113..=141 are 2⁻¹⁴..2¹⁵: normal in f16, and rounding up stays finite.
+    if (113..=141).contains(&exponent) {
+        let rounded = bits + 0x0fff + ((bits >> 13) & 1);
+        f32::from_bits(rounded & !0x1fff)
+    } else {
+        f16::from_f32(x).to_f32()
+    }
 }
 
 /// One activation row quantized to 8 bits, as llama.cpp does before a quantized matmul.
@@ -68,13 +119,13 @@ pub struct QuantizedActivations {
 impl QuantizedActivations {
     /// q8_0 blocks (`quantize_row_q8_0`): scale amax/127, stored as f16 like ggml stores it.
     pub fn q8_0(x: &[f32]) -> Self {
-        let mut scales = Vec::with_capacity(x.len() / QK8_0);
-        let mut qs = Vec::with_capacity(x.len());
-        for block in x.chunks_exact(QK8_0) {
-            let (d, q) = quantize_block_q8_0(block);
-            qs.extend_from_slice(&q);
-            scales.push(d);
-        }
+        let blocks = x.len() / QK8_0;
+        let mut qs = vec![0i8; blocks * QK8_0];
+        let scales = x
+            .chunks_exact(QK8_0)
+            .zip(qs.chunks_exact_mut(QK8_0))
+            .map(|(block, out)| quantize_q8_0_into(block, out))
+            .collect();
         QuantizedActivations {
             scales,
             qs,
@@ -150,13 +201,14 @@ impl TokenGroup {
     /// intermediate rows.
     pub fn quantize(rows: [&[f32]; 4]) -> Self {
         let blocks = rows[0].len() / QK8_0;
-        let mut qs = Vec::with_capacity(blocks * 4 * QK8_0);
+        let mut qs = vec![0i16; blocks * 4 * QK8_0];
         let mut scales = Vec::with_capacity(blocks * 4);
-        for b in 0..blocks {
-            for row in rows {
-                let (d, q) = quantize_block_q8_0(&row[b * QK8_0..(b + 1) * QK8_0]);
-                qs.extend(q.iter().map(|&q| q as i16));
-                scales.push(d);
+        for (b, out) in qs.chunks_exact_mut(4 * QK8_0).enumerate() {
+            for (row, out) in rows.iter().zip(out.chunks_exact_mut(QK8_0)) {
+                scales.push(quantize_q8_0_into_i16(
+                    &row[b * QK8_0..(b + 1) * QK8_0],
+                    out,
+                ));
             }
         }
         TokenGroup { qs, scales }

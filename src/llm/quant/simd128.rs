@@ -1,4 +1,5 @@
-//! wasm32 SIMD (`simd128`) versions of the q8_0 and q4_0 dot products.
+//! wasm32 SIMD (`simd128`) versions of the q8_0 and q4_0 dot products, and of the q8_0
+//! quantization of their activations.
 //!
 //! Same arithmetic as [`super::kernels`]: 8-bit values widened to i16 and multiplied pairwise with
 //! `i32x4.dot_i16x8_s`, one integer sum per 32-element block, scaled in f32. Only the order of the
@@ -6,7 +7,7 @@
 
 use core::arch::wasm32::*;
 
-use super::kernels::{f16_at, QuantizedActivations, TokenGroup, QK8_0};
+use super::kernels::{f16_at, round_to_f16, QuantizedActivations, TokenGroup, QK8_0};
 
 /// The 16 bytes at the start of `p` (u8, i8, i16 or f32 values) as one vector.
 #[inline(always)]
@@ -229,4 +230,65 @@ fn lanes(v: v128) -> [f32; 4] {
         f32x4_extract_lane::<2>(v),
         f32x4_extract_lane::<3>(v),
     ]
+}
+
+/// One block of activations quantized to q8_0 (two i8x16 vectors) and its scale: the values of
+/// [`super::kernels::quantize_block_q8_0`], bit for bit. The maximum is order-free (so lanes may
+/// take it), NaNs are skipped alike (`pmax` keeps its first operand unless the second is
+/// greater, as the scalar compare does), rounding is to nearest even in both, and the
+/// saturating narrowings give what the scalar `as i8` gives, infinities included.
+#[inline(always)]
+fn quantize_block_q8_0(block: &[f32]) -> (f32, [v128; 2]) {
+    let block = &block[..QK8_0];
+    let v: [v128; 8] = std::array::from_fn(|i| load(&block[4 * i..4 * i + 4]));
+    let mut m = f32x4_splat(0.0);
+    for x in v {
+        m = f32x4_pmax(m, f32x4_abs(x));
+    }
+    m = f32x4_pmax(m, i32x4_shuffle::<2, 3, 0, 1>(m, m));
+    m = f32x4_pmax(m, i32x4_shuffle::<1, 0, 3, 2>(m, m));
+    let amax = f32x4_extract_lane::<0>(m);
+    let d = amax / 127.0;
+    let id = f32x4_splat(if amax != 0.0 { 127.0 / amax } else { 0.0 });
+    let q = v.map(|x| i32x4_trunc_sat_f32x4(f32x4_nearest(f32x4_mul(x, id))));
+    let halves = [
+        i16x8_narrow_i32x4(q[0], q[1]),
+        i16x8_narrow_i32x4(q[2], q[3]),
+        i16x8_narrow_i32x4(q[4], q[5]),
+        i16x8_narrow_i32x4(q[6], q[7]),
+    ];
+    (
+        round_to_f16(d),
+        [
+            i8x16_narrow_i16x8(halves[0], halves[1]),
+            i8x16_narrow_i16x8(halves[2], halves[3]),
+        ],
+    )
+}
+
+/// [`quantize_block_q8_0`] into `out[..32]`; returns the scale.
+pub fn quantize_block_q8_0_i8(block: &[f32], out: &mut [i8]) -> f32 {
+    let (d, q) = quantize_block_q8_0(block);
+    store(&mut out[..16], q[0]);
+    store(&mut out[16..32], q[1]);
+    d
+}
+
+/// [`quantize_block_q8_0`] widened to i16 into `out[..32]`; returns the scale.
+pub fn quantize_block_q8_0_i16(block: &[f32], out: &mut [i16]) -> f32 {
+    let (d, q) = quantize_block_q8_0(block);
+    store(&mut out[..8], i16x8_extend_low_i8x16(q[0]));
+    store(&mut out[8..16], i16x8_extend_high_i8x16(q[0]));
+    store(&mut out[16..24], i16x8_extend_low_i8x16(q[1]));
+    store(&mut out[24..32], i16x8_extend_high_i8x16(q[1]));
+    d
+}
+
+/// Writes one vector over the 16 bytes at the start of `p`.
+#[inline(always)]
+fn store<T: Copy>(p: &mut [T], v: v128) {
+    assert!(std::mem::size_of_val(p) >= 16);
+    // SAFETY: 16 writable bytes checked above; wasm stores have no alignment requirement, and the
+    // element types written (i8, i16) accept every bit pattern.
+    unsafe { (p.as_mut_ptr() as *mut v128).write_unaligned(v) }
 }
