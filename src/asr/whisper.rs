@@ -10,6 +10,7 @@ use candle_nn::kv_cache::KvCache;
 
 use super::weights::{Matrix, Weights};
 use super::{AsrError, Config};
+use crate::llm::elementwise::{gelu_erf_in_place, softmax_in_place};
 use crate::llm::quant::kernels::dot_f32_slices;
 
 const LN_EPS: f32 = 1e-5;
@@ -146,7 +147,7 @@ impl Attention {
         if let Some(mask) = mask {
             scores = scores.broadcast_add(mask)?;
         }
-        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+        let probs = softmax_last_dim(&scores)?;
         let y = probs.matmul(v)?.transpose(0, 1)?.reshape((t, d))?;
         self.out.forward(&y)
     }
@@ -190,7 +191,7 @@ impl Block {
     }
 
     fn mlp(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        let h = self.fc1.forward(&self.mlp_ln.forward(x)?)?.gelu_erf()?;
+        let h = gelu_erf(&self.fc1.forward(&self.mlp_ln.forward(x)?)?)?;
         x + self.fc2.forward(&h)?
     }
 }
@@ -250,14 +251,14 @@ impl Encoder {
     ) -> candle_core::Result<Tensor> {
         let x = Tensor::from_slice(mel, (1, n_mels, n_frames), self.positions.device())?;
         // x = F.gelu(self.conv1(x)); x = F.gelu(self.conv2(x))
-        let x = x
-            .conv1d(&self.conv1.0, 1, 1, 1, 1)?
-            .broadcast_add(&self.conv1.1.reshape((1, (), 1))?)?
-            .gelu_erf()?;
-        let x = x
-            .conv1d(&self.conv2.0, 1, 2, 1, 1)?
-            .broadcast_add(&self.conv2.1.reshape((1, (), 1))?)?
-            .gelu_erf()?;
+        let x = gelu_erf(
+            &x.conv1d(&self.conv1.0, 1, 1, 1, 1)?
+                .broadcast_add(&self.conv1.1.reshape((1, (), 1))?)?,
+        )?;
+        let x = gelu_erf(
+            &x.conv1d(&self.conv2.0, 1, 2, 1, 1)?
+                .broadcast_add(&self.conv2.1.reshape((1, (), 1))?)?,
+        )?;
         let x = x.squeeze(0)?.t()?.contiguous()?;
         let ctx = x.dim(0)?;
         let mut x = x.broadcast_add(&self.positions.narrow(0, 0, ctx)?)?;
@@ -444,6 +445,25 @@ impl Whisper {
         let logits = self.decoder.forward(&mut state, tokens)?;
         logits.get(tokens.len() - 1)
     }
+}
+
+/// `x` with `f` applied in place to its contiguous values, the shape kept.
+fn map_values(x: &Tensor, f: impl FnOnce(&mut [f32])) -> candle_core::Result<Tensor> {
+    let mut values = x.flatten_all()?.to_vec1::<f32>()?;
+    f(&mut values);
+    Tensor::from_vec(values, x.dims(), x.device())
+}
+
+/// Softmax over the last dimension, as candle's `softmax_last_dim` computes it but without a
+/// libm `expf`/`fmaxf` call per score in wasm ([`softmax_in_place`]).
+fn softmax_last_dim(x: &Tensor) -> candle_core::Result<Tensor> {
+    let last = x.dim(D::Minus1)?;
+    map_values(x, |v| v.chunks_exact_mut(last).for_each(softmax_in_place))
+}
+
+/// `F.gelu` (the erf form), vectorized ([`gelu_erf_in_place`]) instead of candle's libm `erff`.
+fn gelu_erf(x: &Tensor) -> candle_core::Result<Tensor> {
+    map_values(x, gelu_erf_in_place)
 }
 
 /// Softmax over the last dimension, for callers holding logits as a tensor.

@@ -7,6 +7,7 @@
 
 pub mod chat_model;
 pub mod conversation;
+pub mod elementwise;
 pub mod gguf;
 pub mod kv_cache;
 pub mod model;

@@ -11,6 +11,7 @@
 use std::ops::Range;
 use std::sync::Arc;
 
+use super::elementwise::softmax_in_place;
 use super::gguf::GgufFile;
 use super::kv_cache::KvCache;
 use super::quant::kernels::{dot_f32_slices, exp_f32};
@@ -446,7 +447,7 @@ impl Model {
                 scores.extend((0..visible).map(|p| {
                     dot_f32_slices(qh, &keys[p * kv_dim + kv_off..p * kv_dim + kv_off + hd]) * scale
                 }));
-                softmax(&mut scores);
+                softmax_in_place(&mut scores);
                 // SAFETY: this item's head slice belongs to no other item, and `attn` outlives
                 // the fork-join.
                 let oh =
@@ -539,15 +540,4 @@ fn rms_norm_in_place(x: &mut [f32], w: &[f32], eps: f32) {
         let inv = 1.0 / (mean_sq + eps).sqrt();
         row.iter_mut().zip(w).for_each(|(x, w)| *x = *x * inv * w);
     }
-}
-
-fn softmax(x: &mut [f32]) {
-    // A compare rather than `f32::max`, which is a libm call per element in wasm.
-    let max = x
-        .iter()
-        .fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m });
-    // The exponentials in a loop of their own, so it vectorizes; the sum keeps its order.
-    x.iter_mut().for_each(|v| *v = exp_f32(*v - max));
-    let sum: f32 = x.iter().sum();
-    x.iter_mut().for_each(|v| *v /= sum);
 }
