@@ -324,8 +324,10 @@ fn erf_reference(x: f64) -> f64 {
     sum * 2.0 / std::f64::consts::PI.sqrt()
 }
 
-/// The vectorizable erf (GELU's) is within 3e-7 of erf everywhere, odd, and saturates to ±1;
-/// GELU built on it is within 1e-6 (relative, plus 1e-7) of the f64 formula.
+/// The vectorizable erf (GELU's) is within 3e-7 of erf everywhere (and 1e-6 relative below
+/// 0.5), odd, and saturates to ±1;
+/// GELU built on it is within what that implies (x/2 · 3e-7, plus f32 rounding) of the f64
+/// formula.
 #[test]
 fn erf_f32_is_within_three_tenths_of_a_millionth() {
     use sotto::llm::elementwise::{erf_f32, gelu_erf_in_place};
@@ -337,16 +339,17 @@ fn erf_f32_is_within_three_tenths_of_a_millionth() {
             (ours - reference).abs() < 3e-7,
             "erf({x}): {ours} against {reference}"
         );
+        if x.abs() < 0.5 && x != 0.0 {
+            let relative = ((ours - reference) / reference).abs();
+            assert!(relative < 1e-6, "erf({x}): relative error {relative}");
+        }
         assert_eq!(erf_f32(-x), -erf_f32(x));
         let mut gelu = [x];
         gelu_erf_in_place(&mut gelu);
         let expected = 0.5 * f64::from(x) * (1.0 + erf_reference(f64::from(x) / 2f64.sqrt()));
         let error = (f64::from(gelu[0]) - expected).abs();
-        assert!(
-            error < 1e-6 * expected.abs() + 1e-7,
-            "gelu({x}): {} against {expected}",
-            gelu[0]
-        );
+        let bound = 0.5 * f64::from(x.abs()) * 3e-7 + 1e-6 * expected.abs() + 1e-9;
+        assert!(error < bound, "gelu({x}): {} against {expected}", gelu[0]);
         x += 0.000_61;
     }
     assert_eq!(erf_f32(0.0), 0.0);
