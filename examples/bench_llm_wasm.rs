@@ -127,6 +127,72 @@ pub extern "C" fn decode(n: usize) -> u32 {
 }
 
 /// Bytes held by the KV cache.
+/// The loaded model's layer weights, one multiply-accumulate each per prompt token (q, k, v, o and
+/// the three MLP matrices; prefill only looks rows of the embedding up, and computes the output
+/// layer for the last token only).
+#[no_mangle]
+pub extern "C" fn matmul_macs_per_token() -> f64 {
+    STATE.with(|s| {
+        let guard = s.borrow();
+        let c = &guard.as_ref().expect("load runs first").model.config;
+        let (d, hd) = (c.embedding_length, c.attention_key_length);
+        let q = c.attention_head_count * hd;
+        let kv = c.attention_head_count_kv * hd;
+        (c.block_count * (d * (q + 2 * kv) + q * d + 3 * d * c.feed_forward_length)) as f64
+    })
+}
+
+/// A q8_0 matrix and a prefill input small enough to stay in cache, for timing the prefill
+/// kernel alone: its multiply-accumulates per second bound the prefill rate of any model whose
+/// products run through it, whatever the rest of a forward pass costs.
+struct KernelProbe {
+    matrix: sotto::llm::quant::QMatrix,
+    input: Vec<f32>,
+    tokens: usize,
+    out: Vec<f32>,
+}
+
+thread_local! {
+    static PROBE: RefCell<Option<KernelProbe>> = const { RefCell::new(None) };
+}
+
+/// Builds the kernel probe (`rows` × `cols` q8_0 weights, `tokens` prompt tokens); returns the
+/// multiply-accumulates of one product.
+#[no_mangle]
+pub extern "C" fn kernel_setup(rows: usize, cols: usize, tokens: usize) -> f64 {
+    use sotto::llm::quant::{encode::quantize_row, GgmlType, QMatrix};
+    let value = |i: usize| ((i * 7919 % 2003) as f32 / 1001.5 - 1.0) * 0.1;
+    let mut bytes = Vec::new();
+    for r in 0..rows {
+        let row: Vec<f32> = (0..cols).map(|c| value(r * cols + c)).collect();
+        quantize_row(GgmlType::Q8_0, &row, &mut bytes);
+    }
+    let probe = KernelProbe {
+        matrix: QMatrix::new(Arc::new(bytes), 0, rows, cols, GgmlType::Q8_0),
+        input: (0..tokens * cols).map(|i| value(i + 17)).collect(),
+        tokens,
+        out: vec![0.0; tokens * rows],
+    };
+    PROBE.with(|p| *p.borrow_mut() = Some(probe));
+    (rows * cols * tokens) as f64
+}
+
+/// Runs the probe's product `reps` times (the input's quantization included, as in a forward
+/// pass); returns one output value so the work is observable.
+#[no_mangle]
+pub extern "C" fn kernel_run(reps: usize) -> f32 {
+    PROBE.with(|p| {
+        let mut guard = p.borrow_mut();
+        let probe = guard.as_mut().expect("kernel_setup runs first");
+        for _ in 0..reps {
+            probe
+                .matrix
+                .matmul(&probe.input, probe.tokens, &mut probe.out);
+        }
+        probe.out[1]
+    })
+}
+
 #[no_mangle]
 pub extern "C" fn cache_bytes() -> usize {
     STATE.with(|s| s.borrow().as_ref().map_or(0, |s| s.cache.bytes()))
