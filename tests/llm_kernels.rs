@@ -168,8 +168,10 @@ fn dispatched_dots_equal_scalar_kernels() {
         let w_rev: Vec<f32> = w.iter().rev().copied().collect();
         quantize_row(GgmlType::Q8_0, &w_rev, &mut q8_rev);
         quantize_row(GgmlType::Q4_0, &w_rev, &mut q4_rev);
-        let [p8, r8] = vec_dot_q8_0_group_x2([&q8, &q8_rev], &group);
-        let [p4, r4] = vec_dot_q4_0_group_x2([&q4, &q4_rev], &group);
+        let s8 = [&q8, &q8_rev].map(|w| kernels::block_scales(GgmlType::Q8_0, w));
+        let s4 = [&q4, &q4_rev].map(|w| kernels::block_scales(GgmlType::Q4_0, w));
+        let [p8, r8] = vec_dot_q8_0_group_x2([&q8, &q8_rev], [&s8[0], &s8[1]], &group);
+        let [p4, r4] = vec_dot_q4_0_group_x2([&q4, &q4_rev], [&s4[0], &s4[1]], &group);
         for (k, a) in four.iter().enumerate() {
             assert_eq!(
                 kernels::dot_q8_0_q8_0(&q8, a),

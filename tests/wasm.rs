@@ -89,8 +89,10 @@ fn simd_kernels_match_the_portable_kernels() {
         for (row, q8, q4) in [(0, q8a, q4a), (1, q8b, q4b)] {
             assert!(close(vec_dot_q8_0(q8, &a), kernels::dot_q8_0_q8_0(q8, &a)));
             assert!(close(vec_dot_q4_0(q4, &a), kernels::dot_q4_0_q8_0(q4, &a)));
-            let g8 = vec_dot_q8_0_group_x2([q8a, q8b], &group)[row];
-            let g4 = vec_dot_q4_0_group_x2([q4a, q4b], &group)[row];
+            let s8 = [q8a, q8b].map(|w| kernels::block_scales(GgmlType::Q8_0, w));
+            let s4 = [q4a, q4b].map(|w| kernels::block_scales(GgmlType::Q4_0, w));
+            let g8 = vec_dot_q8_0_group_x2([q8a, q8b], [&s8[0], &s8[1]], &group)[row];
+            let g4 = vec_dot_q4_0_group_x2([q4a, q4b], [&s4[0], &s4[1]], &group)[row];
             let (s8, s4) = (
                 vec_dot_q8_0_group(q8, &group),
                 vec_dot_q4_0_group(q4, &group),
@@ -188,6 +190,47 @@ fn simd_quantization_equals_the_portable_quantization() {
             assert_eq!(group.scales[4 * b + k].to_bits(), d.to_bits());
             let wide: Vec<i16> = q.iter().map(|&v| i16::from(v)).collect();
             assert_eq!(&group.qs[(4 * b + k) * 32..(4 * b + k + 1) * 32], &wide[..]);
+        }
+    }
+}
+
+/// Whole prefill products in wasm (tiles of rows, the rows' block scales decoded once per tile,
+/// token groups, the odd row and the tokens after the groups) equal the portable kernel, token by
+/// token, for q8_0 and q4_0: 19 rows (two tiles and a part, an odd row) and 9 tokens.
+#[wasm_bindgen_test]
+fn quantized_products_equal_the_portable_kernel_row_by_row() {
+    use sotto::llm::quant::encode::quantize_row;
+    use sotto::llm::quant::kernels::{self, QuantizedActivations};
+    use sotto::llm::quant::{GgmlType, QMatrix};
+    use std::sync::Arc;
+    let (rows, cols, tokens) = (19, 96, 9);
+    let value =
+        |i: usize| ((i * 7919 % 2003) as f32 / 1001.5 - 1.0) * if i % 37 == 0 { 4.0 } else { 1.0 };
+    let xs: Vec<f32> = (0..tokens * cols).map(|i| value(i + 5)).collect();
+    for dtype in [GgmlType::Q8_0, GgmlType::Q4_0] {
+        let mut bytes = Vec::new();
+        for r in 0..rows {
+            let row: Vec<f32> = (0..cols).map(|c| value(r * 131 + c * 3 + 1)).collect();
+            quantize_row(dtype, &row, &mut bytes);
+        }
+        let row_len = bytes.len() / rows;
+        let matrix = QMatrix::new(Arc::new(bytes.clone()), 0, rows, cols, dtype);
+        let mut out = vec![0f32; tokens * rows];
+        matrix.matmul(&xs, tokens, &mut out);
+        for t in 0..tokens {
+            let a = QuantizedActivations::q8_0(&xs[t * cols..(t + 1) * cols]);
+            for r in 0..rows {
+                let w = &bytes[r * row_len..(r + 1) * row_len];
+                let expected = match dtype {
+                    GgmlType::Q8_0 => kernels::dot_q8_0_q8_0(w, &a),
+                    _ => kernels::dot_q4_0_q8_0(w, &a),
+                };
+                let got = out[t * rows + r];
+                assert!(
+                    (got - expected).abs() <= 1e-5 * (1.0 + expected.abs()),
+                    "{dtype:?} token {t} row {r}: {got} against {expected}"
+                );
+            }
         }
     }
 }

@@ -35,6 +35,12 @@ pub fn f16_bits_to_f32(h: u16) -> f32 {
     f32::from_bits(value.to_bits() | (u32::from(h & 0x8000) << 16))
 }
 
+/// The f16 scale at the start of each block of a q8_0 or q4_0 row, as f32: what the prefill
+/// kernels multiply by, decoded once for a tile of rows that meets every token group.
+pub fn block_scales(dtype: GgmlType, row: &[u8]) -> Vec<f32> {
+    row.chunks_exact(dtype.block_bytes()).map(f16_at).collect()
+}
+
 /// One q8_0 block of activations (`quantize_row_q8_0`): the scale amax/127, stored as f16 like
 /// ggml stores it, and the 32 values. The portable reference; [`quantize_q8_0_into`] and
 /// [`quantize_q8_0_into_i16`] dispatch to the simd128 version, which computes the same values.

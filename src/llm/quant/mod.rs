@@ -213,6 +213,13 @@ impl QMatrix {
         let set = |index: usize, value: f32| unsafe { out.set(index, value) };
         for tile in rows.clone().step_by(ROW_TILE) {
             let tile_end = (tile + ROW_TILE).min(rows.end);
+            // q8_0/q4_0 block scales of the tile's rows, decoded once for all token groups.
+            let tile_scales: Vec<Vec<f32>> = match groups.len() {
+                0 => Vec::new(),
+                _ => (tile..tile_end)
+                    .map(|r| kernels::block_scales(self.dtype, self.row_bytes(r)))
+                    .collect(),
+            };
             for (g, group) in groups.iter().enumerate() {
                 let put = |r: usize, dots: [f32; 4]| {
                     for (k, d) in dots.into_iter().enumerate() {
@@ -223,9 +230,10 @@ impl QMatrix {
                 let mut r = tile;
                 while r + 2 <= tile_end {
                     let w = [self.row_bytes(r), self.row_bytes(r + 1)];
+                    let dw = [&tile_scales[r - tile][..], &tile_scales[r + 1 - tile][..]];
                     let [d0, d1] = match self.dtype {
-                        GgmlType::Q8_0 => vec_dot_q8_0_group_x2(w, group),
-                        _ => vec_dot_q4_0_group_x2(w, group),
+                        GgmlType::Q8_0 => vec_dot_q8_0_group_x2(w, dw, group),
+                        _ => vec_dot_q4_0_group_x2(w, dw, group),
                     };
                     put(r, d0);
                     put(r + 1, d1);
@@ -368,27 +376,31 @@ pub fn vec_dot_q8_0_group(w: &[u8], g: &TokenGroup) -> [f32; 4] {
 }
 
 /// q8_0 weights, two rows · four tokens at once (the prefill kernel), fastest kernel available.
+/// `dw` holds the rows' block scales ([`kernels::block_scales`]); the portable kernel reads
+/// them from `w` itself.
 #[inline]
-pub fn vec_dot_q8_0_group_x2(w: [&[u8]; 2], g: &TokenGroup) -> [[f32; 4]; 2] {
+pub fn vec_dot_q8_0_group_x2(w: [&[u8]; 2], dw: [&[f32]; 2], g: &TokenGroup) -> [[f32; 4]; 2] {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
-        simd128::dot_q8_0_group_x2(w, g)
+        simd128::dot_q8_0_group_x2(w, dw, g)
     }
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     {
+        let _ = dw;
         w.map(|w| kernels::dot_q8_0_group(w, g))
     }
 }
 
-/// q4_0 weights, two rows · four tokens at once (the prefill kernel), fastest kernel available.
+/// q4_0 weights, two rows · four tokens at once (see [`vec_dot_q8_0_group_x2`]).
 #[inline]
-pub fn vec_dot_q4_0_group_x2(w: [&[u8]; 2], g: &TokenGroup) -> [[f32; 4]; 2] {
+pub fn vec_dot_q4_0_group_x2(w: [&[u8]; 2], dw: [&[f32]; 2], g: &TokenGroup) -> [[f32; 4]; 2] {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
-        simd128::dot_q4_0_group_x2(w, g)
+        simd128::dot_q4_0_group_x2(w, dw, g)
     }
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     {
+        let _ = dw;
         w.map(|w| kernels::dot_q4_0_group(w, g))
     }
 }

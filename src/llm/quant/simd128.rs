@@ -118,15 +118,16 @@ fn widen_q4_0(block: &[u8]) -> [v128; 4] {
 /// q8_0 weights · a [`TokenGroup`] (the prefill kernel), two weight rows at a time: each weight
 /// block is widened once for four tokens whose activations are already i16, and each activation
 /// vector loaded once for both rows. The four tokens' block sums are reduced into one vector
-/// (lane k = token k) and scaled together. Same integer sums and same f32 order as the scalar
-/// kernel, row by row.
-pub fn dot_q8_0_group_x2(w: [&[u8]; 2], g: &TokenGroup) -> [[f32; 4]; 2] {
-    group_x2::<34>(w, g, widen_q8_0)
+/// (lane k = token k) and scaled together. `dw` holds the two rows' block scales, decoded once
+/// per tile of rows ([`super::kernels::block_scales`]) rather than once per token group. Same
+/// integer sums and same f32 order as the scalar kernel, row by row.
+pub fn dot_q8_0_group_x2(w: [&[u8]; 2], dw: [&[f32]; 2], g: &TokenGroup) -> [[f32; 4]; 2] {
+    group_x2::<34>(w, dw, g, widen_q8_0)
 }
 
 /// q4_0 weights · a [`TokenGroup`], two rows at a time (see [`dot_q8_0_group_x2`]).
-pub fn dot_q4_0_group_x2(w: [&[u8]; 2], g: &TokenGroup) -> [[f32; 4]; 2] {
-    group_x2::<18>(w, g, widen_q4_0)
+pub fn dot_q4_0_group_x2(w: [&[u8]; 2], dw: [&[f32]; 2], g: &TokenGroup) -> [[f32; 4]; 2] {
+    group_x2::<18>(w, dw, g, widen_q4_0)
 }
 
 /// q8_0 weights · a [`TokenGroup`], one row (the odd row of a tile).
@@ -161,15 +162,18 @@ fn group_x1<const BLOCK: usize>(
 #[inline(always)]
 fn group_x2<const BLOCK: usize>(
     w: [&[u8]; 2],
+    dw: [&[f32]; 2],
     g: &TokenGroup,
     widen: impl Fn(&[u8]) -> [v128; 4],
 ) -> [[f32; 4]; 2] {
     let (mut acc0, mut acc1) = (f32x4_splat(0.0), f32x4_splat(0.0));
-    for (((b0, b1), qa), da) in w[0]
+    for (((((b0, b1), qa), da), &d0), &d1) in w[0]
         .chunks_exact(BLOCK)
         .zip(w[1].chunks_exact(BLOCK))
         .zip(g.qs.chunks_exact(4 * QK8_0))
         .zip(g.scales.chunks_exact(4))
+        .zip(dw[0])
+        .zip(dw[1])
     {
         let (w0, w1) = (widen(b0), widen(b1));
         let mut s0 = [i32x4_splat(0); 4];
@@ -191,8 +195,8 @@ fn group_x2<const BLOCK: usize>(
                 i32x4_add(i32x4_dot_i16x8(w1[2], x[2]), i32x4_dot_i16x8(w1[3], x[3])),
             );
         }
-        acc0 = scale_add(acc0, reduce4(s0), f16_at(b0), da);
-        acc1 = scale_add(acc1, reduce4(s1), f16_at(b1), da);
+        acc0 = scale_add(acc0, reduce4(s0), d0, da);
+        acc1 = scale_add(acc1, reduce4(s1), d1, da);
     }
     [lanes(acc0), lanes(acc1)]
 }
