@@ -102,7 +102,8 @@ fn quantize_q8_0_into_i16(block: &[f32], out: &mut [i16]) -> f32 {
 pub fn round_to_f16(x: f32) -> f32 {
     let bits = x.to_bits();
     let exponent = (bits >> 23) & 0xff;
-    // f32 exponents 113..=141 are 2⁻¹⁴..2¹⁵: normal in f16, and rounding up stays finite.
+    // f32 exponents 113..=141 are the values in [2⁻¹⁴, 2¹⁵): normal in f16, and rounding up
+    // stays finite.
     if (113..=141).contains(&exponent) {
         let rounded = bits + 0x0fff + ((bits >> 13) & 1);
         f32::from_bits(rounded & !0x1fff)
