@@ -160,8 +160,8 @@ fn dispatched_dots_equal_scalar_kernels() {
         // one-token scalar kernels, so they agree exactly.
         let group = TokenGroup::new([&four[0], &four[1], &four[2], &four[3]]);
         let (v8, v4) = (
-            vec_dot_q8_0_group(&q8, &group),
-            vec_dot_q4_0_group(&q4, &group),
+            vec_dot_q8_0_group(&q8, &kernels::block_scales(GgmlType::Q8_0, &q8), &group),
+            vec_dot_q4_0_group(&q4, &kernels::block_scales(GgmlType::Q4_0, &q4), &group),
         );
         // Two rows at a time: the second row is the first one reversed.
         let (mut q8_rev, mut q4_rev) = (Vec::new(), Vec::new());

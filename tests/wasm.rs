@@ -94,8 +94,8 @@ fn simd_kernels_match_the_portable_kernels() {
             let g8 = vec_dot_q8_0_group_x2([q8a, q8b], [&s8[0], &s8[1]], &group)[row];
             let g4 = vec_dot_q4_0_group_x2([q4a, q4b], [&s4[0], &s4[1]], &group)[row];
             let (s8, s4) = (
-                vec_dot_q8_0_group(q8, &group),
-                vec_dot_q4_0_group(q4, &group),
+                vec_dot_q8_0_group(q8, &s8[row], &group),
+                vec_dot_q4_0_group(q4, &s4[row], &group),
             );
             for k in 0..4 {
                 for dot in [g8[k], s8[k]] {

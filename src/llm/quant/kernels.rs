@@ -36,7 +36,8 @@ pub fn f16_bits_to_f32(h: u16) -> f32 {
 }
 
 /// The f16 scale at the start of each block of a q8_0 or q4_0 row, as f32: what the prefill
-/// kernels multiply by, decoded once for a tile of rows that meets every token group.
+/// kernels multiply by, decoded once for a tile of rows that meets every token group (f16 to f32
+/// is a handful of scalar instructions, which the kernels' vector loop should not repeat).
 pub fn block_scales(dtype: GgmlType, row: &[u8]) -> Vec<f32> {
     row.chunks_exact(dtype.block_bytes()).map(f16_at).collect()
 }
@@ -223,32 +224,34 @@ impl TokenGroup {
 }
 
 /// q8_0 weights · a [`TokenGroup`]: the same sums, in the same order, as [`dot_q8_0_q8_0`] on
-/// each of the four tokens.
-pub fn dot_q8_0_group(w: &[u8], g: &TokenGroup) -> [f32; 4] {
-    group_dot(w, 34, g, q8_0_block_sum)
+/// each of the four tokens. `dw` holds the row's block scales ([`block_scales`]).
+pub fn dot_q8_0_group(w: &[u8], dw: &[f32], g: &TokenGroup) -> [f32; 4] {
+    group_dot(w, 34, dw, g, q8_0_block_sum)
 }
 
 /// q4_0 weights · a [`TokenGroup`]: the same sums, in the same order, as [`dot_q4_0_q8_0`].
-pub fn dot_q4_0_group(w: &[u8], g: &TokenGroup) -> [f32; 4] {
-    group_dot(w, 18, g, q4_0_block_sum)
+pub fn dot_q4_0_group(w: &[u8], dw: &[f32], g: &TokenGroup) -> [f32; 4] {
+    group_dot(w, 18, dw, g, q4_0_block_sum)
 }
 
 #[inline]
 fn group_dot(
     w: &[u8],
     block_bytes: usize,
+    dw: &[f32],
     g: &TokenGroup,
     block_sum: impl Fn(&[u8], &[i16]) -> i32,
 ) -> [f32; 4] {
     let mut acc = [0f32; 4];
-    for ((block, qa), da) in w
+    for (((block, qa), da), &d) in w
         .chunks_exact(block_bytes)
         .zip(g.qs.chunks_exact(4 * QK8_0))
         .zip(g.scales.chunks_exact(4))
+        .zip(dw)
     {
         for k in 0..4 {
             let s = block_sum(block, &qa[k * QK8_0..(k + 1) * QK8_0]);
-            acc[k] += s as f32 * (f16_at(block) * da[k]);
+            acc[k] += s as f32 * (d * da[k]);
         }
     }
     acc

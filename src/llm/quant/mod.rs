@@ -220,6 +220,7 @@ impl QMatrix {
                     .map(|r| kernels::block_scales(self.dtype, self.row_bytes(r)))
                     .collect(),
             };
+            let scales = |r: usize| &tile_scales[r - tile][..];
             for (g, group) in groups.iter().enumerate() {
                 let put = |r: usize, dots: [f32; 4]| {
                     for (k, d) in dots.into_iter().enumerate() {
@@ -230,7 +231,7 @@ impl QMatrix {
                 let mut r = tile;
                 while r + 2 <= tile_end {
                     let w = [self.row_bytes(r), self.row_bytes(r + 1)];
-                    let dw = [&tile_scales[r - tile][..], &tile_scales[r + 1 - tile][..]];
+                    let dw = [scales(r), scales(r + 1)];
                     let [d0, d1] = match self.dtype {
                         GgmlType::Q8_0 => vec_dot_q8_0_group_x2(w, dw, group),
                         _ => vec_dot_q4_0_group_x2(w, dw, group),
@@ -244,8 +245,8 @@ impl QMatrix {
                     put(
                         r,
                         match self.dtype {
-                            GgmlType::Q8_0 => vec_dot_q8_0_group(w, group),
-                            _ => vec_dot_q4_0_group(w, group),
+                            GgmlType::Q8_0 => vec_dot_q8_0_group(w, scales(r), group),
+                            _ => vec_dot_q4_0_group(w, scales(r), group),
                         },
                     );
                 }
@@ -364,20 +365,19 @@ pub fn vec_dot_q8_0(w: &[u8], a: &QuantizedActivations) -> f32 {
 
 /// q8_0 weights · four tokens at once (the prefill kernel), fastest kernel available.
 #[inline]
-pub fn vec_dot_q8_0_group(w: &[u8], g: &TokenGroup) -> [f32; 4] {
+pub fn vec_dot_q8_0_group(w: &[u8], dw: &[f32], g: &TokenGroup) -> [f32; 4] {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
-        simd128::dot_q8_0_group(w, g)
+        simd128::dot_q8_0_group(w, dw, g)
     }
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     {
-        kernels::dot_q8_0_group(w, g)
+        kernels::dot_q8_0_group(w, dw, g)
     }
 }
 
 /// q8_0 weights, two rows · four tokens at once (the prefill kernel), fastest kernel available.
-/// `dw` holds the rows' block scales ([`kernels::block_scales`]); the portable kernel reads
-/// them from `w` itself.
+/// `dw` holds the rows' block scales ([`kernels::block_scales`]).
 #[inline]
 pub fn vec_dot_q8_0_group_x2(w: [&[u8]; 2], dw: [&[f32]; 2], g: &TokenGroup) -> [[f32; 4]; 2] {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -386,8 +386,7 @@ pub fn vec_dot_q8_0_group_x2(w: [&[u8]; 2], dw: [&[f32]; 2], g: &TokenGroup) -> 
     }
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     {
-        let _ = dw;
-        w.map(|w| kernels::dot_q8_0_group(w, g))
+        [0, 1].map(|r| kernels::dot_q8_0_group(w[r], dw[r], g))
     }
 }
 
@@ -400,21 +399,20 @@ pub fn vec_dot_q4_0_group_x2(w: [&[u8]; 2], dw: [&[f32]; 2], g: &TokenGroup) -> 
     }
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     {
-        let _ = dw;
-        w.map(|w| kernels::dot_q4_0_group(w, g))
+        [0, 1].map(|r| kernels::dot_q4_0_group(w[r], dw[r], g))
     }
 }
 
 /// q4_0 weights · four tokens at once (the prefill kernel), fastest kernel available.
 #[inline]
-pub fn vec_dot_q4_0_group(w: &[u8], g: &TokenGroup) -> [f32; 4] {
+pub fn vec_dot_q4_0_group(w: &[u8], dw: &[f32], g: &TokenGroup) -> [f32; 4] {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
-        simd128::dot_q4_0_group(w, g)
+        simd128::dot_q4_0_group(w, dw, g)
     }
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     {
-        kernels::dot_q4_0_group(w, g)
+        kernels::dot_q4_0_group(w, dw, g)
     }
 }
 

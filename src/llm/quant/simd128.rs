@@ -53,17 +53,8 @@ pub fn dot_q8_0_q8_0(w: &[u8], a: &QuantizedActivations) -> f32 {
         .zip(a.qs.chunks_exact(QK8_0))
         .zip(&a.scales)
     {
-        let wide = widen_q8_0(block);
-        let s = i32x4_add(
-            i32x4_add(
-                i32x4_dot_i16x8(wide[0], load_widened(&qa[0..8])),
-                i32x4_dot_i16x8(wide[1], load_widened(&qa[8..16])),
-            ),
-            i32x4_add(
-                i32x4_dot_i16x8(wide[2], load_widened(&qa[16..24])),
-                i32x4_dot_i16x8(wide[3], load_widened(&qa[24..32])),
-            ),
-        );
+        let x = [0, 1, 2, 3].map(|j| load_widened(&qa[8 * j..8 * j + 8]));
+        let s = block_dot(&widen_q8_0(block), x);
         let d = f32x4_splat(f16_at(block) * da);
         acc = f32x4_add(acc, f32x4_mul(f32x4_convert_i32x4(s), d));
     }
@@ -131,30 +122,35 @@ pub fn dot_q4_0_group_x2(w: [&[u8]; 2], dw: [&[f32]; 2], g: &TokenGroup) -> [[f3
 }
 
 /// q8_0 weights · a [`TokenGroup`], one row (the odd row of a tile).
-pub fn dot_q8_0_group(w: &[u8], g: &TokenGroup) -> [f32; 4] {
-    group_x1::<34>(w, g, widen_q8_0)
+pub fn dot_q8_0_group(w: &[u8], dw: &[f32], g: &TokenGroup) -> [f32; 4] {
+    group_x1::<34>(w, dw, g, widen_q8_0)
 }
 
 /// q4_0 weights · a [`TokenGroup`], one row.
-pub fn dot_q4_0_group(w: &[u8], g: &TokenGroup) -> [f32; 4] {
-    group_x1::<18>(w, g, widen_q4_0)
+pub fn dot_q4_0_group(w: &[u8], dw: &[f32], g: &TokenGroup) -> [f32; 4] {
+    group_x1::<18>(w, dw, g, widen_q4_0)
 }
 
 #[inline(always)]
 fn group_x1<const BLOCK: usize>(
     w: &[u8],
+    dw: &[f32],
     g: &TokenGroup,
     widen: impl Fn(&[u8]) -> [v128; 4],
 ) -> [f32; 4] {
     let mut acc = f32x4_splat(0.0);
-    for ((block, qa), da) in w
+    for (((block, qa), da), &d) in w
         .chunks_exact(BLOCK)
         .zip(g.qs.chunks_exact(4 * QK8_0))
         .zip(g.scales.chunks_exact(4))
+        .zip(dw)
     {
         let wide = widen(block);
-        let s = [0, 1, 2, 3].map(|k| block_dot(&wide, &qa[32 * k..32 * k + 32]));
-        acc = scale_add(acc, reduce4(s), f16_at(block), da);
+        let s = [0, 1, 2, 3].map(|k| {
+            let a = &qa[32 * k..32 * k + 32];
+            block_dot(&wide, [0, 1, 2, 3].map(|j| load(&a[8 * j..8 * j + 8])))
+        });
+        acc = scale_add(acc, reduce4(s), d, da);
     }
     lanes(acc)
 }
@@ -201,18 +197,18 @@ fn group_x2<const BLOCK: usize>(
     [lanes(acc0), lanes(acc1)]
 }
 
-/// Σ over one block (32 values) of one token: 4 i32 lanes.
+/// Σ over one block (32 values) of one token, given its four widened weight vectors and four
+/// i16x8 activation vectors: 4 i32 lanes.
 #[inline(always)]
-fn block_dot(wide: &[v128; 4], a: &[i16]) -> v128 {
-    let a = &a[..QK8_0];
+fn block_dot(wide: &[v128; 4], x: [v128; 4]) -> v128 {
     i32x4_add(
         i32x4_add(
-            i32x4_dot_i16x8(wide[0], load(&a[0..8])),
-            i32x4_dot_i16x8(wide[1], load(&a[8..16])),
+            i32x4_dot_i16x8(wide[0], x[0]),
+            i32x4_dot_i16x8(wide[1], x[1]),
         ),
         i32x4_add(
-            i32x4_dot_i16x8(wide[2], load(&a[16..24])),
-            i32x4_dot_i16x8(wide[3], load(&a[24..32])),
+            i32x4_dot_i16x8(wide[2], x[2]),
+            i32x4_dot_i16x8(wide[3], x[3]),
         ),
     )
 }
