@@ -4,9 +4,9 @@
 
 use sotto::llm::quant::encode::quantize_row;
 use sotto::llm::quant::kernels::{self, QuantizedActivations};
+use sotto::llm::quant::packed::{PackedTile, TILE_ROWS};
 use sotto::llm::quant::{
-    vec_dot_q4_0, vec_dot_q4_0_group, vec_dot_q4_0_group_x2, vec_dot_q8_0, vec_dot_q8_0_group,
-    vec_dot_q8_0_group_x2, GgmlType, QMatrix, TokenGroup,
+    vec_dot_packed_group, vec_dot_q4_0, vec_dot_q8_0, GgmlType, QMatrix, TokenGroup,
 };
 use std::sync::Arc;
 
@@ -153,52 +153,48 @@ fn dispatched_dots_equal_scalar_kernels() {
         let (s4, v4) = (kernels::dot_q4_0_q8_0(&q4, &a), vec_dot_q4_0(&q4, &a));
         assert!((s8 - v8).abs() <= 1e-4 * (1.0 + s8.abs()), "{s8} {v8}");
         assert!((s4 - v4).abs() <= 1e-4 * (1.0 + s4.abs()), "{s4} {v4}");
-        let four: Vec<QuantizedActivations> = (0..4)
-            .map(|k| QuantizedActivations::q8_0(&values(1024, 20 + k)))
-            .collect();
-        // The prefill kernels add the same integer block sums in the same f32 order as the
-        // one-token scalar kernels, so they agree exactly.
-        let group = TokenGroup::new([&four[0], &four[1], &four[2], &four[3]]);
-        let (v8, v4) = (
-            vec_dot_q8_0_group(&q8, &kernels::block_scales(GgmlType::Q8_0, &q8), &group),
-            vec_dot_q4_0_group(&q4, &kernels::block_scales(GgmlType::Q4_0, &q4), &group),
-        );
-        // Two rows at a time: the second row is the first one reversed.
-        let (mut q8_rev, mut q4_rev) = (Vec::new(), Vec::new());
-        let w_rev: Vec<f32> = w.iter().rev().copied().collect();
-        quantize_row(GgmlType::Q8_0, &w_rev, &mut q8_rev);
-        quantize_row(GgmlType::Q4_0, &w_rev, &mut q4_rev);
-        let s8 = [&q8, &q8_rev].map(|w| kernels::block_scales(GgmlType::Q8_0, w));
-        let s4 = [&q4, &q4_rev].map(|w| kernels::block_scales(GgmlType::Q4_0, w));
-        let [p8, r8] = vec_dot_q8_0_group_x2([&q8, &q8_rev], [&s8[0], &s8[1]], &group);
-        let [p4, r4] = vec_dot_q4_0_group_x2([&q4, &q4_rev], [&s4[0], &s4[1]], &group);
-        for (k, a) in four.iter().enumerate() {
-            assert_eq!(
-                kernels::dot_q8_0_q8_0(&q8, a),
-                v8[k],
-                "q8_0 group token {k}"
-            );
-            assert_eq!(
-                kernels::dot_q4_0_q8_0(&q4, a),
-                v4[k],
-                "q4_0 group token {k}"
-            );
-            assert_eq!(v8[k], p8[k], "q8_0 pair, first row, token {k}");
-            assert_eq!(v4[k], p4[k], "q4_0 pair, first row, token {k}");
-            assert_eq!(
-                kernels::dot_q8_0_q8_0(&q8_rev, a),
-                r8[k],
-                "q8_0 pair token {k}"
-            );
-            assert_eq!(
-                kernels::dot_q4_0_q8_0(&q4_rev, a),
-                r4[k],
-                "q4_0 pair token {k}"
-            );
-        }
     }
 }
 
+/// The prefill kernel on packed tiles adds the same integer block sums in the same f32 order as
+/// the one-token scalar kernels, so it agrees with them exactly: for a full tile of eight
+/// different rows, for a partial tile (three rows, the rest padding that must give 0), for q8_0
+/// and q4_0.
+#[test]
+fn packed_tiles_equal_the_one_token_kernels_exactly() {
+    let four: Vec<QuantizedActivations> = (0..4)
+        .map(|k| QuantizedActivations::q8_0(&values(1024, 20 + k)))
+        .collect();
+    let group = TokenGroup::new([&four[0], &four[1], &four[2], &four[3]]);
+    let mut tile = PackedTile::default();
+    for dtype in [GgmlType::Q8_0, GgmlType::Q4_0] {
+        let rows: Vec<Vec<u8>> = (0..TILE_ROWS as u64)
+            .map(|seed| {
+                let mut bytes = Vec::new();
+                quantize_row(dtype, &values(1024, 60 + seed), &mut bytes);
+                bytes
+            })
+            .collect();
+        for n_rows in [TILE_ROWS, 3] {
+            let tile_rows: Vec<&[u8]> = rows[..n_rows].iter().map(|r| &r[..]).collect();
+            tile.pack(dtype, &tile_rows);
+            let dots = vec_dot_packed_group(&tile, &group);
+            for (k, a) in four.iter().enumerate() {
+                for (r, &dot) in dots[k].iter().enumerate() {
+                    let expected = match (r < n_rows, dtype) {
+                        (false, _) => 0.0,
+                        (true, GgmlType::Q8_0) => kernels::dot_q8_0_q8_0(&rows[r], a),
+                        (true, _) => kernels::dot_q4_0_q8_0(&rows[r], a),
+                    };
+                    assert_eq!(
+                        dot, expected,
+                        "{dtype:?}, {n_rows} rows: row {r}, token {k}"
+                    );
+                }
+            }
+        }
+    }
+}
 /// A q8_K row of zeros quantizes to zeros (no division by zero).
 #[test]
 fn zero_activations() {

@@ -51,15 +51,17 @@ fn model_files_are_recognised_and_damage_is_named() {
 }
 
 /// The simd128 kernels, which the dispatching `vec_dot_*` functions run in this build, against the
-/// portable kernels: the one-token dots and the four-token group dots (one row and two), within
-/// f32 reordering. (This replaced the wasm benchmark's own self-test.)
+/// portable kernels: the one-token dots within f32 reordering, and the prefill kernel on packed
+/// tiles (a full tile and a partial one, packed by the simd128 transposes) bit for bit, since it
+/// adds the same block sums in the same order. (This replaced the wasm benchmark's own
+/// self-test.)
 #[wasm_bindgen_test]
 fn simd_kernels_match_the_portable_kernels() {
     use sotto::llm::quant::encode::quantize_row;
     use sotto::llm::quant::kernels::{self, QuantizedActivations};
+    use sotto::llm::quant::packed::{self, PackedTile};
     use sotto::llm::quant::{
-        vec_dot_q4_0, vec_dot_q4_0_group, vec_dot_q4_0_group_x2, vec_dot_q8_0, vec_dot_q8_0_group,
-        vec_dot_q8_0_group_x2, GgmlType, TokenGroup,
+        vec_dot_packed_group, vec_dot_q4_0, vec_dot_q8_0, GgmlType, TokenGroup,
     };
     let values = |n: usize, seed: usize| -> Vec<f32> {
         (0..n)
@@ -75,43 +77,47 @@ fn simd_kernels_match_the_portable_kernels() {
         .map(|k| QuantizedActivations::q8_0(&values(1024, 20 + k)))
         .collect();
     let group = TokenGroup::new([&four[0], &four[1], &four[2], &four[3]]);
-    let rows: Vec<(Vec<u8>, Vec<u8>)> = (2..6)
-        .map(|seed| {
-            let w = values(1024, seed);
-            let (mut q8, mut q4) = (Vec::new(), Vec::new());
-            quantize_row(GgmlType::Q8_0, &w, &mut q8);
-            quantize_row(GgmlType::Q4_0, &w, &mut q4);
-            (q8, q4)
-        })
-        .collect();
-    for pair in rows.chunks_exact(2) {
-        let ((q8a, q4a), (q8b, q4b)) = (&pair[0], &pair[1]);
-        for (row, q8, q4) in [(0, q8a, q4a), (1, q8b, q4b)] {
-            assert!(close(vec_dot_q8_0(q8, &a), kernels::dot_q8_0_q8_0(q8, &a)));
-            assert!(close(vec_dot_q4_0(q4, &a), kernels::dot_q4_0_q8_0(q4, &a)));
-            let s8 = [q8a, q8b].map(|w| kernels::block_scales(GgmlType::Q8_0, w));
-            let s4 = [q4a, q4b].map(|w| kernels::block_scales(GgmlType::Q4_0, w));
-            let g8 = vec_dot_q8_0_group_x2([q8a, q8b], [&s8[0], &s8[1]], &group)[row];
-            let g4 = vec_dot_q4_0_group_x2([q4a, q4b], [&s4[0], &s4[1]], &group)[row];
-            let (s8, s4) = (
-                vec_dot_q8_0_group(q8, &s8[row], &group),
-                vec_dot_q4_0_group(q4, &s4[row], &group),
+    let mut tile = PackedTile::default();
+    for dtype in [GgmlType::Q8_0, GgmlType::Q4_0] {
+        let rows: Vec<Vec<u8>> = (2..10)
+            .map(|seed| {
+                let mut bytes = Vec::new();
+                quantize_row(dtype, &values(1024, seed), &mut bytes);
+                bytes
+            })
+            .collect();
+        for w in &rows {
+            let (simd, portable) = match dtype {
+                GgmlType::Q8_0 => (vec_dot_q8_0(w, &a), kernels::dot_q8_0_q8_0(w, &a)),
+                _ => (vec_dot_q4_0(w, &a), kernels::dot_q4_0_q8_0(w, &a)),
+            };
+            assert!(
+                close(simd, portable),
+                "{dtype:?}: {simd} against {portable}"
             );
-            for k in 0..4 {
-                for dot in [g8[k], s8[k]] {
-                    assert!(close(dot, kernels::dot_q8_0_q8_0(q8, &four[k])));
-                }
-                for dot in [g4[k], s4[k]] {
-                    assert!(close(dot, kernels::dot_q4_0_q8_0(q4, &four[k])));
+        }
+        for n_rows in [8, 5] {
+            let tile_rows: Vec<&[u8]> = rows[..n_rows].iter().map(|r| &r[..]).collect();
+            tile.pack(dtype, &tile_rows);
+            let simd = vec_dot_packed_group(&tile, &group);
+            assert_eq!(
+                simd,
+                packed::dot_packed_group(&tile, &group),
+                "{dtype:?} {n_rows}"
+            );
+            for (k, a) in four.iter().enumerate() {
+                for r in 0..n_rows {
+                    let one_token = match dtype {
+                        GgmlType::Q8_0 => kernels::dot_q8_0_q8_0(&rows[r], a),
+                        _ => kernels::dot_q4_0_q8_0(&rows[r], a),
+                    };
+                    assert_eq!(simd[k][r], one_token, "{dtype:?}: row {r}, token {k}");
                 }
             }
         }
     }
 }
 
-/// The simd128 q8_0 activation quantization (rows and four-token groups) equals the portable
-/// reference bit for bit, on ordinary values and on the cases where the two could part: ties,
-/// zeros, NaN, infinities, subnormal blocks (whose inverse scale is infinite) and huge values.
 #[wasm_bindgen_test]
 fn simd_quantization_equals_the_portable_quantization() {
     use sotto::llm::quant::kernels::{quantize_block_q8_0, QuantizedActivations};
@@ -194,9 +200,10 @@ fn simd_quantization_equals_the_portable_quantization() {
     }
 }
 
-/// Whole prefill products in wasm (tiles of rows, the rows' block scales decoded once per tile,
-/// token groups, the odd row and the tokens after the groups) equal the portable kernel, token by
-/// token, for q8_0 and q4_0: 19 rows (two tiles and a part, an odd row) and 9 tokens.
+/// Whole prefill products in wasm (packed tiles of rows meeting token groups, a partial tile, and
+/// the tokens after the groups) equal the portable one-token kernel, token by token, for q8_0 and
+/// q4_0: 19 rows (two tiles and a part) and 9 tokens. The grouped tokens agree exactly; the last
+/// one, through the one-token simd128 kernel, within f32 reordering.
 #[wasm_bindgen_test]
 fn quantized_products_equal_the_portable_kernel_row_by_row() {
     use sotto::llm::quant::encode::quantize_row;
@@ -226,6 +233,9 @@ fn quantized_products_equal_the_portable_kernel_row_by_row() {
                     _ => kernels::dot_q4_0_q8_0(w, &a),
                 };
                 let got = out[t * rows + r];
+                if t < 8 {
+                    assert_eq!(got, expected, "{dtype:?} token {t} row {r}");
+                }
                 assert!(
                     (got - expected).abs() <= 1e-5 * (1.0 + expected.abs()),
                     "{dtype:?} token {t} row {r}: {got} against {expected}"

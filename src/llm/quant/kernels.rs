@@ -35,13 +35,6 @@ pub fn f16_bits_to_f32(h: u16) -> f32 {
     f32::from_bits(value.to_bits() | (u32::from(h & 0x8000) << 16))
 }
 
-/// The f16 scale at the start of each block of a q8_0 or q4_0 row, as f32: what the prefill
-/// kernels multiply by, decoded once for a tile of rows that meets every token group (f16 to f32
-/// is a handful of scalar instructions, which the kernels' vector loop should not repeat).
-pub fn block_scales(dtype: GgmlType, row: &[u8]) -> Vec<f32> {
-    row.chunks_exact(dtype.block_bytes()).map(f16_at).collect()
-}
-
 /// One q8_0 block of activations (`quantize_row_q8_0`): the scale amax/127, stored as f16 like
 /// ggml stores it, and the 32 values. The portable reference; [`quantize_q8_0_into`] and
 /// [`quantize_q8_0_into_i16`] dispatch to the simd128 version, which computes the same values.
@@ -221,40 +214,6 @@ impl TokenGroup {
         }
         TokenGroup { qs, scales }
     }
-}
-
-/// q8_0 weights · a [`TokenGroup`]: the same sums, in the same order, as [`dot_q8_0_q8_0`] on
-/// each of the four tokens. `dw` holds the row's block scales ([`block_scales`]).
-pub fn dot_q8_0_group(w: &[u8], dw: &[f32], g: &TokenGroup) -> [f32; 4] {
-    group_dot(w, 34, dw, g, q8_0_block_sum)
-}
-
-/// q4_0 weights · a [`TokenGroup`]: the same sums, in the same order, as [`dot_q4_0_q8_0`].
-pub fn dot_q4_0_group(w: &[u8], dw: &[f32], g: &TokenGroup) -> [f32; 4] {
-    group_dot(w, 18, dw, g, q4_0_block_sum)
-}
-
-#[inline]
-fn group_dot(
-    w: &[u8],
-    block_bytes: usize,
-    dw: &[f32],
-    g: &TokenGroup,
-    block_sum: impl Fn(&[u8], &[i16]) -> i32,
-) -> [f32; 4] {
-    let mut acc = [0f32; 4];
-    for (((block, qa), da), &d) in w
-        .chunks_exact(block_bytes)
-        .zip(g.qs.chunks_exact(4 * QK8_0))
-        .zip(g.scales.chunks_exact(4))
-        .zip(dw)
-    {
-        for k in 0..4 {
-            let s = block_sum(block, &qa[k * QK8_0..(k + 1) * QK8_0]);
-            acc[k] += s as f32 * (d * da[k]);
-        }
-    }
-    acc
 }
 
 /// e^x in f32 without a branch or a call, so loops over it vectorize (simd128 in wasm, where libm's

@@ -5,10 +5,12 @@
 //! 8 bits first (q8_0 blocks of 32 for q8_0/q4_0 weights, q8_K blocks of 256 for k-quants), then each
 //! output is a sum of integer dot products scaled per block. That is why llama.cpp's logits are the
 //! reference for quantized files. The integer kernels live in [`kernels`] (scalar, portable) and
-//! [`simd128`] (wasm32 SIMD, used when the build enables `simd128`).
+//! [`simd128`] (wasm32 SIMD, used when the build enables `simd128`); prefill multiplies tiles of
+//! rows repacked by [`packed`].
 
 pub mod encode;
 pub mod kernels;
+pub mod packed;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub mod simd128;
 
@@ -18,6 +20,7 @@ use std::sync::Arc;
 use super::LlmError;
 use crate::parallel::{for_each_chunk, DisjointOut};
 pub use kernels::{QuantizedActivations, TokenGroup, QK8_0, QK_K};
+use packed::{PackedTile, TILE_ROWS};
 
 /// Tensor encodings this crate reads (GGML type ids).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,8 +120,9 @@ impl std::fmt::Debug for QMatrix {
     }
 }
 
-/// How many weight rows one tile of the batched matmul keeps hot while it walks the tokens.
-const ROW_TILE: usize = 8;
+/// How many weight rows one tile of the batched matmul keeps hot while it walks the tokens: one
+/// packed tile of the prefill kernel.
+const ROW_TILE: usize = TILE_ROWS;
 
 impl QMatrix {
     /// A view of `rows` × `cols` elements at `offset`; the caller has bounds-checked the range.
@@ -206,69 +210,68 @@ impl QMatrix {
         out: DisjointOut,
     ) {
         let (acts, groups) = (&input.acts, &input.groups);
-        // The quantized row of token `t`, for tokens after the groups.
-        let act = |t: usize| &acts[t - 4 * groups.len()];
-        // SAFETY (every `out.set` below): the index's row is in `rows`, which no other chunk
-        // has, and `out` is the caller's live buffer.
-        let set = |index: usize, value: f32| unsafe { out.set(index, value) };
+        // SAFETY (every `out.slice_mut` below): the slice's rows are in `rows`, which no other
+        // chunk has, the slice is dropped before the next is taken, and `out` is the caller's
+        // live buffer.
+        let outputs = |t: usize, rows: Range<usize>| unsafe {
+            out.slice_mut(t * self.rows + rows.start..t * self.rows + rows.end)
+        };
+        let mut packed = PackedTile::default();
         for tile in rows.clone().step_by(ROW_TILE) {
-            let tile_end = (tile + ROW_TILE).min(rows.end);
-            // q8_0/q4_0 block scales of the tile's rows, decoded once for all token groups.
-            let tile_scales: Vec<Vec<f32>> = match groups.len() {
-                0 => Vec::new(),
-                _ => (tile..tile_end)
-                    .map(|r| kernels::block_scales(self.dtype, self.row_bytes(r)))
-                    .collect(),
-            };
-            let scales = |r: usize| &tile_scales[r - tile][..];
-            for (g, group) in groups.iter().enumerate() {
-                let put = |r: usize, dots: [f32; 4]| {
-                    for (k, d) in dots.into_iter().enumerate() {
-                        set((4 * g + k) * self.rows + r, d);
-                    }
-                };
-                // Rows in pairs: each activation vector is loaded once for two rows.
-                let mut r = tile;
-                while r + 2 <= tile_end {
-                    let w = [self.row_bytes(r), self.row_bytes(r + 1)];
-                    let dw = [scales(r), scales(r + 1)];
-                    let [d0, d1] = match self.dtype {
-                        GgmlType::Q8_0 => vec_dot_q8_0_group_x2(w, dw, group),
-                        _ => vec_dot_q4_0_group_x2(w, dw, group),
-                    };
-                    put(r, d0);
-                    put(r + 1, d1);
-                    r += 2;
+            let tile_rows = tile..(tile + ROW_TILE).min(rows.end);
+            if !groups.is_empty() {
+                // Packed once (q4_0 nibbles unpacked, rows interleaved), read by every group.
+                let mut bytes: [&[u8]; TILE_ROWS] = [&[]; TILE_ROWS];
+                for (b, r) in bytes.iter_mut().zip(tile_rows.clone()) {
+                    *b = self.row_bytes(r);
                 }
-                if r < tile_end {
-                    let w = self.row_bytes(r);
-                    put(
-                        r,
-                        match self.dtype {
-                            GgmlType::Q8_0 => vec_dot_q8_0_group(w, scales(r), group),
-                            _ => vec_dot_q4_0_group(w, scales(r), group),
-                        },
-                    );
+                packed.pack(self.dtype, &bytes[..tile_rows.len()]);
+                for (g, group) in groups.iter().enumerate() {
+                    for (k, dots) in vec_dot_packed_group(&packed, group).iter().enumerate() {
+                        outputs(4 * g + k, tile_rows.clone())
+                            .copy_from_slice(&dots[..tile_rows.len()]);
+                    }
                 }
             }
             for t in 4 * groups.len()..n_tokens {
                 let x = &xs[t * self.cols..(t + 1) * self.cols];
-                for r in tile..tile_end {
-                    let w = self.row_bytes(r);
-                    let dot = match self.dtype {
-                        GgmlType::F32 => kernels::dot_f32(w, x),
-                        GgmlType::F16 => kernels::dot_f16(w, x),
-                        GgmlType::Q8_0 => vec_dot_q8_0(w, act(t)),
-                        GgmlType::Q4_0 => vec_dot_q4_0(w, act(t)),
-                        GgmlType::Q5_0 => kernels::dot_q5_0_q8_0(w, act(t)),
-                        GgmlType::Q5_1 => kernels::dot_q5_1_q8_0(w, act(t)),
-                        GgmlType::Q4K => kernels::dot_q4k_q8k(w, act(t)),
-                        GgmlType::Q6K => kernels::dot_q6k_q8k(w, act(t)),
-                    };
-                    set(t * self.rows + r, dot);
-                }
+                let act = acts.get(t - 4 * groups.len());
+                self.dot_rows(tile_rows.clone(), x, act, outputs(t, tile_rows.clone()));
             }
         }
+    }
+
+    /// One token's products with the rows `rows`, into `out` (one value per row): the dtype is
+    /// matched once, not per row. `act` is the token's quantized row (none for float weights).
+    fn dot_rows(
+        &self,
+        rows: Range<usize>,
+        x: &[f32],
+        act: Option<&QuantizedActivations>,
+        out: &mut [f32],
+    ) {
+        let len = self.row_bytes_len();
+        let start = self.offset + rows.start * len;
+        let weights = self.buf[start..start + rows.len() * len].chunks_exact(len);
+        let a = || act.expect("quantized weights get quantized activations");
+        match self.dtype {
+            GgmlType::F32 => fill(out, weights, |w| kernels::dot_f32(w, x)),
+            GgmlType::F16 => fill(out, weights, |w| kernels::dot_f16(w, x)),
+            GgmlType::Q8_0 => fill(out, weights, |w| vec_dot_q8_0(w, a())),
+            GgmlType::Q4_0 => fill(out, weights, |w| vec_dot_q4_0(w, a())),
+            GgmlType::Q5_0 => fill(out, weights, |w| kernels::dot_q5_0_q8_0(w, a())),
+            GgmlType::Q5_1 => fill(out, weights, |w| kernels::dot_q5_1_q8_0(w, a())),
+            GgmlType::Q4K => fill(out, weights, |w| kernels::dot_q4k_q8k(w, a())),
+            GgmlType::Q6K => fill(out, weights, |w| kernels::dot_q6k_q8k(w, a())),
+        }
+    }
+}
+
+/// `out[i] = dot(row i)` over the rows `weights` yields.
+#[inline]
+fn fill<'a>(out: &mut [f32], weights: impl Iterator<Item = &'a [u8]>, dot: impl Fn(&[u8]) -> f32) {
+    for (o, w) in out.iter_mut().zip(weights) {
+        *o = dot(w);
     }
 }
 
@@ -363,56 +366,17 @@ pub fn vec_dot_q8_0(w: &[u8], a: &QuantizedActivations) -> f32 {
     }
 }
 
-/// q8_0 weights · four tokens at once (the prefill kernel), fastest kernel available.
+/// A packed tile of q8_0/q4_0 rows · four tokens (the prefill kernel), with the fastest kernel
+/// this build has: `out[k][r]` is row `r` · token `k` ([`packed::dot_packed_group`]).
 #[inline]
-pub fn vec_dot_q8_0_group(w: &[u8], dw: &[f32], g: &TokenGroup) -> [f32; 4] {
+pub fn vec_dot_packed_group(tile: &PackedTile, g: &TokenGroup) -> [[f32; TILE_ROWS]; 4] {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
-        simd128::dot_q8_0_group(w, dw, g)
+        simd128::dot_packed_group(tile, g)
     }
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     {
-        kernels::dot_q8_0_group(w, dw, g)
-    }
-}
-
-/// q8_0 weights, two rows · four tokens at once (the prefill kernel), fastest kernel available.
-/// `dw` holds the rows' block scales ([`kernels::block_scales`]).
-#[inline]
-pub fn vec_dot_q8_0_group_x2(w: [&[u8]; 2], dw: [&[f32]; 2], g: &TokenGroup) -> [[f32; 4]; 2] {
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    {
-        simd128::dot_q8_0_group_x2(w, dw, g)
-    }
-    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    {
-        [0, 1].map(|r| kernels::dot_q8_0_group(w[r], dw[r], g))
-    }
-}
-
-/// q4_0 weights, two rows · four tokens at once (see [`vec_dot_q8_0_group_x2`]).
-#[inline]
-pub fn vec_dot_q4_0_group_x2(w: [&[u8]; 2], dw: [&[f32]; 2], g: &TokenGroup) -> [[f32; 4]; 2] {
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    {
-        simd128::dot_q4_0_group_x2(w, dw, g)
-    }
-    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    {
-        [0, 1].map(|r| kernels::dot_q4_0_group(w[r], dw[r], g))
-    }
-}
-
-/// q4_0 weights · four tokens at once (the prefill kernel), fastest kernel available.
-#[inline]
-pub fn vec_dot_q4_0_group(w: &[u8], dw: &[f32], g: &TokenGroup) -> [f32; 4] {
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    {
-        simd128::dot_q4_0_group(w, dw, g)
-    }
-    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    {
-        kernels::dot_q4_0_group(w, dw, g)
+        packed::dot_packed_group(tile, g)
     }
 }
 

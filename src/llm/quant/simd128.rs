@@ -8,6 +8,8 @@
 use core::arch::wasm32::*;
 
 use super::kernels::{f16_at, round_to_f16, QuantizedActivations, TokenGroup, QK8_0};
+use super::packed::{PackedTile, TILE_ROWS};
+use super::GgmlType;
 
 /// The 16 bytes at the start of `p` (u8, i8, i16 or f32 values) as one vector.
 #[inline(always)]
@@ -92,109 +94,117 @@ fn widen_q8_0(block: &[u8]) -> [v128; 4] {
     ]
 }
 
-/// Unpacks one q4_0 block's 32 nibbles (offset by 8) to four i16x8 vectors.
-#[inline(always)]
-fn widen_q4_0(block: &[u8]) -> [v128; 4] {
-    let q = load(&block[2..18]);
-    let lo = i8x16_sub(v128_and(q, u8x16_splat(0x0F)), i8x16_splat(8));
-    let hi = i8x16_sub(u8x16_shr(q, 4), i8x16_splat(8));
-    [
-        i16x8_extend_low_i8x16(lo),
-        i16x8_extend_high_i8x16(lo),
-        i16x8_extend_low_i8x16(hi),
-        i16x8_extend_high_i8x16(hi),
-    ]
-}
-
-/// q8_0 weights · a [`TokenGroup`] (the prefill kernel), two weight rows at a time: each weight
-/// block is widened once for four tokens whose activations are already i16, and each activation
-/// vector loaded once for both rows. The four tokens' block sums are reduced into one vector
-/// (lane k = token k) and scaled together. `dw` holds the two rows' block scales, decoded once
-/// per tile of rows ([`super::kernels::block_scales`]) rather than once per token group. Same
-/// integer sums and same f32 order as the scalar kernel, row by row.
-pub fn dot_q8_0_group_x2(w: [&[u8]; 2], dw: [&[f32]; 2], g: &TokenGroup) -> [[f32; 4]; 2] {
-    group_x2::<34>(w, dw, g, widen_q8_0)
-}
-
-/// q4_0 weights · a [`TokenGroup`], two rows at a time (see [`dot_q8_0_group_x2`]).
-pub fn dot_q4_0_group_x2(w: [&[u8]; 2], dw: [&[f32]; 2], g: &TokenGroup) -> [[f32; 4]; 2] {
-    group_x2::<18>(w, dw, g, widen_q4_0)
-}
-
-/// q8_0 weights · a [`TokenGroup`], one row (the odd row of a tile).
-pub fn dot_q8_0_group(w: &[u8], dw: &[f32], g: &TokenGroup) -> [f32; 4] {
-    group_x1::<34>(w, dw, g, widen_q8_0)
-}
-
-/// q4_0 weights · a [`TokenGroup`], one row.
-pub fn dot_q4_0_group(w: &[u8], dw: &[f32], g: &TokenGroup) -> [f32; 4] {
-    group_x1::<18>(w, dw, g, widen_q4_0)
-}
-
-#[inline(always)]
-fn group_x1<const BLOCK: usize>(
-    w: &[u8],
-    dw: &[f32],
-    g: &TokenGroup,
-    widen: impl Fn(&[u8]) -> [v128; 4],
-) -> [f32; 4] {
-    let mut acc = f32x4_splat(0.0);
-    for (((block, qa), da), &d) in w
-        .chunks_exact(BLOCK)
-        .zip(g.qs.chunks_exact(4 * QK8_0))
-        .zip(g.scales.chunks_exact(4))
-        .zip(dw)
-    {
-        let wide = widen(block);
-        let s = [0, 1, 2, 3].map(|k| {
-            let a = &qa[32 * k..32 * k + 32];
-            block_dot(&wide, [0, 1, 2, 3].map(|j| load(&a[8 * j..8 * j + 8])))
-        });
-        acc = scale_add(acc, reduce4(s), d, da);
-    }
-    lanes(acc)
-}
-
-#[inline(always)]
-fn group_x2<const BLOCK: usize>(
-    w: [&[u8]; 2],
-    dw: [&[f32]; 2],
-    g: &TokenGroup,
-    widen: impl Fn(&[u8]) -> [v128; 4],
-) -> [[f32; 4]; 2] {
-    let (mut acc0, mut acc1) = (f32x4_splat(0.0), f32x4_splat(0.0));
-    for (((((b0, b1), qa), da), &d0), &d1) in w[0]
-        .chunks_exact(BLOCK)
-        .zip(w[1].chunks_exact(BLOCK))
-        .zip(g.qs.chunks_exact(4 * QK8_0))
-        .zip(g.scales.chunks_exact(4))
-        .zip(dw[0])
-        .zip(dw[1])
-    {
-        let (w0, w1) = (widen(b0), widen(b1));
-        let mut s0 = [i32x4_splat(0); 4];
-        let mut s1 = [i32x4_splat(0); 4];
-        for k in 0..4 {
-            let a = &qa[32 * k..32 * k + 32];
-            let x = [
-                load(&a[0..8]),
-                load(&a[8..16]),
-                load(&a[16..24]),
-                load(&a[24..32]),
-            ];
-            s0[k] = i32x4_add(
-                i32x4_add(i32x4_dot_i16x8(w0[0], x[0]), i32x4_dot_i16x8(w0[1], x[1])),
-                i32x4_add(i32x4_dot_i16x8(w0[2], x[2]), i32x4_dot_i16x8(w0[3], x[3])),
-            );
-            s1[k] = i32x4_add(
-                i32x4_add(i32x4_dot_i16x8(w1[0], x[0]), i32x4_dot_i16x8(w1[1], x[1])),
-                i32x4_add(i32x4_dot_i16x8(w1[2], x[2]), i32x4_dot_i16x8(w1[3], x[3])),
-            );
+/// The packed tile · four tokens (the prefill kernel): [`super::packed::dot_packed_group`],
+/// bit for bit. For each pair of a block, two widened 8-byte loads hold that pair of weights of
+/// rows 0–3 and 4–7, and each token's pair of activations is broadcast to the four lanes, so
+/// one `i32x4.dot_i16x8_s` adds the pair's products to four rows' sums of one token: eight
+/// accumulators (two sets of rows × four tokens), no horizontal sums. The integer sums are
+/// exact, and each lane's f32 accumulation is the portable one, block by block.
+pub fn dot_packed_group(tile: &PackedTile, g: &TokenGroup) -> [[f32; TILE_ROWS]; 4] {
+    let blocks = tile.blocks;
+    assert!(tile.values.len() >= blocks * QK8_0 * TILE_ROWS);
+    assert!(tile.scales.len() >= blocks * TILE_ROWS);
+    assert!(g.qs.len() >= blocks * 4 * QK8_0 && g.scales.len() >= blocks * 4);
+    let (w, dw) = (tile.values.as_ptr(), tile.scales.as_ptr());
+    let (qa, da) = (g.qs.as_ptr(), g.scales.as_ptr());
+    // acc[k][half]: token k, rows 4·half..4·half + 4.
+    let mut acc = [[f32x4_splat(0.0); 2]; 4];
+    for b in 0..blocks {
+        // SAFETY: every pointer below stays inside the lengths asserted above: block `b` of the
+        // tile is 256 values and 8 scales, of the group 4 × 32 values and 4 scales; wasm loads
+        // need no alignment.
+        unsafe {
+            let wb = w.add(b * QK8_0 * TILE_ROWS);
+            let qb = qa.add(b * 4 * QK8_0);
+            let mut sums = [[i32x4_splat(0); 2]; 4];
+            // A rolled loop on purpose: V8 keeps one pair's loads next to their products, where
+            // an unrolled block has it load everything first and spill.
+            for p in 0..QK8_0 / 2 {
+                let rows = [0, 1].map(|half| i16x8_load_extend_i8x8(wb.add(16 * p + 8 * half)));
+                for (k, sums) in sums.iter_mut().enumerate() {
+                    let a = v128_load32_splat(qb.add(QK8_0 * k + 2 * p) as *const u32);
+                    for (sum, &row) in sums.iter_mut().zip(&rows) {
+                        *sum = i32x4_add(*sum, i32x4_dot_i16x8(row, a));
+                    }
+                }
+            }
+            let dw = [0, 1].map(|half| v128_load(dw.add(TILE_ROWS * b + 4 * half) as *const v128));
+            for (k, (acc, sums)) in acc.iter_mut().zip(&sums).enumerate() {
+                let da = f32x4_splat(*da.add(4 * b + k));
+                for ((acc, &sum), &dw) in acc.iter_mut().zip(sums).zip(&dw) {
+                    let products = f32x4_mul(f32x4_convert_i32x4(sum), f32x4_mul(dw, da));
+                    *acc = f32x4_add(*acc, products);
+                }
+            }
         }
-        acc0 = scale_add(acc0, reduce4(s0), d0, da);
-        acc1 = scale_add(acc1, reduce4(s1), d1, da);
     }
-    [lanes(acc0), lanes(acc1)]
+    let mut out = [[0f32; TILE_ROWS]; 4];
+    for (out, acc) in out.iter_mut().zip(&acc) {
+        store(&mut out[..4], acc[0]);
+        store(&mut out[4..], acc[1]);
+    }
+    out
+}
+
+/// [`super::packed`]'s interleaving of one block of up to eight q8_0/q4_0 rows: each row's 32
+/// values as two i8x16 vectors (q4_0 nibbles unpacked, minus 8), then two 8 × 8 transposes of
+/// 16-bit pairs, so that output vector `p` holds pair `p` of rows 0–7. Missing rows are zero.
+pub fn pack_block(dtype: GgmlType, blocks: &[&[u8]], packed: &mut [i8]) {
+    assert!(blocks.len() <= TILE_ROWS && packed.len() >= QK8_0 * TILE_ROWS);
+    let mut low = [i8x16_splat(0); TILE_ROWS];
+    let mut high = [i8x16_splat(0); TILE_ROWS];
+    for (r, block) in blocks.iter().enumerate() {
+        (low[r], high[r]) = match dtype {
+            GgmlType::Q8_0 => (load(&block[2..18]), load(&block[18..34])),
+            _ => {
+                let q = load(&block[2..18]);
+                (
+                    i8x16_sub(v128_and(q, u8x16_splat(0x0F)), i8x16_splat(8)),
+                    i8x16_sub(u8x16_shr(q, 4), i8x16_splat(8)),
+                )
+            }
+        };
+    }
+    for (half, rows) in [low, high].iter().enumerate() {
+        for (p, pair) in transpose_pairs(rows).into_iter().enumerate() {
+            let at = 16 * (8 * half + p);
+            store(&mut packed[at..at + 16], pair);
+        }
+    }
+}
+
+/// The 8 × 8 transpose of 16-bit elements: output `p` lane `r` is input `r` lane `p`.
+#[inline(always)]
+fn transpose_pairs(x: &[v128; 8]) -> [v128; 8] {
+    let lo16 = |a, b| i16x8_shuffle::<0, 8, 1, 9, 2, 10, 3, 11>(a, b);
+    let hi16 = |a, b| i16x8_shuffle::<4, 12, 5, 13, 6, 14, 7, 15>(a, b);
+    let lo32 = |a, b| i32x4_shuffle::<0, 4, 1, 5>(a, b);
+    let hi32 = |a, b| i32x4_shuffle::<2, 6, 3, 7>(a, b);
+    let lo64 = |a, b| i64x2_shuffle::<0, 2>(a, b);
+    let hi64 = |a, b| i64x2_shuffle::<1, 3>(a, b);
+    // Pairs of rows interleaved: a[2j] holds elements 0–3 of rows 2j and 2j + 1, a[2j + 1]
+    // elements 4–7.
+    let a = [0, 1, 2, 3].map(|j| [lo16(x[2 * j], x[2 * j + 1]), hi16(x[2 * j], x[2 * j + 1])]);
+    // Four rows: b[j][0] holds elements 0–1 of rows 4j..4j + 4, b[j][1] 2–3, b[j][2] 4–5, b[j][3] 6–7.
+    let b = [0, 1].map(|j| {
+        let (p, q) = (a[2 * j], a[2 * j + 1]);
+        [
+            lo32(p[0], q[0]),
+            hi32(p[0], q[0]),
+            lo32(p[1], q[1]),
+            hi32(p[1], q[1]),
+        ]
+    });
+    [
+        lo64(b[0][0], b[1][0]),
+        hi64(b[0][0], b[1][0]),
+        lo64(b[0][1], b[1][1]),
+        hi64(b[0][1], b[1][1]),
+        lo64(b[0][2], b[1][2]),
+        hi64(b[0][2], b[1][2]),
+        lo64(b[0][3], b[1][3]),
+        hi64(b[0][3], b[1][3]),
+    ]
 }
 
 /// Σ over one block (32 values) of one token, given its four widened weight vectors and four
@@ -211,41 +221,6 @@ fn block_dot(wide: &[v128; 4], x: [v128; 4]) -> v128 {
             i32x4_dot_i16x8(wide[3], x[3]),
         ),
     )
-}
-
-/// Transpose-and-add: lane k of the result is the horizontal sum of `s[k]`.
-#[inline(always)]
-fn reduce4(s: [v128; 4]) -> v128 {
-    let u01 = i32x4_add(
-        i32x4_shuffle::<0, 4, 1, 5>(s[0], s[1]),
-        i32x4_shuffle::<2, 6, 3, 7>(s[0], s[1]),
-    );
-    let u23 = i32x4_add(
-        i32x4_shuffle::<0, 4, 1, 5>(s[2], s[3]),
-        i32x4_shuffle::<2, 6, 3, 7>(s[2], s[3]),
-    );
-    i32x4_add(
-        i32x4_shuffle::<0, 1, 4, 5>(u01, u23),
-        i32x4_shuffle::<2, 3, 6, 7>(u01, u23),
-    )
-}
-
-/// `acc + sums · (dw · da)`: four tokens' block sums scaled by the weight block's scale and each
-/// token's activation scale (`da`, four of them).
-#[inline(always)]
-fn scale_add(acc: v128, sums: v128, dw: f32, da: &[f32]) -> v128 {
-    let scale = f32x4_mul(f32x4_splat(dw), load(da));
-    f32x4_add(acc, f32x4_mul(f32x4_convert_i32x4(sums), scale))
-}
-
-#[inline(always)]
-fn lanes(v: v128) -> [f32; 4] {
-    [
-        f32x4_extract_lane::<0>(v),
-        f32x4_extract_lane::<1>(v),
-        f32x4_extract_lane::<2>(v),
-        f32x4_extract_lane::<3>(v),
-    ]
 }
 
 /// One block of activations quantized to q8_0 (two i8x16 vectors) and its scale: the values of
@@ -305,6 +280,6 @@ pub fn quantize_block_q8_0_i16(block: &[f32], out: &mut [i16]) -> f32 {
 fn store<T: Copy>(p: &mut [T], v: v128) {
     assert!(std::mem::size_of_val(p) >= 16);
     // SAFETY: 16 writable bytes checked above; wasm stores have no alignment requirement, and the
-    // element types written (i8, i16) accept every bit pattern.
+    // element types written (i8, i16, f32) accept every bit pattern.
     unsafe { (p.as_mut_ptr() as *mut v128).write_unaligned(v) }
 }

@@ -1,0 +1,140 @@
+//! Weight rows repacked for the prefill kernel: a tile of up to [`TILE_ROWS`] q8_0 or q4_0 rows,
+//! unpacked to i8 and interleaved pair by pair, so that one 8-byte load holds the same pair of
+//! weights of four rows.
+//!
+//! Why: the prefill kernel multiplies the tile by four tokens at once. With the rows interleaved,
+//! a widened 8-byte load (four rows × one pair) times a broadcast pair of one token's
+//! activations gives four rows' partial sums in the four i32 lanes of one `i32x4.dot_i16x8_s`,
+//! so the sums build up lane by lane over the block and need no horizontal reduction (which,
+//! with its shuffles and the register pressure of row-major kernels, cost about as many
+//! instructions as the products themselves). A tile is packed once and then meets every token
+//! group of the matmul; q4_0 nibbles are unpacked then too, not once per group.
+
+use super::kernels::{f16_at, TokenGroup, QK8_0};
+use super::GgmlType;
+
+/// Rows in one packed tile: two sets of four, one `i32x4` accumulator each per token.
+pub const TILE_ROWS: usize = 8;
+
+/// Bytes of one packed block: 32 values of each of the [`TILE_ROWS`] rows.
+const PACKED_BLOCK: usize = QK8_0 * TILE_ROWS;
+
+/// Up to [`TILE_ROWS`] weight rows in the prefill kernel's layout; rows past
+/// [`PackedTile::rows`] are zero (weights and scales), so their products are 0 and ignored.
+#[derive(Debug, Clone, Default)]
+pub struct PackedTile {
+    /// For block `b`, pair `p` (the block's values `2p` and `2p + 1`), row `r`: the two values
+    /// at `b * 256 + 16 * p + 2 * r`.
+    pub values: Vec<i8>,
+    /// For block `b`, row `r`: the block's scale at `8 * b + r`.
+    pub scales: Vec<f32>,
+    /// Blocks of 32 values per row.
+    pub blocks: usize,
+    /// Rows packed (the rest of the tile is padding).
+    pub rows: usize,
+}
+
+impl PackedTile {
+    /// Packs `rows` (each a whole q8_0 or q4_0 row of the same length) into this tile, reusing
+    /// its buffers.
+    ///
+    /// # Panics
+    /// On more than [`TILE_ROWS`] rows, rows of different lengths or another encoding: the
+    /// matmul only calls it with its own tiles of q8_0/q4_0 rows.
+    pub fn pack(&mut self, dtype: GgmlType, rows: &[&[u8]]) {
+        assert!(rows.len() <= TILE_ROWS, "a tile holds {TILE_ROWS} rows");
+        let block_bytes = dtype.block_bytes();
+        assert!(matches!(dtype, GgmlType::Q8_0 | GgmlType::Q4_0));
+        self.blocks = rows.first().map_or(0, |r| r.len() / block_bytes);
+        self.rows = rows.len();
+        self.values.clear();
+        self.values.resize(self.blocks * PACKED_BLOCK, 0);
+        self.scales.clear();
+        self.scales.resize(self.blocks * TILE_ROWS, 0.0);
+        for (r, row) in rows.iter().enumerate() {
+            assert_eq!(
+                row.len(),
+                self.blocks * block_bytes,
+                "tile rows differ in length"
+            );
+            for (b, block) in row.chunks_exact(block_bytes).enumerate() {
+                self.scales[TILE_ROWS * b + r] = f16_at(block);
+            }
+        }
+        for (b, packed) in self.values.chunks_exact_mut(PACKED_BLOCK).enumerate() {
+            let mut blocks: [&[u8]; TILE_ROWS] = [&[]; TILE_ROWS];
+            for (block, row) in blocks.iter_mut().zip(rows) {
+                *block = &row[b * block_bytes..(b + 1) * block_bytes];
+            }
+            pack_block(dtype, &blocks[..rows.len()], packed);
+        }
+    }
+}
+
+/// Interleaves block `b` of up to eight rows (`blocks`) into `packed` (256 values, zeroed).
+fn pack_block(dtype: GgmlType, blocks: &[&[u8]], packed: &mut [i8]) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        super::simd128::pack_block(dtype, blocks, packed)
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    {
+        for (r, block) in blocks.iter().enumerate() {
+            for (p, pair) in unpack_block(dtype, block).chunks_exact(2).enumerate() {
+                let at = 2 * TILE_ROWS * p + 2 * r;
+                packed[at..at + 2].copy_from_slice(pair);
+            }
+        }
+    }
+}
+
+/// The 32 signed values of one q8_0 or q4_0 block (q4_0: nibble minus 8, low nibbles first).
+#[cfg_attr(
+    all(target_arch = "wasm32", target_feature = "simd128"),
+    allow(dead_code)
+)]
+fn unpack_block(dtype: GgmlType, block: &[u8]) -> [i8; QK8_0] {
+    let mut values = [0i8; QK8_0];
+    match dtype {
+        GgmlType::Q8_0 => {
+            for (v, &b) in values.iter_mut().zip(&block[2..2 + QK8_0]) {
+                *v = b as i8;
+            }
+        }
+        _ => {
+            for (j, &b) in block[2..2 + QK8_0 / 2].iter().enumerate() {
+                values[j] = (b & 0x0F) as i8 - 8;
+                values[j + QK8_0 / 2] = (b >> 4) as i8 - 8;
+            }
+        }
+    }
+    values
+}
+
+/// The packed tile · four tokens: `out[k][r]` = row `r` · token `k`, for all [`TILE_ROWS`] rows
+/// (padding rows give 0). The portable kernel: per row and token, the same integer block sums
+/// added in the same f32 order (`acc += sum · (dw · da)`, block by block) as the one-token
+/// scalar kernels, so the results are equal to theirs bit for bit.
+pub fn dot_packed_group(tile: &PackedTile, g: &TokenGroup) -> [[f32; TILE_ROWS]; 4] {
+    assert!(g.qs.len() >= tile.blocks * 4 * QK8_0 && g.scales.len() >= tile.blocks * 4);
+    let mut acc = [[0f32; TILE_ROWS]; 4];
+    for b in 0..tile.blocks {
+        let w = &tile.values[b * PACKED_BLOCK..(b + 1) * PACKED_BLOCK];
+        let dw = &tile.scales[TILE_ROWS * b..TILE_ROWS * (b + 1)];
+        for (k, acc) in acc.iter_mut().enumerate() {
+            let a = &g.qs[(4 * b + k) * QK8_0..(4 * b + k + 1) * QK8_0];
+            let da = g.scales[4 * b + k];
+            let mut sums = [0i32; TILE_ROWS];
+            for (p, pair) in w.chunks_exact(2 * TILE_ROWS).enumerate() {
+                let (a0, a1) = (a[2 * p] as i32, a[2 * p + 1] as i32);
+                for (s, w) in sums.iter_mut().zip(pair.chunks_exact(2)) {
+                    *s += w[0] as i32 * a0 + w[1] as i32 * a1;
+                }
+            }
+            for ((acc, &s), &d) in acc.iter_mut().zip(&sums).zip(dw) {
+                *acc += s as f32 * (d * da);
+            }
+        }
+    }
+    acc
+}
