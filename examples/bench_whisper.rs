@@ -209,15 +209,11 @@ fn run_ours(model: &Whisper, pcm: &[f32], tokens: usize) -> candle_core::Result<
     let encoder_ms = ms(t);
     let t = Instant::now();
     let mut state = model.decoder.start(&encoded)?;
-    let logits = model.decoder.forward(&mut state, &PROMPT)?;
-    let mut last: Vec<f32> = logits.get(PROMPT.len() - 1)?.to_vec1()?;
+    // Only the last position's logits, as the transcriber asks for them.
+    let mut last: Vec<f32> = model.decoder.forward_last(&mut state, &PROMPT)?.to_vec1()?;
     for _ in 0..tokens {
         let next = argmax(&last);
-        last = model
-            .decoder
-            .forward(&mut state, &[next])?
-            .get(0)?
-            .to_vec1()?;
+        last = model.decoder.forward_last(&mut state, &[next])?.to_vec1()?;
     }
     let decoder_ms = ms(t);
     Ok(Figures {

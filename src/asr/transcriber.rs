@@ -187,8 +187,7 @@ impl Transcriber {
         let decoder = &self.model.decoder;
         let mut state = decoder.start(&encoded)?;
         let first: Vec<f32> = decoder
-            .forward(&mut state, &[special.sot])?
-            .get(0)?
+            .forward_last(&mut state, &[special.sot])?
             .to_vec1()?;
         let logprobs = log_softmax(&first);
         let no_speech_prob = special
@@ -239,8 +238,7 @@ impl Transcriber {
         let mut logits = if prompt.is_empty() {
             first
         } else {
-            let all = decoder.forward(&mut state, &prompt)?;
-            all.get(prompt.len() - 1)?.to_vec1()?
+            decoder.forward_last(&mut state, &prompt)?.to_vec1()?
         };
         let rules = self.rules(opts.timestamps);
         let budget = opts
@@ -253,7 +251,7 @@ impl Transcriber {
             if token == special.eot || result.tokens.len() == budget {
                 break;
             }
-            logits = decoder.forward(&mut state, &[token])?.get(0)?.to_vec1()?;
+            logits = decoder.forward_last(&mut state, &[token])?.to_vec1()?;
         }
         timings.decoder += now_ms() - t2;
         Ok(result)

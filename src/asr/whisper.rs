@@ -362,7 +362,38 @@ impl Decoder {
 
     /// Feeds `tokens` after those already in `state`; returns their logits `[tokens.len(), vocab]`.
     pub fn forward(&self, state: &mut DecoderState, tokens: &[u32]) -> candle_core::Result<Tensor> {
+        let x = self.hidden(state, tokens)?;
+        self.project(&x)
+    }
+
+    /// Feeds `tokens` after those already in `state`; returns the logits of the last one only,
+    /// `[vocab]`: what decoding needs. A prompt's other positions skip the output projection,
+    /// which reads the whole vocabulary-sized matrix once per position.
+    pub fn forward_last(
+        &self,
+        state: &mut DecoderState,
+        tokens: &[u32],
+    ) -> candle_core::Result<Tensor> {
+        let x = self.hidden(state, tokens)?;
+        self.project(&x.narrow(0, tokens.len() - 1, 1)?)?.get(0)
+    }
+
+    /// The final layer norm and the output projection of hidden states `[n, d_model]`.
+    fn project(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        let x = self.ln.forward(x)?;
+        self.proj_out
+            .forward(&x)?
+            .to_dtype(candle_core::DType::F32)?
+            .contiguous()
+    }
+
+    /// The decoder blocks over `tokens` (appended to `state`'s caches): hidden states
+    /// `[tokens.len(), d_model]` before the final layer norm.
+    fn hidden(&self, state: &mut DecoderState, tokens: &[u32]) -> candle_core::Result<Tensor> {
         let n = tokens.len();
+        if n == 0 {
+            candle_core::bail!("the decoder needs at least one token");
+        }
         if state.offset + n > self.max_positions {
             candle_core::bail!("the decoder holds at most {} positions", self.max_positions);
         }
@@ -406,11 +437,7 @@ impl Decoder {
             x = block.mlp(&x)?;
         }
         state.offset += n;
-        let x = self.ln.forward(&x)?;
-        self.proj_out
-            .forward(&x)?
-            .to_dtype(candle_core::DType::F32)?
-            .contiguous()
+        Ok(x)
     }
 }
 
@@ -442,8 +469,7 @@ impl Whisper {
         tokens: &[u32],
     ) -> candle_core::Result<Tensor> {
         let mut state = self.decoder.start(encoder_out)?;
-        let logits = self.decoder.forward(&mut state, tokens)?;
-        logits.get(tokens.len() - 1)
+        self.decoder.forward_last(&mut state, tokens)
     }
 }
 
