@@ -158,8 +158,8 @@ fn dispatched_dots_equal_scalar_kernels() {
 
 /// The prefill kernel on packed tiles adds the same integer block sums in the same f32 order as
 /// the one-token scalar kernels, so it agrees with them exactly: for a full tile of eight
-/// different rows, for a partial tile (three rows, the rest padding that must give 0), for q8_0
-/// and q4_0.
+/// different rows, for a partial tile (three rows, the rest padding that must give 0), for one
+/// to four tokens of a group (the others 0), for q8_0 and q4_0.
 #[test]
 fn packed_tiles_equal_the_one_token_kernels_exactly() {
     let four: Vec<QuantizedActivations> = (0..4)
@@ -178,18 +178,18 @@ fn packed_tiles_equal_the_one_token_kernels_exactly() {
         for n_rows in [TILE_ROWS, 3] {
             let tile_rows: Vec<&[u8]> = rows[..n_rows].iter().map(|r| &r[..]).collect();
             tile.pack(dtype, &tile_rows);
-            let dots = vec_dot_packed_group(&tile, &group);
-            for (k, a) in four.iter().enumerate() {
-                for (r, &dot) in dots[k].iter().enumerate() {
-                    let expected = match (r < n_rows, dtype) {
-                        (false, _) => 0.0,
-                        (true, GgmlType::Q8_0) => kernels::dot_q8_0_q8_0(&rows[r], a),
-                        (true, _) => kernels::dot_q4_0_q8_0(&rows[r], a),
-                    };
-                    assert_eq!(
-                        dot, expected,
-                        "{dtype:?}, {n_rows} rows: row {r}, token {k}"
-                    );
+            for tokens in 1..=4 {
+                let dots = vec_dot_packed_group(&tile, &group, tokens);
+                for (k, a) in four.iter().enumerate() {
+                    for (r, &dot) in dots[k].iter().enumerate() {
+                        let expected = match (r < n_rows && k < tokens, dtype) {
+                            (false, _) => 0.0,
+                            (true, GgmlType::Q8_0) => kernels::dot_q8_0_q8_0(&rows[r], a),
+                            (true, _) => kernels::dot_q4_0_q8_0(&rows[r], a),
+                        };
+                        let at = format!("{n_rows} rows, {tokens} tokens: row {r}, token {k}");
+                        assert_eq!(dot, expected, "{dtype:?}, {at}");
+                    }
                 }
             }
         }
@@ -354,4 +354,37 @@ fn erf_f32_is_within_three_tenths_of_a_millionth() {
     assert_eq!(erf_f32(100.0), 1.0);
     assert_eq!(erf_f32(f32::NEG_INFINITY), -1.0);
     assert!(erf_f32(f32::NAN).is_nan());
+}
+
+/// Whole q8_0/q4_0 matmuls for every token count from 1 to 9 (one-token rows below four tokens;
+/// from four on, groups, the last one partial) equal the one-token scalar kernel exactly, for 19
+/// rows (two tiles and a part).
+#[test]
+fn matmul_equals_the_one_token_kernel_for_every_token_count() {
+    let (rows, cols) = (19, 96);
+    for dtype in [GgmlType::Q8_0, GgmlType::Q4_0] {
+        let mut bytes = Vec::new();
+        for r in 0..rows {
+            quantize_row(dtype, &values(cols, 80 + r as u64), &mut bytes);
+        }
+        let row_len = bytes.len() / rows;
+        let matrix = QMatrix::new(Arc::new(bytes.clone()), 0, rows, cols, dtype);
+        for tokens in 1..=9 {
+            let xs = values(tokens * cols, 7);
+            let mut out = vec![0f32; tokens * rows];
+            matrix.matmul(&xs, tokens, &mut out);
+            for t in 0..tokens {
+                let a = QuantizedActivations::q8_0(&xs[t * cols..(t + 1) * cols]);
+                for r in 0..rows {
+                    let w = &bytes[r * row_len..(r + 1) * row_len];
+                    let expected = match dtype {
+                        GgmlType::Q8_0 => kernels::dot_q8_0_q8_0(w, &a),
+                        _ => kernels::dot_q4_0_q8_0(w, &a),
+                    };
+                    let got = out[t * rows + r];
+                    assert_eq!(got, expected, "{dtype:?} {tokens} tokens: t{t} r{r}");
+                }
+            }
+        }
+    }
 }

@@ -227,7 +227,9 @@ impl QMatrix {
                 }
                 packed.pack(self.dtype, &bytes[..tile_rows.len()]);
                 for (g, group) in groups.iter().enumerate() {
-                    for (k, dots) in vec_dot_packed_group(&packed, group).iter().enumerate() {
+                    let tokens = (n_tokens - 4 * g).min(4);
+                    let dots = vec_dot_packed_group(&packed, group, tokens);
+                    for (k, dots) in dots[..tokens].iter().enumerate() {
                         outputs(4 * g + k, tile_rows.clone())
                             .copy_from_slice(&dots[..tile_rows.len()]);
                     }
@@ -314,10 +316,17 @@ impl PreparedInput {
     fn new(dtype: GgmlType, xs: &[f32], cols: usize, n_tokens: usize) -> Self {
         assert_eq!(xs.len(), n_tokens * cols);
         let kind = ActivationKind::of(dtype);
-        let row = |t: usize| &xs[t * cols..(t + 1) * cols];
+        // From four tokens on, every token goes into a group, the last one padded with zero
+        // rows (whose products are 0 and ignored): the kernel meets a packed tile while it is
+        // in cache, where a token left out would stream every weight from memory once more.
         let n_groups = match kind {
-            ActivationKind::Q8_0Groups => n_tokens / 4,
+            ActivationKind::Q8_0Groups if n_tokens >= 4 => n_tokens.div_ceil(4),
             _ => 0,
+        };
+        let padding = vec![0f32; if 4 * n_groups > n_tokens { cols } else { 0 }];
+        let row = |t: usize| match t < n_tokens {
+            true => &xs[t * cols..(t + 1) * cols],
+            false => &padding[..],
         };
         let mut groups = vec![TokenGroup::default(); n_groups];
         let out = DisjointOut::new(&mut groups[..]);
@@ -336,7 +345,7 @@ impl PreparedInput {
         };
         // About two operations per value: only a long prefill's input is worth splitting.
         for_each_chunk(n_groups, 1, 2 * 4 * n_groups * cols, &quantize);
-        let rest = 4 * n_groups..n_tokens;
+        let rest = (4 * n_groups).min(n_tokens)..n_tokens;
         let acts: Vec<QuantizedActivations> = match kind {
             ActivationKind::Q8_0Groups | ActivationKind::Q8_0 => {
                 rest.map(|t| QuantizedActivations::q8_0(row(t))).collect()
@@ -366,17 +375,22 @@ pub fn vec_dot_q8_0(w: &[u8], a: &QuantizedActivations) -> f32 {
     }
 }
 
-/// A packed tile of q8_0/q4_0 rows · four tokens (the prefill kernel), with the fastest kernel
-/// this build has: `out[k][r]` is row `r` · token `k` ([`packed::dot_packed_group`]).
+/// A packed tile of q8_0/q4_0 rows · the first `tokens` (1 to 4) tokens of a group (the prefill
+/// kernel), with the fastest kernel this build has: `out[k][r]` is row `r` · token `k` for
+/// `k < tokens`, 0 after ([`packed::dot_packed_group`]).
 #[inline]
-pub fn vec_dot_packed_group(tile: &PackedTile, g: &TokenGroup) -> [[f32; TILE_ROWS]; 4] {
+pub fn vec_dot_packed_group(
+    tile: &PackedTile,
+    g: &TokenGroup,
+    tokens: usize,
+) -> [[f32; TILE_ROWS]; 4] {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
-        simd128::dot_packed_group(tile, g)
+        simd128::dot_packed_group(tile, g, tokens)
     }
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     {
-        packed::dot_packed_group(tile, g)
+        packed::dot_packed_group(tile, g, tokens)
     }
 }
 

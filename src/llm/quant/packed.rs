@@ -45,33 +45,38 @@ impl PackedTile {
         assert!(rows.len() <= TILE_ROWS, "a tile holds {TILE_ROWS} rows");
         let block_bytes = dtype.block_bytes();
         assert!(matches!(dtype, GgmlType::Q8_0 | GgmlType::Q4_0));
-        self.blocks = rows.first().map_or(0, |r| r.len() / block_bytes);
-        self.rows = rows.len();
-        self.values.clear();
-        self.values.resize(self.blocks * PACKED_BLOCK, 0);
-        self.scales.clear();
-        self.scales.resize(self.blocks * TILE_ROWS, 0.0);
-        for (r, row) in rows.iter().enumerate() {
+        let blocks = rows.first().map_or(0, |r| r.len() / block_bytes);
+        for row in rows {
             assert_eq!(
                 row.len(),
-                self.blocks * block_bytes,
+                blocks * block_bytes,
                 "tile rows differ in length"
             );
-            for (b, block) in row.chunks_exact(block_bytes).enumerate() {
-                self.scales[TILE_ROWS * b + r] = f16_at(block);
-            }
         }
-        for (b, packed) in self.values.chunks_exact_mut(PACKED_BLOCK).enumerate() {
-            let mut blocks: [&[u8]; TILE_ROWS] = [&[]; TILE_ROWS];
-            for (block, row) in blocks.iter_mut().zip(rows) {
+        (self.blocks, self.rows) = (blocks, rows.len());
+        // Every value and scale is written below (padding included), so the buffers are only
+        // resized, never cleared: a tile is packed for every eight rows of every matrix.
+        self.values.resize(blocks * PACKED_BLOCK, 0);
+        self.scales.resize(blocks * TILE_ROWS, 0.0);
+        let packed_blocks = self.values.chunks_exact_mut(PACKED_BLOCK);
+        for (b, (packed, scales)) in packed_blocks
+            .zip(self.scales.chunks_exact_mut(TILE_ROWS))
+            .enumerate()
+        {
+            let mut block_rows: [&[u8]; TILE_ROWS] = [&[]; TILE_ROWS];
+            for (block, row) in block_rows.iter_mut().zip(rows) {
                 *block = &row[b * block_bytes..(b + 1) * block_bytes];
             }
-            pack_block(dtype, &blocks[..rows.len()], packed);
+            for (scale, block) in scales.iter_mut().zip(block_rows) {
+                *scale = if block.is_empty() { 0.0 } else { f16_at(block) };
+            }
+            pack_block(dtype, &block_rows[..rows.len()], packed);
         }
     }
 }
 
-/// Interleaves block `b` of up to eight rows (`blocks`) into `packed` (256 values, zeroed).
+/// Interleaves one block of up to eight rows (`blocks`) into `packed` (256 values, all
+/// written: missing rows as zeros).
 fn pack_block(dtype: GgmlType, blocks: &[&[u8]], packed: &mut [i8]) {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
@@ -79,6 +84,7 @@ fn pack_block(dtype: GgmlType, blocks: &[&[u8]], packed: &mut [i8]) {
     }
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     {
+        packed.fill(0);
         for (r, block) in blocks.iter().enumerate() {
             for (p, pair) in unpack_block(dtype, block).chunks_exact(2).enumerate() {
                 let at = 2 * TILE_ROWS * p + 2 * r;
@@ -111,17 +117,19 @@ fn unpack_block(dtype: GgmlType, block: &[u8]) -> [i8; QK8_0] {
     values
 }
 
-/// The packed tile · four tokens: `out[k][r]` = row `r` · token `k`, for all [`TILE_ROWS`] rows
-/// (padding rows give 0). The portable kernel: per row and token, the same integer block sums
-/// added in the same f32 order (`acc += sum · (dw · da)`, block by block) as the one-token
-/// scalar kernels, so the results are equal to theirs bit for bit.
-pub fn dot_packed_group(tile: &PackedTile, g: &TokenGroup) -> [[f32; TILE_ROWS]; 4] {
+/// The packed tile · the first `tokens` (1 to 4) tokens of a group: `out[k][r]` = row `r` ·
+/// token `k`, for all [`TILE_ROWS`] rows (padding rows give 0), and 0 for `k >= tokens`. The
+/// portable kernel: per row and token, the same integer block sums added in the same f32 order
+/// (`acc += sum · (dw · da)`, block by block) as the one-token scalar kernels, so the results
+/// are equal to theirs bit for bit.
+pub fn dot_packed_group(tile: &PackedTile, g: &TokenGroup, tokens: usize) -> [[f32; TILE_ROWS]; 4] {
+    assert!((1..=4).contains(&tokens), "a group has one to four tokens");
     assert!(g.qs.len() >= tile.blocks * 4 * QK8_0 && g.scales.len() >= tile.blocks * 4);
     let mut acc = [[0f32; TILE_ROWS]; 4];
     for b in 0..tile.blocks {
         let w = &tile.values[b * PACKED_BLOCK..(b + 1) * PACKED_BLOCK];
         let dw = &tile.scales[TILE_ROWS * b..TILE_ROWS * (b + 1)];
-        for (k, acc) in acc.iter_mut().enumerate() {
+        for (k, acc) in acc[..tokens].iter_mut().enumerate() {
             let a = &g.qs[(4 * b + k) * QK8_0..(4 * b + k + 1) * QK8_0];
             let da = g.scales[4 * b + k];
             let mut sums = [0i32; TILE_ROWS];

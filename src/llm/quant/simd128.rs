@@ -100,7 +100,22 @@ fn widen_q8_0(block: &[u8]) -> [v128; 4] {
 /// one `i32x4.dot_i16x8_s` adds the pair's products to four rows' sums of one token: eight
 /// accumulators (two sets of rows × four tokens), no horizontal sums. The integer sums are
 /// exact, and each lane's f32 accumulation is the portable one, block by block.
-pub fn dot_packed_group(tile: &PackedTile, g: &TokenGroup) -> [[f32; TILE_ROWS]; 4] {
+///
+/// `tokens` (1 to 4) of the group are multiplied, each count by its own instance of the loop:
+/// a group padded to four tokens costs only its real ones.
+pub fn dot_packed_group(tile: &PackedTile, g: &TokenGroup, tokens: usize) -> [[f32; TILE_ROWS]; 4] {
+    match tokens {
+        1 => packed_tokens::<1>(tile, g),
+        2 => packed_tokens::<2>(tile, g),
+        3 => packed_tokens::<3>(tile, g),
+        4 => packed_tokens::<4>(tile, g),
+        _ => panic!("a group has one to four tokens, not {tokens}"),
+    }
+}
+
+/// [`dot_packed_group`] of the group's first `T` tokens.
+#[inline(always)]
+fn packed_tokens<const T: usize>(tile: &PackedTile, g: &TokenGroup) -> [[f32; TILE_ROWS]; 4] {
     let blocks = tile.blocks;
     assert!(tile.values.len() >= blocks * QK8_0 * TILE_ROWS);
     assert!(tile.scales.len() >= blocks * TILE_ROWS);
@@ -108,7 +123,7 @@ pub fn dot_packed_group(tile: &PackedTile, g: &TokenGroup) -> [[f32; TILE_ROWS];
     let (w, dw) = (tile.values.as_ptr(), tile.scales.as_ptr());
     let (qa, da) = (g.qs.as_ptr(), g.scales.as_ptr());
     // acc[k][half]: token k, rows 4·half..4·half + 4.
-    let mut acc = [[f32x4_splat(0.0); 2]; 4];
+    let mut acc = [[f32x4_splat(0.0); 2]; T];
     for b in 0..blocks {
         // SAFETY: every pointer below stays inside the lengths asserted above: block `b` of the
         // tile is 256 values and 8 scales, of the group 4 × 32 values and 4 scales; wasm loads
@@ -116,7 +131,7 @@ pub fn dot_packed_group(tile: &PackedTile, g: &TokenGroup) -> [[f32; TILE_ROWS];
         unsafe {
             let wb = w.add(b * QK8_0 * TILE_ROWS);
             let qb = qa.add(b * 4 * QK8_0);
-            let mut sums = [[i32x4_splat(0); 2]; 4];
+            let mut sums = [[i32x4_splat(0); 2]; T];
             // A rolled loop on purpose: V8 keeps one pair's loads next to their products, where
             // an unrolled block has it load everything first and spill.
             for p in 0..QK8_0 / 2 {
