@@ -280,8 +280,8 @@ fn fill<'a>(out: &mut [f32], weights: impl Iterator<Item = &'a [u8]>, dot: impl 
 /// Which quantized activations a weight type multiplies with.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum ActivationKind {
-    /// q8_0 blocks of 32 in groups of four tokens, the rest (or all, for fewer than four tokens)
-    /// as rows (q4_0 and q8_0 weights, which have prefill kernels).
+    /// q8_0 blocks of 32 (q4_0 and q8_0 weights, which have a prefill kernel): from four tokens
+    /// on, all of them in groups of four (the last one padded); fewer, as rows.
     Q8_0Groups,
     /// q8_0 blocks of 32, every token as a row (q5_0, q5_1 weights).
     Q8_0,
@@ -302,13 +302,14 @@ impl ActivationKind {
     }
 }
 
-/// A matmul's input in the forms the kernels read: groups of four tokens (i16, interleaved) for
-/// the prefill kernels, and quantized rows for the tokens after the last whole group.
+/// A matmul's input in the forms the kernels read: groups of four tokens (i16, interleaved; the
+/// last one padded with zero rows) for the prefill kernel, or quantized rows, one per token.
 struct PreparedInput {
     kind: ActivationKind,
     cols: usize,
+    /// Tokens `4g..4g + 4` in group `g`, up to the last token.
     groups: Vec<TokenGroup>,
-    /// The rows of tokens `4 * groups.len()..`.
+    /// The rows of tokens `4 * groups.len()..` (all of them when there are no groups).
     acts: Vec<QuantizedActivations>,
 }
 
