@@ -117,6 +117,28 @@ fn simd_kernels_match_the_portable_kernels() {
     }
 }
 
+/// The packer's four-at-a-time f16 scale decoding equals the scalar one bit for bit on all 65,536
+/// f16 patterns: zeros, subnormals, normals, infinities and NaN payloads, both signs.
+#[wasm_bindgen_test]
+fn simd_f16_decoding_equals_the_scalar_decoding_on_every_pattern() {
+    use core::arch::wasm32::{u32x4, u32x4_extract_lane};
+    use sotto::llm::quant::kernels::f16_bits_to_f32;
+    use sotto::llm::quant::simd128::f16_to_f32x4;
+    for h in (0..=u16::MAX as u32).step_by(4) {
+        let v = f16_to_f32x4(u32x4(h, h + 1, h + 2, h + 3));
+        let lanes = [
+            u32x4_extract_lane::<0>(v),
+            u32x4_extract_lane::<1>(v),
+            u32x4_extract_lane::<2>(v),
+            u32x4_extract_lane::<3>(v),
+        ];
+        for (k, bits) in lanes.into_iter().enumerate() {
+            let expected = f16_bits_to_f32((h + k as u32) as u16).to_bits();
+            assert_eq!(bits, expected, "f16 {:#06x}", h + k as u32);
+        }
+    }
+}
+
 #[wasm_bindgen_test]
 fn simd_quantization_equals_the_portable_quantization() {
     use sotto::llm::quant::kernels::{quantize_block_q8_0, QuantizedActivations};

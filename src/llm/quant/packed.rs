@@ -10,7 +10,9 @@
 //! instructions as the products themselves). A tile is packed once and then meets every token
 //! group of the matmul; q4_0 nibbles are unpacked then too, not once per group.
 
-use super::kernels::{f16_at, TokenGroup, QK8_0};
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+use super::kernels::f16_at;
+use super::kernels::{TokenGroup, QK8_0};
 use super::GgmlType;
 
 /// Rows in one packed tile: two sets of four, one `i32x4` accumulator each per token.
@@ -67,25 +69,24 @@ impl PackedTile {
             for (block, row) in block_rows.iter_mut().zip(rows) {
                 *block = &row[b * block_bytes..(b + 1) * block_bytes];
             }
-            for (scale, block) in scales.iter_mut().zip(block_rows) {
-                *scale = if block.is_empty() { 0.0 } else { f16_at(block) };
-            }
-            pack_block(dtype, &block_rows[..rows.len()], packed);
+            pack_block(dtype, &block_rows[..rows.len()], packed, scales);
         }
     }
 }
 
-/// Interleaves one block of up to eight rows (`blocks`) into `packed` (256 values, all
-/// written: missing rows as zeros).
-fn pack_block(dtype: GgmlType, blocks: &[&[u8]], packed: &mut [i8]) {
+/// Interleaves one block of up to eight rows (`blocks`) into `packed` (256 values) and decodes
+/// their scales into `scales` (8). Everything is written: missing rows as zeros.
+fn pack_block(dtype: GgmlType, blocks: &[&[u8]], packed: &mut [i8], scales: &mut [f32]) {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
-        super::simd128::pack_block(dtype, blocks, packed)
+        super::simd128::pack_block(dtype, blocks, packed, scales)
     }
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     {
         packed.fill(0);
+        scales.fill(0.0);
         for (r, block) in blocks.iter().enumerate() {
+            scales[r] = f16_at(block);
             for (p, pair) in unpack_block(dtype, block).chunks_exact(2).enumerate() {
                 let at = 2 * TILE_ROWS * p + 2 * r;
                 packed[at..at + 2].copy_from_slice(pair);

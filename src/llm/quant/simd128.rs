@@ -163,9 +163,21 @@ fn packed_tokens<const T: usize>(tile: &PackedTile, g: &TokenGroup) -> [[f32; TI
 
 /// [`super::packed`]'s interleaving of one block of up to eight q8_0/q4_0 rows: each row's 32
 /// values as two i8x16 vectors (q4_0 nibbles unpacked, minus 8), then two 8 × 8 transposes of
-/// 16-bit pairs, so that output vector `p` holds pair `p` of rows 0–7. Missing rows are zero.
-pub fn pack_block(dtype: GgmlType, blocks: &[&[u8]], packed: &mut [i8]) {
+/// 16-bit pairs, so that output vector `p` holds pair `p` of rows 0–7. The eight f16 scales are
+/// decoded together ([`f16_to_f32x4`]). Missing rows are zero.
+pub fn pack_block(dtype: GgmlType, blocks: &[&[u8]], packed: &mut [i8], scales: &mut [f32]) {
     assert!(blocks.len() <= TILE_ROWS && packed.len() >= QK8_0 * TILE_ROWS);
+    assert!(scales.len() >= TILE_ROWS);
+    let mut bits = [0u16; TILE_ROWS];
+    for (bits, block) in bits.iter_mut().zip(blocks) {
+        *bits = u16::from_le_bytes([block[0], block[1]]);
+    }
+    let bits = load(&bits);
+    store(&mut scales[..4], f16_to_f32x4(u32x4_extend_low_u16x8(bits)));
+    store(
+        &mut scales[4..],
+        f16_to_f32x4(u32x4_extend_high_u16x8(bits)),
+    );
     let mut low = [i8x16_splat(0); TILE_ROWS];
     let mut high = [i8x16_splat(0); TILE_ROWS];
     for (r, block) in blocks.iter().enumerate() {
@@ -186,6 +198,28 @@ pub fn pack_block(dtype: GgmlType, blocks: &[&[u8]], packed: &mut [i8]) {
             store(&mut packed[at..at + 16], pair);
         }
     }
+}
+
+/// Four f16 values (the low 16 bits of each u32 lane) as f32, exactly as
+/// [`super::kernels::f16_bits_to_f32`] converts one: the magnitude shifted into an f32 and
+/// multiplied by 2¹¹² for finite values, and `half`'s bits for infinities and NaNs (quiet bit
+/// set, payload kept).
+#[inline(always)]
+pub fn f16_to_f32x4(h: v128) -> v128 {
+    let magnitude = v128_and(h, u32x4_splat(0x7fff));
+    let sign = i32x4_shl(v128_and(h, u32x4_splat(0x8000)), 16);
+    let finite = f32x4_mul(
+        i32x4_shl(magnitude, 13),
+        f32x4_splat(f32::from_bits(0x7780_0000)),
+    );
+    let mantissa = v128_and(h, u32x4_splat(0x03ff));
+    let quiet = v128_andnot(u32x4_splat(0x0040_0000), i32x4_eq(mantissa, u32x4_splat(0)));
+    let special = v128_or(
+        v128_or(u32x4_splat(0x7f80_0000), i32x4_shl(mantissa, 13)),
+        quiet,
+    );
+    let is_special = u32x4_ge(magnitude, u32x4_splat(0x7c00));
+    v128_or(v128_bitselect(special, finite, is_special), sign)
 }
 
 /// The 8 × 8 transpose of 16-bit elements: output `p` lane `r` is input `r` lane `p`.
