@@ -1,9 +1,9 @@
 //! Weight rows repacked for the prefill kernel: a tile of up to [`TILE_ROWS`] q8_0 or q4_0 rows,
-//! unpacked to i8 and interleaved pair by pair, so that one 8-byte load holds the same pair of
+//! widened to i16 and interleaved pair by pair, so that one 16-byte load holds the same pair of
 //! weights of four rows.
 //!
 //! Why: the prefill kernel multiplies the tile by four tokens at once. With the rows interleaved,
-//! a widened 8-byte load (four rows × one pair) times a broadcast pair of one token's
+//! one load (four rows × one pair) times a broadcast pair of one token's
 //! activations gives four rows' partial sums in the four i32 lanes of one `i32x4.dot_i16x8_s`,
 //! so the sums build up lane by lane over the block and need no horizontal reduction (which,
 //! with its shuffles and the register pressure of row-major kernels, cost about as many
@@ -18,7 +18,7 @@ use super::GgmlType;
 /// Rows in one packed tile: two sets of four, one `i32x4` accumulator each per token.
 pub const TILE_ROWS: usize = 8;
 
-/// Bytes of one packed block: 32 values of each of the [`TILE_ROWS`] rows.
+/// Values in one packed block: 32 of each of the [`TILE_ROWS`] rows.
 const PACKED_BLOCK: usize = QK8_0 * TILE_ROWS;
 
 /// Up to [`TILE_ROWS`] weight rows in the prefill kernel's layout; rows past
@@ -27,7 +27,9 @@ const PACKED_BLOCK: usize = QK8_0 * TILE_ROWS;
 pub struct PackedTile {
     /// For block `b`, pair `p` (the block's values `2p` and `2p + 1`), row `r`: the two values
     /// at `b * 256 + 16 * p + 2 * r`.
-    pub values: Vec<i8>,
+    /// Widened to i16 when packed, so the kernel's loads need no widening: the tile is packed
+    /// once and read by every token group.
+    pub values: Vec<i16>,
     /// For block `b`, row `r`: the block's scale at `8 * b + r`.
     pub scales: Vec<f32>,
     /// Blocks of 32 values per row.
@@ -76,7 +78,7 @@ impl PackedTile {
 
 /// Interleaves one block of up to eight rows (`blocks`) into `packed` (256 values) and decodes
 /// their scales into `scales` (8). Everything is written: missing rows as zeros.
-fn pack_block(dtype: GgmlType, blocks: &[&[u8]], packed: &mut [i8], scales: &mut [f32]) {
+fn pack_block(dtype: GgmlType, blocks: &[&[u8]], packed: &mut [i16], scales: &mut [f32]) {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
         super::simd128::pack_block(dtype, blocks, packed, scales)
@@ -89,7 +91,8 @@ fn pack_block(dtype: GgmlType, blocks: &[&[u8]], packed: &mut [i8], scales: &mut
             scales[r] = f16_at(block);
             for (p, pair) in unpack_block(dtype, block).chunks_exact(2).enumerate() {
                 let at = 2 * TILE_ROWS * p + 2 * r;
-                packed[at..at + 2].copy_from_slice(pair);
+                packed[at] = pair[0].into();
+                packed[at + 1] = pair[1].into();
             }
         }
     }

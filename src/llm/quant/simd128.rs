@@ -95,8 +95,8 @@ fn widen_q8_0(block: &[u8]) -> [v128; 4] {
 }
 
 /// The packed tile · four tokens (the prefill kernel): [`super::packed::dot_packed_group`],
-/// bit for bit. For each pair of a block, two widened 8-byte loads hold that pair of weights of
-/// rows 0–3 and 4–7, and each token's pair of activations is broadcast to the four lanes, so
+/// bit for bit. For each pair of a block, two 16-byte loads hold that pair of weights of rows
+/// 0–3 and 4–7 (widened when packed), and each token's pair of activations is broadcast to the four lanes, so
 /// one `i32x4.dot_i16x8_s` adds the pair's products to four rows' sums of one token: eight
 /// accumulators (two sets of rows × four tokens), no horizontal sums. The integer sums are
 /// exact, and each lane's f32 accumulation is the portable one, block by block.
@@ -135,7 +135,7 @@ fn packed_tokens<const T: usize>(tile: &PackedTile, g: &TokenGroup) -> [[f32; TI
             // A rolled loop on purpose: V8 keeps one pair's loads next to their products, where
             // an unrolled block has it load everything first and spill.
             for p in 0..QK8_0 / 2 {
-                let rows = [0, 1].map(|half| i16x8_load_extend_i8x8(wb.add(16 * p + 8 * half)));
+                let rows = [0, 1].map(|half| v128_load(wb.add(16 * p + 8 * half) as *const v128));
                 for (k, sums) in sums.iter_mut().enumerate() {
                     let a = v128_load32_splat(qb.add(QK8_0 * k + 2 * p) as *const u32);
                     for (sum, &row) in sums.iter_mut().zip(&rows) {
@@ -162,10 +162,11 @@ fn packed_tokens<const T: usize>(tile: &PackedTile, g: &TokenGroup) -> [[f32; TI
 }
 
 /// [`super::packed`]'s interleaving of one block of up to eight q8_0/q4_0 rows: each row's 32
-/// values as two i8x16 vectors (q4_0 nibbles unpacked, minus 8), then two 8 × 8 transposes of
-/// 16-bit pairs, so that output vector `p` holds pair `p` of rows 0–7. The eight f16 scales are
-/// decoded together ([`f16_to_f32x4`]). Missing rows are zero.
-pub fn pack_block(dtype: GgmlType, blocks: &[&[u8]], packed: &mut [i8], scales: &mut [f32]) {
+/// values widened to four i16x8 vectors (q4_0 nibbles unpacked, minus 8), then 4 × 4 transposes
+/// of their 32-bit lanes (one pair each), so that the vectors of pair `p` hold that pair of rows
+/// 0–3 and 4–7. The eight f16 scales are decoded together ([`f16_to_f32x4`]). Missing rows are
+/// zero.
+pub fn pack_block(dtype: GgmlType, blocks: &[&[u8]], packed: &mut [i16], scales: &mut [f32]) {
     assert!(blocks.len() <= TILE_ROWS && packed.len() >= QK8_0 * TILE_ROWS);
     assert!(scales.len() >= TILE_ROWS);
     let mut bits = [0u16; TILE_ROWS];
@@ -178,26 +179,48 @@ pub fn pack_block(dtype: GgmlType, blocks: &[&[u8]], packed: &mut [i8], scales: 
         &mut scales[4..],
         f16_to_f32x4(u32x4_extend_high_u16x8(bits)),
     );
-    let mut low = [i8x16_splat(0); TILE_ROWS];
-    let mut high = [i8x16_splat(0); TILE_ROWS];
-    for (r, block) in blocks.iter().enumerate() {
-        (low[r], high[r]) = match dtype {
-            GgmlType::Q8_0 => (load(&block[2..18]), load(&block[18..34])),
+    // wide[r][j]: row r's pairs 4j..4j + 4 as i16, one pair per 32-bit lane.
+    let mut wide = [[i16x8_splat(0); 4]; TILE_ROWS];
+    for (wide, block) in wide.iter_mut().zip(blocks) {
+        *wide = match dtype {
+            GgmlType::Q8_0 => widen_q8_0(block),
             _ => {
                 let q = load(&block[2..18]);
-                (
-                    i8x16_sub(v128_and(q, u8x16_splat(0x0F)), i8x16_splat(8)),
-                    i8x16_sub(u8x16_shr(q, 4), i8x16_splat(8)),
-                )
+                let low = i8x16_sub(v128_and(q, u8x16_splat(0x0F)), i8x16_splat(8));
+                let high = i8x16_sub(u8x16_shr(q, 4), i8x16_splat(8));
+                [
+                    i16x8_extend_low_i8x16(low),
+                    i16x8_extend_high_i8x16(low),
+                    i16x8_extend_low_i8x16(high),
+                    i16x8_extend_high_i8x16(high),
+                ]
             }
         };
     }
-    for (half, rows) in [low, high].iter().enumerate() {
-        for (p, pair) in transpose_pairs(rows).into_iter().enumerate() {
-            let at = 16 * (8 * half + p);
-            store(&mut packed[at..at + 16], pair);
+    for (half, rows) in wide.chunks_exact(4).enumerate() {
+        let columns = rows[0].iter().zip(&rows[1]).zip(&rows[2]).zip(&rows[3]);
+        for (j, (((&r0, &r1), &r2), &r3)) in columns.enumerate() {
+            for (i, pair) in transpose_lanes([r0, r1, r2, r3]).into_iter().enumerate() {
+                let at = 2 * TILE_ROWS * (4 * j + i) + 8 * half;
+                store(&mut packed[at..at + 8], pair);
+            }
         }
     }
+}
+
+/// The 4 × 4 transpose of 32-bit lanes: output `p` lane `r` is input `r` lane `p`.
+#[inline(always)]
+fn transpose_lanes(x: [v128; 4]) -> [v128; 4] {
+    let a0 = i32x4_shuffle::<0, 4, 1, 5>(x[0], x[1]);
+    let a1 = i32x4_shuffle::<2, 6, 3, 7>(x[0], x[1]);
+    let a2 = i32x4_shuffle::<0, 4, 1, 5>(x[2], x[3]);
+    let a3 = i32x4_shuffle::<2, 6, 3, 7>(x[2], x[3]);
+    [
+        i64x2_shuffle::<0, 2>(a0, a2),
+        i64x2_shuffle::<1, 3>(a0, a2),
+        i64x2_shuffle::<0, 2>(a1, a3),
+        i64x2_shuffle::<1, 3>(a1, a3),
+    ]
 }
 
 /// Four f16 values (the low 16 bits of each u32 lane) as f32, exactly as
@@ -220,40 +243,6 @@ pub fn f16_to_f32x4(h: v128) -> v128 {
     );
     let is_special = u32x4_ge(magnitude, u32x4_splat(0x7c00));
     v128_or(v128_bitselect(special, finite, is_special), sign)
-}
-
-/// The 8 × 8 transpose of 16-bit elements: output `p` lane `r` is input `r` lane `p`.
-#[inline(always)]
-fn transpose_pairs(x: &[v128; 8]) -> [v128; 8] {
-    let lo16 = |a, b| i16x8_shuffle::<0, 8, 1, 9, 2, 10, 3, 11>(a, b);
-    let hi16 = |a, b| i16x8_shuffle::<4, 12, 5, 13, 6, 14, 7, 15>(a, b);
-    let lo32 = |a, b| i32x4_shuffle::<0, 4, 1, 5>(a, b);
-    let hi32 = |a, b| i32x4_shuffle::<2, 6, 3, 7>(a, b);
-    let lo64 = |a, b| i64x2_shuffle::<0, 2>(a, b);
-    let hi64 = |a, b| i64x2_shuffle::<1, 3>(a, b);
-    // Pairs of rows interleaved: a[2j] holds elements 0–3 of rows 2j and 2j + 1, a[2j + 1]
-    // elements 4–7.
-    let a = [0, 1, 2, 3].map(|j| [lo16(x[2 * j], x[2 * j + 1]), hi16(x[2 * j], x[2 * j + 1])]);
-    // Four rows: b[j][0] holds elements 0–1 of rows 4j..4j + 4, b[j][1] 2–3, b[j][2] 4–5, b[j][3] 6–7.
-    let b = [0, 1].map(|j| {
-        let (p, q) = (a[2 * j], a[2 * j + 1]);
-        [
-            lo32(p[0], q[0]),
-            hi32(p[0], q[0]),
-            lo32(p[1], q[1]),
-            hi32(p[1], q[1]),
-        ]
-    });
-    [
-        lo64(b[0][0], b[1][0]),
-        hi64(b[0][0], b[1][0]),
-        lo64(b[0][1], b[1][1]),
-        hi64(b[0][1], b[1][1]),
-        lo64(b[0][2], b[1][2]),
-        hi64(b[0][2], b[1][2]),
-        lo64(b[0][3], b[1][3]),
-        hi64(b[0][3], b[1][3]),
-    ]
 }
 
 /// Σ over one block (32 values) of one token, given its four widened weight vectors and four
