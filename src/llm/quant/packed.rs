@@ -27,6 +27,7 @@ const PACKED_BLOCK: usize = QK8_0 * TILE_ROWS;
 pub struct PackedTile {
     /// For block `b`, pair `p` (the block's values `2p` and `2p + 1`), row `r`: the two values
     /// at `b * 256 + 16 * p + 2 * r`.
+    ///
     /// Widened to i16 when packed, so the kernel's loads need no widening: the tile is packed
     /// once and read by every token group.
     pub values: Vec<i16>,
