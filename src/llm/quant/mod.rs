@@ -120,10 +120,6 @@ impl std::fmt::Debug for QMatrix {
     }
 }
 
-/// How many weight rows one tile of the batched matmul keeps hot while it walks the tokens: one
-/// packed tile of the prefill kernel.
-const ROW_TILE: usize = TILE_ROWS;
-
 impl QMatrix {
     /// A view of `rows` × `cols` elements at `offset`; the caller has bounds-checked the range.
     pub fn new(
@@ -163,7 +159,7 @@ impl QMatrix {
     /// `out[t][r] = Σ_c w[r][c] · xs[t][c]` for `xs` of `n_tokens` rows of `cols`.
     ///
     /// Quantized weights use integer dot products against 8-bit activations; weight rows are walked
-    /// in tiles of [`ROW_TILE`] so each tile is read from memory once for all tokens.
+    /// in tiles of [`TILE_ROWS`] so each tile is read from memory once for all tokens.
     pub fn matmul(&self, xs: &[f32], n_tokens: usize, out: &mut [f32]) {
         let input = PreparedInput::new(self.dtype, xs, self.cols, n_tokens);
         self.matmul_prepared(&input, xs, n_tokens, out);
@@ -194,12 +190,12 @@ impl QMatrix {
         assert_eq!(out.len(), n_tokens * self.rows);
         let out = DisjointOut::new(out);
         let macs = self.rows * self.cols * n_tokens;
-        for_each_chunk(self.rows, ROW_TILE, macs, &|rows: Range<usize>| {
+        for_each_chunk(self.rows, TILE_ROWS, macs, &|rows: Range<usize>| {
             self.matmul_rows(input, xs, n_tokens, rows, out)
         });
     }
 
-    /// The rows `rows` of every token's output: tiles of [`ROW_TILE`] rows, each read once for
+    /// The rows `rows` of every token's output: tiles of [`TILE_ROWS`] rows, each read once for
     /// all the token groups. Each call writes only `out[t * self.rows + r]` for `r` in `rows`.
     fn matmul_rows(
         &self,
@@ -217,8 +213,8 @@ impl QMatrix {
             out.slice_mut(t * self.rows + rows.start..t * self.rows + rows.end)
         };
         let mut packed = PackedTile::default();
-        for tile in rows.clone().step_by(ROW_TILE) {
-            let tile_rows = tile..(tile + ROW_TILE).min(rows.end);
+        for tile in rows.clone().step_by(TILE_ROWS) {
+            let tile_rows = tile..(tile + TILE_ROWS).min(rows.end);
             if !groups.is_empty() {
                 // Packed once (q4_0 nibbles unpacked, rows interleaved), read by every group.
                 let mut bytes: [&[u8]; TILE_ROWS] = [&[]; TILE_ROWS];
@@ -255,6 +251,7 @@ impl QMatrix {
         let len = self.row_bytes_len();
         let start = self.offset + rows.start * len;
         let weights = self.buf[start..start + rows.len() * len].chunks_exact(len);
+        // An Option check per row: a predictable branch beside a whole row's dot product.
         let a = || act.expect("quantized weights get quantized activations");
         match self.dtype {
             GgmlType::F32 => fill(out, weights, |w| kernels::dot_f32(w, x)),

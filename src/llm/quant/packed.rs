@@ -21,8 +21,8 @@ pub const TILE_ROWS: usize = 8;
 /// Values in one packed block: 32 of each of the [`TILE_ROWS`] rows.
 const PACKED_BLOCK: usize = QK8_0 * TILE_ROWS;
 
-/// Up to [`TILE_ROWS`] weight rows in the prefill kernel's layout; rows past
-/// [`PackedTile::rows`] are zero (weights and scales), so their products are 0 and ignored.
+/// Up to [`TILE_ROWS`] weight rows in the prefill kernel's layout; the rows a tile lacks are
+/// zero (weights and scales), so their products are 0 and ignored.
 #[derive(Debug, Clone, Default)]
 pub struct PackedTile {
     /// For block `b`, pair `p` (the block's values `2p` and `2p + 1`), row `r`: the two values
@@ -35,8 +35,6 @@ pub struct PackedTile {
     pub scales: Vec<f32>,
     /// Blocks of 32 values per row.
     pub blocks: usize,
-    /// Rows packed (the rest of the tile is padding).
-    pub rows: usize,
 }
 
 impl PackedTile {
@@ -58,7 +56,7 @@ impl PackedTile {
                 "tile rows differ in length"
             );
         }
-        (self.blocks, self.rows) = (blocks, rows.len());
+        self.blocks = blocks;
         // Every value and scale is written below (padding included), so the buffers are only
         // resized, never cleared: a tile is packed for every eight rows of every matrix.
         self.values.resize(blocks * PACKED_BLOCK, 0);

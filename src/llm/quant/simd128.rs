@@ -96,10 +96,10 @@ fn widen_q8_0(block: &[u8]) -> [v128; 4] {
 
 /// The packed tile · four tokens (the prefill kernel): [`super::packed::dot_packed_group`],
 /// bit for bit. For each pair of a block, two 16-byte loads hold that pair of weights of rows
-/// 0–3 and 4–7 (widened when packed), and each token's pair of activations is broadcast to the four lanes, so
-/// one `i32x4.dot_i16x8_s` adds the pair's products to four rows' sums of one token: eight
-/// accumulators (two sets of rows × four tokens), no horizontal sums. The integer sums are
-/// exact, and each lane's f32 accumulation is the portable one, block by block.
+/// 0–3 and 4–7 (widened when packed), and each token's pair of activations is broadcast to the
+/// four lanes, so one `i32x4.dot_i16x8_s` adds the pair's products to four rows' sums of one
+/// token: eight accumulators (two sets of rows × four tokens), no horizontal sums. The integer
+/// sums are exact, and each lane's f32 accumulation is the portable one, block by block.
 ///
 /// `tokens` (1 to 4) of the group are multiplied, each count by its own instance of the loop:
 /// a group padded to four tokens costs only its real ones.
