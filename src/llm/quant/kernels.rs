@@ -484,6 +484,21 @@ pub fn dot_q6k_q8k(w: &[u8], a: &QuantizedActivations) -> f32 {
     acc
 }
 
+/// The 32 signed values of one q8_0 or q4_0 block (q4_0: nibble minus 8, low nibbles first).
+pub(crate) fn block_values(dtype: GgmlType, block: &[u8]) -> [i8; QK8_0] {
+    let mut values = [0i8; QK8_0];
+    match dtype {
+        GgmlType::Q8_0 => values.copy_from_slice(bytemuck_i8(&block[2..2 + QK8_0])),
+        _ => {
+            for (j, &b) in block[2..2 + QK8_0 / 2].iter().enumerate() {
+                values[j] = (b & 0x0F) as i8 - 8;
+                values[j + QK8_0 / 2] = (b >> 4) as i8 - 8;
+            }
+        }
+    }
+    values
+}
+
 /// Decodes one encoded row into floats.
 pub fn dequantize_row(dtype: GgmlType, row: &[u8], out: &mut [f32]) {
     match dtype {
@@ -497,20 +512,12 @@ pub fn dequantize_row(dtype: GgmlType, row: &[u8], out: &mut [f32]) {
                 *o = f16_at(b);
             }
         }
-        GgmlType::Q8_0 => {
-            for (o, block) in out.chunks_exact_mut(QK8_0).zip(row.chunks_exact(34)) {
+        GgmlType::Q8_0 | GgmlType::Q4_0 => {
+            let blocks = row.chunks_exact(dtype.block_bytes());
+            for (o, block) in out.chunks_exact_mut(QK8_0).zip(blocks) {
                 let d = f16_at(block);
-                for (o, &q) in o.iter_mut().zip(bytemuck_i8(&block[2..])) {
+                for (o, q) in o.iter_mut().zip(block_values(dtype, block)) {
                     *o = d * q as f32;
-                }
-            }
-        }
-        GgmlType::Q4_0 => {
-            for (o, block) in out.chunks_exact_mut(QK8_0).zip(row.chunks_exact(18)) {
-                let d = f16_at(block);
-                for j in 0..16 {
-                    o[j] = d * ((block[2 + j] & 0x0F) as i32 - 8) as f32;
-                    o[j + 16] = d * ((block[2 + j] >> 4) as i32 - 8) as f32;
                 }
             }
         }

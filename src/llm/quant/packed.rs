@@ -11,7 +11,7 @@
 //! group of the matmul; q4_0 nibbles are unpacked then too, not once per group.
 
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-use super::kernels::f16_at;
+use super::kernels::{block_values, f16_at};
 use super::kernels::{TokenGroup, QK8_0};
 use super::GgmlType;
 
@@ -88,36 +88,13 @@ fn pack_block(dtype: GgmlType, blocks: &[&[u8]], packed: &mut [i16], scales: &mu
         scales.fill(0.0);
         for (r, block) in blocks.iter().enumerate() {
             scales[r] = f16_at(block);
-            for (p, pair) in unpack_block(dtype, block).chunks_exact(2).enumerate() {
+            for (p, pair) in block_values(dtype, block).chunks_exact(2).enumerate() {
                 let at = 2 * TILE_ROWS * p + 2 * r;
                 packed[at] = pair[0].into();
                 packed[at + 1] = pair[1].into();
             }
         }
     }
-}
-
-/// The 32 signed values of one q8_0 or q4_0 block (q4_0: nibble minus 8, low nibbles first).
-#[cfg_attr(
-    all(target_arch = "wasm32", target_feature = "simd128"),
-    allow(dead_code)
-)]
-fn unpack_block(dtype: GgmlType, block: &[u8]) -> [i8; QK8_0] {
-    let mut values = [0i8; QK8_0];
-    match dtype {
-        GgmlType::Q8_0 => {
-            for (v, &b) in values.iter_mut().zip(&block[2..2 + QK8_0]) {
-                *v = b as i8;
-            }
-        }
-        _ => {
-            for (j, &b) in block[2..2 + QK8_0 / 2].iter().enumerate() {
-                values[j] = (b & 0x0F) as i8 - 8;
-                values[j + QK8_0 / 2] = (b >> 4) as i8 - 8;
-            }
-        }
-    }
-    values
 }
 
 /// The packed tile · the first `tokens` (1 to 4) tokens of a group: `out[k][r]` = row `r` ·

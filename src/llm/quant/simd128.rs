@@ -66,21 +66,29 @@ pub fn dot_q8_0_q8_0(w: &[u8], a: &QuantizedActivations) -> f32 {
 /// q4_0 weights · q8_0 activations: nibbles unpacked in registers, offset by 8.
 pub fn dot_q4_0_q8_0(w: &[u8], a: &QuantizedActivations) -> f32 {
     let mut acc = f32x4_splat(0.0);
-    let mask = u8x16_splat(0x0F);
-    let eight = i8x16_splat(8);
     for ((block, qa), &da) in w
         .chunks_exact(18)
         .zip(a.qs.chunks_exact(QK8_0))
         .zip(&a.scales)
     {
-        let q = load(&block[2..18]);
-        let lo = i8x16_sub(v128_and(q, mask), eight);
-        let hi = i8x16_sub(u8x16_shr(q, 4), eight);
+        let [lo, hi] = unpack_q4_0(block);
         let s = i32x4_add(dot16(lo, load(&qa[..16])), dot16(hi, load(&qa[16..])));
         let d = f32x4_splat(f16_at(block) * da);
         acc = f32x4_add(acc, f32x4_mul(f32x4_convert_i32x4(s), d));
     }
     hsum(acc)
+}
+
+/// One q4_0 block's 32 values as two i8x16 vectors: its nibbles minus 8, low nibbles
+/// (values 0–15) first.
+#[inline(always)]
+fn unpack_q4_0(block: &[u8]) -> [v128; 2] {
+    let q = load(&block[2..18]);
+    let eight = i8x16_splat(8);
+    [
+        i8x16_sub(v128_and(q, u8x16_splat(0x0F)), eight),
+        i8x16_sub(u8x16_shr(q, 4), eight),
+    ]
 }
 
 /// Widens one q8_0 block's 32 weights to four i16x8 vectors.
@@ -185,9 +193,7 @@ pub fn pack_block(dtype: GgmlType, blocks: &[&[u8]], packed: &mut [i16], scales:
         *wide = match dtype {
             GgmlType::Q8_0 => widen_q8_0(block),
             _ => {
-                let q = load(&block[2..18]);
-                let low = i8x16_sub(v128_and(q, u8x16_splat(0x0F)), i8x16_splat(8));
-                let high = i8x16_sub(u8x16_shr(q, 4), i8x16_splat(8));
+                let [low, high] = unpack_q4_0(block);
                 [
                     i16x8_extend_low_i8x16(low),
                     i16x8_extend_high_i8x16(low),
