@@ -10,6 +10,9 @@ use sotto::llm::quant::{
 };
 use std::sync::Arc;
 
+mod quant_common;
+use quant_common::compare_with_one_token_kernel;
+
 /// Deterministic values with outliers, like real activations.
 fn values(n: usize, seed: u64) -> Vec<f32> {
     let mut s = seed
@@ -367,24 +370,11 @@ fn matmul_equals_the_one_token_kernel_for_every_token_count() {
         for r in 0..rows {
             quantize_row(dtype, &values(cols, 80 + r as u64), &mut bytes);
         }
-        let row_len = bytes.len() / rows;
-        let matrix = QMatrix::new(Arc::new(bytes.clone()), 0, rows, cols, dtype);
         for tokens in 1..=9 {
             let xs = values(tokens * cols, 7);
-            let mut out = vec![0f32; tokens * rows];
-            matrix.matmul(&xs, tokens, &mut out);
-            for t in 0..tokens {
-                let a = QuantizedActivations::q8_0(&xs[t * cols..(t + 1) * cols]);
-                for r in 0..rows {
-                    let w = &bytes[r * row_len..(r + 1) * row_len];
-                    let expected = match dtype {
-                        GgmlType::Q8_0 => kernels::dot_q8_0_q8_0(w, &a),
-                        _ => kernels::dot_q4_0_q8_0(w, &a),
-                    };
-                    let got = out[t * rows + r];
-                    assert_eq!(got, expected, "{dtype:?} {tokens} tokens: t{t} r{r}");
-                }
-            }
+            let exactly =
+                |got: f32, expected: f32, what: String| assert_eq!(got, expected, "{what}");
+            compare_with_one_token_kernel(dtype, &bytes, (rows, cols), &xs, tokens, exactly);
         }
     }
 }

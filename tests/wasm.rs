@@ -4,6 +4,9 @@
 
 use wasm_bindgen_test::wasm_bindgen_test;
 
+mod quant_common;
+use quant_common::compare_with_one_token_kernel;
+
 #[wasm_bindgen_test]
 fn reports_version_and_simd() {
     assert_eq!(sotto::web::version(), env!("CARGO_PKG_VERSION"));
@@ -227,9 +230,7 @@ fn simd_quantization_equals_the_portable_quantization() {
 #[wasm_bindgen_test]
 fn quantized_products_equal_the_portable_kernel_row_by_row() {
     use sotto::llm::quant::encode::quantize_row;
-    use sotto::llm::quant::kernels::{self, QuantizedActivations};
-    use sotto::llm::quant::{GgmlType, QMatrix};
-    use std::sync::Arc;
+    use sotto::llm::quant::GgmlType;
     let (rows, cols) = (19, 96);
     let value =
         |i: usize| ((i * 7919 % 2003) as f32 / 1001.5 - 1.0) * if i % 37 == 0 { 4.0 } else { 1.0 };
@@ -239,30 +240,18 @@ fn quantized_products_equal_the_portable_kernel_row_by_row() {
             let row: Vec<f32> = (0..cols).map(|c| value(r * 131 + c * 3 + 1)).collect();
             quantize_row(dtype, &row, &mut bytes);
         }
-        let row_len = bytes.len() / rows;
-        let matrix = QMatrix::new(Arc::new(bytes.clone()), 0, rows, cols, dtype);
         for tokens in [9, 3] {
             let xs: Vec<f32> = (0..tokens * cols).map(|i| value(i + 5)).collect();
-            let mut out = vec![0f32; tokens * rows];
-            matrix.matmul(&xs, tokens, &mut out);
-            for t in 0..tokens {
-                let a = QuantizedActivations::q8_0(&xs[t * cols..(t + 1) * cols]);
-                for r in 0..rows {
-                    let w = &bytes[r * row_len..(r + 1) * row_len];
-                    let expected = match dtype {
-                        GgmlType::Q8_0 => kernels::dot_q8_0_q8_0(w, &a),
-                        _ => kernels::dot_q4_0_q8_0(w, &a),
-                    };
-                    let got = out[t * rows + r];
-                    if tokens >= 4 {
-                        assert_eq!(got, expected, "{dtype:?} {tokens} tokens: t{t} r{r}");
-                    }
-                    assert!(
-                        (got - expected).abs() <= 1e-5 * (1.0 + expected.abs()),
-                        "{dtype:?} {tokens} tokens: t{t} r{r}: {got} against {expected}"
-                    );
+            let check = |got: f32, expected: f32, what: String| {
+                if tokens >= 4 {
+                    assert_eq!(got, expected, "{what}");
                 }
-            }
+                assert!(
+                    (got - expected).abs() <= 1e-5 * (1.0 + expected.abs()),
+                    "{what}: {got} against {expected}"
+                );
+            };
+            compare_with_one_token_kernel(dtype, &bytes, (rows, cols), &xs, tokens, check);
         }
     }
 }
