@@ -40,11 +40,10 @@ pub extern "C" fn alloc(len: usize) -> *mut u8 {
 pub unsafe extern "C" fn load(ptr: *mut u8, len: usize) -> i32 {
     // SAFETY: `ptr` comes from `alloc(len)` and the caller filled all `len` bytes.
     let bytes = unsafe { Vec::from_raw_parts(ptr, len, len) };
-    let buf = Arc::new(bytes);
-    let Ok(gguf) = GgufFile::parse(&buf) else {
+    let Ok(gguf) = GgufFile::parse(&bytes) else {
         return 1;
     };
-    let Ok(model) = Model::load(&gguf, &buf) else {
+    let Ok(model) = Model::load(&gguf, bytes) else {
         return 2;
     };
     drop(gguf);

@@ -180,9 +180,9 @@ fn packed_tiles_equal_the_one_token_kernels_exactly() {
             .collect();
         for n_rows in [TILE_ROWS, 3] {
             let tile_rows: Vec<&[u8]> = rows[..n_rows].iter().map(|r| &r[..]).collect();
-            tile.pack(dtype, &tile_rows);
+            let tile = tile.pack(dtype, &tile_rows);
             for tokens in 1..=4 {
-                let dots = vec_dot_packed_group(&tile, &group, tokens);
+                let dots = vec_dot_packed_group(tile, &group, tokens);
                 for (k, a) in four.iter().enumerate() {
                     for (r, &dot) in dots[k].iter().enumerate() {
                         let expected = match (r < n_rows && k < tokens, dtype) {

@@ -101,10 +101,10 @@ fn simd_kernels_match_the_portable_kernels() {
         }
         for n_rows in [8, 5] {
             let tile_rows: Vec<&[u8]> = rows[..n_rows].iter().map(|r| &r[..]).collect();
-            tile.pack(dtype, &tile_rows);
+            let tile = tile.pack(dtype, &tile_rows);
             for tokens in 1..=4 {
-                let simd = vec_dot_packed_group(&tile, &group, tokens);
-                let portable = packed::dot_packed_group(&tile, &group, tokens);
+                let simd = vec_dot_packed_group(tile, &group, tokens);
+                let portable = packed::dot_packed_group(tile, &group, tokens);
                 assert_eq!(simd, portable, "{dtype:?}: {n_rows} rows, {tokens} tokens");
                 for (k, a) in four.iter().enumerate().take(tokens) {
                     for r in 0..n_rows {

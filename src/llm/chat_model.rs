@@ -1,7 +1,5 @@
 //! A model with its tokenizer, chat template and end-of-turn tokens, loaded from GGUF bytes or files.
 
-use std::sync::Arc;
-
 use super::gguf::{GgufFile, MetaValue};
 use super::model::Model;
 use super::template::{self, ChatTemplate};
@@ -47,9 +45,8 @@ impl ChatModel {
         tokenizer_json: Option<&[u8]>,
         tokenizer_config_json: Option<&[u8]>,
     ) -> Result<Self, LlmError> {
-        let buf = Arc::new(gguf_bytes);
-        let gguf = GgufFile::parse(&buf)?;
-        let model = Model::load(&gguf, &buf)?;
+        let gguf = GgufFile::parse(&gguf_bytes)?;
+        let model = Model::load(&gguf, gguf_bytes)?;
         let tokenizer = match tokenizer_json {
             Some(json) => TextTokenizer::from_json(json)?,
             None => TextTokenizer::from_gguf(&gguf)?,

@@ -8,6 +8,7 @@
 //! `modeling_qwen2.py`, `modeling_qwen3.py`, and llama.cpp's `llm_build_llama` / `llm_build_qwen2` /
 //! `llm_build_qwen3` in <https://github.com/ggml-org/llama.cpp/blob/master/src/llama-model.cpp>.
 
+use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -15,7 +16,7 @@ use super::elementwise::softmax_in_place;
 use super::gguf::GgufFile;
 use super::kv_cache::KvCache;
 use super::quant::kernels::{dot_f32_slices, exp_f32};
-use super::quant::{GgmlType, QMatrix};
+use super::quant::{packed, GgmlType, QMatrix};
 use super::LlmError;
 use crate::parallel::{for_each_chunk, DisjointOut};
 
@@ -165,6 +166,54 @@ impl std::fmt::Debug for Model {
 struct Loader<'a> {
     gguf: &'a GgufFile,
     buf: &'a Arc<Vec<u8>>,
+    /// The q8_0 matrices packed in place, by name: how many of their rows are packed tiles.
+    packed: HashMap<String, usize>,
+}
+
+/// The matrices of layer `i` that are packed for the prefill kernel when they are q8_0: name,
+/// rows and row length (every matrix of the layer; the embedding table stays in rows, as a
+/// lookup table and the one-token output layer).
+fn layer_matrices(config: &Config, i: usize) -> [(String, usize, usize); 7] {
+    let d = config.embedding_length;
+    let ff = config.feed_forward_length;
+    let hd = config.attention_key_length;
+    let (q_dim, kv_dim) = (
+        config.attention_head_count * hd,
+        config.attention_head_count_kv * hd,
+    );
+    [
+        ("attn_q", q_dim, d),
+        ("attn_k", kv_dim, d),
+        ("attn_v", kv_dim, d),
+        ("attn_output", d, q_dim),
+        ("ffn_gate", ff, d),
+        ("ffn_up", ff, d),
+        ("ffn_down", d, ff),
+    ]
+    .map(|(name, rows, cols)| (format!("blk.{i}.{name}.weight"), rows, cols))
+}
+
+/// Packs every layer matrix that is q8_0 and of its expected shape in `bytes`, in place
+/// ([`packed::pack_q8_0_in_place`]); the others are left for [`Loader::matrix`] to check and
+/// refuse. Returns how many rows of each are packed.
+fn pack_layer_matrices(
+    gguf: &GgufFile,
+    config: &Config,
+    bytes: &mut [u8],
+) -> HashMap<String, usize> {
+    let mut packed = HashMap::new();
+    for i in 0..config.block_count {
+        for (name, rows, cols) in layer_matrices(config, i) {
+            let Some(t) = gguf.tensors.get(&name) else {
+                continue;
+            };
+            if t.dtype == GgmlType::Q8_0 && t.dims == [cols, rows] {
+                let data = &mut bytes[t.offset..t.offset + t.len];
+                packed.insert(name, packed::pack_q8_0_in_place(data, rows, cols));
+            }
+        }
+    }
+    packed
 }
 
 impl Loader<'_> {
@@ -180,13 +229,12 @@ impl Loader<'_> {
                 t.dims
             )));
         }
-        Ok(QMatrix::new(
-            self.buf.clone(),
-            t.offset,
-            rows,
-            cols,
-            t.dtype,
-        ))
+        Ok(match self.packed.get(name) {
+            Some(&packed_rows) => {
+                QMatrix::new_packed(self.buf.clone(), t.offset, rows, cols, packed_rows)
+            }
+            None => QMatrix::new(self.buf.clone(), t.offset, rows, cols, t.dtype),
+        })
     }
 
     fn vector(&self, name: &str, len: usize) -> Result<Vec<f32>, LlmError> {
@@ -219,15 +267,15 @@ impl Loader<'_> {
 }
 
 impl Model {
-    /// Builds the model over `buf` (the whole GGUF file), parsed as `gguf`. No tensor data is copied.
-    pub fn load(gguf: &GgufFile, buf: &Arc<Vec<u8>>) -> Result<Self, LlmError> {
+    /// Builds the model over `bytes` (the whole GGUF file), parsed as `gguf`. No tensor data is
+    /// copied: the layers' q8_0 matrices are repacked in place for the prefill kernel, and the
+    /// model keeps `bytes` as its one weight buffer.
+    pub fn load(gguf: &GgufFile, mut bytes: Vec<u8>) -> Result<Self, LlmError> {
         let config = Config::from_gguf(gguf)?;
-        let l = Loader { gguf, buf };
-        let (d, ff, hd) = (
-            config.embedding_length,
-            config.feed_forward_length,
-            config.attention_key_length,
-        );
+        let packed = pack_layer_matrices(gguf, &config, &mut bytes);
+        let buf = &Arc::new(bytes);
+        let l = Loader { gguf, buf, packed };
+        let (d, hd) = (config.embedding_length, config.attention_key_length);
         let (q_dim, kv_dim) = (
             config.attention_head_count * hd,
             config.attention_head_count_kv * hd,
@@ -236,6 +284,8 @@ impl Model {
         let mut layers = Vec::with_capacity(config.block_count);
         for i in 0..config.block_count {
             let n = |s: &str| format!("blk.{i}.{s}");
+            let [wq, wk, wv, wo, gate, up, down] =
+                layer_matrices(&config, i).map(|(name, rows, cols)| l.matrix(&name, rows, cols));
             let bias_qkv = match config.architecture {
                 Arch::Qwen2 => Some([
                     l.vector(&n("attn_q.bias"), q_dim)?,
@@ -253,17 +303,17 @@ impl Model {
             };
             layers.push(Layer {
                 attn_norm: l.vector(&n("attn_norm.weight"), d)?,
-                wq: l.matrix(&n("attn_q.weight"), q_dim, d)?,
-                wk: l.matrix(&n("attn_k.weight"), kv_dim, d)?,
-                wv: l.matrix(&n("attn_v.weight"), kv_dim, d)?,
+                wq: wq?,
+                wk: wk?,
+                wv: wv?,
                 bias_qkv,
                 q_norm,
                 k_norm,
-                wo: l.matrix(&n("attn_output.weight"), d, q_dim)?,
+                wo: wo?,
                 ffn_norm: l.vector(&n("ffn_norm.weight"), d)?,
-                gate: l.matrix(&n("ffn_gate.weight"), ff, d)?,
-                up: l.matrix(&n("ffn_up.weight"), ff, d)?,
-                down: l.matrix(&n("ffn_down.weight"), d, ff)?,
+                gate: gate?,
+                up: up?,
+                down: down?,
             });
         }
         // Tied embeddings (Qwen2.5 small, SmolLM2): the quantized table doubles as the LM head.

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use super::LlmError;
 use crate::parallel::{for_each_chunk, DisjointOut};
 pub use kernels::{QuantizedActivations, TokenGroup, QK8_0, QK_K};
-use packed::{PackedTile, TILE_ROWS};
+use packed::{PackedTile, Tile, TILE_ROWS};
 
 /// Tensor encodings this crate reads (GGML type ids).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,7 +101,9 @@ impl GgmlType {
     }
 }
 
-/// A row-major matrix (`rows` × `cols`) viewed in its encoded form inside a shared buffer.
+/// A matrix (`rows` × `cols`) viewed in its encoded form inside a shared buffer: row after row,
+/// or, for q8_0 matrices packed when the model loaded, tiles of [`TILE_ROWS`] rows in the
+/// prefill kernel's layout ([`packed`]) up to `packed_rows`, then the rows left over.
 #[derive(Clone)]
 pub struct QMatrix {
     buf: Arc<Vec<u8>>,
@@ -112,6 +114,8 @@ pub struct QMatrix {
     pub cols: usize,
     /// Encoding.
     pub dtype: GgmlType,
+    /// The leading rows stored as packed tiles (a multiple of [`TILE_ROWS`]; 0: none).
+    packed_rows: usize,
 }
 
 impl std::fmt::Debug for QMatrix {
@@ -136,6 +140,26 @@ impl QMatrix {
             rows,
             cols,
             dtype,
+            packed_rows: 0,
+        }
+    }
+
+    /// A view of a q8_0 matrix whose first `packed_rows` rows [`packed::pack_q8_0_in_place`]
+    /// has packed; the caller has bounds-checked the range.
+    ///
+    /// # Panics
+    /// When `packed_rows` is not a whole number of tiles within `rows`.
+    pub fn new_packed(
+        buf: Arc<Vec<u8>>,
+        offset: usize,
+        rows: usize,
+        cols: usize,
+        packed_rows: usize,
+    ) -> Self {
+        assert!(packed_rows % TILE_ROWS == 0 && packed_rows <= rows);
+        QMatrix {
+            packed_rows,
+            ..QMatrix::new(buf, offset, rows, cols, GgmlType::Q8_0)
         }
     }
 
@@ -143,17 +167,31 @@ impl QMatrix {
         self.cols / self.dtype.block_len() * self.dtype.block_bytes()
     }
 
-    /// The encoded bytes of one row.
-    pub fn row_bytes(&self, row: usize) -> &[u8] {
+    /// The encoded bytes of one row that is not in a packed tile.
+    fn row_bytes(&self, row: usize) -> &[u8] {
+        debug_assert!(row >= self.packed_rows);
         let len = self.row_bytes_len();
         let start = self.offset + row * len;
+        &self.buf[start..start + len]
+    }
+
+    /// The bytes of the packed tile that starts at row `tile` (the same bytes its rows had).
+    fn packed_tile_bytes(&self, tile: usize) -> &[u8] {
+        debug_assert!(tile % TILE_ROWS == 0 && tile < self.packed_rows);
+        let len = TILE_ROWS * self.row_bytes_len();
+        let start = self.offset + tile / TILE_ROWS * len;
         &self.buf[start..start + len]
     }
 
     /// Decodes one row into `out` (`cols` floats): how embeddings are looked up without expanding
     /// the whole table.
     pub fn dequantize_row(&self, row: usize, out: &mut [f32]) {
-        kernels::dequantize_row(self.dtype, self.row_bytes(row), out);
+        if row < self.packed_rows {
+            let tile = row - row % TILE_ROWS;
+            packed::dequantize_tile_row(self.packed_tile_bytes(tile), row - tile, out);
+        } else {
+            kernels::dequantize_row(self.dtype, self.row_bytes(row), out);
+        }
     }
 
     /// `out[t][r] = Σ_c w[r][c] · xs[t][c]` for `xs` of `n_tokens` rows of `cols`.
@@ -161,7 +199,7 @@ impl QMatrix {
     /// Quantized weights use integer dot products against 8-bit activations; weight rows are walked
     /// in tiles of [`TILE_ROWS`] so each tile is read from memory once for all tokens.
     pub fn matmul(&self, xs: &[f32], n_tokens: usize, out: &mut [f32]) {
-        let input = PreparedInput::new(self.dtype, xs, self.cols, n_tokens);
+        let input = PreparedInput::new(self.activation_kind(n_tokens), xs, self.cols, n_tokens);
         self.matmul_prepared(&input, xs, n_tokens, out);
     }
 
@@ -170,18 +208,34 @@ impl QMatrix {
     pub fn matmul_each(products: &mut [(&QMatrix, &mut [f32])], xs: &[f32], n_tokens: usize) {
         let mut inputs: Vec<PreparedInput> = Vec::new();
         for (matrix, out) in products.iter_mut() {
-            let kind = ActivationKind::of(matrix.dtype);
+            let kind = matrix.activation_kind(n_tokens);
             let index = match inputs
                 .iter()
                 .position(|i| i.kind == kind && i.cols == matrix.cols)
             {
                 Some(i) => i,
                 None => {
-                    inputs.push(PreparedInput::new(matrix.dtype, xs, matrix.cols, n_tokens));
+                    inputs.push(PreparedInput::new(kind, xs, matrix.cols, n_tokens));
                     inputs.len() - 1
                 }
             };
             matrix.matmul_prepared(&inputs[index], xs, n_tokens, out);
+        }
+    }
+
+    /// The form this matrix's kernels read `n_tokens` tokens in. q8_0 and q4_0 rows are packed
+    /// per product for four tokens or more, where the tiles are read by several groups; packed
+    /// matrices take every token count in groups.
+    fn activation_kind(&self, n_tokens: usize) -> ActivationKind {
+        match self.dtype {
+            GgmlType::Q4_0 | GgmlType::Q8_0 if n_tokens >= 4 || self.packed_rows > 0 => {
+                ActivationKind::Q8_0Groups
+            }
+            GgmlType::Q4_0 | GgmlType::Q8_0 | GgmlType::Q5_0 | GgmlType::Q5_1 => {
+                ActivationKind::Q8_0
+            }
+            GgmlType::Q4K | GgmlType::Q6K => ActivationKind::Q8K,
+            GgmlType::F32 | GgmlType::F16 => ActivationKind::Float,
         }
     }
 
@@ -212,22 +266,38 @@ impl QMatrix {
         let outputs = |t: usize, rows: Range<usize>| unsafe {
             out.slice_mut(t * self.rows + rows.start..t * self.rows + rows.end)
         };
-        let mut packed = PackedTile::default();
+        let (mut scratch, mut scales) = (PackedTile::default(), Vec::new());
         for tile in rows.clone().step_by(TILE_ROWS) {
             let tile_rows = tile..(tile + TILE_ROWS).min(rows.end);
             if !groups.is_empty() {
-                // Packed once (q4_0 nibbles unpacked, rows interleaved), read by every group.
-                let mut bytes: [&[u8]; TILE_ROWS] = [&[]; TILE_ROWS];
-                for (b, r) in bytes.iter_mut().zip(tile_rows.clone()) {
-                    *b = self.row_bytes(r);
-                }
-                packed.pack(self.dtype, &bytes[..tile_rows.len()]);
+                // Packed when the model loaded, or here, once (q4_0 nibbles unpacked, rows
+                // interleaved); read by every group.
+                let tile = if tile_rows.end <= self.packed_rows {
+                    let bytes = self.packed_tile_bytes(tile);
+                    packed::decode_scales(bytes, &mut scales);
+                    Tile {
+                        bytes,
+                        scales: &scales,
+                    }
+                } else {
+                    let mut bytes: [&[u8]; TILE_ROWS] = [&[]; TILE_ROWS];
+                    for (b, r) in bytes.iter_mut().zip(tile_rows.clone()) {
+                        *b = self.row_bytes(r);
+                    }
+                    scratch.pack(self.dtype, &bytes[..tile_rows.len()])
+                };
                 for (g, group) in groups.iter().enumerate() {
                     let tokens = (n_tokens - 4 * g).min(4);
-                    let dots = vec_dot_packed_group(&packed, group, tokens);
+                    let dots = vec_dot_packed_group(tile, group, tokens);
                     for (k, dots) in dots[..tokens].iter().enumerate() {
-                        outputs(4 * g + k, tile_rows.clone())
-                            .copy_from_slice(&dots[..tile_rows.len()]);
+                        let out = outputs(4 * g + k, tile_rows.clone());
+                        // A whole tile's copy has a constant length, which the compiler
+                        // writes as two vector stores; a copy of variable length becomes a
+                        // `memory.copy`, a call out of wasm in V8, four per tile and group.
+                        match <&mut [f32; TILE_ROWS]>::try_from(&mut *out) {
+                            Ok(out) => *out = *dots,
+                            Err(_) => out.copy_from_slice(&dots[..tile_rows.len()]),
+                        }
                     }
                 }
             }
@@ -274,29 +344,18 @@ fn fill<'a>(out: &mut [f32], weights: impl Iterator<Item = &'a [u8]>, dot: impl 
     }
 }
 
-/// Which quantized activations a weight type multiplies with.
+/// Which quantized activations a matrix multiplies with ([`QMatrix::activation_kind`]).
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum ActivationKind {
-    /// q8_0 blocks of 32 (q4_0 and q8_0 weights, which have a prefill kernel): from four tokens
-    /// on, all of them in groups of four (the last one padded); fewer, as rows.
+    /// q8_0 blocks of 32 for the packed-tile kernel (q4_0 and q8_0 weights): all tokens in
+    /// groups of four, the last one padded.
     Q8_0Groups,
-    /// q8_0 blocks of 32, every token as a row (q5_0, q5_1 weights).
+    /// q8_0 blocks of 32, every token as a row.
     Q8_0,
     /// q8_K super-blocks of 256 (k-quants).
     Q8K,
     /// f32 as it is (f32 and f16 weights).
     Float,
-}
-
-impl ActivationKind {
-    fn of(dtype: GgmlType) -> Self {
-        match dtype {
-            GgmlType::Q4_0 | GgmlType::Q8_0 => Self::Q8_0Groups,
-            GgmlType::Q5_0 | GgmlType::Q5_1 => Self::Q8_0,
-            GgmlType::Q4K | GgmlType::Q6K => Self::Q8K,
-            GgmlType::F32 | GgmlType::F16 => Self::Float,
-        }
-    }
 }
 
 /// A matmul's input in the forms the kernels read: groups of four tokens (i16, interleaved; the
@@ -311,14 +370,13 @@ struct PreparedInput {
 }
 
 impl PreparedInput {
-    fn new(dtype: GgmlType, xs: &[f32], cols: usize, n_tokens: usize) -> Self {
+    fn new(kind: ActivationKind, xs: &[f32], cols: usize, n_tokens: usize) -> Self {
         assert_eq!(xs.len(), n_tokens * cols);
-        let kind = ActivationKind::of(dtype);
-        // From four tokens on, every token goes into a group, the last one padded with zero
-        // rows (whose products are 0 and ignored): the kernel meets a packed tile while it is
-        // in cache, where a token left out would stream every weight from memory once more.
+        // Every token goes into a group, the last one padded with zero rows (whose products are
+        // 0 and ignored): the kernel meets a packed tile while it is in cache, where a token
+        // left out would stream every weight from memory once more.
         let n_groups = match kind {
-            ActivationKind::Q8_0Groups if n_tokens >= 4 => n_tokens.div_ceil(4),
+            ActivationKind::Q8_0Groups => n_tokens.div_ceil(4),
             _ => 0,
         };
         let padding = vec![0f32; if 4 * n_groups > n_tokens { cols } else { 0 }];
@@ -378,7 +436,7 @@ pub fn vec_dot_q8_0(w: &[u8], a: &QuantizedActivations) -> f32 {
 /// `k < tokens`, 0 after ([`packed::dot_packed_group`]).
 #[inline]
 pub fn vec_dot_packed_group(
-    tile: &PackedTile,
+    tile: Tile<'_>,
     g: &TokenGroup,
     tokens: usize,
 ) -> [[f32; TILE_ROWS]; 4] {

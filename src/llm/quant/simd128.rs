@@ -8,7 +8,7 @@
 use core::arch::wasm32::*;
 
 use super::kernels::{f16_at, round_to_f16, QuantizedActivations, TokenGroup, QK8_0};
-use super::packed::{PackedTile, TILE_ROWS};
+use super::packed::{Tile, SCALE_BYTES, TILE_BLOCK_BYTES, TILE_ROWS};
 use super::GgmlType;
 
 /// The 16 bytes at the start of `p` (u8, i8, i16 or f32 values) as one vector.
@@ -103,15 +103,16 @@ fn widen_q8_0(block: &[u8]) -> [v128; 4] {
 }
 
 /// The packed tile · four tokens (the prefill kernel): [`super::packed::dot_packed_group`],
-/// bit for bit. For each pair of a block, two 16-byte loads hold that pair of weights of rows
-/// 0–3 and 4–7 (widened when packed), and each token's pair of activations is broadcast to the
-/// four lanes, so one `i32x4.dot_i16x8_s` adds the pair's products to four rows' sums of one
-/// token: eight accumulators (two sets of rows × four tokens), no horizontal sums. The integer
-/// sums are exact, and each lane's f32 accumulation is the portable one, block by block.
+/// bit for bit. For each pair of a block, two 8-byte loads widened to i16 (`v128.load8x8_s`)
+/// hold that pair of weights of rows 0–3 and 4–7, and each token's pair of activations is
+/// broadcast to the four lanes, so one `i32x4.dot_i16x8_s` adds the pair's products to four
+/// rows' sums of one token: eight accumulators (two sets of rows × four tokens), no horizontal
+/// sums. The integer sums are exact, and each lane's f32 accumulation is the portable one,
+/// block by block.
 ///
 /// `tokens` (1 to 4) of the group are multiplied, each count by its own instance of the loop:
 /// a group padded to four tokens costs only its real ones.
-pub fn dot_packed_group(tile: &PackedTile, g: &TokenGroup, tokens: usize) -> [[f32; TILE_ROWS]; 4] {
+pub fn dot_packed_group(tile: Tile<'_>, g: &TokenGroup, tokens: usize) -> [[f32; TILE_ROWS]; 4] {
     match tokens {
         1 => packed_tokens::<1>(tile, g),
         2 => packed_tokens::<2>(tile, g),
@@ -123,27 +124,27 @@ pub fn dot_packed_group(tile: &PackedTile, g: &TokenGroup, tokens: usize) -> [[f
 
 /// [`dot_packed_group`] of the group's first `T` tokens.
 #[inline(always)]
-fn packed_tokens<const T: usize>(tile: &PackedTile, g: &TokenGroup) -> [[f32; TILE_ROWS]; 4] {
-    let blocks = tile.blocks;
-    assert!(tile.values.len() >= blocks * QK8_0 * TILE_ROWS);
+fn packed_tokens<const T: usize>(tile: Tile<'_>, g: &TokenGroup) -> [[f32; TILE_ROWS]; 4] {
+    let blocks = tile.blocks();
+    assert!(tile.bytes.len() >= blocks * TILE_BLOCK_BYTES);
     assert!(tile.scales.len() >= blocks * TILE_ROWS);
     assert!(g.qs.len() >= blocks * 4 * QK8_0 && g.scales.len() >= blocks * 4);
-    let (w, dw) = (tile.values.as_ptr(), tile.scales.as_ptr());
+    let (w, dw) = (tile.bytes.as_ptr(), tile.scales.as_ptr());
     let (qa, da) = (g.qs.as_ptr(), g.scales.as_ptr());
     // acc[k][half]: token k, rows 4·half..4·half + 4.
     let mut acc = [[f32x4_splat(0.0); 2]; T];
     for b in 0..blocks {
         // SAFETY: every pointer below stays inside the lengths asserted above: block `b` of the
-        // tile is 256 values and 8 scales, of the group 4 × 32 values and 4 scales; wasm loads
+        // tile is 272 bytes and 8 scales, of the group 4 × 32 values and 4 scales; wasm loads
         // need no alignment.
         unsafe {
-            let wb = w.add(b * QK8_0 * TILE_ROWS);
+            let wb = w.add(b * TILE_BLOCK_BYTES + SCALE_BYTES) as *const i8;
             let qb = qa.add(b * 4 * QK8_0);
             let mut sums = [[i32x4_splat(0); 2]; T];
             // A rolled loop on purpose: V8 keeps one pair's loads next to their products, where
             // an unrolled block has it load everything first and spill.
             for p in 0..QK8_0 / 2 {
-                let rows = [0, 1].map(|half| v128_load(wb.add(16 * p + 8 * half) as *const v128));
+                let rows = [0, 1].map(|half| i16x8_load_extend_i8x8(wb.add(16 * p + 8 * half)));
                 for (k, sums) in sums.iter_mut().enumerate() {
                     let a = v128_load32_splat(qb.add(QK8_0 * k + 2 * p) as *const u32);
                     for (sum, &row) in sums.iter_mut().zip(&rows) {
@@ -161,72 +162,70 @@ fn packed_tokens<const T: usize>(tile: &PackedTile, g: &TokenGroup) -> [[f32; TI
             }
         }
     }
+    // Every value is stored as a vector, the tokens past `T` as zeros: an array zeroed first
+    // would be a `memory.fill`, which V8 runs as a call out of wasm, once per tile and group.
     let mut out = [[0f32; TILE_ROWS]; 4];
-    for (out, acc) in out.iter_mut().zip(&acc) {
-        store(&mut out[..4], acc[0]);
-        store(&mut out[4..], acc[1]);
+    for (k, out) in out.iter_mut().enumerate() {
+        let halves = acc.get(k).copied().unwrap_or([f32x4_splat(0.0); 2]);
+        store(&mut out[..4], halves[0]);
+        store(&mut out[4..], halves[1]);
     }
     out
 }
 
-/// [`super::packed`]'s interleaving of one block of up to eight q8_0/q4_0 rows: each row's 32
-/// values widened to four i16x8 vectors (q4_0 nibbles unpacked, minus 8), then 4 × 4 transposes
-/// of their 32-bit lanes (one pair each), so that the vectors of pair `p` hold that pair of rows
-/// 0–3 and 4–7. The eight f16 scales are decoded together ([`f16_to_f32x4`]). Missing rows are
-/// zero.
-pub fn pack_block(dtype: GgmlType, blocks: &[&[u8]], packed: &mut [i16], scales: &mut [f32]) {
+/// [`super::packed`]'s interleaving of the values of one block of up to eight q8_0/q4_0 rows
+/// into `packed` (256 bytes): each row's 32 values as two i8x16 vectors (q4_0 nibbles unpacked,
+/// minus 8), eight pairs each, then 8 × 8 transposes of their 16-bit lanes (one pair each), so
+/// that the vector of pair `p` holds that pair of rows 0–7. Missing rows are zero.
+pub fn pack_block_values(dtype: GgmlType, blocks: &[&[u8]], packed: &mut [u8]) {
     assert!(blocks.len() <= TILE_ROWS && packed.len() >= QK8_0 * TILE_ROWS);
-    assert!(scales.len() >= TILE_ROWS);
-    let mut bits = [0u16; TILE_ROWS];
-    for (bits, block) in bits.iter_mut().zip(blocks) {
-        *bits = u16::from_le_bytes([block[0], block[1]]);
-    }
-    let bits = load(&bits);
-    store(&mut scales[..4], f16_to_f32x4(u32x4_extend_low_u16x8(bits)));
-    store(
-        &mut scales[4..],
-        f16_to_f32x4(u32x4_extend_high_u16x8(bits)),
-    );
-    // wide[r][j]: row r's pairs 4j..4j + 4 as i16, one pair per 32-bit lane.
-    let mut wide = [[i16x8_splat(0); 4]; TILE_ROWS];
-    for (wide, block) in wide.iter_mut().zip(blocks) {
-        *wide = match dtype {
-            GgmlType::Q8_0 => widen_q8_0(block),
-            _ => {
-                let [low, high] = unpack_q4_0(block);
-                [
-                    i16x8_extend_low_i8x16(low),
-                    i16x8_extend_high_i8x16(low),
-                    i16x8_extend_low_i8x16(high),
-                    i16x8_extend_high_i8x16(high),
-                ]
-            }
+    // values[half][r]: row r's pairs 8·half..8·half + 8.
+    let mut values = [[i8x16_splat(0); TILE_ROWS]; 2];
+    for (r, block) in blocks.iter().enumerate() {
+        let [low, high] = match dtype {
+            GgmlType::Q8_0 => [load(&block[2..18]), load(&block[18..34])],
+            _ => unpack_q4_0(block),
         };
+        values[0][r] = low;
+        values[1][r] = high;
     }
-    for (half, rows) in wide.chunks_exact(4).enumerate() {
-        let columns = rows[0].iter().zip(&rows[1]).zip(&rows[2]).zip(&rows[3]);
-        for (j, (((&r0, &r1), &r2), &r3)) in columns.enumerate() {
-            for (i, pair) in transpose_lanes([r0, r1, r2, r3]).into_iter().enumerate() {
-                let at = 2 * TILE_ROWS * (4 * j + i) + 8 * half;
-                store(&mut packed[at..at + 8], pair);
-            }
+    for (half, rows) in values.iter().enumerate() {
+        for (i, pair) in transpose_pairs(*rows).into_iter().enumerate() {
+            let at = 2 * TILE_ROWS * (8 * half + i);
+            store(&mut packed[at..at + 16], pair);
         }
     }
 }
 
-/// The 4 × 4 transpose of 32-bit lanes: output `p` lane `r` is input `r` lane `p`.
+/// The 8 × 8 transpose of 16-bit lanes: output `p` lane `r` is input `r` lane `p`.
 #[inline(always)]
-fn transpose_lanes(x: [v128; 4]) -> [v128; 4] {
-    let a0 = i32x4_shuffle::<0, 4, 1, 5>(x[0], x[1]);
-    let a1 = i32x4_shuffle::<2, 6, 3, 7>(x[0], x[1]);
-    let a2 = i32x4_shuffle::<0, 4, 1, 5>(x[2], x[3]);
-    let a3 = i32x4_shuffle::<2, 6, 3, 7>(x[2], x[3]);
-    [
-        i64x2_shuffle::<0, 2>(a0, a2),
-        i64x2_shuffle::<1, 3>(a0, a2),
-        i64x2_shuffle::<0, 2>(a1, a3),
-        i64x2_shuffle::<1, 3>(a1, a3),
-    ]
+fn transpose_pairs(x: [v128; 8]) -> [v128; 8] {
+    let low = |a, b| i16x8_shuffle::<0, 8, 1, 9, 2, 10, 3, 11>(a, b);
+    let high = |a, b| i16x8_shuffle::<4, 12, 5, 13, 6, 14, 7, 15>(a, b);
+    // a[j]: rows 2j, 2j + 1 interleaved; pairs 0–3 in a[j].0, 4–7 in a[j].1.
+    let a: [(v128, v128); 4] =
+        std::array::from_fn(|j| (low(x[2 * j], x[2 * j + 1]), high(x[2 * j], x[2 * j + 1])));
+    // b[h][q]: rows 4h..4h + 4 of pairs 2q, 2q + 1 (two 64-bit halves).
+    let quads = |lo: (v128, v128), hi: (v128, v128)| {
+        [
+            i32x4_shuffle::<0, 4, 1, 5>(lo.0, hi.0),
+            i32x4_shuffle::<2, 6, 3, 7>(lo.0, hi.0),
+            i32x4_shuffle::<0, 4, 1, 5>(lo.1, hi.1),
+            i32x4_shuffle::<2, 6, 3, 7>(lo.1, hi.1),
+        ]
+    };
+    let b = [quads(a[0], a[1]), quads(a[2], a[3])];
+    std::array::from_fn(|p| match p % 2 {
+        0 => i64x2_shuffle::<0, 2>(b[0][p / 2], b[1][p / 2]),
+        _ => i64x2_shuffle::<1, 3>(b[0][p / 2], b[1][p / 2]),
+    })
+}
+
+/// The eight f16 scales at the start of a packed block as f32, into `out[..8]`.
+pub fn decode_tile_scales(block: &[u8], out: &mut [f32]) {
+    let bits = load(&block[..SCALE_BYTES]);
+    store(&mut out[..4], f16_to_f32x4(u32x4_extend_low_u16x8(bits)));
+    store(&mut out[4..8], f16_to_f32x4(u32x4_extend_high_u16x8(bits)));
 }
 
 /// Four f16 values (the low 16 bits of each u32 lane) as f32, exactly as
