@@ -255,3 +255,49 @@ fn quantized_products_equal_the_portable_kernel_row_by_row() {
         }
     }
 }
+
+/// The simd128 attention equals the portable steps that define it (scores, softmax, weighted
+/// sum) bit for bit, for heads of 64 and 12 floats (32 at a time, then four at a time) and
+/// visible lengths that do and do not fill blocks of four keys.
+#[wasm_bindgen_test]
+fn simd_attention_equals_the_portable_steps_exactly() {
+    use sotto::llm::attention::{attend, portable, HeadLayout};
+    use sotto::llm::elementwise::softmax_in_place;
+    let values = |n: usize, seed: usize| -> Vec<f32> {
+        (0..n)
+            .map(|i| ((i * 7919 + seed * 104_729) % 4001) as f32 / 1000.0 - 2.0)
+            .collect()
+    };
+    for len in [64, 12] {
+        let head = HeadLayout {
+            stride: 3 * len,
+            offset: 2 * len,
+            len,
+        };
+        let scale = 1.0 / (len as f32).sqrt();
+        let (keys, vals, q) = (
+            values(9 * head.stride, 1),
+            values(9 * head.stride, 2),
+            values(len, 3),
+        );
+        let mut scratch = Vec::new();
+        for visible in 1..=9 {
+            let mut simd = vec![0f32; len];
+            attend(
+                &q,
+                (&keys, &vals),
+                head,
+                visible,
+                scale,
+                &mut scratch,
+                &mut simd,
+            );
+            let mut scores = vec![0f32; visible];
+            portable::key_scores(&q, &keys, head, scale, &mut scores);
+            softmax_in_place(&mut scores);
+            let mut expected = vec![0f32; len];
+            portable::weighted_values(&scores, &vals, head, &mut expected);
+            assert_eq!(simd, expected, "head of {len}, {visible} visible");
+        }
+    }
+}

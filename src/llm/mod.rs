@@ -5,6 +5,7 @@
 //! - [`ChatModel`] bundles model, [`tokenizer`] and chat [`template`]; a [`Conversation`] keeps its
 //!   KV cache between turns and streams replies ([`ReplyStream`]) that can be cancelled between tokens.
 
+pub mod attention;
 pub mod chat_model;
 pub mod conversation;
 pub mod elementwise;

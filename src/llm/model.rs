@@ -12,10 +12,10 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::Arc;
 
-use super::elementwise::softmax_in_place;
+use super::attention::{attend, HeadLayout};
 use super::gguf::GgufFile;
 use super::kv_cache::KvCache;
-use super::quant::kernels::{dot_f32_slices, exp_f32};
+use super::quant::kernels::exp_f32;
 use super::quant::{packed, GgmlType, QMatrix};
 use super::LlmError;
 use crate::parallel::{for_each_chunk, DisjointOut};
@@ -490,23 +490,18 @@ impl Model {
             let mut scores = Vec::with_capacity(start + t_len);
             for item in items {
                 let (t, head) = (item / n_head, item % n_head);
-                let visible = start + t + 1;
-                let kv_off = (head / group) * hd;
+                let layout = HeadLayout {
+                    stride: kv_dim,
+                    offset: (head / group) * hd,
+                    len: hd,
+                };
                 let qh = &q[t * q_dim + head * hd..t * q_dim + (head + 1) * hd];
-                scores.clear();
-                scores.extend((0..visible).map(|p| {
-                    dot_f32_slices(qh, &keys[p * kv_dim + kv_off..p * kv_dim + kv_off + hd]) * scale
-                }));
-                softmax_in_place(&mut scores);
                 // SAFETY: this item's head slice belongs to no other item, and `attn` outlives
                 // the fork-join.
                 let oh =
                     unsafe { out.slice_mut(t * q_dim + head * hd..t * q_dim + (head + 1) * hd) };
-                oh.fill(0.0);
-                for (p, &w) in scores.iter().enumerate() {
-                    let vp = &values[p * kv_dim + kv_off..p * kv_dim + kv_off + hd];
-                    oh.iter_mut().zip(vp).for_each(|(o, v)| *o += w * v);
-                }
+                let visible = start + t + 1;
+                attend(qh, (keys, values), layout, visible, scale, &mut scores, oh);
             }
         };
         let items = t_len * n_head;

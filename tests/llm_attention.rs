@@ -1,0 +1,79 @@
+//! One head's attention (`sotto::llm::attention`) against a plain f64 computation, for heads of
+//! several lengths (a multiple of 32, of 4 only, and neither) and every visible length from 1.
+
+use sotto::llm::attention::{attend, HeadLayout};
+
+/// Deterministic values in about [-2, 2).
+fn values(n: usize, seed: usize) -> Vec<f32> {
+    (0..n)
+        .map(|i| ((i * 7919 + seed * 104_729) % 4001) as f32 / 1000.0 - 2.0)
+        .collect()
+}
+
+/// softmax(scale · q·kₚ) · vₚ in f64.
+fn reference(
+    q: &[f32],
+    keys: &[f32],
+    vals: &[f32],
+    head: HeadLayout,
+    visible: usize,
+    scale: f32,
+) -> Vec<f64> {
+    let row = |m: &[f32], p: usize| m[p * head.stride + head.offset..][..head.len].to_vec();
+    let scores: Vec<f64> = (0..visible)
+        .map(|p| {
+            let k = row(keys, p);
+            q.iter()
+                .zip(&k)
+                .map(|(&a, &b)| a as f64 * b as f64)
+                .sum::<f64>()
+                * scale as f64
+        })
+        .collect();
+    let max = scores.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let weights: Vec<f64> = scores.iter().map(|s| (s - max).exp()).collect();
+    let total: f64 = weights.iter().sum();
+    let mut out = vec![0f64; head.len];
+    for (p, w) in weights.iter().enumerate() {
+        for (o, &v) in out.iter_mut().zip(&row(vals, p)) {
+            *o += w / total * v as f64;
+        }
+    }
+    out
+}
+
+#[test]
+fn attention_matches_a_plain_f64_computation() {
+    for len in [64, 12, 6] {
+        // Three key-value heads per position; this one is the middle head.
+        let head = HeadLayout {
+            stride: 3 * len,
+            offset: len,
+            len,
+        };
+        let scale = 1.0 / (len as f32).sqrt();
+        let keys = values(40 * head.stride, 1);
+        let vals = values(40 * head.stride, 2);
+        let q = values(len, 3);
+        let mut scores = Vec::new();
+        for visible in 1..=40 {
+            let mut out = vec![0f32; len];
+            attend(
+                &q,
+                (&keys, &vals),
+                head,
+                visible,
+                scale,
+                &mut scores,
+                &mut out,
+            );
+            let expected = reference(&q, &keys, &vals, head, visible, scale);
+            for (d, (&got, &want)) in out.iter().zip(&expected).enumerate() {
+                assert!(
+                    (got as f64 - want).abs() <= 1e-5 * (1.0 + want.abs()),
+                    "head of {len}, {visible} visible, value {d}: {got} against {want}"
+                );
+            }
+        }
+    }
+}
