@@ -4,7 +4,7 @@
 
 use sotto::llm::quant::encode::quantize_row;
 use sotto::llm::quant::kernels::{self, QuantizedActivations};
-use sotto::llm::quant::packed::{PackedTile, TILE_ROWS};
+use sotto::llm::quant::packed::{self, PackedTile, Tile, TILE_ROWS};
 use sotto::llm::quant::{
     vec_dot_packed_group, vec_dot_q4_0, vec_dot_q8_0, GgmlType, QMatrix, TokenGroup,
 };
@@ -162,7 +162,8 @@ fn dispatched_dots_equal_scalar_kernels() {
 /// The prefill kernel on packed tiles adds the same integer block sums in the same f32 order as
 /// the one-token scalar kernels, so it agrees with them exactly: for a full tile of eight
 /// different rows, for a partial tile (three rows, the rest padding that must give 0), for one
-/// to four tokens of a group (the others 0), for q8_0 and q4_0.
+/// to four tokens of a group (the others 0), with the scales decoded in the kernel or before,
+/// for q8_0 and q4_0.
 #[test]
 fn packed_tiles_equal_the_one_token_kernels_exactly() {
     let four: Vec<QuantizedActivations> = (0..4)
@@ -181,7 +182,13 @@ fn packed_tiles_equal_the_one_token_kernels_exactly() {
         for n_rows in [TILE_ROWS, 3] {
             let tile_rows: Vec<&[u8]> = rows[..n_rows].iter().map(|r| &r[..]).collect();
             let tile = tile.pack(dtype, &tile_rows);
-            for tokens in 1..=4 {
+            let mut scales = Vec::new();
+            packed::decode_scales(tile.bytes, &mut scales);
+            let decoded = Tile {
+                scales: Some(&scales),
+                ..tile
+            };
+            for (tokens, tile) in (1..=4).flat_map(|t| [(t, tile), (t, decoded)]) {
                 let dots = vec_dot_packed_group(tile, &group, tokens);
                 for (k, a) in four.iter().enumerate() {
                     for (r, &dot) in dots[k].iter().enumerate() {

@@ -102,7 +102,13 @@ fn simd_kernels_match_the_portable_kernels() {
         for n_rows in [8, 5] {
             let tile_rows: Vec<&[u8]> = rows[..n_rows].iter().map(|r| &r[..]).collect();
             let tile = tile.pack(dtype, &tile_rows);
-            for tokens in 1..=4 {
+            let mut scales = Vec::new();
+            packed::decode_scales(tile.bytes, &mut scales);
+            let decoded = packed::Tile {
+                scales: Some(&scales),
+                ..tile
+            };
+            for (tokens, tile) in (1..=4).flat_map(|t| [(t, tile), (t, decoded)]) {
                 let simd = vec_dot_packed_group(tile, &group, tokens);
                 let portable = packed::dot_packed_group(tile, &group, tokens);
                 assert_eq!(simd, portable, "{dtype:?}: {n_rows} rows, {tokens} tokens");

@@ -272,12 +272,10 @@ impl QMatrix {
             if !groups.is_empty() {
                 // Packed when the model loaded, or here, once (q4_0 nibbles unpacked, rows
                 // interleaved); read by every group.
-                let tile = if tile_rows.end <= self.packed_rows {
-                    let bytes = self.packed_tile_bytes(tile);
-                    packed::decode_scales(bytes, &mut scales);
+                let mut tile = if tile_rows.end <= self.packed_rows {
                     Tile {
-                        bytes,
-                        scales: &scales,
+                        bytes: self.packed_tile_bytes(tile),
+                        scales: None,
                     }
                 } else {
                     let mut bytes: [&[u8]; TILE_ROWS] = [&[]; TILE_ROWS];
@@ -286,6 +284,10 @@ impl QMatrix {
                     }
                     scratch.pack(self.dtype, &bytes[..tile_rows.len()])
                 };
+                if groups.len() > 1 {
+                    packed::decode_scales(tile.bytes, &mut scales);
+                    tile.scales = Some(&scales);
+                }
                 for (g, group) in groups.iter().enumerate() {
                     let tokens = (n_tokens - 4 * g).min(4);
                     let dots = vec_dot_packed_group(tile, group, tokens);

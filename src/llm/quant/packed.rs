@@ -31,14 +31,19 @@ pub const SCALE_BYTES: usize = 2 * TILE_ROWS;
 /// `SCALE_BYTES + 16 * p + 2 * r`.
 pub const TILE_BLOCK_BYTES: usize = SCALE_BYTES + QK8_0 * TILE_ROWS;
 
-/// A tile in the kernel's layout: its packed bytes and their scales decoded to f32.
+/// A tile in the kernel's layout: `blocks` × [`TILE_BLOCK_BYTES`], and maybe its scales
+/// decoded.
 #[derive(Debug, Clone, Copy)]
 pub struct Tile<'a> {
-    /// `blocks` × [`TILE_BLOCK_BYTES`].
+    /// The packed blocks.
     pub bytes: &'a [u8],
-    /// For block `b`, row `r`: the scale at `8 * b + r` (the f16 scales of `bytes`, decoded
-    /// once per tile rather than once per token group).
-    pub scales: &'a [f32],
+    /// For block `b`, row `r`: the scale at `8 * b + r` ([`decode_scales`]), or `None` to
+    /// have the kernel decode each block's scales where it reads the block.
+    ///
+    /// Why both: a tile met by several token groups is cheaper with its scales decoded once
+    /// (decoding them in the loop costs the prefill kernel a tenth of its speed), but one
+    /// group, as in decoding a token, would wait on memory for a pass over the scales alone.
+    pub scales: Option<&'a [f32]>,
 }
 
 impl Tile<'_> {
@@ -48,11 +53,10 @@ impl Tile<'_> {
     }
 }
 
-/// A tile packed from rows, with buffers reused from tile to tile.
+/// A tile packed from rows, its buffer reused from tile to tile.
 #[derive(Debug, Clone, Default)]
 pub struct PackedTile {
     bytes: Vec<u8>,
-    scales: Vec<f32>,
 }
 
 impl PackedTile {
@@ -67,10 +71,9 @@ impl PackedTile {
         // cleared: a tile is packed for every eight rows of every matrix.
         self.bytes.resize(blocks * TILE_BLOCK_BYTES, 0);
         pack_tile(dtype, rows, &mut self.bytes);
-        decode_scales(&self.bytes, &mut self.scales);
         Tile {
             bytes: &self.bytes,
-            scales: &self.scales,
+            scales: None,
         }
     }
 }
@@ -131,23 +134,17 @@ pub fn decode_scales(bytes: &[u8], out: &mut Vec<f32>) {
         .chunks_exact(TILE_BLOCK_BYTES)
         .zip(out.chunks_exact_mut(TILE_ROWS))
     {
-        decode_block_scales(block, out);
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        super::simd128::decode_block_scales(block, out);
+        #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+        out.copy_from_slice(&block_scales(block));
     }
 }
 
-/// The eight f16 scales at the start of `block` into `out` (f32).
-#[inline]
-fn decode_block_scales(block: &[u8], out: &mut [f32]) {
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    {
-        super::simd128::decode_tile_scales(block, out)
-    }
-    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    {
-        for (out, bits) in out.iter_mut().zip(block[..SCALE_BYTES].chunks_exact(2)) {
-            *out = f16_bits_to_f32(u16::from_le_bytes([bits[0], bits[1]]));
-        }
-    }
+/// The eight f16 scales at the start of a packed `block`, as f32.
+#[inline(always)]
+fn block_scales(block: &[u8]) -> [f32; TILE_ROWS] {
+    std::array::from_fn(|r| f16_bits_to_f32(u16::from_le_bytes([block[2 * r], block[2 * r + 1]])))
 }
 
 /// Row `r` of the packed tile `bytes`, dequantized into `out` (`blocks` × 32 values): how a
@@ -201,11 +198,15 @@ pub fn dot_packed_group(tile: Tile<'_>, g: &TokenGroup, tokens: usize) -> [[f32;
     assert!((1..=4).contains(&tokens), "a group has one to four tokens");
     let blocks = tile.blocks();
     assert!(g.qs.len() >= blocks * 4 * QK8_0 && g.scales.len() >= blocks * 4);
-    assert!(tile.scales.len() >= blocks * TILE_ROWS);
     let mut acc = [[0f32; TILE_ROWS]; 4];
     for (b, block) in tile.bytes.chunks_exact(TILE_BLOCK_BYTES).enumerate() {
         let w = &block[SCALE_BYTES..];
-        let dw = &tile.scales[TILE_ROWS * b..TILE_ROWS * (b + 1)];
+        let dw: [f32; TILE_ROWS] = match tile.scales {
+            Some(scales) => scales[TILE_ROWS * b..TILE_ROWS * (b + 1)]
+                .try_into()
+                .unwrap(),
+            None => block_scales(block),
+        };
         for (k, acc) in acc[..tokens].iter_mut().enumerate() {
             let a = &g.qs[(4 * b + k) * QK8_0..(4 * b + k + 1) * QK8_0];
             let da = g.scales[4 * b + k];
@@ -216,7 +217,7 @@ pub fn dot_packed_group(tile: Tile<'_>, g: &TokenGroup, tokens: usize) -> [[f32;
                     *s += (w[0] as i8) as i32 * a0 + (w[1] as i8) as i32 * a1;
                 }
             }
-            for ((acc, &s), &d) in acc.iter_mut().zip(&sums).zip(dw) {
+            for ((acc, &s), &d) in acc.iter_mut().zip(&sums).zip(&dw) {
                 *acc += s as f32 * (d * da);
             }
         }

@@ -113,29 +113,38 @@ fn widen_q8_0(block: &[u8]) -> [v128; 4] {
 /// `tokens` (1 to 4) of the group are multiplied, each count by its own instance of the loop:
 /// a group padded to four tokens costs only its real ones.
 pub fn dot_packed_group(tile: Tile<'_>, g: &TokenGroup, tokens: usize) -> [[f32; TILE_ROWS]; 4] {
-    match tokens {
-        1 => packed_tokens::<1>(tile, g),
-        2 => packed_tokens::<2>(tile, g),
-        3 => packed_tokens::<3>(tile, g),
-        4 => packed_tokens::<4>(tile, g),
+    match (tokens, tile.scales.is_some()) {
+        (1, false) => packed_tokens::<1, false>(tile, g),
+        (1, true) => packed_tokens::<1, true>(tile, g),
+        (2, false) => packed_tokens::<2, false>(tile, g),
+        (2, true) => packed_tokens::<2, true>(tile, g),
+        (3, false) => packed_tokens::<3, false>(tile, g),
+        (3, true) => packed_tokens::<3, true>(tile, g),
+        (4, false) => packed_tokens::<4, false>(tile, g),
+        (4, true) => packed_tokens::<4, true>(tile, g),
         _ => panic!("a group has one to four tokens, not {tokens}"),
     }
 }
 
-/// [`dot_packed_group`] of the group's first `T` tokens.
+/// [`dot_packed_group`] of the group's first `T` tokens, with the tile's decoded scales
+/// (`DECODED`) or its f16 ones.
 #[inline(always)]
-fn packed_tokens<const T: usize>(tile: Tile<'_>, g: &TokenGroup) -> [[f32; TILE_ROWS]; 4] {
+fn packed_tokens<const T: usize, const DECODED: bool>(
+    tile: Tile<'_>,
+    g: &TokenGroup,
+) -> [[f32; TILE_ROWS]; 4] {
     let blocks = tile.blocks();
     assert!(tile.bytes.len() >= blocks * TILE_BLOCK_BYTES);
-    assert!(tile.scales.len() >= blocks * TILE_ROWS);
     assert!(g.qs.len() >= blocks * 4 * QK8_0 && g.scales.len() >= blocks * 4);
-    let (w, dw) = (tile.bytes.as_ptr(), tile.scales.as_ptr());
+    let decoded = tile.scales.unwrap_or(&[]);
+    assert!(!DECODED || decoded.len() >= blocks * TILE_ROWS);
+    let (w, dw) = (tile.bytes.as_ptr(), decoded.as_ptr());
     let (qa, da) = (g.qs.as_ptr(), g.scales.as_ptr());
     // acc[k][half]: token k, rows 4·half..4·half + 4.
     let mut acc = [[f32x4_splat(0.0); 2]; T];
     for b in 0..blocks {
         // SAFETY: every pointer below stays inside the lengths asserted above: block `b` of the
-        // tile is 272 bytes and 8 scales, of the group 4 × 32 values and 4 scales; wasm loads
+        // tile is 272 bytes (and 8 decoded scales when `DECODED`), of the group 4 × 32 values and 4 scales; wasm loads
         // need no alignment.
         unsafe {
             let wb = w.add(b * TILE_BLOCK_BYTES + SCALE_BYTES) as *const i8;
@@ -152,7 +161,16 @@ fn packed_tokens<const T: usize>(tile: Tile<'_>, g: &TokenGroup) -> [[f32; TILE_
                     }
                 }
             }
-            let dw = [0, 1].map(|half| v128_load(dw.add(TILE_ROWS * b + 4 * half) as *const v128));
+            let dw = if DECODED {
+                [0, 1].map(|half| v128_load(dw.add(TILE_ROWS * b + 4 * half) as *const v128))
+            } else {
+                // Decoded here, from the cache lines the loop above streamed in.
+                let bits = v128_load(w.add(b * TILE_BLOCK_BYTES) as *const v128);
+                [
+                    f16_to_f32x4(u32x4_extend_low_u16x8(bits)),
+                    f16_to_f32x4(u32x4_extend_high_u16x8(bits)),
+                ]
+            };
             for (k, (acc, sums)) in acc.iter_mut().zip(&sums).enumerate() {
                 let da = f32x4_splat(*da.add(4 * b + k));
                 for ((acc, &sum), &dw) in acc.iter_mut().zip(sums).zip(&dw) {
@@ -222,7 +240,7 @@ fn transpose_pairs(x: [v128; 8]) -> [v128; 8] {
 }
 
 /// The eight f16 scales at the start of a packed block as f32, into `out[..8]`.
-pub fn decode_tile_scales(block: &[u8], out: &mut [f32]) {
+pub fn decode_block_scales(block: &[u8], out: &mut [f32]) {
     let bits = load(&block[..SCALE_BYTES]);
     store(&mut out[..4], f16_to_f32x4(u32x4_extend_low_u16x8(bits)));
     store(&mut out[4..8], f16_to_f32x4(u32x4_extend_high_u16x8(bits)));
