@@ -272,7 +272,7 @@ impl QMatrix {
             if !groups.is_empty() {
                 // Packed when the model loaded, or here, once (q4_0 nibbles unpacked, rows
                 // interleaved); read by every group.
-                let mut tile = if tile_rows.end <= self.packed_rows {
+                let tile = if tile_rows.end <= self.packed_rows {
                     Tile {
                         bytes: self.packed_tile_bytes(tile),
                         scales: None,
@@ -284,13 +284,9 @@ impl QMatrix {
                     }
                     scratch.pack(self.dtype, &bytes[..tile_rows.len()])
                 };
-                if groups.len() > 1 {
-                    packed::decode_scales(tile.bytes, &mut scales);
-                    tile.scales = Some(&scales);
-                }
-                for (g, group) in groups.iter().enumerate() {
+                let group_products = |g: usize, tile: Tile| {
                     let tokens = (n_tokens - 4 * g).min(4);
-                    let dots = vec_dot_packed_group(tile, group, tokens);
+                    let dots = vec_dot_packed_group(tile, &groups[g], tokens);
                     for (k, dots) in dots[..tokens].iter().enumerate() {
                         let out = outputs(4 * g + k, tile_rows.clone());
                         // A whole tile's copy has a constant length, which the compiler
@@ -301,6 +297,18 @@ impl QMatrix {
                             Err(_) => out.copy_from_slice(&dots[..tile_rows.len()]),
                         }
                     }
+                };
+                // The first group streams the tile in from memory and decodes each block's
+                // scales as it goes; the next ones find the scales decoded, from the cache, once
+                // ([`packed::Tile::scales`]).
+                group_products(0, tile);
+                if groups.len() > 1 {
+                    packed::decode_scales(tile.bytes, &mut scales);
+                    let tile = Tile {
+                        scales: Some(&scales),
+                        ..tile
+                    };
+                    (1..groups.len()).for_each(|g| group_products(g, tile));
                 }
             }
             for t in 4 * groups.len()..n_tokens {

@@ -41,8 +41,10 @@ pub struct Tile<'a> {
     /// have the kernel decode each block's scales where it reads the block.
     ///
     /// Why both: a tile met by several token groups is cheaper with its scales decoded once
-    /// (decoding them in the loop costs the prefill kernel a tenth of its speed), but one
-    /// group, as in decoding a token, would wait on memory for a pass over the scales alone.
+    /// (decoding them in the loop costs the prefill kernel a tenth of its speed), but a pass
+    /// over the scales of a tile not yet in cache waits on memory for every block: a third of
+    /// a decode step. So the first group decodes them in the loop, which brings the tile in,
+    /// and the later ones read them decoded.
     pub scales: Option<&'a [f32]>,
 }
 
