@@ -143,3 +143,26 @@ fn gguf_tokenizer_and_template_match_tokenizer_json() {
         );
     }
 }
+
+/// Asking for the last token's logits only skips the other tokens past the last layer's keys
+/// and values; the logits are those of the last row of the full computation, exactly (every
+/// kernel computes a token's row the same way whichever tokens it is multiplied with).
+#[test]
+fn last_token_logits_equal_the_last_row_of_all_logits() {
+    for family in FAMILIES {
+        for quant in ["f32", "q8_0", "q4_0"] {
+            let chat = load(family, quant);
+            let prompt = reference(family).prompt_ids;
+            let all = chat
+                .model
+                .forward(&prompt, &mut chat.model.new_cache(), true)
+                .unwrap();
+            let last = chat
+                .model
+                .forward(&prompt, &mut chat.model.new_cache(), false)
+                .unwrap();
+            let vocab = chat.model.config.vocab_size;
+            assert_eq!(last, all[all.len() - vocab..], "{family} {quant}");
+        }
+    }
+}

@@ -381,29 +381,33 @@ impl Model {
         // One set of per-layer buffers for the whole pass: every layer overwrites them, and
         // allocating them per layer showed up as dlmalloc time in the wasm prefill profile.
         let mut buf = LayerBuffers::new(c, t_len);
+        // Only the rows whose logits are wanted matter past the last layer's keys and values:
+        // that layer's queries, attention, output projection and MLP skip the other tokens
+        // (as llama.cpp's `inp_out_ids` does), a 32nd of a prefill on SmolLM2-360M.
+        let rows = if all_logits {
+            0..t_len
+        } else {
+            t_len - 1..t_len
+        };
+        let eps = c.attention_layer_norm_rms_epsilon;
         for (i, layer) in self.layers.iter().enumerate() {
+            let last_layer = i + 1 == self.layers.len();
+            let rows = if last_layer { rows.clone() } else { 0..t_len };
+            let n = rows.len();
             // https://github.com/huggingface/transformers/blob/main/src/transformers/models/llama/modeling_llama.py (LlamaDecoderLayer.forward)
-            rms_norm(
-                &x,
-                &layer.attn_norm,
-                c.attention_layer_norm_rms_epsilon,
-                &mut h,
-            );
-            self.attention(layer, &h, t_len, i, cache, &mut buf);
-            layer.wo.matmul(&buf.attn, t_len, &mut buf.out);
-            x.iter_mut().zip(&buf.out).for_each(|(x, o)| *x += o);
-            rms_norm(
-                &x,
-                &layer.ffn_norm,
-                c.attention_layer_norm_rms_epsilon,
-                &mut h,
-            );
-            self.mlp(layer, &h, t_len, &mut buf);
+            rms_norm(&x, &layer.attn_norm, eps, &mut h);
+            self.attention(layer, &h, t_len, rows.clone(), i, cache, &mut buf);
+            let x = &mut x[rows.start * d..rows.end * d];
+            let (h, out) = (&mut h[..n * d], &mut buf.out[..n * d]);
+            layer.wo.matmul(&buf.attn[..n * buf.q_dim], n, out);
+            x.iter_mut().zip(&*out).for_each(|(x, o)| *x += o);
+            rms_norm(x, &layer.ffn_norm, eps, h);
+            self.mlp(layer, h, n, &mut buf);
             x.iter_mut().zip(&buf.out).for_each(|(x, o)| *x += o);
         }
         cache.commit(t_len);
-        let rows = if all_logits { t_len } else { 1 };
-        let last = &x[(t_len - rows) * d..];
+        let last = &x[rows.start * d..];
+        let rows = rows.len();
         let mut normed = vec![0f32; rows * d];
         rms_norm(
             last,
@@ -419,6 +423,13 @@ impl Model {
     // https://github.com/huggingface/transformers/blob/main/src/transformers/models/llama/modeling_llama.py (LlamaMLP: down(silu(gate(x)) * up(x)))
     fn mlp(&self, layer: &Layer, h: &[f32], t_len: usize, buf: &mut LayerBuffers) {
         let LayerBuffers { gate, up, out, .. } = buf;
+        let ff = self.config.feed_forward_length;
+        let d = self.config.embedding_length;
+        let (gate, up, out) = (
+            &mut gate[..t_len * ff],
+            &mut up[..t_len * ff],
+            &mut out[..t_len * d],
+        );
         QMatrix::matmul_each(
             &mut [(&layer.gate, &mut gate[..]), (&layer.up, &mut up[..])],
             h,
@@ -431,11 +442,16 @@ impl Model {
     }
 
     // https://github.com/huggingface/transformers/blob/main/src/transformers/models/qwen3/modeling_qwen3.py (Qwen3Attention.forward: q_norm/k_norm before RoPE)
+    /// The attention of the tokens `queries` (all of them, or the last one in the last layer):
+    /// keys and values for all `t_len` tokens go into `cache`, queries and outputs (`buf.attn`,
+    /// one row per query) only for `queries`.
+    #[allow(clippy::too_many_arguments)]
     fn attention(
         &self,
         layer: &Layer,
         h: &[f32],
         t_len: usize,
+        queries: Range<usize>,
         layer_idx: usize,
         cache: &mut KvCache,
         buf: &mut LayerBuffers,
@@ -446,16 +462,29 @@ impl Model {
         let hd = c.attention_key_length;
         let (n_head, n_kv) = (c.attention_head_count, c.attention_head_count_kv);
         let (q_dim, kv_dim) = (n_head * hd, n_kv * hd);
+        let d = c.embedding_length;
         let LayerBuffers { q, k, v, attn, .. } = buf;
-        QMatrix::matmul_each(
-            &mut [
-                (&layer.wq, &mut q[..]),
-                (&layer.wk, &mut k[..]),
-                (&layer.wv, &mut v[..]),
-            ],
-            h,
-            t_len,
-        );
+        let n_q = queries.len();
+        let (q, attn) = (&mut q[..n_q * q_dim], &mut attn[..n_q * q_dim]);
+        if n_q == t_len {
+            QMatrix::matmul_each(
+                &mut [
+                    (&layer.wq, &mut q[..]),
+                    (&layer.wk, &mut k[..]),
+                    (&layer.wv, &mut v[..]),
+                ],
+                h,
+                t_len,
+            );
+        } else {
+            let h_q = &h[queries.start * d..queries.end * d];
+            layer.wq.matmul(h_q, n_q, q);
+            QMatrix::matmul_each(
+                &mut [(&layer.wk, &mut k[..]), (&layer.wv, &mut v[..])],
+                h,
+                t_len,
+            );
+        }
         if let Some([bq, bk, bv]) = &layer.bias_qkv {
             add_bias(q, bq);
             add_bias(k, bk);
@@ -475,7 +504,9 @@ impl Model {
                 let (sin, cos) = (pos * f).sin_cos();
                 (sin as f32, cos as f32)
             }));
-            rope(&mut q[t * q_dim..(t + 1) * q_dim], &angles, interleaved);
+            if let Some(j) = t.checked_sub(queries.start).filter(|&j| j < n_q) {
+                rope(&mut q[j * q_dim..(j + 1) * q_dim], &angles, interleaved);
+            }
             rope(&mut k[t * kv_dim..(t + 1) * kv_dim], &angles, interleaved);
         }
         cache.append(layer_idx, k, v);
@@ -489,22 +520,23 @@ impl Model {
         let heads = |items: Range<usize>| {
             let mut scores = Vec::with_capacity(start + t_len);
             for item in items {
-                let (t, head) = (item / n_head, item % n_head);
+                // Query row `j` is token `queries.start + j` of the pass.
+                let (j, head) = (item / n_head, item % n_head);
                 let layout = HeadLayout {
                     stride: kv_dim,
                     offset: (head / group) * hd,
                     len: hd,
                 };
-                let qh = &q[t * q_dim + head * hd..t * q_dim + (head + 1) * hd];
+                let qh = &q[j * q_dim + head * hd..j * q_dim + (head + 1) * hd];
                 // SAFETY: this item's head slice belongs to no other item, and `attn` outlives
                 // the fork-join.
                 let oh =
-                    unsafe { out.slice_mut(t * q_dim + head * hd..t * q_dim + (head + 1) * hd) };
-                let visible = start + t + 1;
+                    unsafe { out.slice_mut(j * q_dim + head * hd..j * q_dim + (head + 1) * hd) };
+                let visible = start + queries.start + j + 1;
                 attend(qh, (keys, values), layout, visible, scale, &mut scores, oh);
             }
         };
-        let items = t_len * n_head;
+        let items = n_q * n_head;
         // Scores and weighted sums: about 2 · visible · hd multiply-adds per item.
         for_each_chunk(items, 1, 2 * items * (start + t_len) * hd, &heads);
     }
@@ -522,6 +554,8 @@ struct LayerBuffers {
     up: Vec<f32>,
     /// The output of `wo`, then of `down`: what the layer adds to the residual stream.
     out: Vec<f32>,
+    /// Floats per token of `q` and `attn`.
+    q_dim: usize,
 }
 
 impl LayerBuffers {
@@ -538,6 +572,7 @@ impl LayerBuffers {
             gate: zeros(ff),
             up: zeros(ff),
             out: zeros(c.embedding_length),
+            q_dim,
         }
     }
 }
