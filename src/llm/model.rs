@@ -381,6 +381,18 @@ impl Model {
         // One set of per-layer buffers for the whole pass: every layer overwrites them, and
         // allocating them per layer showed up as dlmalloc time in the wasm prefill profile.
         let mut buf = LayerBuffers::new(c, t_len);
+        // The rotary angles of the pass's positions, for every layer.
+        for (t, angles) in buf
+            .angles
+            .chunks_exact_mut(c.attention_key_length / 2)
+            .enumerate()
+        {
+            let pos = (cache.len() + t) as f64;
+            for (angle, f) in angles.iter_mut().zip(&self.inv_freq) {
+                let (sin, cos) = (pos * f).sin_cos();
+                *angle = (sin as f32, cos as f32);
+            }
+        }
         // Only the rows whose logits are wanted matter past the last layer's keys and values:
         // that layer's queries, attention, output projection and MLP skip the other tokens
         // (as llama.cpp's `inp_out_ids` does), a 32nd of a prefill on SmolLM2-360M.
@@ -463,7 +475,14 @@ impl Model {
         let (n_head, n_kv) = (c.attention_head_count, c.attention_head_count_kv);
         let (q_dim, kv_dim) = (n_head * hd, n_kv * hd);
         let d = c.embedding_length;
-        let LayerBuffers { q, k, v, attn, .. } = buf;
+        let LayerBuffers {
+            q,
+            k,
+            v,
+            attn,
+            angles,
+            ..
+        } = buf;
         let n_q = queries.len();
         let (q, attn) = (&mut q[..n_q * q_dim], &mut attn[..n_q * q_dim]);
         if n_q == t_len {
@@ -496,18 +515,11 @@ impl Model {
             rms_norm_in_place(k, kn, eps);
         }
         let interleaved = c.architecture == Arch::Llama;
-        let mut angles = Vec::with_capacity(hd / 2);
-        for t in 0..t_len {
-            let pos = (start + t) as f64;
-            angles.clear();
-            angles.extend(self.inv_freq.iter().map(|f| {
-                let (sin, cos) = (pos * f).sin_cos();
-                (sin as f32, cos as f32)
-            }));
+        for (t, angles) in angles.chunks_exact(hd / 2).enumerate() {
             if let Some(j) = t.checked_sub(queries.start).filter(|&j| j < n_q) {
-                rope(&mut q[j * q_dim..(j + 1) * q_dim], &angles, interleaved);
+                rope(&mut q[j * q_dim..(j + 1) * q_dim], angles, interleaved);
             }
-            rope(&mut k[t * kv_dim..(t + 1) * kv_dim], &angles, interleaved);
+            rope(&mut k[t * kv_dim..(t + 1) * kv_dim], angles, interleaved);
         }
         cache.append(layer_idx, k, v);
         let (keys, values) = cache.layer(layer_idx);
@@ -556,6 +568,9 @@ struct LayerBuffers {
     out: Vec<f32>,
     /// Floats per token of `q` and `attn`.
     q_dim: usize,
+    /// For token `t` of the pass and frequency `i`, the (sin, cos) of its rotary angle at
+    /// `t * hd / 2 + i`: the same in every layer, so computed once per pass.
+    angles: Vec<(f32, f32)>,
 }
 
 impl LayerBuffers {
@@ -573,6 +588,7 @@ impl LayerBuffers {
             up: zeros(ff),
             out: zeros(c.embedding_length),
             q_dim,
+            angles: vec![(0.0, 1.0); t_len * c.attention_key_length / 2],
         }
     }
 }
