@@ -12,6 +12,7 @@ use candle_core::quantized::{gguf_file, GgmlDType, QMatMul, QTensor};
 use candle_core::{DType, Device, Module, Tensor};
 
 use super::AsrError;
+use crate::llm::quant::packed::pack_q8_0_in_place;
 use crate::llm::quant::{GgmlType, QMatrix};
 
 /// The container format of a weight file.
@@ -148,6 +149,13 @@ impl Weights {
             Store::Quantized(map) => {
                 let q = &map[tensor];
                 match block_type(q.dtype()) {
+                    // q8_0 rows are packed once for the product kernel (in the matrix's own
+                    // copy, taking the same bytes), as the chat model's layers are.
+                    Some(GgmlType::Q8_0) => {
+                        let mut bytes = q.data()?.into_owned();
+                        let packed = pack_q8_0_in_place(&mut bytes, out, inp);
+                        Matrix::Blocks(QMatrix::new_packed(Arc::new(bytes), 0, out, inp, packed))
+                    }
                     Some(dtype) => Matrix::Blocks(QMatrix::new(
                         Arc::new(q.data()?.into_owned()),
                         0,
