@@ -141,7 +141,7 @@ pub extern "C" fn matmul_macs_per_token() -> f64 {
     })
 }
 
-/// A q8_0 matrix and a prefill input small enough to stay in cache, for timing the prefill
+/// A packed q8_0 matrix and a prefill input small enough to stay in cache, for timing the prefill
 /// kernel alone: its multiply-accumulates per second bound the prefill rate of any model whose
 /// products run through it, whatever the rest of a forward pass costs.
 struct KernelProbe {
@@ -166,8 +166,10 @@ pub extern "C" fn kernel_setup(rows: usize, cols: usize, tokens: usize) -> f64 {
         let row: Vec<f32> = (0..cols).map(|c| value(r * cols + c)).collect();
         quantize_row(GgmlType::Q8_0, &row, &mut bytes);
     }
+    // Packed once, as a model's layers are when it loads.
+    let packed = sotto::llm::quant::packed::pack_q8_0_in_place(&mut bytes, rows, cols);
     let probe = KernelProbe {
-        matrix: QMatrix::new(Arc::new(bytes), 0, rows, cols, GgmlType::Q8_0),
+        matrix: QMatrix::new_packed(Arc::new(bytes), 0, rows, cols, packed),
         input: (0..tokens * cols).map(|i| value(i + 17)).collect(),
         tokens,
         out: vec![0.0; tokens * rows],
