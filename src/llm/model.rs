@@ -170,9 +170,7 @@ struct Loader<'a> {
     packed: HashMap<String, usize>,
 }
 
-/// The matrices of layer `i` that are packed for the prefill kernel when they are q8_0: name,
-/// rows and row length (every matrix of the layer; the embedding table stays in rows, as a
-/// lookup table and the one-token output layer).
+/// The matrices of layer `i`: name, rows and row length.
 fn layer_matrices(config: &Config, i: usize) -> [(String, usize, usize); 7] {
     let d = config.embedding_length;
     let ff = config.feed_forward_length;
@@ -193,24 +191,22 @@ fn layer_matrices(config: &Config, i: usize) -> [(String, usize, usize); 7] {
     .map(|(name, rows, cols)| (format!("blk.{i}.{name}.weight"), rows, cols))
 }
 
-/// Packs every layer matrix that is q8_0 and of its expected shape in `bytes`, in place
-/// ([`packed::pack_q8_0_in_place`]); the others are left for [`Loader::matrix`] to check and
-/// refuse. Returns how many rows of each are packed.
-fn pack_layer_matrices(
-    gguf: &GgufFile,
-    config: &Config,
-    bytes: &mut [u8],
-) -> HashMap<String, usize> {
+/// Packs every matrix that is q8_0 and of its expected shape in `bytes`, in place
+/// ([`packed::pack_q8_0_in_place`]): the layers', and the embedding table and output layer,
+/// whose rows are looked up from the tiles; the others are left for [`Loader::matrix`] to check
+/// and refuse. Returns how many rows of each are packed.
+fn pack_matrices(gguf: &GgufFile, config: &Config, bytes: &mut [u8]) -> HashMap<String, usize> {
     let mut packed = HashMap::new();
-    for i in 0..config.block_count {
-        for (name, rows, cols) in layer_matrices(config, i) {
-            let Some(t) = gguf.tensors.get(&name) else {
-                continue;
-            };
-            if t.dtype == GgmlType::Q8_0 && t.dims == [cols, rows] {
-                let data = &mut bytes[t.offset..t.offset + t.len];
-                packed.insert(name, packed::pack_q8_0_in_place(data, rows, cols));
-            }
+    let (vocab, d) = (config.vocab_size, config.embedding_length);
+    let tables = ["token_embd.weight", "output.weight"].map(|name| (name.to_string(), vocab, d));
+    let layers = (0..config.block_count).flat_map(|i| layer_matrices(config, i));
+    for (name, rows, cols) in tables.into_iter().chain(layers) {
+        let Some(t) = gguf.tensors.get(&name) else {
+            continue;
+        };
+        if t.dtype == GgmlType::Q8_0 && t.dims == [cols, rows] {
+            let data = &mut bytes[t.offset..t.offset + t.len];
+            packed.insert(name, packed::pack_q8_0_in_place(data, rows, cols));
         }
     }
     packed
@@ -272,7 +268,7 @@ impl Model {
     /// model keeps `bytes` as its one weight buffer.
     pub fn load(gguf: &GgufFile, mut bytes: Vec<u8>) -> Result<Self, LlmError> {
         let config = Config::from_gguf(gguf)?;
-        let packed = pack_layer_matrices(gguf, &config, &mut bytes);
+        let packed = pack_matrices(gguf, &config, &mut bytes);
         let buf = &Arc::new(bytes);
         let l = Loader { gguf, buf, packed };
         let (d, hd) = (config.embedding_length, config.attention_key_length);
