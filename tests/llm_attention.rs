@@ -1,14 +1,10 @@
 //! One head's attention (`sotto::llm::attention`) against a plain f64 computation, for heads of
 //! several lengths (a multiple of 32, of 4 only, and neither) and every visible length from 1.
 
-use sotto::llm::attention::{attend, HeadLayout};
+mod attention_common;
 
-/// Deterministic values in about [-2, 2).
-fn values(n: usize, seed: usize) -> Vec<f32> {
-    (0..n)
-        .map(|i| ((i * 7919 + seed * 104_729) % 4001) as f32 / 1000.0 - 2.0)
-        .collect()
-}
+use attention_common::{for_each_visible, Case};
+use sotto::llm::attention::HeadLayout;
 
 /// softmax(scale · q·kₚ) · vₚ in f64.
 fn reference(
@@ -45,35 +41,14 @@ fn reference(
 #[test]
 fn attention_matches_a_plain_f64_computation() {
     for len in [64, 12, 6] {
-        // Three key-value heads per position; this one is the middle head.
-        let head = HeadLayout {
-            stride: 3 * len,
-            offset: len,
-            len,
-        };
-        let scale = 1.0 / (len as f32).sqrt();
-        let keys = values(40 * head.stride, 1);
-        let vals = values(40 * head.stride, 2);
-        let q = values(len, 3);
-        let mut scores = Vec::new();
-        for visible in 1..=40 {
-            let mut out = vec![0f32; len];
-            attend(
-                &q,
-                (&keys, &vals),
-                head,
-                visible,
-                scale,
-                &mut scores,
-                &mut out,
-            );
-            let expected = reference(&q, &keys, &vals, head, visible, scale);
+        for_each_visible(len, 40, |c: &Case, visible, out| {
+            let expected = reference(&c.q, &c.keys, &c.vals, c.head, visible, c.scale);
             for (d, (&got, &want)) in out.iter().zip(&expected).enumerate() {
                 assert!(
                     (got as f64 - want).abs() <= 1e-5 * (1.0 + want.abs()),
                     "head of {len}, {visible} visible, value {d}: {got} against {want}"
                 );
             }
-        }
+        });
     }
 }

@@ -4,7 +4,9 @@
 
 use wasm_bindgen_test::wasm_bindgen_test;
 
+mod attention_common;
 mod quant_common;
+use attention_common::{for_each_visible, Case};
 use quant_common::compare_with_one_token_kernel;
 
 #[wasm_bindgen_test]
@@ -267,43 +269,16 @@ fn quantized_products_equal_the_portable_kernel_row_by_row() {
 /// visible lengths that do and do not fill blocks of four keys.
 #[wasm_bindgen_test]
 fn simd_attention_equals_the_portable_steps_exactly() {
-    use sotto::llm::attention::{attend, portable, HeadLayout};
+    use sotto::llm::attention::portable;
     use sotto::llm::elementwise::softmax_in_place;
-    let values = |n: usize, seed: usize| -> Vec<f32> {
-        (0..n)
-            .map(|i| ((i * 7919 + seed * 104_729) % 4001) as f32 / 1000.0 - 2.0)
-            .collect()
-    };
     for len in [64, 12] {
-        let head = HeadLayout {
-            stride: 3 * len,
-            offset: 2 * len,
-            len,
-        };
-        let scale = 1.0 / (len as f32).sqrt();
-        let (keys, vals, q) = (
-            values(9 * head.stride, 1),
-            values(9 * head.stride, 2),
-            values(len, 3),
-        );
-        let mut scratch = Vec::new();
-        for visible in 1..=9 {
-            let mut simd = vec![0f32; len];
-            attend(
-                &q,
-                (&keys, &vals),
-                head,
-                visible,
-                scale,
-                &mut scratch,
-                &mut simd,
-            );
+        for_each_visible(len, 9, |c: &Case, visible, simd| {
             let mut scores = vec![0f32; visible];
-            portable::key_scores(&q, &keys, head, scale, &mut scores);
+            portable::key_scores(&c.q, &c.keys, c.head, c.scale, &mut scores);
             softmax_in_place(&mut scores);
             let mut expected = vec![0f32; len];
-            portable::weighted_values(&scores, &vals, head, &mut expected);
+            portable::weighted_values(&scores, &c.vals, c.head, &mut expected);
             assert_eq!(simd, expected, "head of {len}, {visible} visible");
-        }
+        });
     }
 }
