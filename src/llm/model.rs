@@ -398,16 +398,17 @@ impl Model {
             t_len - 1..t_len
         };
         let eps = c.attention_layer_norm_rms_epsilon;
+        let q_dim = c.attention_head_count * c.attention_key_length;
         for (i, layer) in self.layers.iter().enumerate() {
             let last_layer = i + 1 == self.layers.len();
             let rows = if last_layer { rows.clone() } else { 0..t_len };
             let n = rows.len();
             // https://github.com/huggingface/transformers/blob/main/src/transformers/models/llama/modeling_llama.py (LlamaDecoderLayer.forward)
             rms_norm(&x, &layer.attn_norm, eps, &mut h);
-            self.attention(layer, &h, t_len, rows.clone(), i, cache, &mut buf);
+            self.attention(layer, &h, rows.clone(), i, cache, &mut buf);
             let x = &mut x[rows.start * d..rows.end * d];
             let (h, out) = (&mut h[..n * d], &mut buf.out[..n * d]);
-            layer.wo.matmul(&buf.attn[..n * buf.q_dim], n, out);
+            layer.wo.matmul(&buf.attn[..n * q_dim], n, out);
             x.iter_mut().zip(&*out).for_each(|(x, o)| *x += o);
             rms_norm(x, &layer.ffn_norm, eps, h);
             self.mlp(layer, h, n, &mut buf);
@@ -451,14 +452,12 @@ impl Model {
 
     // https://github.com/huggingface/transformers/blob/main/src/transformers/models/qwen3/modeling_qwen3.py (Qwen3Attention.forward: q_norm/k_norm before RoPE)
     /// The attention of the tokens `queries` (all of them, or the last one in the last layer):
-    /// keys and values for all `t_len` tokens go into `cache`, queries and outputs (`buf.attn`,
-    /// one row per query) only for `queries`.
-    #[allow(clippy::too_many_arguments)]
+    /// keys and values for all the pass's tokens (the rows of `h`) go into `cache`, queries and
+    /// outputs (`buf.attn`, one row per query) only for `queries`.
     fn attention(
         &self,
         layer: &Layer,
         h: &[f32],
-        t_len: usize,
         queries: Range<usize>,
         layer_idx: usize,
         cache: &mut KvCache,
@@ -471,6 +470,7 @@ impl Model {
         let (n_head, n_kv) = (c.attention_head_count, c.attention_head_count_kv);
         let (q_dim, kv_dim) = (n_head * hd, n_kv * hd);
         let d = c.embedding_length;
+        let t_len = h.len() / d;
         let LayerBuffers {
             q,
             k,
@@ -562,8 +562,6 @@ struct LayerBuffers {
     up: Vec<f32>,
     /// The output of `wo`, then of `down`: what the layer adds to the residual stream.
     out: Vec<f32>,
-    /// Floats per token of `q` and `attn`.
-    q_dim: usize,
     /// For token `t` of the pass and frequency `i`, the (sin, cos) of its rotary angle at
     /// `t * hd / 2 + i`: the same in every layer, so computed once per pass.
     angles: Vec<(f32, f32)>,
@@ -583,7 +581,6 @@ impl LayerBuffers {
             gate: zeros(ff),
             up: zeros(ff),
             out: zeros(c.embedding_length),
-            q_dim,
             angles: vec![(0.0, 1.0); t_len * c.attention_key_length / 2],
         }
     }

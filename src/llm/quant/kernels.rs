@@ -253,7 +253,7 @@ pub fn exp_f32(x: f32) -> f32 {
 }
 
 /// Σ a·b over two f32 slices in eight independent lanes, so the compiler vectorizes it (a single
-/// running f32 sum cannot be reordered): attention scores, and dense single-row products.
+/// running f32 sum cannot be reordered): Whisper's dense single-row products.
 pub fn dot_f32_slices(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0f32; 8];
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
