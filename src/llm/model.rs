@@ -377,6 +377,7 @@ impl Model {
         // One set of per-layer buffers for the whole pass: every layer overwrites them, and
         // allocating them per layer showed up as dlmalloc time in the wasm prefill profile.
         let mut buf = LayerBuffers::new(c, t_len);
+        cache.reserve(t_len);
         // The rotary angles of the pass's positions, for every layer.
         for (t, angles) in buf
             .angles
