@@ -3,7 +3,7 @@
 
 mod attention_common;
 
-use attention_common::{for_each_visible, Case};
+use attention_common::{for_each_group, for_each_visible, Case};
 use sotto::llm::attention::HeadLayout;
 
 /// softmax(scale · q·kₚ) · vₚ in f64.
@@ -50,5 +50,18 @@ fn attention_matches_a_plain_f64_computation() {
                 );
             }
         });
+    }
+}
+
+/// The query heads of one key-value head attended together give each head exactly what it gets
+/// alone, for groups of 1 to 7 heads (SmolLM2 has 3 per key-value head, Qwen2.5-0.5B 7).
+#[test]
+fn grouped_heads_equal_each_head_alone() {
+    for len in [64, 12, 6] {
+        for heads in 1..=7 {
+            for_each_group(len, heads, 11, |visible, grouped, alone| {
+                assert_eq!(grouped, alone, "{heads} heads of {len}, {visible} visible");
+            });
+        }
     }
 }

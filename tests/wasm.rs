@@ -6,7 +6,7 @@ use wasm_bindgen_test::wasm_bindgen_test;
 
 mod attention_common;
 mod quant_common;
-use attention_common::{for_each_visible, Case};
+use attention_common::{for_each_group, for_each_visible, Case};
 use quant_common::compare_with_one_token_kernel;
 
 #[wasm_bindgen_test]
@@ -260,6 +260,20 @@ fn quantized_products_equal_the_portable_kernel_row_by_row() {
                 );
             };
             compare_with_one_token_kernel(dtype, &bytes, (rows, cols), &xs, tokens, check);
+        }
+    }
+}
+
+/// The simd128 attention of the query heads of one key-value head together (two keys and up to
+/// three heads at a time) equals each head's alone (four keys at a time) bit for bit, for groups
+/// of 1 to 7 heads and odd and even visible lengths.
+#[wasm_bindgen_test]
+fn simd_grouped_heads_equal_each_head_alone() {
+    for len in [64, 12] {
+        for heads in 1..=7 {
+            for_each_group(len, heads, 9, |visible, grouped, alone| {
+                assert_eq!(grouped, alone, "{heads} heads of {len}, {visible} visible");
+            });
         }
     }
 }

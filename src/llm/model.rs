@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::Arc;
 
-use super::attention::{attend, HeadLayout};
+use super::attention::{attend_group, HeadLayout};
 use super::gguf::GgufFile;
 use super::kv_cache::KvCache;
 use super::quant::kernels::exp_f32;
@@ -524,30 +524,32 @@ impl Model {
         let scale = 1.0 / (hd as f32).sqrt();
         let q = &q[..];
         let out = DisjointOut::new(attn);
-        // One item per (token, head): each writes only its head's slice of `attn`, with the same
-        // arithmetic in the same order however the items are split, so threads change no bit.
+        // One item per (token, key-value head): the query heads that share the key-value head
+        // share its loads of keys and values; each item writes only those heads' slice of
+        // `attn`, with the same arithmetic in the same order however the items are split, so
+        // threads change no bit.
         let heads = |items: Range<usize>| {
-            let mut scores = Vec::with_capacity(start + t_len);
+            let mut scores = Vec::with_capacity(group * (start + t_len));
             for item in items {
                 // Query row `j` is token `queries.start + j` of the pass.
-                let (j, head) = (item / n_head, item % n_head);
+                let (j, kv_head) = (item / n_kv, item % n_kv);
                 let layout = HeadLayout {
                     stride: kv_dim,
-                    offset: (head / group) * hd,
+                    offset: kv_head * hd,
                     len: hd,
                 };
-                let qh = &q[j * q_dim + head * hd..j * q_dim + (head + 1) * hd];
-                // SAFETY: this item's head slice belongs to no other item, and `attn` outlives
-                // the fork-join.
-                let oh =
-                    unsafe { out.slice_mut(j * q_dim + head * hd..j * q_dim + (head + 1) * hd) };
+                let first = j * q_dim + kv_head * group * hd;
+                let qs = &q[first..first + group * hd];
+                // SAFETY: this item's heads' slice belongs to no other item, and `attn`
+                // outlives the fork-join.
+                let os = unsafe { out.slice_mut(first..first + group * hd) };
                 let visible = start + queries.start + j + 1;
-                attend(qh, (keys, values), layout, visible, scale, &mut scores, oh);
+                attend_group(qs, (keys, values), layout, visible, scale, &mut scores, os);
             }
         };
-        let items = n_q * n_head;
-        // Scores and weighted sums: about 2 · visible · hd multiply-adds per item.
-        for_each_chunk(items, 1, 2 * items * (start + t_len) * hd, &heads);
+        let items = n_q * n_kv;
+        // Scores and weighted sums: about 2 · visible · hd multiply-adds per head.
+        for_each_chunk(items, 1, 2 * items * group * (start + t_len) * hd, &heads);
     }
 }
 
