@@ -173,19 +173,23 @@ mod simd {
         let visible = scores.len() / heads;
         assert!(scores.len() == heads * visible);
         assert!(keys.len() >= visible * head.stride && head.offset + head.len <= head.stride);
-        if heads == 1 {
-            return one_head_scores(qs, keys, head, scale, scores);
-        }
-        let mut done = 0;
-        while done < heads {
-            let (qs, scores) = (&qs[done * head.len..], &mut scores[done * visible..]);
-            match heads - done {
+        for (first, n) in head_passes(heads) {
+            let (qs, scores) = (&qs[first * head.len..], &mut scores[first * visible..]);
+            match n {
                 1 => one_head_scores(&qs[..head.len], keys, head, scale, &mut scores[..visible]),
                 2 => head_group_scores::<2>(qs, keys, head, scale, visible, scores),
                 _ => head_group_scores::<3>(qs, keys, head, scale, visible, scores),
             }
-            done += (heads - done).min(3);
         }
+    }
+
+    /// The heads of a group in passes of up to three, as (first head, heads in the pass): three
+    /// heads' accumulators for two keys, or for eight floats, fit x64's sixteen vector registers
+    /// beside the loads.
+    fn head_passes(heads: usize) -> impl Iterator<Item = (usize, usize)> {
+        (0..heads)
+            .step_by(3)
+            .map(move |first| (first, (heads - first).min(3)))
     }
 
     /// One head's scores, four keys at a time.
@@ -283,15 +287,13 @@ mod simd {
         let visible = weights.len() / heads;
         assert!(weights.len() == heads * visible);
         assert!(values.len() >= visible * head.stride && head.offset + head.len <= head.stride);
-        let mut done = 0;
-        while done < heads {
-            let (w, o) = (&weights[done * visible..], &mut out[done * head.len..]);
-            match heads - done {
+        for (first, n) in head_passes(heads) {
+            let (w, o) = (&weights[first * visible..], &mut out[first * head.len..]);
+            match n {
                 1 => one_head_values(&w[..visible], values, head, &mut o[..head.len]),
                 2 => head_group_values::<2>(w, values, head, visible, o),
                 _ => head_group_values::<3>(w, values, head, visible, o),
             }
-            done += (heads - done).min(3);
         }
     }
 
