@@ -11,7 +11,9 @@ use sotto::llm::quant::{
 use std::sync::Arc;
 
 mod quant_common;
-use quant_common::compare_with_one_token_kernel;
+use quant_common::{
+    compare_with_one_token_kernel, products_with_non_finite_scales_equal_the_one_token_kernel,
+};
 
 /// Deterministic values with outliers, like real activations.
 fn values(n: usize, seed: u64) -> Vec<f32> {
@@ -384,4 +386,11 @@ fn matmul_equals_the_one_token_kernel_for_every_token_count() {
             compare_with_one_token_kernel(dtype, &bytes, (rows, cols), &xs, tokens, exactly);
         }
     }
+}
+
+/// A scale that is not finite stops packing in place, and its products stay exact (the shared
+/// case in `quant_common`).
+#[test]
+fn non_finite_scales_are_not_packed_in_place_and_stay_exact() {
+    products_with_non_finite_scales_equal_the_one_token_kernel(|n| values(n, 90));
 }

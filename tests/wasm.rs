@@ -7,7 +7,9 @@ use wasm_bindgen_test::wasm_bindgen_test;
 mod attention_common;
 mod quant_common;
 use attention_common::{for_each_group, for_each_visible, Case};
-use quant_common::compare_with_one_token_kernel;
+use quant_common::{
+    compare_with_one_token_kernel, products_with_non_finite_scales_equal_the_one_token_kernel,
+};
 
 #[wasm_bindgen_test]
 fn reports_version_and_simd() {
@@ -148,6 +150,42 @@ fn simd_f16_decoding_equals_the_scalar_decoding_on_every_pattern() {
             assert_eq!(bits, expected, "f16 {:#06x}", h + k as u32);
         }
     }
+}
+
+/// The prefill kernel's in-loop decoding of finite scales equals the full decoding on all 63,488
+/// finite f16 patterns, both signs.
+#[wasm_bindgen_test]
+fn simd_finite_f16_decoding_equals_the_full_decoding_on_finite_patterns() {
+    use core::arch::wasm32::{u32x4, u32x4_extract_lane};
+    use sotto::llm::quant::simd128::{f16_to_f32x4, finite_f16_to_f32x4};
+    for h in (0..0x7c00u32).chain(0x8000..0xfc00).step_by(4) {
+        let lanes = |v| {
+            [
+                u32x4_extract_lane::<0>(v),
+                u32x4_extract_lane::<1>(v),
+                u32x4_extract_lane::<2>(v),
+                u32x4_extract_lane::<3>(v),
+            ]
+        };
+        let x = u32x4(h, h + 1, h + 2, h + 3);
+        assert_eq!(
+            lanes(finite_f16_to_f32x4(x)),
+            lanes(f16_to_f32x4(x)),
+            "f16 {h:#06x}"
+        );
+    }
+}
+
+/// In wasm, the in-place tiles decode their finite scales in the kernel and the per-product
+/// tiles carry decoded ones: a scale that is not finite still gives the one-token kernel's
+/// products exactly (the shared case in `quant_common`).
+#[wasm_bindgen_test]
+fn simd_products_with_non_finite_scales_equal_the_one_token_kernel() {
+    products_with_non_finite_scales_equal_the_one_token_kernel(|n| {
+        (0..n)
+            .map(|i| ((i * 53) % 97) as f32 / 48.0 - 1.0)
+            .collect()
+    });
 }
 
 #[wasm_bindgen_test]

@@ -61,3 +61,45 @@ pub fn compare_with_one_token_kernel(
         }
     }
 }
+
+/// A q8_0 matrix of 24 rows whose rows 11 and 20 have a scale that is not finite (an infinity,
+/// a NaN): packing in place stops before the tile of row 11, so only the first tile is packed,
+/// and for 1 to 9 tokens every product (through the in-place tile, and through the per-product
+/// tiles, which then carry decoded scales) equals the one-token scalar kernel bit for bit,
+/// infinities and NaNs included.
+pub fn products_with_non_finite_scales_equal_the_one_token_kernel(xs: impl Fn(usize) -> Vec<f32>) {
+    let (rows, cols) = (24, 64);
+    let row_len = cols / 32 * 34;
+    let mut bytes = Vec::new();
+    let weights: Vec<f32> = (0..rows * cols)
+        .map(|i| ((i * 37) % 101) as f32 / 50.0 - 1.0)
+        .collect();
+    sotto::llm::quant::encode::quantize_row(GgmlType::Q8_0, &weights, &mut bytes);
+    // Row 11's second block scale: +inf; row 20's first: a NaN.
+    bytes[11 * row_len + 34..][..2].copy_from_slice(&0x7c00u16.to_le_bytes());
+    bytes[20 * row_len..][..2].copy_from_slice(&0x7e00u16.to_le_bytes());
+    let mut packed = bytes.clone();
+    let packed_rows = pack_q8_0_in_place(&mut packed, rows, cols);
+    assert_eq!(
+        packed_rows, TILE_ROWS,
+        "packing stops at the tile of row 11"
+    );
+    assert_eq!(packed[TILE_ROWS * row_len..], bytes[TILE_ROWS * row_len..]);
+    let packed = QMatrix::new_packed(Arc::new(packed), 0, rows, cols, packed_rows);
+    for tokens in 1..=9 {
+        let xs = xs(tokens * cols);
+        let mut out = vec![0f32; tokens * rows];
+        packed.matmul(&xs, tokens, &mut out);
+        for t in 0..tokens {
+            let a = QuantizedActivations::q8_0(&xs[t * cols..(t + 1) * cols]);
+            for r in 0..rows {
+                let expected = kernels::dot_q8_0_q8_0(&bytes[r * row_len..][..row_len], &a);
+                let got = out[t * rows + r];
+                assert!(
+                    got.to_bits() == expected.to_bits() || (got.is_nan() && expected.is_nan()),
+                    "{tokens} tokens: t{t} r{r}: {got} against {expected}"
+                );
+            }
+        }
+    }
+}

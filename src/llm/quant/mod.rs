@@ -300,13 +300,19 @@ impl QMatrix {
                 };
                 // The first group streams the tile in from memory and decodes each block's
                 // scales as it goes; the next ones find the scales decoded, from the cache, once
-                // ([`packed::Tile::scales`]).
+                // ([`packed::Tile::scales`]). A tile with a scale that is not finite comes with
+                // its scales decoded for every group.
                 group_products(0, tile);
                 if groups.len() > 1 {
-                    packed::decode_scales(tile.bytes, &mut scales);
-                    let tile = Tile {
-                        scales: Some(&scales),
-                        ..tile
+                    let tile = match tile.scales {
+                        Some(_) => tile,
+                        None => {
+                            packed::decode_scales(tile.bytes, &mut scales);
+                            Tile {
+                                scales: Some(&scales),
+                                ..tile
+                            }
+                        }
                     };
                     (1..groups.len()).for_each(|g| group_products(g, tile));
                 }

@@ -164,11 +164,12 @@ fn packed_tokens<const T: usize, const DECODED: bool>(
             let dw = if DECODED {
                 [0, 1].map(|half| v128_load(dw.add(TILE_ROWS * b + 4 * half) as *const v128))
             } else {
-                // Decoded here, from the cache lines the loop above streamed in.
+                // Decoded here, from the cache lines the loop above streamed in; finite, as a
+                // tile without decoded scales promises ([`Tile::scales`]).
                 let bits = v128_load(w.add(b * TILE_BLOCK_BYTES) as *const v128);
                 [
-                    f16_to_f32x4(u32x4_extend_low_u16x8(bits)),
-                    f16_to_f32x4(u32x4_extend_high_u16x8(bits)),
+                    finite_f16_to_f32x4(u32x4_extend_low_u16x8(bits)),
+                    finite_f16_to_f32x4(u32x4_extend_high_u16x8(bits)),
                 ]
             };
             for (k, (acc, sums)) in acc.iter_mut().zip(&sums).enumerate() {
@@ -266,6 +267,20 @@ pub fn f16_to_f32x4(h: v128) -> v128 {
     );
     let is_special = u32x4_ge(magnitude, u32x4_splat(0x7c00));
     v128_or(v128_bitselect(special, finite, is_special), sign)
+}
+
+/// [`f16_to_f32x4`] for finite f16 values (the low 16 bits of each u32 lane): the magnitude
+/// shifted into an f32 and multiplied by 2¹¹², and the sign put back. Equal to it on all 63,488
+/// finite patterns (tested); its three operations fewer and no constants beside 2¹¹² keep the
+/// prefill kernel's accumulators in registers.
+#[inline(always)]
+pub fn finite_f16_to_f32x4(h: v128) -> v128 {
+    let magnitude = u32x4_shr(i32x4_shl(h, 17), 4);
+    let sign = i32x4_shl(u32x4_shr(h, 15), 31);
+    v128_or(
+        f32x4_mul(magnitude, f32x4_splat(f32::from_bits(0x7780_0000))),
+        sign,
+    )
 }
 
 /// Σ over one block (32 values) of one token, given its four widened weight vectors and four
