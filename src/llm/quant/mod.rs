@@ -289,11 +289,8 @@ impl QMatrix {
                     let dots = vec_dot_packed_group(tile, &groups[g], tokens);
                     for (k, dots) in dots[..tokens].iter().enumerate() {
                         let out = outputs(4 * g + k, tile_rows.clone());
-                        // A whole tile's copy has a constant length, which the compiler
-                        // writes as two vector stores; a copy of variable length becomes a
-                        // `memory.copy`, a call out of wasm in V8, four per tile and group.
                         match <&mut [f32; TILE_ROWS]>::try_from(&mut *out) {
-                            Ok(out) => *out = *dots,
+                            Ok(out) => copy_tile_row(dots, out),
                             Err(_) => out.copy_from_slice(&dots[..tile_rows.len()]),
                         }
                     }
@@ -463,6 +460,22 @@ pub fn vec_dot_packed_group(
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     {
         packed::dot_packed_group(tile, g, tokens)
+    }
+}
+
+/// Copies one token's products with a whole tile into its output rows. Written as stores of its
+/// own in wasm: LLVM merges a plain copy of this constant length with the partial tile's copy
+/// into one `memory.copy` of variable length, which V8 runs as a call out of wasm, four per tile
+/// and token group: 5% of a prefill.
+#[inline(always)]
+fn copy_tile_row(dots: &[f32; TILE_ROWS], out: &mut [f32; TILE_ROWS]) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        simd128::copy_f32x8(dots, out)
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    {
+        *out = *dots
     }
 }
 

@@ -351,6 +351,13 @@ pub fn quantize_block_q8_0_i16(block: &[f32], out: &mut [i16]) -> f32 {
     d
 }
 
+/// Eight floats copied as two vector loads and stores (see `quant::copy_tile_row`).
+#[inline(always)]
+pub fn copy_f32x8(from: &[f32; 8], to: &mut [f32; 8]) {
+    store(&mut to[..4], load(&from[..4]));
+    store(&mut to[4..], load(&from[4..]));
+}
+
 /// Writes one vector over the 16 bytes at the start of `p`.
 #[inline(always)]
 fn store<T: Copy>(p: &mut [T], v: v128) {
