@@ -15,7 +15,7 @@ use std::sync::Arc;
 use super::attention::{attend_group, HeadLayout};
 use super::gguf::GgufFile;
 use super::kv_cache::KvCache;
-use super::quant::kernels::exp_f32;
+use super::quant::kernels::{dot_f32_slices, exp_f32};
 use super::quant::{packed, GgmlType, QMatrix};
 use super::LlmError;
 use crate::parallel::{for_each_chunk, DisjointOut};
@@ -618,8 +618,7 @@ fn add_bias(x: &mut [f32], bias: &[f32]) {
 // https://github.com/huggingface/transformers/blob/main/src/transformers/models/llama/modeling_llama.py (LlamaRMSNorm)
 fn rms_norm(x: &[f32], w: &[f32], eps: f32, out: &mut [f32]) {
     for (row, o) in x.chunks_exact(w.len()).zip(out.chunks_exact_mut(w.len())) {
-        let mean_sq = row.iter().map(|v| v * v).sum::<f32>() / w.len() as f32;
-        let inv = 1.0 / (mean_sq + eps).sqrt();
+        let inv = inverse_rms(row, eps);
         o.iter_mut()
             .zip(row.iter().zip(w))
             .for_each(|(o, (x, w))| *o = x * inv * w);
@@ -628,8 +627,15 @@ fn rms_norm(x: &[f32], w: &[f32], eps: f32, out: &mut [f32]) {
 
 fn rms_norm_in_place(x: &mut [f32], w: &[f32], eps: f32) {
     for row in x.chunks_exact_mut(w.len()) {
-        let mean_sq = row.iter().map(|v| v * v).sum::<f32>() / w.len() as f32;
-        let inv = 1.0 / (mean_sq + eps).sqrt();
+        let inv = inverse_rms(row, eps);
         row.iter_mut().zip(w).for_each(|(x, w)| *x = *x * inv * w);
     }
+}
+
+/// 1 / √(mean(x²) + ε). The squares are summed in eight lanes: a sum in order is one chain of
+/// dependent adds, which kept the two norms of every layer from vectorizing (PyTorch's sum is
+/// not in order either).
+fn inverse_rms(row: &[f32], eps: f32) -> f32 {
+    let mean_sq = dot_f32_slices(row, row) / row.len() as f32;
+    1.0 / (mean_sq + eps).sqrt()
 }
