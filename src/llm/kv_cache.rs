@@ -41,6 +41,16 @@ impl KvCache {
         }
     }
 
+    /// Bytes that [`KvCache::reserve`] of `n` positions will ask the allocator for in the layers
+    /// that hold no buffer yet (all of them before a conversation's first pass). A growing
+    /// buffer is not counted: its new room is asked for while the old one is still held, and
+    /// the old ones, freed one by one, make room for the next.
+    pub(crate) fn first_buffer_bytes(&self, n: usize) -> usize {
+        let unallocated = self.keys.iter().chain(&self.values);
+        let buffers = unallocated.filter(|kv| kv.capacity() == 0).count();
+        buffers * n * self.row * std::mem::size_of::<f32>()
+    }
+
     /// Appends the keys and values of new positions to one layer (visible at once to that layer).
     pub(crate) fn append(&mut self, layer: usize, k: &[f32], v: &[f32]) {
         self.keys[layer].extend_from_slice(k);
@@ -75,5 +85,19 @@ impl KvCache {
             .chain(&self.values)
             .map(|v| v.capacity() * 4)
             .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KvCache;
+
+    #[test]
+    fn first_buffer_bytes_count_only_the_layers_without_a_buffer() {
+        let mut cache = KvCache::new(3, 10);
+        assert_eq!(cache.first_buffer_bytes(7), 3 * 2 * 7 * 10 * 4);
+        cache.reserve(7);
+        assert_eq!(cache.first_buffer_bytes(7), 0);
+        assert!(cache.bytes() >= 3 * 2 * 7 * 10 * 4);
     }
 }

@@ -368,6 +368,11 @@ impl Model {
                 context: c.context_length,
             });
         }
+        grow_heap_once(
+            2 * t_len * d * std::mem::size_of::<f32>()
+                + LayerBuffers::bytes(c, t_len)
+                + cache.first_buffer_bytes(t_len),
+        );
         // https://github.com/huggingface/transformers/blob/main/src/transformers/models/llama/modeling_llama.py (LlamaModel.forward: embed_tokens)
         let mut x = vec![0f32; t_len * d];
         for (row, &tok) in x.chunks_exact_mut(d).zip(tokens) {
@@ -377,6 +382,7 @@ impl Model {
         // One set of per-layer buffers for the whole pass: every layer overwrites them, and
         // allocating them per layer showed up as dlmalloc time in the wasm prefill profile.
         let mut buf = LayerBuffers::new(c, t_len);
+        debug_assert_eq!(buf.held_bytes(), LayerBuffers::bytes(c, t_len));
         cache.reserve(t_len);
         // The rotary angles of the pass's positions, for every layer.
         for (t, angles) in buf
@@ -571,6 +577,24 @@ struct LayerBuffers {
 }
 
 impl LayerBuffers {
+    /// The bytes [`LayerBuffers::new`] allocates.
+    fn bytes(c: &Config, t_len: usize) -> usize {
+        let q_dim = c.attention_head_count * c.attention_key_length;
+        let kv_dim = c.attention_head_count_kv * c.attention_key_length;
+        let (ff, d) = (c.feed_forward_length, c.embedding_length);
+        let floats = 2 * q_dim + 2 * kv_dim + 2 * ff + d + c.attention_key_length;
+        t_len * floats * std::mem::size_of::<f32>()
+    }
+
+    /// The bytes these buffers hold (to check [`LayerBuffers::bytes`]).
+    fn held_bytes(&self) -> usize {
+        let floats = [
+            &self.q, &self.k, &self.v, &self.attn, &self.gate, &self.up, &self.out,
+        ];
+        let floats: usize = floats.iter().map(|b| b.capacity()).sum();
+        (floats + 2 * self.angles.capacity()) * std::mem::size_of::<f32>()
+    }
+
     fn new(c: &Config, t_len: usize) -> Self {
         let q_dim = c.attention_head_count * c.attention_key_length;
         let kv_dim = c.attention_head_count_kv * c.attention_key_length;
@@ -587,6 +611,15 @@ impl LayerBuffers {
             angles: vec![(0.0, 1.0); t_len * c.attention_key_length / 2],
         }
     }
+}
+
+/// Asks the allocator for `bytes` in one piece and gives them back, so that the allocations of a
+/// forward pass that follow find their room at the top of the heap. Why: in wasm the heap grows
+/// by growing the memory, and V8 answers every growth with a full garbage collection (1–3 ms);
+/// a first 128-token prefill grew it eight times, allocation by allocation.
+fn grow_heap_once(bytes: usize) {
+    // `black_box`: an allocation that is only freed would otherwise be removed.
+    drop(std::hint::black_box(Vec::<u8>::with_capacity(bytes)));
 }
 
 /// Rotary embedding of every head in `x`, with the (sin, cos) of each frequency at this position.
