@@ -284,10 +284,9 @@ impl QMatrix {
                     }
                     scratch.pack(self.dtype, &bytes[..tile_rows.len()])
                 };
-                let group_products = |g: usize, tile: Tile| {
-                    let tokens = (n_tokens - 4 * g).min(4);
-                    let dots = vec_dot_packed_group(tile, &groups[g], tokens);
-                    for (k, dots) in dots[..tokens].iter().enumerate() {
+                let tokens = |g: usize| (n_tokens - 4 * g).min(4);
+                let write = |g: usize, dots: [[f32; TILE_ROWS]; 4]| {
+                    for (k, dots) in dots[..tokens(g)].iter().enumerate() {
                         let out = outputs(4 * g + k, tile_rows.clone());
                         match <&mut [f32; TILE_ROWS]>::try_from(&mut *out) {
                             Ok(out) => copy_tile_row(dots, out),
@@ -296,22 +295,24 @@ impl QMatrix {
                     }
                 };
                 // The first group streams the tile in from memory and decodes each block's
-                // scales as it goes; the next ones find the scales decoded, from the cache, once
+                // scales as it goes, keeping them for the next groups, which read them decoded
                 // ([`packed::Tile::scales`]). A tile with a scale that is not finite comes with
                 // its scales decoded for every group.
-                group_products(0, tile);
-                if groups.len() > 1 {
-                    let tile = match tile.scales {
-                        Some(_) => tile,
-                        None => {
-                            packed::decode_scales(tile.bytes, &mut scales);
-                            Tile {
-                                scales: Some(&scales),
-                                ..tile
-                            }
-                        }
-                    };
-                    (1..groups.len()).for_each(|g| group_products(g, tile));
+                let keep_scales = tile.scales.is_none() && groups.len() > 1;
+                let first = match keep_scales {
+                    true => vec_dot_packed_group_decoding(tile, &groups[0], tokens(0), &mut scales),
+                    false => vec_dot_packed_group(tile, &groups[0], tokens(0)),
+                };
+                write(0, first);
+                let tile = match keep_scales {
+                    true => Tile {
+                        scales: Some(&scales),
+                        ..tile
+                    },
+                    false => tile,
+                };
+                for (g, group) in groups.iter().enumerate().skip(1) {
+                    write(g, vec_dot_packed_group(tile, group, tokens(g)));
                 }
             }
             for t in 4 * groups.len()..n_tokens {
@@ -459,6 +460,28 @@ pub fn vec_dot_packed_group(
     }
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     {
+        packed::dot_packed_group(tile, g, tokens)
+    }
+}
+
+/// [`vec_dot_packed_group`] of a tile whose scales are not decoded yet (`tile.scales` is
+/// `None`), which also writes them decoded into `scales` for the tile's next groups
+/// ([`packed::decode_scales`]'s values): the simd128 kernel decodes them as it goes, which
+/// spares the tile a pass of its own over its scales.
+#[inline]
+pub fn vec_dot_packed_group_decoding(
+    tile: Tile<'_>,
+    g: &TokenGroup,
+    tokens: usize,
+    scales: &mut Vec<f32>,
+) -> [[f32; TILE_ROWS]; 4] {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        simd128::dot_packed_group_decoding(tile, g, tokens, scales)
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    {
+        packed::decode_scales(tile.bytes, scales);
         packed::dot_packed_group(tile, g, tokens)
     }
 }

@@ -46,7 +46,7 @@ pub struct Tile<'a> {
     /// (decoding them in the loop costs the prefill kernel a tenth of its speed), but a pass
     /// over the scales of a tile not yet in cache waits on memory for every block: a third of
     /// a decode step. So the first group decodes them in the loop, which brings the tile in,
-    /// and the later ones read them decoded.
+    /// and keeps them decoded for the later ones.
     pub scales: Option<&'a [f32]>,
 }
 

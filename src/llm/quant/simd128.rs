@@ -114,38 +114,64 @@ fn widen_q8_0(block: &[u8]) -> [v128; 4] {
 /// a group padded to four tokens costs only its real ones.
 pub fn dot_packed_group(tile: Tile<'_>, g: &TokenGroup, tokens: usize) -> [[f32; TILE_ROWS]; 4] {
     match (tokens, tile.scales.is_some()) {
-        (1, false) => packed_tokens::<1, false>(tile, g),
-        (1, true) => packed_tokens::<1, true>(tile, g),
-        (2, false) => packed_tokens::<2, false>(tile, g),
-        (2, true) => packed_tokens::<2, true>(tile, g),
-        (3, false) => packed_tokens::<3, false>(tile, g),
-        (3, true) => packed_tokens::<3, true>(tile, g),
-        (4, false) => packed_tokens::<4, false>(tile, g),
-        (4, true) => packed_tokens::<4, true>(tile, g),
+        (1, false) => packed_tokens::<1, false, false>(tile, g, &mut []),
+        (1, true) => packed_tokens::<1, true, false>(tile, g, &mut []),
+        (2, false) => packed_tokens::<2, false, false>(tile, g, &mut []),
+        (2, true) => packed_tokens::<2, true, false>(tile, g, &mut []),
+        (3, false) => packed_tokens::<3, false, false>(tile, g, &mut []),
+        (3, true) => packed_tokens::<3, true, false>(tile, g, &mut []),
+        (4, false) => packed_tokens::<4, false, false>(tile, g, &mut []),
+        (4, true) => packed_tokens::<4, true, false>(tile, g, &mut []),
+        _ => panic!("a group has one to four tokens, not {tokens}"),
+    }
+}
+
+/// [`dot_packed_group`] of a tile whose scales are not decoded yet, which also writes them
+/// decoded into `scales` (eight per block, as [`super::packed::decode_scales`] does), for the
+/// tile's next groups: the kernel decodes each block's scales anyway.
+pub fn dot_packed_group_decoding(
+    tile: Tile<'_>,
+    g: &TokenGroup,
+    tokens: usize,
+    scales: &mut Vec<f32>,
+) -> [[f32; TILE_ROWS]; 4] {
+    assert!(
+        tile.scales.is_none(),
+        "the tile's scales are decoded already"
+    );
+    scales.resize(tile.blocks() * TILE_ROWS, 0.0);
+    match tokens {
+        1 => packed_tokens::<1, false, true>(tile, g, scales),
+        2 => packed_tokens::<2, false, true>(tile, g, scales),
+        3 => packed_tokens::<3, false, true>(tile, g, scales),
+        4 => packed_tokens::<4, false, true>(tile, g, scales),
         _ => panic!("a group has one to four tokens, not {tokens}"),
     }
 }
 
 /// [`dot_packed_group`] of the group's first `T` tokens, with the tile's decoded scales
-/// (`DECODED`) or its f16 ones.
+/// (`DECODED`) or its f16 ones, which `KEEP` writes decoded into `keep`.
 #[inline(always)]
-fn packed_tokens<const T: usize, const DECODED: bool>(
+fn packed_tokens<const T: usize, const DECODED: bool, const KEEP: bool>(
     tile: Tile<'_>,
     g: &TokenGroup,
+    keep: &mut [f32],
 ) -> [[f32; TILE_ROWS]; 4] {
     let blocks = tile.blocks();
     assert!(tile.bytes.len() >= blocks * TILE_BLOCK_BYTES);
     assert!(g.qs.len() >= blocks * 4 * QK8_0 && g.scales.len() >= blocks * 4);
     let decoded = tile.scales.unwrap_or(&[]);
     assert!(!DECODED || decoded.len() >= blocks * TILE_ROWS);
+    assert!(!KEEP || keep.len() >= blocks * TILE_ROWS);
+    let keep = keep.as_mut_ptr();
     let (w, dw) = (tile.bytes.as_ptr(), decoded.as_ptr());
     let (qa, da) = (g.qs.as_ptr(), g.scales.as_ptr());
     // acc[k][half]: token k, rows 4·half..4·half + 4.
     let mut acc = [[f32x4_splat(0.0); 2]; T];
     for b in 0..blocks {
         // SAFETY: every pointer below stays inside the lengths asserted above: block `b` of the
-        // tile is 272 bytes (and 8 decoded scales when `DECODED`), of the group 4 × 32 values and 4 scales; wasm loads
-        // need no alignment.
+        // tile is 272 bytes (and 8 decoded scales when `DECODED`, 8 kept when `KEEP`), of the
+        // group 4 × 32 values and 4 scales; wasm loads and stores need no alignment.
         unsafe {
             let wb = w.add(b * TILE_BLOCK_BYTES + SCALE_BYTES) as *const i8;
             let qb = qa.add(b * 4 * QK8_0);
@@ -167,10 +193,15 @@ fn packed_tokens<const T: usize, const DECODED: bool>(
                 // Decoded here, from the cache lines the loop above streamed in; finite, as a
                 // tile without decoded scales promises ([`Tile::scales`]).
                 let bits = v128_load(w.add(b * TILE_BLOCK_BYTES) as *const v128);
-                [
+                let dw = [
                     finite_f16_to_f32x4(u32x4_extend_low_u16x8(bits)),
                     finite_f16_to_f32x4(u32x4_extend_high_u16x8(bits)),
-                ]
+                ];
+                if KEEP {
+                    v128_store(keep.add(TILE_ROWS * b) as *mut v128, dw[0]);
+                    v128_store(keep.add(TILE_ROWS * b + 4) as *mut v128, dw[1]);
+                }
+                dw
             };
             for (k, (acc, sums)) in acc.iter_mut().zip(&sums).enumerate() {
                 let da = f32x4_splat(*da.add(4 * b + k));
