@@ -1,14 +1,21 @@
 // Drives examples/bench_llm_wasm.rs under Node (one thread) and prints one JSON object.
 // usage: node examples/bench_llm_wasm.mjs WASM MODEL.gguf [--candle] [--prompt 128] [--decode 32] [--turn 25]
+//        [--rounds 5] [--candle-rounds 1]
+// Each round measures a fresh instance (load, prefill, decode, second turn); the figures are the
+// rounds' medians, with the fastest and slowest in `spread`: single runs on a shared 2-core
+// machine vary by 10% and more (background JIT tier-up, neighbours).
 import fs from "node:fs";
 import os from "node:os";
 import { performance } from "node:perf_hooks";
 
 const [wasmPath, modelPath, ...rest] = process.argv.slice(2);
-const opt = { prompt: 128, decode: 32, turn: 25, candle: false };
+const opt = { prompt: 128, decode: 32, turn: 25, candle: false, rounds: 5, "candle-rounds": 1 };
 for (let i = 0; i < rest.length; i++) {
   if (rest[i] === "--candle") opt.candle = true;
   else opt[rest[i].replace(/^--/, "")] = Number(rest[++i]);
+}
+for (const [k, v] of Object.entries(opt)) {
+  if (k !== "candle" && !(Number.isInteger(v) && v > 0)) throw new Error(`--${k} takes a positive integer, not ${v}`);
 }
 const wasmBytes = fs.readFileSync(wasmPath);
 const model = fs.readFileSync(modelPath);
@@ -51,26 +58,48 @@ function time(f) {
 
 const rate = (n, s) => Math.round((n / s) * 10) / 10;
 
-async function run(prefix) {
-  await warmUp(prefix);
+const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+
+// One round: a fresh instance loads the model, prefills the prompt, decodes, and prefills a
+// second turn on the warm conversation.
+async function round(prefix) {
   const x = await instance();
   const ptr = copyIn(x);
   let status;
   const load_s = time(() => { status = x[`${prefix}load`](ptr, model.length); });
   if (status !== 0) throw new Error(`load failed: ${status}`);
-  const memory_after_load_mib = x.memory.buffer.byteLength / MiB;
+  const memory_after_load = x.memory.buffer.byteLength;
   const prefill_s = time(() => x[`${prefix}prefill`](opt.prompt, 0));
   const decode_s = time(() => x[`${prefix}decode`](opt.decode));
   const turn_s = time(() => x[`${prefix}prefill`](opt.turn, 1000));
-  const kernel = prefix === "" ? kernelCeiling(x) : null;
+  return { x, load_s, memory_after_load, prefill_s, decode_s, turn_s };
+}
+
+async function run(prefix, rounds) {
+  await warmUp(prefix);
+  const runs = [];
+  for (let i = 0; i < rounds; i++) runs.push(await round(prefix));
+  const last = runs[runs.length - 1];
+  const figures = (key, f) => runs.map((r) => f(r[key]));
+  const prefill = figures("prefill_s", (s) => rate(opt.prompt, s));
+  const decode = figures("decode_s", (s) => rate(opt.decode, s));
+  const turn = figures("turn_s", (s) => Math.round(s * 1e4) / 10);
+  const kernel = prefix === "" ? kernelCeiling(last.x) : null;
+  const prefill_s = median(runs.map((r) => r.prefill_s));
   return {
-    load_s,
-    memory_after_load_mib: Math.round(memory_after_load_mib * 10) / 10,
-    memory_vs_file: Math.round((x.memory.buffer.byteLength / model.length) * 1000) / 1000,
-    prefill_tok_s: rate(opt.prompt, prefill_s),
-    decode_tok_s: rate(opt.decode, decode_s),
-    second_turn_prefill_ms: Math.round(turn_s * 1e4) / 10,
-    memory_at_end_mib: Math.round((x.memory.buffer.byteLength / MiB) * 10) / 10,
+    rounds,
+    load_s: median(runs.map((r) => r.load_s)),
+    memory_after_load_mib: Math.round((last.memory_after_load / MiB) * 10) / 10,
+    memory_vs_file: Math.round((last.memory_after_load / model.length) * 1000) / 1000,
+    prefill_tok_s: median(prefill),
+    decode_tok_s: median(decode),
+    second_turn_prefill_ms: median(turn),
+    spread: {
+      prefill_tok_s: [Math.min(...prefill), Math.max(...prefill)],
+      decode_tok_s: [Math.min(...decode), Math.max(...decode)],
+      second_turn_prefill_ms: [Math.min(...turn), Math.max(...turn)],
+    },
+    memory_at_end_mib: Math.round((last.x.memory.buffer.byteLength / MiB) * 10) / 10,
     ...(kernel ?? {}),
     ...(kernel ? { prefill_matmul_gmac_s: Math.round((opt.prompt * kernel.matmul_macs_per_token / prefill_s / 1e9) * 10) / 10 } : {}),
   };
@@ -95,7 +124,7 @@ function kernelCeiling(x) {
 }
 
 // The simd128 kernels' agreement with the portable ones is a test (tests/wasm.rs), not part of this.
-const ours = await run("");
+const ours = await run("", opt.rounds);
 // The same with the GGUF tokenizer and chat template loaded too (what the browser holds).
 let with_tokenizer = null;
 try {
@@ -110,7 +139,7 @@ try {
 } catch (e) {
   with_tokenizer = { error: String(e) };
 }
-const candle = opt.candle ? await run("candle_") : null;
+const candle = opt.candle ? await run("candle_", opt["candle-rounds"]) : null;
 const ratio = (k) => (candle ? Math.round((ours[k] / candle[k]) * 100) / 100 : null);
 console.log(JSON.stringify({
   engine: "wasm32 simd128, node " + process.version + ", one thread",
