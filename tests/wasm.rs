@@ -271,8 +271,9 @@ fn simd_quantization_equals_the_portable_quantization() {
 }
 
 /// Whole products in wasm equal the portable one-token kernel, token by token, for q8_0 and q4_0
-/// and 19 rows (two tiles and a part): with 9 tokens (packed tiles meeting two groups and a
-/// partial one) exactly, and with 3 tokens (the one-token simd128 kernel) within f32 reordering.
+/// and 19 rows (two tiles and a part): with 9, 7 and 6 tokens (packed tiles meeting a first group,
+/// which keeps the tile's decoded scales and widened values, then the later groups of 4, 1, 3 or
+/// 2 tokens, which read them) exactly, and with 3 tokens (one group) within f32 reordering.
 #[wasm_bindgen_test]
 fn quantized_products_equal_the_portable_kernel_row_by_row() {
     use sotto::llm::quant::encode::quantize_row;
@@ -286,7 +287,7 @@ fn quantized_products_equal_the_portable_kernel_row_by_row() {
             let row: Vec<f32> = (0..cols).map(|c| value(r * 131 + c * 3 + 1)).collect();
             quantize_row(dtype, &row, &mut bytes);
         }
-        for tokens in [9, 3] {
+        for tokens in [9, 7, 6, 3] {
             let xs: Vec<f32> = (0..tokens * cols).map(|i| value(i + 5)).collect();
             let check = |got: f32, expected: f32, what: String| {
                 if tokens >= 4 {

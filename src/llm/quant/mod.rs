@@ -20,7 +20,7 @@ use std::sync::Arc;
 use super::LlmError;
 use crate::parallel::{for_each_chunk, DisjointOut};
 pub use kernels::{QuantizedActivations, TokenGroup, QK8_0, QK_K};
-use packed::{PackedTile, Tile, TILE_ROWS};
+use packed::{KeptTile, PackedTile, Tile, TILE_ROWS};
 
 /// Tensor encodings this crate reads (GGML type ids).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -266,7 +266,7 @@ impl QMatrix {
         let outputs = |t: usize, rows: Range<usize>| unsafe {
             out.slice_mut(t * self.rows + rows.start..t * self.rows + rows.end)
         };
-        let (mut scratch, mut scales) = (PackedTile::default(), Vec::new());
+        let (mut scratch, mut kept) = (PackedTile::default(), KeptTile::default());
         for tile in rows.clone().step_by(TILE_ROWS) {
             let tile_rows = tile..(tile + TILE_ROWS).min(rows.end);
             if !groups.is_empty() {
@@ -294,25 +294,22 @@ impl QMatrix {
                         }
                     }
                 };
-                // The first group streams the tile in from memory and decodes each block's
-                // scales as it goes, keeping them for the next groups, which read them decoded
-                // ([`packed::Tile::scales`]). A tile with a scale that is not finite comes with
-                // its scales decoded for every group.
-                let keep_scales = tile.scales.is_none() && groups.len() > 1;
-                let first = match keep_scales {
-                    true => vec_dot_packed_group_decoding(tile, &groups[0], tokens(0), &mut scales),
+                // The first group streams the tile in from memory, decoding each block's scales
+                // and widening its values as it goes; the next groups read what it kept
+                // ([`packed::KeptTile`]), from the cache. A tile with a scale that is not finite
+                // comes with its scales decoded for every group.
+                let keep = tile.scales.is_none() && groups.len() > 1;
+                let first = match keep {
+                    true => vec_dot_packed_group_keeping(tile, &groups[0], tokens(0), &mut kept),
                     false => vec_dot_packed_group(tile, &groups[0], tokens(0)),
                 };
                 write(0, first);
-                let tile = match keep_scales {
-                    true => Tile {
-                        scales: Some(&scales),
-                        ..tile
-                    },
-                    false => tile,
-                };
                 for (g, group) in groups.iter().enumerate().skip(1) {
-                    write(g, vec_dot_packed_group(tile, group, tokens(g)));
+                    let dots = match keep {
+                        true => vec_dot_kept_group(tile, &kept, group, tokens(g)),
+                        false => vec_dot_packed_group(tile, group, tokens(g)),
+                    };
+                    write(g, dots);
                 }
             }
             for t in 4 * groups.len()..n_tokens {
@@ -464,24 +461,49 @@ pub fn vec_dot_packed_group(
     }
 }
 
-/// [`vec_dot_packed_group`] of a tile whose scales are not decoded yet (`tile.scales` is
-/// `None`), which also writes them decoded into `scales` for the tile's next groups
-/// ([`packed::decode_scales`]'s values): the simd128 kernel decodes them as it goes, which
-/// spares the tile a pass of its own over its scales.
+/// [`vec_dot_packed_group`] of the first token group of a tile whose scales are not decoded
+/// (`tile.scales` is `None`), keeping in `kept` what the tile's next groups read instead of the
+/// tile ([`vec_dot_kept_group`]): its scales decoded, and in wasm its values widened to i16.
+/// The simd128 kernel decodes and widens them as it goes, so keeping them costs a few stores,
+/// and spares the next groups a pass over the scales and a widening of every value.
 #[inline]
-pub fn vec_dot_packed_group_decoding(
+pub fn vec_dot_packed_group_keeping(
     tile: Tile<'_>,
     g: &TokenGroup,
     tokens: usize,
-    scales: &mut Vec<f32>,
+    kept: &mut KeptTile,
 ) -> [[f32; TILE_ROWS]; 4] {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
-        simd128::dot_packed_group_decoding(tile, g, tokens, scales)
+        simd128::dot_packed_group_keeping(tile, g, tokens, kept)
     }
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     {
-        packed::decode_scales(tile.bytes, scales);
+        packed::decode_scales(tile.bytes, &mut kept.scales);
+        packed::dot_packed_group(tile, g, tokens)
+    }
+}
+
+/// [`vec_dot_packed_group`] of a later token group of `tile`, from what its first group kept
+/// ([`vec_dot_packed_group_keeping`]). Equal to [`vec_dot_packed_group`] bit for bit.
+#[inline]
+pub fn vec_dot_kept_group(
+    tile: Tile<'_>,
+    kept: &KeptTile,
+    g: &TokenGroup,
+    tokens: usize,
+) -> [[f32; TILE_ROWS]; 4] {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        let _ = tile;
+        simd128::dot_kept_group(kept, g, tokens)
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    {
+        let tile = Tile {
+            scales: Some(&kept.scales),
+            ..tile
+        };
         packed::dot_packed_group(tile, g, tokens)
     }
 }

@@ -57,6 +57,20 @@ impl Tile<'_> {
     }
 }
 
+/// What the first token group's products with a tile keep for the tile's next groups: the
+/// scales decoded ([`decode_scales`]' values) and, in wasm, the values widened to i16, which the
+/// later groups read with plain loads ([`super::vec_dot_packed_group_keeping`]). Reused from
+/// tile to tile.
+#[derive(Debug, Clone, Default)]
+pub struct KeptTile {
+    /// For block `b`, row `r`: the scale at `8 * b + r`.
+    pub scales: Vec<f32>,
+    /// For block `b`, pair `p`, rows `4h..4h + 4` (`h` 0 or 1): their two values each at
+    /// `256 * b + 16 * p + 8 * h`, as i16 (the packed block's order). Empty where the build's
+    /// kernel does not use them.
+    pub wide: Vec<i16>,
+}
+
 /// A tile packed from rows, its buffer reused from tile to tile.
 #[derive(Debug, Clone, Default)]
 pub struct PackedTile {

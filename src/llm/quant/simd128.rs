@@ -8,7 +8,7 @@
 use core::arch::wasm32::*;
 
 use super::kernels::{f16_at, round_to_f16, QuantizedActivations, TokenGroup, QK8_0};
-use super::packed::{Tile, SCALE_BYTES, TILE_BLOCK_BYTES, TILE_ROWS};
+use super::packed::{KeptTile, Tile, SCALE_BYTES, TILE_BLOCK_BYTES, TILE_ROWS};
 use super::GgmlType;
 
 /// The 16 bytes at the start of `p` (u8, i8, i16 or f32 values) as one vector.
@@ -113,73 +113,148 @@ fn widen_q8_0(block: &[u8]) -> [v128; 4] {
 /// `tokens` (1 to 4) of the group are multiplied, each count by its own instance of the loop:
 /// a group padded to four tokens costs only its real ones.
 pub fn dot_packed_group(tile: Tile<'_>, g: &TokenGroup, tokens: usize) -> [[f32; TILE_ROWS]; 4] {
+    let source = Source {
+        packed: tile.bytes,
+        wide: &[],
+        scales: tile.scales.unwrap_or(&[]),
+    };
+    let blocks = tile.blocks();
     match (tokens, tile.scales.is_some()) {
-        (1, false) => packed_tokens::<1, false, false>(tile, g, &mut []),
-        (1, true) => packed_tokens::<1, true, false>(tile, g, &mut []),
-        (2, false) => packed_tokens::<2, false, false>(tile, g, &mut []),
-        (2, true) => packed_tokens::<2, true, false>(tile, g, &mut []),
-        (3, false) => packed_tokens::<3, false, false>(tile, g, &mut []),
-        (3, true) => packed_tokens::<3, true, false>(tile, g, &mut []),
-        (4, false) => packed_tokens::<4, false, false>(tile, g, &mut []),
-        (4, true) => packed_tokens::<4, true, false>(tile, g, &mut []),
+        (1, false) => packed_tokens::<1, IN_LOOP>(source, blocks, g, (&mut [], &mut [])),
+        (1, true) => packed_tokens::<1, DECODED>(source, blocks, g, (&mut [], &mut [])),
+        (2, false) => packed_tokens::<2, IN_LOOP>(source, blocks, g, (&mut [], &mut [])),
+        (2, true) => packed_tokens::<2, DECODED>(source, blocks, g, (&mut [], &mut [])),
+        (3, false) => packed_tokens::<3, IN_LOOP>(source, blocks, g, (&mut [], &mut [])),
+        (3, true) => packed_tokens::<3, DECODED>(source, blocks, g, (&mut [], &mut [])),
+        (4, false) => packed_tokens::<4, IN_LOOP>(source, blocks, g, (&mut [], &mut [])),
+        (4, true) => packed_tokens::<4, DECODED>(source, blocks, g, (&mut [], &mut [])),
         _ => panic!("a group has one to four tokens, not {tokens}"),
     }
 }
 
-/// [`dot_packed_group`] of a tile whose scales are not decoded yet, which also writes them
-/// decoded into `scales` (eight per block, as [`super::packed::decode_scales`] does), for the
-/// tile's next groups: the kernel decodes each block's scales anyway.
-pub fn dot_packed_group_decoding(
+/// [`dot_packed_group`] of a tile whose scales are not decoded yet, the first of the tile's
+/// groups: it also keeps what it computes for the next ones in `kept`, each block's scales
+/// decoded and its values widened to i16. Both come out of the kernel's loop anyway: two vector
+/// stores per pair of values, two per block of scales.
+pub fn dot_packed_group_keeping(
     tile: Tile<'_>,
     g: &TokenGroup,
     tokens: usize,
-    scales: &mut Vec<f32>,
+    kept: &mut KeptTile,
 ) -> [[f32; TILE_ROWS]; 4] {
     assert!(
         tile.scales.is_none(),
         "the tile's scales are decoded already"
     );
-    scales.resize(tile.blocks() * TILE_ROWS, 0.0);
+    let blocks = tile.blocks();
+    kept.scales.resize(blocks * TILE_ROWS, 0.0);
+    kept.wide.resize(blocks * TILE_ROWS * QK8_0, 0);
+    let source = Source {
+        packed: tile.bytes,
+        wide: &[],
+        scales: &[],
+    };
+    let keep = (&mut kept.scales[..], &mut kept.wide[..]);
     match tokens {
-        1 => packed_tokens::<1, false, true>(tile, g, scales),
-        2 => packed_tokens::<2, false, true>(tile, g, scales),
-        3 => packed_tokens::<3, false, true>(tile, g, scales),
-        4 => packed_tokens::<4, false, true>(tile, g, scales),
+        1 => packed_tokens::<1, KEEP>(source, blocks, g, keep),
+        2 => packed_tokens::<2, KEEP>(source, blocks, g, keep),
+        3 => packed_tokens::<3, KEEP>(source, blocks, g, keep),
+        4 => packed_tokens::<4, KEEP>(source, blocks, g, keep),
         _ => panic!("a group has one to four tokens, not {tokens}"),
     }
 }
 
-/// [`dot_packed_group`] of the group's first `T` tokens, with the tile's decoded scales
-/// (`DECODED`) or its f16 ones, which `KEEP` writes decoded into `keep`.
+/// [`dot_packed_group`] of a tile's later groups, from what its first group kept
+/// ([`dot_packed_group_keeping`]): the values come widened, so each pair is two plain loads
+/// where the packed tile needs two widening loads, which V8 runs on the same vector ports as
+/// the products (8 of 18 such instructions per pair become 8 of 16).
+pub fn dot_kept_group(kept: &KeptTile, g: &TokenGroup, tokens: usize) -> [[f32; TILE_ROWS]; 4] {
+    let blocks = kept.scales.len() / TILE_ROWS;
+    let source = Source {
+        packed: &[],
+        wide: &kept.wide,
+        scales: &kept.scales,
+    };
+    match tokens {
+        1 => packed_tokens::<1, WIDE>(source, blocks, g, (&mut [], &mut [])),
+        2 => packed_tokens::<2, WIDE>(source, blocks, g, (&mut [], &mut [])),
+        3 => packed_tokens::<3, WIDE>(source, blocks, g, (&mut [], &mut [])),
+        4 => packed_tokens::<4, WIDE>(source, blocks, g, (&mut [], &mut [])),
+        _ => panic!("a group has one to four tokens, not {tokens}"),
+    }
+}
+
+/// Where [`packed_tokens`] reads a tile: its packed bytes (the values as i8, the f16 scales),
+/// its values widened to i16 (`blocks` × [`TILE_ROWS`] × 32, pair by pair as in the packed
+/// block) and its decoded scales ([`TILE_ROWS`] per block), as its `MODE` needs.
+#[derive(Clone, Copy)]
+struct Source<'a> {
+    packed: &'a [u8],
+    wide: &'a [i16],
+    scales: &'a [f32],
+}
+
+/// [`packed_tokens`]' modes: the values packed as i8 with the scales decoded in the loop
+/// (`IN_LOOP`) or decoded already (`DECODED`); as `IN_LOOP`, keeping the decoded scales and the
+/// widened values (`KEEP`); or the values widened and the scales decoded already (`WIDE`).
+const IN_LOOP: u8 = 0;
+const DECODED: u8 = 1;
+const KEEP: u8 = 2;
+const WIDE: u8 = 3;
+
+/// [`dot_packed_group`] of the group's first `T` tokens, reading the tile as `MODE` says
+/// ([`Source`]); `keep` receives the decoded scales and widened values in the `KEEP` mode.
 #[inline(always)]
-fn packed_tokens<const T: usize, const DECODED: bool, const KEEP: bool>(
-    tile: Tile<'_>,
+fn packed_tokens<const T: usize, const MODE: u8>(
+    source: Source<'_>,
+    blocks: usize,
     g: &TokenGroup,
-    keep: &mut [f32],
+    keep: (&mut [f32], &mut [i16]),
 ) -> [[f32; TILE_ROWS]; 4] {
-    let blocks = tile.blocks();
-    assert!(tile.bytes.len() >= blocks * TILE_BLOCK_BYTES);
+    let values_per_block = TILE_ROWS * QK8_0;
+    match MODE {
+        WIDE => assert!(source.wide.len() >= blocks * values_per_block),
+        _ => assert!(source.packed.len() >= blocks * TILE_BLOCK_BYTES),
+    }
+    assert!(!matches!(MODE, DECODED | WIDE) || source.scales.len() >= blocks * TILE_ROWS);
+    assert!(
+        MODE != KEEP
+            || (keep.0.len() >= blocks * TILE_ROWS && keep.1.len() >= blocks * values_per_block)
+    );
     assert!(g.qs.len() >= blocks * 4 * QK8_0 && g.scales.len() >= blocks * 4);
-    let decoded = tile.scales.unwrap_or(&[]);
-    assert!(!DECODED || decoded.len() >= blocks * TILE_ROWS);
-    assert!(!KEEP || keep.len() >= blocks * TILE_ROWS);
-    let keep = keep.as_mut_ptr();
-    let (w, dw) = (tile.bytes.as_ptr(), decoded.as_ptr());
+    let (w, wide, dw) = (
+        source.packed.as_ptr(),
+        source.wide.as_ptr(),
+        source.scales.as_ptr(),
+    );
+    let (keep_scales, keep_wide) = (keep.0.as_mut_ptr(), keep.1.as_mut_ptr());
     let (qa, da) = (g.qs.as_ptr(), g.scales.as_ptr());
     // acc[k][half]: token k, rows 4·half..4·half + 4.
     let mut acc = [[f32x4_splat(0.0); 2]; T];
     for b in 0..blocks {
-        // SAFETY: every pointer below stays inside the lengths asserted above: block `b` of the
-        // tile is 272 bytes (and 8 decoded scales when `DECODED`, 8 kept when `KEEP`), of the
-        // group 4 × 32 values and 4 scales; wasm loads and stores need no alignment.
+        // SAFETY: every pointer below stays inside the lengths asserted above for the mode:
+        // block `b` of the packed tile is 272 bytes, of the widened values 256 i16, of the
+        // decoded or kept scales 8 floats, of the group 4 × 32 values and 4 scales; wasm loads
+        // and stores need no alignment.
         unsafe {
-            let wb = w.add(b * TILE_BLOCK_BYTES + SCALE_BYTES) as *const i8;
+            // Each mode reads one of the first two and writes the third only when it keeps:
+            // `wrapping_add` for the others, whose slices may be empty.
+            let wb = w.wrapping_add(b * TILE_BLOCK_BYTES + SCALE_BYTES) as *const i8;
+            let wide_b = wide.wrapping_add(b * values_per_block);
+            let keep_b = keep_wide.wrapping_add(b * values_per_block);
             let qb = qa.add(b * 4 * QK8_0);
             let mut sums = [[i32x4_splat(0); 2]; T];
             // A rolled loop on purpose: V8 keeps one pair's loads next to their products, where
             // an unrolled block has it load everything first and spill.
             for p in 0..QK8_0 / 2 {
-                let rows = [0, 1].map(|half| i16x8_load_extend_i8x8(wb.add(16 * p + 8 * half)));
+                let rows = [0, 1].map(|half| match MODE {
+                    WIDE => v128_load(wide_b.add(16 * p + 8 * half) as *const v128),
+                    _ => i16x8_load_extend_i8x8(wb.add(16 * p + 8 * half)),
+                });
+                if MODE == KEEP {
+                    v128_store(keep_b.add(16 * p) as *mut v128, rows[0]);
+                    v128_store(keep_b.add(16 * p + 8) as *mut v128, rows[1]);
+                }
                 for (k, sums) in sums.iter_mut().enumerate() {
                     let a = v128_load32_splat(qb.add(QK8_0 * k + 2 * p) as *const u32);
                     for (sum, &row) in sums.iter_mut().zip(&rows) {
@@ -187,7 +262,7 @@ fn packed_tokens<const T: usize, const DECODED: bool, const KEEP: bool>(
                     }
                 }
             }
-            let dw = if DECODED {
+            let dw = if matches!(MODE, DECODED | WIDE) {
                 [0, 1].map(|half| v128_load(dw.add(TILE_ROWS * b + 4 * half) as *const v128))
             } else {
                 // Decoded here, from the cache lines the loop above streamed in; finite, as a
@@ -197,9 +272,9 @@ fn packed_tokens<const T: usize, const DECODED: bool, const KEEP: bool>(
                     finite_f16_to_f32x4(u32x4_extend_low_u16x8(bits)),
                     finite_f16_to_f32x4(u32x4_extend_high_u16x8(bits)),
                 ];
-                if KEEP {
-                    v128_store(keep.add(TILE_ROWS * b) as *mut v128, dw[0]);
-                    v128_store(keep.add(TILE_ROWS * b + 4) as *mut v128, dw[1]);
+                if MODE == KEEP {
+                    v128_store(keep_scales.add(TILE_ROWS * b) as *mut v128, dw[0]);
+                    v128_store(keep_scales.add(TILE_ROWS * b + 4) as *mut v128, dw[1]);
                 }
                 dw
             };
