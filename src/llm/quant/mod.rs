@@ -285,7 +285,10 @@ impl QMatrix {
                     scratch.pack(self.dtype, &bytes[..tile_rows.len()])
                 };
                 let tokens = |g: usize| (n_tokens - 4 * g).min(4);
-                let write = |g: usize, dots: [[f32; TILE_ROWS]; 4]| {
+                // Each kernel's result is written from where the kernel left it: a result moved
+                // into a variable first (from one of two kernels) was a 128-byte `memory.copy`,
+                // which V8 runs as a call out of wasm, once per tile and group.
+                let write = |g: usize, dots: &[[f32; TILE_ROWS]; 4]| {
                     for (k, dots) in dots[..tokens(g)].iter().enumerate() {
                         let out = outputs(4 * g + k, tile_rows.clone());
                         match <&mut [f32; TILE_ROWS]>::try_from(&mut *out) {
@@ -299,17 +302,18 @@ impl QMatrix {
                 // ([`packed::KeptTile`]), from the cache. A tile with a scale that is not finite
                 // comes with its scales decoded for every group.
                 let keep = tile.scales.is_none() && groups.len() > 1;
-                let first = match keep {
-                    true => vec_dot_packed_group_keeping(tile, &groups[0], tokens(0), &mut kept),
-                    false => vec_dot_packed_group(tile, &groups[0], tokens(0)),
-                };
-                write(0, first);
+                match keep {
+                    true => write(
+                        0,
+                        &vec_dot_packed_group_keeping(tile, &groups[0], tokens(0), &mut kept),
+                    ),
+                    false => write(0, &vec_dot_packed_group(tile, &groups[0], tokens(0))),
+                }
                 for (g, group) in groups.iter().enumerate().skip(1) {
-                    let dots = match keep {
-                        true => vec_dot_kept_group(tile, &kept, group, tokens(g)),
-                        false => vec_dot_packed_group(tile, group, tokens(g)),
-                    };
-                    write(g, dots);
+                    match keep {
+                        true => write(g, &vec_dot_kept_group(tile, &kept, group, tokens(g))),
+                        false => write(g, &vec_dot_packed_group(tile, group, tokens(g))),
+                    }
                 }
             }
             for t in 4 * groups.len()..n_tokens {
