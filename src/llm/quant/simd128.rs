@@ -287,11 +287,14 @@ fn packed_tokens<const T: usize, const MODE: u8>(
             }
         }
     }
-    // Every value is stored as a vector, the tokens past `T` as zeros: an array zeroed first
-    // would be a `memory.fill`, which V8 runs as a call out of wasm, once per tile and group.
+    // Every value is stored as a vector, the tokens past `T` as zeros that LLVM cannot see are
+    // zeros: known zeros, it merges into a `memory.fill` (of the whole array, or of the rows
+    // past `T`), which V8 runs as a call out of wasm, once per tile and group (in every decode
+    // step, whose one group has one token).
+    let zero = std::hint::black_box(f32x4_splat(0.0));
     let mut out = [[0f32; TILE_ROWS]; 4];
     for (k, out) in out.iter_mut().enumerate() {
-        let halves = acc.get(k).copied().unwrap_or([f32x4_splat(0.0); 2]);
+        let halves = acc.get(k).copied().unwrap_or([zero; 2]);
         store(&mut out[..4], halves[0]);
         store(&mut out[4..], halves[1]);
     }
