@@ -1,8 +1,9 @@
-//! Elementwise float functions the chat model and Whisper share, written so their loops
-//! vectorize: no libm call per element (in wasm, `expf`, `erff` and `fmaxf` are calls, and they
-//! showed up in both models' profiles).
+//! Elementwise float functions of the chat model and Whisper (softmax, GELU; the chat model's
+//! norms, rotary embedding and biases), written so their loops vectorize: no libm call per
+//! element (in wasm, `expf`, `erff` and `fmaxf` are calls, and they showed up in both models'
+//! profiles), and sums in lanes rather than in one chain.
 
-use super::quant::kernels::exp_f32;
+use super::quant::kernels::{dot_f32_slices, exp_f32};
 
 /// Softmax of one row in place: the maximum by a compare (not `f32::max`), the exponentials in a
 /// loop of their own so it vectorizes, the sum in eight lanes, each value divided by it. The
@@ -88,4 +89,58 @@ pub fn erf_f32(x: f32) -> f32 {
 pub fn gelu_erf_in_place(x: &mut [f32]) {
     x.iter_mut()
         .for_each(|v| *v = 0.5 * *v * (1.0 + erf_f32(*v * std::f32::consts::FRAC_1_SQRT_2)));
+}
+
+/// Rotary embedding of every head in `x`, with the (sin, cos) of each frequency at this position.
+/// GGUF llama q/k rows are permuted so that rotated pairs are adjacent (ggml `ROPE_TYPE_NORM`);
+/// Qwen pairs `i` with `i + hd/2` (neox).
+// https://github.com/huggingface/transformers/blob/main/src/transformers/models/llama/modeling_llama.py (apply_rotary_pos_emb, rotate_half)
+pub(crate) fn rope(x: &mut [f32], angles: &[(f32, f32)], interleaved: bool) {
+    let half = angles.len();
+    for head in x.chunks_exact_mut(2 * half) {
+        for (i, &(sin, cos)) in angles.iter().enumerate() {
+            let (a, b) = if interleaved {
+                (2 * i, 2 * i + 1)
+            } else {
+                (i, i + half)
+            };
+            let (x0, x1) = (head[a], head[b]);
+            head[a] = x0 * cos - x1 * sin;
+            head[b] = x0 * sin + x1 * cos;
+        }
+    }
+}
+
+/// Adds `bias` to every row of `x` (rows of the bias's length).
+pub(crate) fn add_bias(x: &mut [f32], bias: &[f32]) {
+    for row in x.chunks_exact_mut(bias.len()) {
+        row.iter_mut().zip(bias).for_each(|(x, b)| *x += b);
+    }
+}
+
+/// RMS norm of every row of `x` (rows of `w`'s length), scaled by `w`, into `out`.
+// https://github.com/huggingface/transformers/blob/main/src/transformers/models/llama/modeling_llama.py (LlamaRMSNorm)
+pub(crate) fn rms_norm(x: &[f32], w: &[f32], eps: f32, out: &mut [f32]) {
+    for (row, o) in x.chunks_exact(w.len()).zip(out.chunks_exact_mut(w.len())) {
+        let inv = inverse_rms(row, eps);
+        o.iter_mut()
+            .zip(row.iter().zip(w))
+            .for_each(|(o, (x, w))| *o = x * inv * w);
+    }
+}
+
+/// [`rms_norm`] in place.
+pub(crate) fn rms_norm_in_place(x: &mut [f32], w: &[f32], eps: f32) {
+    for row in x.chunks_exact_mut(w.len()) {
+        let inv = inverse_rms(row, eps);
+        row.iter_mut().zip(w).for_each(|(x, w)| *x = *x * inv * w);
+    }
+}
+
+/// 1 / √(mean(x²) + ε). The squares are summed in eight lanes: a sum in order is one chain of
+/// dependent adds, which kept the two norms of every layer from vectorizing (PyTorch's sum is
+/// not in order either).
+fn inverse_rms(row: &[f32], eps: f32) -> f32 {
+    let mean_sq = dot_f32_slices(row, row) / row.len() as f32;
+    1.0 / (mean_sq + eps).sqrt()
 }

@@ -13,9 +13,10 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use super::attention::{attend_group, HeadLayout};
+use super::elementwise::{add_bias, rms_norm, rms_norm_in_place, rope};
 use super::gguf::GgufFile;
 use super::kv_cache::KvCache;
-use super::quant::kernels::{dot_f32_slices, exp_f32};
+use super::quant::kernels::exp_f32;
 use super::quant::{packed, GgmlType, QMatrix};
 use super::LlmError;
 use crate::parallel::{for_each_chunk, DisjointOut};
@@ -620,55 +621,4 @@ impl LayerBuffers {
 fn grow_heap_once(bytes: usize) {
     // `black_box`: an allocation that is only freed would otherwise be removed.
     drop(std::hint::black_box(Vec::<u8>::with_capacity(bytes)));
-}
-
-/// Rotary embedding of every head in `x`, with the (sin, cos) of each frequency at this position.
-/// GGUF llama q/k rows are permuted so that rotated pairs are adjacent (ggml `ROPE_TYPE_NORM`);
-/// Qwen pairs `i` with `i + hd/2` (neox).
-// https://github.com/huggingface/transformers/blob/main/src/transformers/models/llama/modeling_llama.py (apply_rotary_pos_emb, rotate_half)
-fn rope(x: &mut [f32], angles: &[(f32, f32)], interleaved: bool) {
-    let half = angles.len();
-    for head in x.chunks_exact_mut(2 * half) {
-        for (i, &(sin, cos)) in angles.iter().enumerate() {
-            let (a, b) = if interleaved {
-                (2 * i, 2 * i + 1)
-            } else {
-                (i, i + half)
-            };
-            let (x0, x1) = (head[a], head[b]);
-            head[a] = x0 * cos - x1 * sin;
-            head[b] = x0 * sin + x1 * cos;
-        }
-    }
-}
-
-fn add_bias(x: &mut [f32], bias: &[f32]) {
-    for row in x.chunks_exact_mut(bias.len()) {
-        row.iter_mut().zip(bias).for_each(|(x, b)| *x += b);
-    }
-}
-
-// https://github.com/huggingface/transformers/blob/main/src/transformers/models/llama/modeling_llama.py (LlamaRMSNorm)
-fn rms_norm(x: &[f32], w: &[f32], eps: f32, out: &mut [f32]) {
-    for (row, o) in x.chunks_exact(w.len()).zip(out.chunks_exact_mut(w.len())) {
-        let inv = inverse_rms(row, eps);
-        o.iter_mut()
-            .zip(row.iter().zip(w))
-            .for_each(|(o, (x, w))| *o = x * inv * w);
-    }
-}
-
-fn rms_norm_in_place(x: &mut [f32], w: &[f32], eps: f32) {
-    for row in x.chunks_exact_mut(w.len()) {
-        let inv = inverse_rms(row, eps);
-        row.iter_mut().zip(w).for_each(|(x, w)| *x = *x * inv * w);
-    }
-}
-
-/// 1 / √(mean(x²) + ε). The squares are summed in eight lanes: a sum in order is one chain of
-/// dependent adds, which kept the two norms of every layer from vectorizing (PyTorch's sum is
-/// not in order either).
-fn inverse_rms(row: &[f32], eps: f32) -> f32 {
-    let mean_sq = dot_f32_slices(row, row) / row.len() as f32;
-    1.0 / (mean_sq + eps).sqrt()
 }
