@@ -166,7 +166,12 @@ fn apt(packages: &[&str]) -> Result {
         if !as_root {
             command.arg("apt-get");
         }
-        command.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        // Wait for another apt run (a second checkout's setup, unattended upgrades) instead
+        // of failing at once on its lock.
+        command
+            .args(["-o", "DPkg::Lock::Timeout=600"])
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive");
         command
     };
     run(&mut apt_get(&["update", "-qq"]))?;
