@@ -9,7 +9,10 @@ use sotto::llm::{Message, Role};
 /// The chat template a catalog entry's `chat.source` names: what its GGUF carries.
 fn template_source(source: &str) -> String {
     let fixture = |name: &str| {
-        let path = format!("{}/tests/fixtures/llm/templates/{name}", env!("CARGO_MANIFEST_DIR"));
+        let path = format!(
+            "{}/tests/fixtures/llm/templates/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
     };
     match source {
@@ -87,7 +90,14 @@ fn every_chat_models_template_facts_hold() {
         }
         checked.push(id.to_string());
     }
-    for id in ["smollm2-135m-instruct-q4_1", "gemma-3-270m-it-q4_k_m", "qwen3-0.6b-q8_0"] {
-        assert!(checked.iter().any(|c| c == id), "{id} is not in the catalog");
+    for id in [
+        "smollm2-135m-instruct-q4_1",
+        "gemma-3-270m-it-q4_k_m",
+        "qwen3-0.6b-q8_0",
+    ] {
+        assert!(
+            checked.iter().any(|c| c == id),
+            "{id} is not in the catalog"
+        );
     }
 }

@@ -49,7 +49,9 @@ fn prompt_logits_match_hf() {
     let r = reference();
     let prompt = ids(&r["prompt_ids"]);
     assert_eq!(
-        chat.tokenizer.encode(r["prompt_text"].as_str().unwrap(), true).unwrap(),
+        chat.tokenizer
+            .encode(r["prompt_text"].as_str().unwrap(), true)
+            .unwrap(),
         prompt
     );
     let ours = chat
@@ -95,11 +97,21 @@ fn chat_template_renders_as_transformers_without_thinking() {
     let r = reference();
     for case in r["chats"].as_array().unwrap() {
         let conversation = messages(&case["messages"]);
-        let text = chat.template().unwrap().render(&conversation, true).unwrap();
+        let text = chat
+            .template()
+            .unwrap()
+            .render(&conversation, true)
+            .unwrap();
         assert_eq!(text, case["text"].as_str().unwrap());
         assert!(text.ends_with("<think>\n\n</think>\n\n"));
-        assert_eq!(chat.chat_ids(&conversation, true).unwrap(), ids(&case["ids"]));
-        assert_eq!(json.chat_ids(&conversation, true).unwrap(), ids(&case["ids"]));
+        assert_eq!(
+            chat.chat_ids(&conversation, true).unwrap(),
+            ids(&case["ids"])
+        );
+        assert_eq!(
+            json.chat_ids(&conversation, true).unwrap(),
+            ids(&case["ids"])
+        );
     }
     let first = ids(&r["chats"][0]["ids"]);
     let ours = chat

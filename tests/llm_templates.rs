@@ -124,11 +124,15 @@ fn a_gguf_without_a_template_names_the_fix() {
         .chat_ids(&[Message::new(Role::User, "Hi")], true)
         .unwrap();
     let text = chat.tokenizer.decode(&ids, false).unwrap();
-    assert_eq!(text, "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+    assert_eq!(
+        text,
+        "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
+    );
 
     let err = chat.use_chat_template("gemmaa").unwrap_err().to_string();
     assert!(err.contains("gemma, chatml"), "{err}");
-    chat.use_chat_template("{{ messages[0]['content'] }}").unwrap();
+    chat.use_chat_template("{{ messages[0]['content'] }}")
+        .unwrap();
     assert_eq!(
         chat.chat_ids(&[Message::new(Role::User, "Hi")], true)
             .unwrap(),

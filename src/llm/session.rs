@@ -324,5 +324,7 @@ fn think_filter(chat: &ChatModel, prompt: &[u32]) -> Result<Option<ThinkFilter>,
     let tail = chat
         .tokenizer
         .decode(&prompt[prompt.len().saturating_sub(4)..], true)?;
-    Ok(Some(ThinkFilter::new(tail.trim_end().ends_with(think::OPEN))))
+    Ok(Some(ThinkFilter::new(
+        tail.trim_end().ends_with(think::OPEN),
+    )))
 }

@@ -35,7 +35,11 @@ impl ThinkFilter {
     /// opened it (`inside`).
     pub fn new(inside: bool) -> Self {
         ThinkFilter {
-            place: if inside { Place::Inside } else { Place::Outside },
+            place: if inside {
+                Place::Inside
+            } else {
+                Place::Outside
+            },
             held: String::new(),
         }
     }
@@ -124,7 +128,9 @@ mod tests {
 
     #[test]
     fn tags_split_across_pieces_are_recognised() {
-        let pieces = ["Hi. <", "th", "ink>se", "cret</th", "ink", ">", "\n", " Bye."];
+        let pieces = [
+            "Hi. <", "th", "ink>se", "cret</th", "ink", ">", "\n", " Bye.",
+        ];
         assert_eq!(run(&pieces, false), "Hi. Bye.");
         // Every split point of the same text gives the same result.
         let text = "A<think>x</think> B";
@@ -135,7 +141,10 @@ mod tests {
 
     #[test]
     fn an_unclosed_block_swallows_the_rest() {
-        assert_eq!(run(&["Sure. ", "<think>", "I should ", "ramble"], false), "Sure. ");
+        assert_eq!(
+            run(&["Sure. ", "<think>", "I should ", "ramble"], false),
+            "Sure. "
+        );
     }
 
     #[test]
