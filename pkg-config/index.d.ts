@@ -148,7 +148,7 @@ export interface SottoOptions {
   speculateMs?: number;
   /**
    * How much of a reply is spoken: the voice stops after `maxSentences` sentences (default 2) or
-   * `maxTokens` reply tokens (default 60), 0 for no limit; by default the model stops with it and
+   * `maxTokens` reply tokens (default 80), 0 for no limit; by default the model stops with it and
    * the conversation keeps the reply as spoken, with `fullText: true` the model writes the whole
    * reply for the text (`token` events) without speaking the rest.
    */
