@@ -315,8 +315,15 @@ mod tests {
         let reply = "Here are some tips:\n\n1. **Drink** water.\n2. Sleep well.\n3. Walk.\n";
         let (_, spoken, stopped, kept) = run(sentences(2), &words(reply));
         assert!(stopped);
-        assert_eq!(spoken, ["Here are some tips:", "Drink water."]);
-        assert_eq!(kept, "Here are some tips:\n\n1. **Drink** water.\n");
+        // The opening clause is not a sentence; the items are.
+        assert_eq!(
+            spoken,
+            ["Here are some tips:", "Drink water.", "Sleep well."]
+        );
+        assert_eq!(
+            kept,
+            "Here are some tips:\n\n1. **Drink** water.\n2. Sleep well."
+        );
     }
 
     #[test]

@@ -18,7 +18,8 @@ enum Place {
     Outside,
     /// Inside a block: dropped.
     Inside,
-    /// Just after a block: the whitespace that separates it from the answer is dropped.
+    /// Just after a block that opened the reply: the whitespace that separates it from the
+    /// answer is dropped.
     After,
 }
 
@@ -28,6 +29,8 @@ pub struct ThinkFilter {
     place: Place,
     /// Text that may be the start of a tag, held until the next piece tells.
     held: String,
+    /// Whether reply text has come out yet (a block within the reply keeps the space after it).
+    started: bool,
 }
 
 impl ThinkFilter {
@@ -41,6 +44,7 @@ impl ThinkFilter {
                 Place::Outside
             },
             held: String::new(),
+            started: false,
         }
     }
 
@@ -53,6 +57,7 @@ impl ThinkFilter {
                 Place::Outside => match self.held.find(OPEN) {
                     Some(at) => {
                         out.push_str(&self.held[..at]);
+                        self.started |= !out.is_empty();
                         self.held.drain(..at + OPEN.len());
                         self.place = Place::Inside;
                     }
@@ -61,13 +66,18 @@ impl ThinkFilter {
                         let emit = self.held.len() - keep;
                         out.push_str(&self.held[..emit]);
                         self.held.drain(..emit);
+                        self.started |= !out.is_empty();
                         return out;
                     }
                 },
                 Place::Inside => match self.held.find(CLOSE) {
                     Some(at) => {
                         self.held.drain(..at + CLOSE.len());
-                        self.place = Place::After;
+                        self.place = if self.started || !out.is_empty() {
+                            Place::Outside
+                        } else {
+                            Place::After
+                        };
                     }
                     None => {
                         let keep = partial_tag_len(&self.held, CLOSE);
@@ -124,14 +134,14 @@ mod tests {
             run(&["<think>\nLet me see.\n</think>\n\nParis."], false),
             "Paris."
         );
+        // Within the reply, the text around a block is kept as it was.
+        assert_eq!(run(&["So <think>hmm</think> yes."], false), "So  yes.");
     }
 
     #[test]
     fn tags_split_across_pieces_are_recognised() {
-        let pieces = [
-            "Hi. <", "th", "ink>se", "cret</th", "ink", ">", "\n", " Bye.",
-        ];
-        assert_eq!(run(&pieces, false), "Hi. Bye.");
+        let pieces = ["Hi. <", "th", "ink>se", "cret</th", "ink", ">", " Bye."];
+        assert_eq!(run(&pieces, false), "Hi.  Bye.");
         // Every split point of the same text gives the same result.
         let text = "A<think>x</think> B";
         for cut in 1..text.len() {
