@@ -132,6 +132,12 @@ export interface SottoOptions {
   asr?: ModelSource;
   /** The chat model. */
   llm?: ModelSource;
+  /**
+   * The chat model's chat template, for a GGUF without one (or to replace its own): a built-in
+   * template's name (`'gemma'` for a pre-trained Gemma 3, `'chatml'`) or Jinja source. A model
+   * left without a template does not load.
+   */
+  chatTemplate?: string;
   systemPrompt?: string | null;
   /** Silence (ms) that ends a turn. */
   endpointMs?: number;
@@ -140,6 +146,13 @@ export interface SottoOptions {
    * before the end of the turn (default 160; 0 disables; kept below `endpointMs`).
    */
   speculateMs?: number;
+  /**
+   * How much of a reply is spoken: the voice stops after `maxSentences` sentences (default 2) or
+   * `maxTokens` reply tokens (default 80), 0 for no limit; by default the model stops with it and
+   * the conversation keeps the reply as spoken, with `fullText: true` the model writes the whole
+   * reply for the text (`token` events) without speaking the rest.
+   */
+  reply?: { maxSentences?: number; maxTokens?: number; fullText?: boolean };
   mode?: 'hands-free' | 'push-to-talk';
   /** Whether speaking during a reply interrupts it (default true). */
   bargeIn?: boolean;
@@ -258,8 +271,8 @@ export class Sotto extends EventTarget {
   readonly systemVoice: SystemVoiceInfo | null;
   /** Listens to an event; returns a function that stops listening. */
   on<K extends SottoEventType>(type: K, listener: (event: SottoEventMap[K]) => void): () => void;
-  /** Loads a model for a role. */
-  load(role: 'asr' | 'llm', source: ModelSource): Promise<{ role: 'asr' | 'llm'; model: string; summary: string }>;
+  /** Loads a model for a role (`chatTemplate`: see `SottoOptions.chatTemplate`). */
+  load(role: 'asr' | 'llm', source: ModelSource, options?: { chatTemplate?: string }): Promise<{ role: 'asr' | 'llm'; model: string; summary: string }>;
   /** Changes any of `create`'s options but the models. */
   configure(options?: Omit<SottoOptions, 'asr' | 'llm' | 'onProgress' | 'threads'>): Promise<void>;
   /** Opens the microphone and starts listening (call from a user gesture). */
@@ -310,6 +323,8 @@ export interface ChatModelOptions {
   tokenizer?: FileInput;
   /** Node: `tokenizer_config.json` (chat template). */
   tokenizerConfig?: FileInput;
+  /** A built-in template's name (`'gemma'`, `'chatml'`) or Jinja source; see `SottoOptions.chatTemplate`. */
+  chatTemplate?: string;
   systemPrompt?: string | null;
   generation?: GenerationOptions;
   /** Browser: download progress. */

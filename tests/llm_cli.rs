@@ -119,3 +119,59 @@ fn bad_model_fails_with_its_name() {
         "{err}"
     );
 }
+
+/// A GGUF without a chat template, written to a temporary folder: the fixture with its
+/// `tokenizer.chat_template` key renamed (same length, so the file stays valid).
+fn template_less_model(name: &str) -> std::path::PathBuf {
+    let mut bytes = std::fs::read(fixture(name)).unwrap();
+    let key = b"tokenizer.chat_template";
+    let at = bytes.windows(key.len()).position(|w| w == key).unwrap();
+    bytes[at + key.len() - 1] = b'X';
+    let dir = std::env::temp_dir().join(format!("sotto-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("no-template-{name}"));
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[test]
+fn a_model_without_a_template_names_the_fix_and_takes_one() {
+    let model = template_less_model("qwen2-q8_0.gguf");
+    let model = model.to_str().unwrap();
+    let chat = ["chat", "--model", model, "--max-tokens", "3", "--json"];
+    // Chat mode fails before reading any message, naming the file and both fixes.
+    let (ok, out, err) = sotto(&chat, "Hi\n\n");
+    assert!(!ok && out.is_empty());
+    for needle in [
+        model,
+        "no chat template",
+        "--chat-template",
+        "--raw",
+        "gemma",
+    ] {
+        assert!(err.contains(needle), "{needle}: {err}");
+    }
+    let (ok, out, err) = sotto(&[&chat[..], &["--raw", "--prompt", "Hi"]].concat(), "");
+    assert!(ok, "{err}");
+    let raw_tokens = json_lines(&out)[0]["prompt_tokens"].as_u64().unwrap();
+    // A built-in template, or one from a file.
+    let (ok, out, err) = sotto(
+        &[&chat[..], &["--chat-template", "chatml", "--prompt", "Hi"]].concat(),
+        "",
+    );
+    assert!(ok, "{err}");
+    // `<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n`
+    let builtin_tokens = json_lines(&out)[0]["prompt_tokens"].as_u64().unwrap();
+    assert!(builtin_tokens > raw_tokens + 5, "{builtin_tokens}");
+    let file = std::path::Path::new(model).with_file_name("template.jinja");
+    std::fs::write(&file, "{{ messages[0]['content'] }}").unwrap();
+    let args = ["--chat-template", file.to_str().unwrap(), "--prompt", "Hi"];
+    let (ok, out, err) = sotto(&[&chat[..], &args].concat(), "");
+    assert!(ok, "{err}");
+    assert_eq!(json_lines(&out)[0]["prompt_tokens"], raw_tokens);
+    let (ok, _, err) = sotto(
+        &[&chat[..], &["--chat-template", "nope", "--prompt", "Hi"]].concat(),
+        "",
+    );
+    assert!(!ok && err.contains("gemma, chatml"), "{err}");
+}

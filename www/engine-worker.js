@@ -191,7 +191,7 @@ function modelFromUrl(role, url) {
 }
 
 /** Loads `files` (by kind) into the engine for `role`. */
-function loadIntoEngine(role, files) {
+function loadIntoEngine(role, files, chatTemplate) {
   const need = (kind) => {
     if (!files[kind]) throw new StoreError('missing-file', `the ${role} model needs a ${kind} file`);
     return files[kind];
@@ -201,7 +201,7 @@ function loadIntoEngine(role, files) {
     return core.engine.loadAsr(need('config').bytes, need('tokenizer').bytes, weights.bytes, weights.name);
   }
   if (role === 'llm') {
-    return core.engine.loadLlm(need('weights').bytes, files.tokenizer?.bytes, files.tokenizer_config?.bytes);
+    return core.engine.loadLlm(need('weights').bytes, files.tokenizer?.bytes, files.tokenizer_config?.bytes, chatTemplate ?? undefined);
   }
   throw new StoreError('role', `unknown model role ${role}`);
 }
@@ -209,9 +209,10 @@ function loadIntoEngine(role, files) {
 /**
  * Makes a model the engine's `role` model. `source` is a catalog id (downloaded first if needed),
  * `{url}` (a hub or same-origin URL, cached and pinned like a catalog model) or `{files}` (bytes).
- * Nothing reaches the engine before every file is complete and verified.
+ * Nothing reaches the engine before every file is complete and verified. `chatTemplate` (llm only)
+ * replaces the model's chat template: a built-in name (`gemma`, `chatml`) or Jinja source.
  */
-async function use({ role, source }) {
+async function use({ role, source, chatTemplate }) {
   let files;
   let id;
   if (typeof source === 'string' || source?.url) {
@@ -229,7 +230,7 @@ async function use({ role, source }) {
   } else {
     throw new StoreError('source', `a ${role} model source is a catalog id, {url} or {files}`);
   }
-  const info = loadIntoEngine(role, files);
+  const info = loadIntoEngine(role, files, chatTemplate);
   loaded[role] = id;
   return { role, model: id, ...info };
 }

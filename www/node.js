@@ -149,8 +149,12 @@ export class Transcriber {
 
 /** A text chat with a local GGUF model: `await chat.reply('Hi', {onToken})` resolves with the reply. */
 export class ChatModel {
-  /** `model`: a GGUF path or bytes; `tokenizer`/`tokenizerConfig`: optional tokenizer.json / tokenizer_config.json. */
-  static async create({ model, tokenizer, tokenizerConfig, systemPrompt, generation } = {}) {
+  /**
+   * `model`: a GGUF path or bytes; `tokenizer`/`tokenizerConfig`: optional tokenizer.json /
+   * tokenizer_config.json; `chatTemplate`: a built-in template's name (`gemma`, `chatml`) or Jinja
+   * source, for a GGUF without a chat template.
+   */
+  static async create({ model, tokenizer, tokenizerConfig, chatTemplate, systemPrompt, generation } = {}) {
     if (!model) throw new SottoError('source', 'ChatModel.create needs {model}: a GGUF file path or its bytes.');
     const gguf = await bytesFrom(model, 'GGUF chat model');
     const tokenizerBytes = tokenizer ? await bytesFrom(tokenizer, 'tokenizer.json') : undefined;
@@ -158,7 +162,7 @@ export class ChatModel {
     const engine = await newEngine();
     try {
       try {
-        engine.loadLlm(gguf, tokenizerBytes, configBytes);
+        engine.loadLlm(gguf, tokenizerBytes, configBytes, chatTemplate ?? undefined);
       } catch (err) {
         throw new SottoError('model', `${nameOf(model, 'the model bytes')}: ${err.message ?? err} (pass a GGUF chat model, with its tokenizer.json when the GGUF has no tokenizer)`);
       }

@@ -129,7 +129,8 @@ export class Sotto extends EventTarget {
   /**
    * Starts the engine and loads the models. Options: `asr`, `llm` (model sources), `systemPrompt`,
    * `endpointMs`, `speculateMs` (silence after which the turn is read ahead; 0 disables), `mode`
-   * ('hands-free' | 'push-to-talk'), `bargeIn`, `partialIntervalMs`, `generation` ({maxTokens,
+   * ('hands-free' | 'push-to-talk'), `bargeIn`, `partialIntervalMs`, `reply` ({maxSentences, maxTokens,
+   * fullText}: how much of a reply is spoken), `chatTemplate` (for a GGUF without one), `generation` ({maxTokens,
    * temperature, topK, topP, repetitionPenalty, seed, stop}), `voice` ({rate, pitch, system, lang}:
    * `system: true` speaks replies with a local system voice for `lang`, falling back to the
    * embedded voice when there is none),
@@ -143,7 +144,7 @@ export class Sotto extends EventTarget {
     try {
       await sotto.configure(options);
       if (options.asr) await sotto.load('asr', options.asr);
-      if (options.llm) await sotto.load('llm', options.llm);
+      if (options.llm) await sotto.load('llm', options.llm, { chatTemplate: options.chatTemplate });
     } catch (err) {
       sotto.dispose();
       throw toError(err);
@@ -198,11 +199,14 @@ export class Sotto extends EventTarget {
     return () => this.removeEventListener(type, wrapped);
   }
 
-  /** Loads a model for `role` ('asr' or 'llm') from a source (see `resolveSource`). */
-  async load(role, source) {
+  /**
+   * Loads a model for `role` ('asr' or 'llm') from a source (see `resolveSource`). `chatTemplate`
+   * (llm): a built-in template's name (`gemma`, `chatml`) or Jinja source, for a GGUF without one.
+   */
+  async load(role, source, { chatTemplate } = {}) {
     const { source: resolved, transfer } = await resolveSource(source);
     try {
-      return await this.client.request('use', { role, source: resolved }, transfer);
+      return await this.client.request('use', { role, source: resolved, chatTemplate }, transfer);
     } catch (err) {
       throw toError(err);
     }
@@ -219,6 +223,7 @@ export class Sotto extends EventTarget {
     if (options.bargeIn != null) config.bargeIn = options.bargeIn;
     if (options.partialIntervalMs != null) config.partialIntervalMs = options.partialIntervalMs;
     if (options.speculateMs != null) config.speculateMs = options.speculateMs;
+    if (options.reply) config.reply = { ...this.config?.reply, ...options.reply };
     const request = {};
     if (Object.keys(config).length) request.config = { ...this.config, ...config };
     this.config = request.config ?? this.config;
@@ -385,12 +390,12 @@ export class Transcriber {
 
 /** A text chat with a local model: `await chat.reply('Hi', {onToken})` resolves with the reply. */
 export class ChatModel {
-  static async create({ model, systemPrompt, generation, onProgress, threads } = {}) {
+  static async create({ model, chatTemplate, systemPrompt, generation, onProgress, threads } = {}) {
     const { client, facts } = await startEngine(onProgress, threads);
     const sotto = new Sotto(client, facts);
     try {
       await sotto.configure({ systemPrompt, generation });
-      await sotto.load('llm', model);
+      await sotto.load('llm', model, { chatTemplate });
     } catch (err) {
       sotto.dispose();
       throw err;

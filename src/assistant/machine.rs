@@ -2,6 +2,7 @@
 
 mod speculation;
 
+use super::reply_policy::SpokenLimit;
 use super::{
     AssistantConfig, AssistantEvent, Latency, Mode, Recognizer, Responder, Stage, StageError,
     State, Voice,
@@ -20,6 +21,8 @@ struct Reply {
     queued: Vec<QueuedChunk>,
     /// Samples of this turn that playback has rendered.
     played: usize,
+    /// How much of it the voice speaks.
+    limit: SpokenLimit,
 }
 
 /// An utterance whose final transcript is due, with its turn and latency marks so far.
@@ -509,6 +512,7 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
                     generating: true,
                     queued: Vec::new(),
                     played: 0,
+                    limit: SpokenLimit::new(self.config.reply.clone()),
                 });
                 self.set_state(State::Thinking, events);
             }
@@ -534,18 +538,24 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
                     self.latency.first_token =
                         Some(self.clock.as_mut().map_or(now_ms, |clock| clock()));
                 }
-                reply.text.push_str(&text);
-                let chunks = reply.chunker.push(&text);
-                events.push(AssistantEvent::Token { turn, text });
-                chunks
+                let mut taken = reply
+                    .limit
+                    .take_piece(&text, &mut reply.text, &mut reply.chunker);
+                if taken.push_events(turn, &reply.text, events) {
+                    // The voice has said enough: the model stops, the reply is kept as spoken.
+                    self.responder.interrupt(&reply.text);
+                    reply.generating = false;
+                }
+                taken.chunks
             }
             None => {
                 reply.generating = false;
+                let chunks = reply.limit.finish(&mut reply.text, &mut reply.chunker);
                 events.push(AssistantEvent::Reply {
                     turn,
                     text: reply.text.clone(),
                 });
-                reply.chunker.finish()
+                chunks
             }
         };
         for chunk in chunks {

@@ -8,11 +8,13 @@
 //! so the machine is tested with scripted stages and runs with the real Whisper, chat model and voice.
 
 mod machine;
+mod reply_policy;
 mod stages;
 #[cfg(test)]
 mod tests;
 
 pub use machine::Assistant;
+pub use reply_policy::{spoken_sentences, ReplyPolicy};
 pub use stages::{ChatResponder, EmbeddedVoice, WhisperRecognizer};
 
 use crate::vad::{VadConfig, FRAME, SAMPLE_RATE};
@@ -119,6 +121,8 @@ pub struct AssistantConfig {
     /// values start the work sooner but waste it more often on pauses within a sentence. When
     /// it is on, each partial transcript's words are read ahead as well.
     pub speculate_ms: u32,
+    /// How much of a reply the voice speaks (spoken replies stay short).
+    pub reply: ReplyPolicy,
 }
 
 impl Default for AssistantConfig {
@@ -129,6 +133,7 @@ impl Default for AssistantConfig {
             partial_interval_ms: 500,
             barge_in: true,
             speculate_ms: 160,
+            reply: ReplyPolicy::default(),
         }
     }
 }

@@ -7,6 +7,7 @@ use std::rc::Rc;
 use super::*;
 use crate::vad::test_signals::{concat, silence, voice};
 
+mod reply_policy;
 mod speculation;
 
 /// Recognizes every utterance as "what is two plus two" (partials: "what is"), or fails; final
@@ -54,6 +55,8 @@ struct ScriptedResponder {
     pieces: Vec<String>,
     prepared_turns: Rc<RefCell<Vec<String>>>,
     prepared_partials: Rc<RefCell<Vec<String>>>,
+    /// The reply instead of [`REPLY`].
+    reply: Option<&'static str>,
     /// Read-ahead calls a partial's words take (0 or 1: all at once).
     partial_slices: usize,
     /// The words of the partial being read ahead, and the slices done.
@@ -61,13 +64,15 @@ struct ScriptedResponder {
     fail_prepare: bool,
 }
 
-const REPLY: &str =
-    "Two plus two is four, as you know. It has always been four. Anything else I can do?";
+/// Two sentences: within the default reply policy, so these tests see the whole reply spoken
+/// (`tests/reply_policy.rs` gives a longer one).
+const REPLY: &str = "Two plus two is four, as you know. It has always been four.";
 
 impl Responder for ScriptedResponder {
     fn begin(&mut self, user_text: &str) -> Result<(), String> {
         self.log.borrow_mut().push(format!("user: {user_text}"));
-        self.pieces = REPLY.split_inclusive(' ').rev().map(String::from).collect();
+        let reply = self.reply.unwrap_or(REPLY);
+        self.pieces = reply.split_inclusive(' ').rev().map(String::from).collect();
         Ok(())
     }
 

@@ -6,7 +6,8 @@ use super::template::{self, ChatTemplate};
 use super::tokenizer::TextTokenizer;
 use super::LlmError;
 
-/// Token texts that end a turn in the families supported (llama.cpp also recognises them by text).
+/// Token texts that end a turn in the families supported (llama.cpp also recognises them by text),
+/// besides the end-of-turn marker each chat template shows ([`ChatTemplate::end_of_turn`]).
 const END_OF_TURN_TEXTS: &[&str] = &[
     "<|eot_id|>",
     "<|end_of_text|>",
@@ -25,6 +26,11 @@ pub struct ChatModel {
     template: Option<ChatTemplate>,
     /// Ids that end the assistant's turn.
     pub end_tokens: Vec<u32>,
+    /// The end ids that come from the file (its EOS, EOT and EOM ids and the well-known end
+    /// texts), to which each template's own end-of-turn marker is added.
+    file_end_tokens: Vec<u32>,
+    bos_text: String,
+    eos_text: String,
 }
 
 impl std::fmt::Debug for ChatModel {
@@ -72,17 +78,8 @@ impl ChatModel {
         }
         bos = bos.or_else(|| token_text("tokenizer.ggml.bos_token_id"));
         eos = eos.or_else(|| token_text("tokenizer.ggml.eos_token_id"));
-        let template = source
-            .map(|s| {
-                ChatTemplate::new(
-                    &s,
-                    bos.as_deref().unwrap_or(""),
-                    eos.as_deref().unwrap_or(""),
-                )
-            })
-            .transpose()?;
 
-        let mut end_tokens: Vec<u32> = [
+        let mut file_end_tokens: Vec<u32> = [
             "tokenizer.ggml.eos_token_id",
             "tokenizer.ggml.eot_token_id",
             "tokenizer.ggml.eom_token_id",
@@ -91,20 +88,63 @@ impl ChatModel {
         .filter_map(|k| gguf.get(k).and_then(MetaValue::as_u64))
         .map(|id| id as u32)
         .collect();
-        end_tokens.extend(eos.as_deref().and_then(|t| tokenizer.token_id(t)));
-        end_tokens.extend(
+        file_end_tokens.extend(eos.as_deref().and_then(|t| tokenizer.token_id(t)));
+        file_end_tokens.extend(
             END_OF_TURN_TEXTS
                 .iter()
                 .filter_map(|t| tokenizer.token_id(t)),
         );
-        end_tokens.sort_unstable();
-        end_tokens.dedup();
-        Ok(ChatModel {
+        let mut chat = ChatModel {
             model,
             tokenizer,
-            template,
-            end_tokens,
-        })
+            template: None,
+            end_tokens: Vec::new(),
+            file_end_tokens,
+            bos_text: bos.unwrap_or_default(),
+            eos_text: eos.unwrap_or_default(),
+        };
+        match source {
+            Some(source) => chat.set_chat_template(&source, &[])?,
+            None => chat.end_tokens = sorted(chat.file_end_tokens.clone()),
+        }
+        Ok(chat)
+    }
+
+    /// Replaces the chat template with `source` (Jinja, as in `tokenizer_config.json`); `stops`
+    /// are token texts that also end a reply. The template's own end-of-turn marker stops
+    /// generation too.
+    pub fn set_chat_template(&mut self, source: &str, stops: &[&str]) -> Result<(), LlmError> {
+        let template = ChatTemplate::new(source, &self.bos_text, &self.eos_text)?;
+        let mut end_tokens = self.file_end_tokens.clone();
+        let marker = template.end_of_turn();
+        end_tokens.extend(
+            (marker.iter().map(String::as_str))
+                .chain(stops.iter().copied())
+                .filter_map(|t| self.tokenizer.token_id(t)),
+        );
+        self.end_tokens = sorted(end_tokens);
+        self.template = Some(template);
+        Ok(())
+    }
+
+    /// Uses a chat template chosen by the user: the name of a built-in one
+    /// ([`template::BUILTIN_TEMPLATES`]: `gemma`, `chatml`) or Jinja source.
+    pub fn use_chat_template(&mut self, name_or_source: &str) -> Result<(), LlmError> {
+        match template::builtin(name_or_source.trim()) {
+            Some(builtin) => self.set_chat_template(builtin.source, builtin.extra_stops),
+            None if name_or_source.contains("{{") || name_or_source.contains("{%") => {
+                self.set_chat_template(name_or_source, &[])
+            }
+            None => Err(LlmError::Template(format!(
+                "`{name_or_source}` is neither a built-in template ({}) nor Jinja source",
+                template::builtin_names()
+            ))),
+        }
+    }
+
+    /// Whether the model has a chat template (its own, or one given by the user).
+    pub fn has_template(&self) -> bool {
+        self.template.is_some()
     }
 
     /// Loads a GGUF file, with optional `tokenizer.json` and `tokenizer_config.json` files. Errors
@@ -138,13 +178,16 @@ impl ChatModel {
         })
     }
 
-    /// The chat template, or an error when the model has none.
+    /// The chat template, or an error naming the fixes when the model has none.
     pub fn template(&self) -> Result<&ChatTemplate, LlmError> {
         self.template.as_ref().ok_or_else(|| {
-            LlmError::Template(
-                "the model has no chat template (GGUF tokenizer.chat_template or tokenizer_config.json); use raw prompts"
-                    .into(),
-            )
+            LlmError::Template(format!(
+                "the model has no chat template (no tokenizer.chat_template in the GGUF, no \
+                 tokenizer_config.json), so it cannot chat: give one with `--chat-template FILE` \
+                 (npm: the `chatTemplate` option), a Jinja file or a built-in name ({}; `gemma` \
+                 for a pre-trained Gemma), or send a raw prompt with `--raw`",
+                template::builtin_names()
+            ))
         })
     }
 
@@ -157,4 +200,10 @@ impl ChatModel {
         let text = self.template()?.render(messages, add_generation_prompt)?;
         self.tokenizer.encode(&text, false)
     }
+}
+
+fn sorted(mut ids: Vec<u32>) -> Vec<u32> {
+    ids.sort_unstable();
+    ids.dedup();
+    ids
 }

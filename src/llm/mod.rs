@@ -3,7 +3,8 @@
 //! - [`gguf`] parses the container without copying tensor data; [`model`] runs the llama family,
 //!   Qwen2/2.5 and Qwen3 over views of that one buffer; [`quant`] holds the block kernels.
 //! - [`ChatModel`] bundles model, [`tokenizer`] and chat [`template`]; a [`Conversation`] keeps its
-//!   KV cache between turns and streams replies ([`ReplyStream`]) that can be cancelled between tokens.
+//!   KV cache between turns and streams replies ([`ReplyStream`]) that can be cancelled between tokens;
+//!   [`think`] keeps a model's think blocks out of the reply.
 
 pub mod attention;
 pub mod chat_model;
@@ -16,6 +17,7 @@ pub mod quant;
 pub mod sampling;
 pub mod session;
 pub mod template;
+pub mod think;
 pub mod tokenizer;
 
 pub use chat_model::ChatModel;

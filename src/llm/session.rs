@@ -3,6 +3,7 @@
 use super::chat_model::ChatModel;
 use super::kv_cache::KvCache;
 use super::sampling::{Sampler, SamplingParams};
+use super::think::{self, ThinkFilter};
 use super::{now_ms, LlmError};
 
 /// How to generate a reply.
@@ -124,6 +125,8 @@ pub struct Generation {
     /// Text handed to the caller.
     pub emitted: String,
     held: String,
+    /// Removes think blocks, for models whose vocabulary has `<think>`.
+    think: Option<ThinkFilter>,
     /// Counters and timings.
     pub stats: GenerationStats,
     /// Set once the generation has ended.
@@ -147,6 +150,7 @@ impl Generation {
             ..Default::default()
         };
         Ok(Generation {
+            think: think_filter(chat, prompt)?,
             sampler: Sampler::new(options.sampling.clone()),
             options,
             logits: Some(logits),
@@ -207,7 +211,10 @@ impl Generation {
         }
         self.stats.tokens.push(token);
         self.pending = Some(token);
-        let piece = self.detokenize(chat)?;
+        let mut piece = self.detokenize(chat)?;
+        if let Some(filter) = self.think.as_mut() {
+            piece = filter.push(&piece);
+        }
         Ok(Some(self.guard_stop_strings(piece)))
     }
 
@@ -275,10 +282,21 @@ impl Generation {
             let text = chat.tokenizer.decode(&ids[self.prefix_offset..], true)?;
             self.read_offset = ids.len();
             if let Some(tail) = text.get(prev.len()..) {
-                out = self.guard_stop_strings(tail.to_string());
+                let tail = match self.think.as_mut() {
+                    Some(filter) => filter.push(tail),
+                    None => tail.to_string(),
+                };
+                out = self.guard_stop_strings(tail);
                 if self.finish.is_some() {
                     return Ok(Some(out));
                 }
+            }
+        }
+        // Text held as a possible `<think>` tag that never became one is real text.
+        if let Some(rest) = self.think.as_mut().map(ThinkFilter::finish) {
+            out.push_str(&self.guard_stop_strings(rest));
+            if self.finish.is_some() {
+                return Ok(Some(out));
             }
         }
         self.finish = Some(reason);
@@ -295,4 +313,18 @@ impl Generation {
             self.finish = Some(FinishReason::Cancelled);
         }
     }
+}
+
+/// A think-block filter when the model can think (its vocabulary has `<think>`): it starts
+/// inside a block when the prompt ends by opening one.
+fn think_filter(chat: &ChatModel, prompt: &[u32]) -> Result<Option<ThinkFilter>, LlmError> {
+    if chat.tokenizer.token_id(think::OPEN).is_none() {
+        return Ok(None);
+    }
+    let tail = chat
+        .tokenizer
+        .decode(&prompt[prompt.len().saturating_sub(4)..], true)?;
+    Ok(Some(ThinkFilter::new(
+        tail.trim_end().ends_with(think::OPEN),
+    )))
 }

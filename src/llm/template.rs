@@ -1,5 +1,10 @@
 //! The model's own chat template (Jinja, as in Hugging Face `apply_chat_template`) rendered with
-//! `minijinja`, with the Python string methods and helpers that HF templates rely on.
+//! `minijinja`, with the Python string methods and helpers that HF templates rely on; and the
+//! built-in templates a user can choose for a GGUF that has none (a pre-trained Gemma 3, say).
+//!
+//! Templates are rendered with `enable_thinking=false`, as transformers does when asked: Qwen3's
+//! template then closes an empty think block in the generation prompt, so the model answers at
+//! once. A voice reply cannot wait for a chain of thought, so Sotto never asks for one.
 
 use serde::Serialize;
 
@@ -64,6 +69,69 @@ impl std::fmt::Debug for ChatTemplate {
 
 const TEMPLATE_NAME: &str = "chat";
 
+/// A chat template that ships with Sotto, for GGUF files without one of their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BuiltinTemplate {
+    /// The name a user selects it by (`--chat-template gemma`).
+    pub name: &'static str,
+    /// The Jinja source.
+    pub source: &'static str,
+    /// Token texts that end the model's turn besides the template's own end-of-turn marker.
+    pub extra_stops: &'static [&'static str],
+}
+
+/// Gemma's chat format (as in Gemma 3's `tokenizer_config.json`, for text messages): a system
+/// prompt opens the first user turn, `assistant` is called `model`, each message is trimmed and
+/// closed by `<end_of_turn>`; Gemma also ends a reply with `<eos>`.
+/// <https://ai.google.dev/gemma/docs/core/prompt-structure>
+const GEMMA_TEMPLATE: &str = "{{ bos_token }}\
+{%- set system = messages[0]['content'] + '\\n\\n' if messages and messages[0]['role'] == 'system' else '' -%}\
+{%- for message in (messages[1:] if system else messages) -%}\
+{%- if (message['role'] == 'user') != (loop.index0 is even) -%}\
+{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}\
+{%- endif -%}\
+{{ '<start_of_turn>' + ('model' if message['role'] == 'assistant' else message['role']) + '\\n' }}\
+{{- (system if loop.first else '') + message['content'] | trim }}\
+{{- '<end_of_turn>\\n' }}\
+{%- endfor -%}\
+{%- if add_generation_prompt %}{{ '<start_of_turn>model\\n' }}{% endif -%}";
+
+/// ChatML (`<|im_start|>role ... <|im_end|>`), the format of SmolLM2 and Qwen.
+const CHATML_TEMPLATE: &str = "{% for message in messages %}\
+{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}\
+{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+
+/// The built-in templates.
+pub const BUILTIN_TEMPLATES: &[BuiltinTemplate] = &[
+    BuiltinTemplate {
+        name: "gemma",
+        source: GEMMA_TEMPLATE,
+        extra_stops: &["<eos>"],
+    },
+    BuiltinTemplate {
+        name: "chatml",
+        source: CHATML_TEMPLATE,
+        extra_stops: &[],
+    },
+];
+
+/// The built-in template called `name`, if there is one.
+pub fn builtin(name: &str) -> Option<&'static BuiltinTemplate> {
+    BUILTIN_TEMPLATES.iter().find(|t| t.name == name)
+}
+
+/// The names of the built-in templates, for messages ("gemma, chatml").
+pub fn builtin_names() -> String {
+    BUILTIN_TEMPLATES
+        .iter()
+        .map(|t| t.name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Stands for the assistant's words when [`ChatTemplate::end_of_turn`] looks at what follows them.
+const REPLY_MARK: &str = "SOTTO_REPLY_MARK";
+
 impl ChatTemplate {
     /// Compiles `source`; `bos_token`/`eos_token` are exposed to it as HF does.
     pub fn new(source: &str, bos_token: &str, eos_token: &str) -> Result<Self, LlmError> {
@@ -111,10 +179,31 @@ impl ChatTemplate {
             .render(minijinja::context! {
                 messages => messages.iter().map(Message::to_value).collect::<Vec<_>>(),
                 add_generation_prompt => add_generation_prompt,
+                enable_thinking => false,
                 bos_token => &self.bos_token,
                 eos_token => &self.eos_token,
             })
             .map_err(|e| LlmError::Template(format!("cannot render the chat template: {e}")))
+    }
+
+    /// The text the template puts right after an assistant message: its end-of-turn marker
+    /// (`<|im_end|>`, `<|eot_id|>`, `<end_of_turn>`), which must stop generation. `None` when
+    /// the template closes a reply with no `<...>` tag.
+    pub fn end_of_turn(&self) -> Option<String> {
+        let messages = [
+            Message::new(Role::User, "Hi"),
+            Message::new(Role::Assistant, REPLY_MARK),
+        ];
+        let text = self.render(&messages, false).ok()?;
+        let after = &text[text.rfind(REPLY_MARK)? + REPLY_MARK.len()..];
+        let tag = &after[..after.find('>')? + 1];
+        (tag.starts_with('<') && !tag[1..].contains(['<', ' ', '\n'])).then(|| tag.to_string())
+    }
+
+    /// Whether the template has a thinking switch (`enable_thinking`, Qwen3's); it is always
+    /// rendered off.
+    pub fn has_thinking_switch(source: &str) -> bool {
+        source.contains("enable_thinking")
     }
 }
 

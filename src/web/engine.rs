@@ -186,16 +186,24 @@ impl Engine {
     }
 
     /// Loads a GGUF chat model; the bytes become the model's weight buffer (not copied again).
-    /// `tokenizer` and `tokenizerConfig` are optional `tokenizer.json` / `tokenizer_config.json`.
+    /// `tokenizer` and `tokenizerConfig` are optional `tokenizer.json` / `tokenizer_config.json`;
+    /// `chatTemplate` replaces the model's chat template (a built-in name such as `gemma`, or
+    /// Jinja source). A model left without a template cannot chat, so it does not load.
     #[wasm_bindgen(js_name = loadLlm)]
     pub fn load_llm(
         &mut self,
         gguf: Vec<u8>,
         tokenizer: Option<Vec<u8>>,
         tokenizer_config: Option<Vec<u8>>,
+        chat_template: Option<String>,
     ) -> Result<JsValue, JsError> {
-        let chat = ChatModel::from_bytes(gguf, tokenizer.as_deref(), tokenizer_config.as_deref())
-            .map_err(js_error)?;
+        let mut chat =
+            ChatModel::from_bytes(gguf, tokenizer.as_deref(), tokenizer_config.as_deref())
+                .map_err(js_error)?;
+        if let Some(template) = chat_template {
+            chat.use_chat_template(&template).map_err(js_error)?;
+        }
+        chat.template().map_err(js_error)?;
         let chat = Arc::new(chat);
         let config = &chat.model.config;
         let summary = format!(

@@ -23,6 +23,10 @@ pub struct Args {
     /// A tokenizer_config.json with the chat template (default: next to --tokenizer, else the GGUF's).
     #[arg(long)]
     tokenizer_config: Option<PathBuf>,
+    /// The chat template, for a GGUF without one (or to replace its own): a Jinja file, or a
+    /// built-in one by name (`gemma` for Gemma's turns, `chatml`).
+    #[arg(long, value_name = "FILE|NAME")]
+    chat_template: Option<String>,
     /// System prompt.
     #[arg(long)]
     system: Option<String>,
@@ -59,11 +63,17 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let tokenizer_config =
         crate::model_files::tokenizer_config(&args.tokenizer_config, &args.tokenizer);
-    let chat = ChatModel::from_files(
+    let mut chat = ChatModel::from_files(
         &args.model,
         args.tokenizer.as_deref(),
         tokenizer_config.as_deref(),
     )?;
+    crate::model_files::apply_chat_template(&mut chat, &args.chat_template)?;
+    if !args.raw {
+        // Say so before the first message, not after it.
+        chat.template()
+            .map_err(|e| e.in_file(args.model.display().to_string()))?;
+    }
     let chat = Arc::new(chat);
     let options = GenerateOptions {
         max_tokens: args.max_tokens,

@@ -15,13 +15,13 @@ use std::time::{Duration, Instant};
 
 use sotto::asr::{DecodeOptions, Transcriber};
 use sotto::assistant::{
-    Assistant, AssistantConfig, AssistantEvent, ChatResponder, EmbeddedVoice, StageError,
-    WhisperRecognizer,
+    Assistant, AssistantConfig, AssistantEvent, ChatResponder, EmbeddedVoice, ReplyPolicy,
+    StageError, WhisperRecognizer,
 };
 use sotto::audio::{read_wav_file, write_wav_file, SAMPLE_RATE};
 use sotto::llm::{ChatModel, Conversation, GenerateOptions, SamplingParams};
 
-use crate::model_files::{tokenizer_config, whisper_files};
+use crate::model_files::{apply_chat_template, tokenizer_config, whisper_files};
 
 mod timed;
 
@@ -47,6 +47,10 @@ pub struct Args {
     /// A tokenizer_config.json with the chat template (default: next to --tokenizer, else the GGUF's).
     #[arg(long)]
     tokenizer_config: Option<PathBuf>,
+    /// The chat template, for a GGUF without one (or to replace its own): a Jinja file, or a
+    /// built-in one by name (`gemma` for Gemma's turns, `chatml`).
+    #[arg(long, value_name = "FILE|NAME")]
+    chat_template: Option<String>,
     /// System prompt.
     #[arg(long)]
     system: Option<String>,
@@ -66,6 +70,15 @@ pub struct Args {
     /// before the endpoint, in ms (0 = off).
     #[arg(long, default_value_t = AssistantConfig::default().speculate_ms)]
     speculate_ms: u32,
+    /// The voice stops after this many sentences of a reply (0: no limit).
+    #[arg(long, default_value_t = ReplyPolicy::default().max_sentences)]
+    reply_sentences: u32,
+    /// The voice stops once a reply has this many tokens (0: no limit).
+    #[arg(long, default_value_t = ReplyPolicy::default().max_tokens)]
+    reply_tokens: u32,
+    /// Write the whole reply (shown, not spoken) after the voice has stopped.
+    #[arg(long)]
+    full_reply: bool,
     /// Tokens Whisper decodes per final transcript at most.
     #[arg(long, default_value_t = 224)]
     asr_max_tokens: usize,
@@ -151,7 +164,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let [config, tokenizer, weights] = whisper_files(&args.asr)?;
     let transcriber = Transcriber::from_files(&config, &tokenizer, &weights)?;
     let chat_config = tokenizer_config(&args.tokenizer_config, &args.tokenizer);
-    let chat = ChatModel::from_files(&args.llm, args.tokenizer.as_deref(), chat_config.as_deref())?;
+    let mut chat =
+        ChatModel::from_files(&args.llm, args.tokenizer.as_deref(), chat_config.as_deref())?;
+    apply_chat_template(&mut chat, &args.chat_template)?;
+    chat.template()
+        .map_err(|e| e.in_file(args.llm.display().to_string()))?;
     let recognizer = WhisperRecognizer {
         transcriber: Some(transcriber),
         options: DecodeOptions {
@@ -177,6 +194,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut config = AssistantConfig::default();
     config.vad.endpoint_ms = args.endpoint_ms;
     config.speculate_ms = args.speculate_ms;
+    config.reply = ReplyPolicy {
+        max_sentences: args.reply_sentences,
+        max_tokens: args.reply_tokens,
+        full_text: args.full_reply,
+    };
     let start = Instant::now();
     let times = StageTimes::shared(start);
     let assistant = Assistant::new(

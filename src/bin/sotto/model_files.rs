@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use sotto::llm::{template, ChatModel};
 
 /// The file given by `explicit`, else the first of `names` present in `dir`. `dir_flag` and
 /// `what` name the flags in the error ("give --model DIR or --config").
@@ -53,4 +54,20 @@ pub fn tokenizer_config(
         let sibling = tokenizer.as_ref()?.with_file_name("tokenizer_config.json");
         sibling.exists().then_some(sibling)
     })
+}
+
+/// Applies `--chat-template`: a built-in template's name (gemma, chatml) or a Jinja file.
+pub fn apply_chat_template(chat: &mut ChatModel, spec: &Option<String>) -> anyhow::Result<()> {
+    let Some(spec) = spec else { return Ok(()) };
+    if let Some(builtin) = template::builtin(spec) {
+        return Ok(chat.set_chat_template(builtin.source, builtin.extra_stops)?);
+    }
+    let source = std::fs::read_to_string(spec).with_context(|| {
+        format!(
+            "--chat-template {spec}: not a built-in template ({}) and not a readable Jinja file",
+            template::builtin_names()
+        )
+    })?;
+    chat.set_chat_template(&source, &[])
+        .with_context(|| format!("--chat-template {spec}"))
 }
