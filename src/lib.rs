@@ -4,13 +4,16 @@
 //! [`audio`] (WAV, resampling, log-mel) → [`vad`] (voice activity, endpointing) → [`asr`] (Whisper)
 //! → [`llm`] (chat model) → [`tts`] (speech synthesis), wired by [`assistant`] (turn taking).
 //! `web` holds the wasm-bindgen surface and exists only on `wasm32`; the native CLI
-//! (`src/bin/sotto`) and the tests use the same core. [`testmodels`] writes the deterministic tiny
+//! (`src/bin/sotto`) and the tests use the same core; [`eval`] (native only) scores transcripts
+//! (openai-whisper's English normalizer, WER) on the real-speech test set. [`testmodels`] writes the deterministic tiny
 //! models (and real-shape random models for benchmarks) that the tests and the offline demo use,
 //! since no real weights can be downloaded on the build machines.
 
 pub mod asr;
 pub mod assistant;
 pub mod audio;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod eval;
 pub mod llm;
 pub mod parallel;
 pub mod testmodels;

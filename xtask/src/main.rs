@@ -5,6 +5,7 @@
 
 mod package;
 mod setup;
+mod speech_set;
 mod summary;
 
 use std::path::{Path, PathBuf};
@@ -23,6 +24,7 @@ usage: cargo xtask <command>
   package         assemble the npm package from dist/ into target/npm/sotto/ and `npm pack` it
   serve           serve dist/ without rebuilding
   lint            cargo fmt --check and clippy (native and wasm32) with -D warnings
+  speech-set      render the real-speech test set into target/speech-set/ (espeak-ng, flite, festival, sox)
   bench-models    write random models in real shapes to models/bench (for benchmarks)
   bench-latency   end of speech to first reply audio in headless Chromium (JSON)
 
@@ -41,6 +43,9 @@ fn main() -> ExitCode {
         "serve" => serve(),
         "package" => package::package().map(drop),
         "lint" => setup::for_build().and_then(|()| lint()),
+        "speech-set" => setup::speech_tools()
+            .and_then(|()| speech_set::speech_set())
+            .map(drop),
         "bench-models" => bench_models(),
         "bench-latency" => setup::all().and_then(|()| bench_latency()),
         "help" | "--help" | "-h" => {
@@ -369,6 +374,9 @@ fn test(flags: &[&str]) -> Result {
     if !flags.contains(&"--no-lint") {
         lint()?;
     }
+    // The real-speech test set the ASR tests transcribe (seconds when already rendered).
+    setup::speech_tools()?;
+    speech_set::speech_set()?;
     tally.run_counted(
         "cargo test",
         cargo()

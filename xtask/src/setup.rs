@@ -9,13 +9,18 @@ use crate::{root, run, Result};
 
 /// Debian packages for the build: `wasm-opt` (binaryen).
 const BUILD_PACKAGES: &[&str] = &["binaryen"];
-/// Debian packages for the tests: the browser, and speech tools that make test WAVs.
-const TEST_PACKAGES: &[&str] = &[
-    "chromium",
+/// Debian packages for the tests: the browser and pocketsphinx (the voice's intelligibility).
+const TEST_PACKAGES: &[&str] = &["chromium", "pocketsphinx", "pocketsphinx-en-us"];
+/// Debian packages that make test WAVs: the synthesizers and voices of the real-speech test set
+/// (`cargo xtask speech-set`) and sox.
+const SPEECH_PACKAGES: &[&str] = &[
     "espeak-ng",
     "sox",
-    "pocketsphinx",
-    "pocketsphinx-en-us",
+    "flite",
+    "festival",
+    "festvox-kallpc16k",
+    "festvox-kdlpc16k",
+    "festvox-us-slt-hts",
 ];
 
 /// The toolchain of the threaded wasm build: wasm threads need the standard library rebuilt
@@ -34,7 +39,13 @@ pub fn for_build() -> Result {
 pub fn all() -> Result {
     for_build()?;
     apt(TEST_PACKAGES)?;
+    speech_tools()?;
     npm_packages()
+}
+
+/// The synthesizers and sox that render test speech.
+pub fn speech_tools() -> Result {
+    apt(SPEECH_PACKAGES)
 }
 
 /// The wasm32 target of the default toolchain, or of `toolchain`.
