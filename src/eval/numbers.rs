@@ -607,10 +607,10 @@ impl EnglishNumberNormalizer {
                     emit_value!();
                     emit!(current.to_string());
                 }
-            } else if current == "point" {
-                if next.is_some_and(|n| self.decimals.contains(n)) || next_is_numeric {
-                    value = Some(Value::Str(format!("{}.", text_or_empty(&value))));
-                }
+            } else if current == "point"
+                && (next.is_some_and(|n| self.decimals.contains(n)) || next_is_numeric)
+            {
+                value = Some(Value::Str(format!("{}.", text_or_empty(&value))));
             }
         }
         emit_value!();
