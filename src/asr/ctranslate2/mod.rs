@@ -18,6 +18,7 @@
 //! an allocation of a size the file made up.
 
 pub mod whisper;
+mod whisper_tensors;
 
 use std::collections::HashMap;
 
