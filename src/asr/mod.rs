@@ -19,7 +19,9 @@
 //! texts joined; unlike openai-whisper, windows do not move with the predicted timestamps.
 
 mod config;
+pub mod ctranslate2;
 mod decode;
+mod merges;
 mod tokenizer;
 mod transcriber;
 mod weights;
@@ -27,6 +29,7 @@ pub mod whisper;
 
 pub use config::Config;
 pub use decode::{DecodeOptions, Transcript, TranscriptTimings};
+pub use merges::{repair_missing_merges, MergesCheck};
 pub use tokenizer::{SpecialTokens, TextStream, WhisperTokenizer};
 pub use transcriber::Transcriber;
 pub use weights::{Matrix, WeightFormat, Weights};

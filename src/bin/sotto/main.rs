@@ -9,6 +9,8 @@ mod converse;
 #[cfg(not(target_arch = "wasm32"))]
 mod gen_models;
 #[cfg(not(target_arch = "wasm32"))]
+mod import;
+#[cfg(not(target_arch = "wasm32"))]
 mod model_files;
 #[cfg(not(target_arch = "wasm32"))]
 mod say;
@@ -33,6 +35,7 @@ fn main() -> std::process::ExitCode {
         Command::Transcribe(args) => transcribe::run(args),
         Command::Chat(args) => chat::run(args),
         Command::Converse(args) => converse::run(args),
+        Command::Import(args) => import::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -76,4 +79,7 @@ enum Command {
     Chat(chat::Args),
     /// A spoken conversation from a WAV file, as the browser holds it: writes the spoken replies.
     Converse(converse::Args),
+    /// Convert a CTranslate2 Whisper (faster-whisper's format) into safetensors, q8_0 GGUF and
+    /// Hugging Face configs.
+    Import(import::Args),
 }
