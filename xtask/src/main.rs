@@ -168,7 +168,7 @@ fn build_wasm_variant(variant: WasmBuild) -> Result {
             // flags replace the config's wasm32 flags, so they repeat them.
             let mut nightly = Command::new("cargo");
             nightly
-                .arg(format!("+{}", setup::THREADS_TOOLCHAIN))
+                .arg(format!("+{}", setup::threads_toolchain()?))
                 .env_remove("CARGO")
                 .env_remove("RUSTC")
                 .env(
@@ -388,6 +388,8 @@ fn test(flags: &[&str]) -> Result {
         "cargo test",
         cargo()
             .args(["test", "--release", "--workspace", "--all-targets"])
+            // The output of passing tests too, so that a test that skipped is seen (and fails).
+            .args(["--", "--show-output"])
             .current_dir(root()),
     )?;
     if !rust_only {

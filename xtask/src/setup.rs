@@ -23,9 +23,9 @@ const SPEECH_PACKAGES: &[&str] = &[
     "festvox-us-slt-hts",
 ];
 
-/// The toolchain of the threaded wasm build: wasm threads need the standard library rebuilt
-/// with atomics (`-Z build-std`), which only nightly can do.
-pub const THREADS_TOOLCHAIN: &str = "nightly";
+/// The pin of the threaded wasm build's nightly (`channel` and the rustc commit it was built
+/// from), in rust-toolchain.toml's format.
+const THREADS_TOOLCHAIN_FILE: &str = "xtask/threads-toolchain.toml";
 
 /// Everything the build needs.
 pub fn for_build() -> Result {
@@ -70,19 +70,57 @@ fn wasm_target(toolchain: Option<&str>) -> Result {
     run(&mut add)
 }
 
-/// Nightly with `rust-src` and the wasm32 target, for the threaded build.
-fn threads_toolchain() -> Result {
-    let toolchain = format!("+{THREADS_TOOLCHAIN}");
-    if output(Command::new("rustc").args([toolchain.as_str(), "--version"])).is_err() {
+/// A `key = "value"` of the toolchain pin.
+fn pinned(key: &str) -> Result<String> {
+    let path = root().join(THREADS_TOOLCHAIN_FILE);
+    let text =
+        std::fs::read_to_string(&path).map_err(|e| format!("read {}: {e}", path.display()))?;
+    text.lines()
+        .filter_map(|line| line.split_once('='))
+        .find(|(k, _)| k.trim() == key)
+        .map(|(_, v)| v.trim().trim_matches('"').to_string())
+        .ok_or_else(|| format!("{THREADS_TOOLCHAIN_FILE} has no `{key}`"))
+}
+
+/// The commit hash `rustc +toolchain -vV` reports, if that toolchain is installed.
+fn rustc_commit(toolchain: &str) -> Option<String> {
+    let text =
+        output(Command::new("rustc").args([format!("+{toolchain}").as_str(), "-vV"])).ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("commit-hash: "))
+        .map(|c| c.trim().to_string())
+}
+
+/// The pinned nightly of the threaded build, with `rust-src` and the wasm32 target: the dated
+/// channel if rustup has it, else a plain `nightly` that is that very build (no download), else
+/// the dated channel installed now. Returns the toolchain's name for `cargo +NAME`.
+pub fn threads_toolchain() -> Result<String> {
+    let channel = pinned("channel")?;
+    let commit = pinned("rustc-commit")?;
+    let name = if rustc_commit(&channel).is_some() {
+        channel
+    } else if rustc_commit("nightly").as_deref() == Some(commit.as_str()) {
+        "nightly".to_string()
+    } else {
+        eprintln!(
+            "installing {channel} for the threaded wasm build (pinned in {THREADS_TOOLCHAIN_FILE})"
+        );
         run(Command::new("rustup").args([
             "toolchain",
             "install",
-            THREADS_TOOLCHAIN,
+            &channel,
             "--profile",
             "minimal",
         ]))?;
+        channel
+    };
+    if rustc_commit(&name).as_deref() != Some(commit.as_str()) {
+        return Err(format!(
+            "{name} is not rustc {commit}, the build {THREADS_TOOLCHAIN_FILE} pins: update the pin \
+             (`rustc +{name} -vV` prints the commit) or install the pinned channel"
+        ));
     }
-    let on_nightly = ["--toolchain", THREADS_TOOLCHAIN];
+    let on_nightly = ["--toolchain", name.as_str()];
     let components = output(
         Command::new("rustup")
             .args(["component", "list", "--installed"])
@@ -93,7 +131,8 @@ fn threads_toolchain() -> Result {
             .args(["component", "add", "rust-src"])
             .args(on_nightly))?;
     }
-    wasm_target(Some(THREADS_TOOLCHAIN))
+    wasm_target(Some(&name))?;
+    Ok(name)
 }
 
 /// The pinned `wasm-bindgen` CLI: `.tools/bin` (or `$SOTTO_TOOLS_DIR/bin`), else one already on
