@@ -336,21 +336,22 @@ fn packed_tokens<const T: usize, const MODE: u8, const FORMAT: u8>(
     out
 }
 
-/// Adds pair `p`'s products to each token's sums: `rows` are the pair's weights of rows 0–3 and
-/// 4–7 (i16x8), `qb` the group's block of activations (token `k`'s pair at `32k + 2p`).
+/// Adds one pair's products to each token's sums: `rows` are the pair's weights of rows 0–3
+/// and 4–7 (i16x8), `qb` the group's block of activations, `at` the pair's first value in the
+/// block (`2p` for pair `p`: token `k`'s pair is at `32k + at`).
 ///
 /// # Safety
-/// `qb` points at a group's block of 4 × 32 i16 activations, and `p < 16`.
+/// `qb` points at a group's block of 4 × 32 i16 activations, and `at` is even and below 32.
 #[inline(always)]
 unsafe fn add_pair_products<const T: usize>(
     sums: &mut [[v128; 2]; T],
     rows: [v128; 2],
     qb: *const i16,
-    p: usize,
+    at: usize,
 ) {
     for (k, sums) in sums.iter_mut().enumerate() {
-        // SAFETY: as the caller promises, token k's pair p lies in the group's block.
-        let a = unsafe { v128_load32_splat(qb.add(QK8_0 * k + 2 * p) as *const u32) };
+        // SAFETY: as the caller promises, token k's pair lies in the group's block.
+        let a = unsafe { v128_load32_splat(qb.add(QK8_0 * k + at) as *const u32) };
         for (sum, &row) in sums.iter_mut().zip(&rows) {
             *sum = i32x4_add(*sum, i32x4_dot_i16x8(row, a));
         }
