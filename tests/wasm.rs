@@ -308,6 +308,49 @@ fn quantized_products_equal_the_portable_kernel_row_by_row() {
     }
 }
 
+/// The k-quants' products in wasm (their sub-blocks' integer dots in simd128) equal the
+/// portable dots bit for bit, for every k-quant, one row at a time and through the matmul with
+/// 1 and 5 tokens (two super-blocks per row, values spread across every bit).
+#[wasm_bindgen_test]
+fn k_quant_products_equal_the_portable_dots() {
+    use sotto::llm::quant::encode::quantize_row;
+    use sotto::llm::quant::kernels::QuantizedActivations;
+    use sotto::llm::quant::kquants::dot_portable;
+    use sotto::llm::quant::{GgmlType, QMatrix};
+    use std::sync::Arc;
+    let (rows, cols) = (5, 512);
+    let value =
+        |i: usize| ((i * 7919 % 2003) as f32 / 1001.5 - 1.0) * if i % 37 == 0 { 4.0 } else { 1.0 };
+    for dtype in [
+        GgmlType::Q2K,
+        GgmlType::Q3K,
+        GgmlType::Q4K,
+        GgmlType::Q5K,
+        GgmlType::Q6K,
+    ] {
+        let mut bytes = Vec::new();
+        for r in 0..rows {
+            let row: Vec<f32> = (0..cols).map(|c| value(r * 131 + c * 3 + 1)).collect();
+            quantize_row(dtype, &row, &mut bytes);
+        }
+        let row_len = bytes.len() / rows;
+        let matrix = QMatrix::new(Arc::new(bytes.clone()), 0, rows, cols, dtype);
+        for tokens in [1, 5] {
+            let xs: Vec<f32> = (0..tokens * cols).map(|i| value(i + 5)).collect();
+            let mut out = vec![0f32; tokens * rows];
+            matrix.matmul(&xs, tokens, &mut out);
+            for (t, x) in xs.chunks_exact(cols).enumerate() {
+                let a = QuantizedActivations::q8_k(x);
+                for r in 0..rows {
+                    let expected = dot_portable(dtype, &bytes[r * row_len..][..row_len], &a);
+                    assert_ne!(expected, 0.0, "{dtype:?}: a product that tests something");
+                    assert_eq!(out[t * rows + r], expected, "{dtype:?}: token {t}, row {r}");
+                }
+            }
+        }
+    }
+}
+
 /// The simd128 attention of the query heads of one key-value head together (two keys and up to
 /// three heads at a time) equals each head's alone (four keys at a time) bit for bit, for groups
 /// of 1 to 7 heads and odd and even visible lengths.

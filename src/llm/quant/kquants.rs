@@ -1,5 +1,6 @@
 //! The k-quants (super-blocks of 256 values): block decoding and their dot products with q8_K
-//! activations, portable.
+//! activations: portable, but for the sub-blocks' integer dots, which are simd128 in a wasm build
+//! (exact either way).
 //!
 //! Layouts follow ggml's `block_q2_K` … `block_q6_K`
 //! (<https://github.com/ggml-org/llama.cpp/blob/master/ggml/src/ggml-common.h>); the dot products
@@ -11,6 +12,7 @@
 //! bit for bit (tests/quant_dequantize.rs).
 
 use super::kernels::{f16_at, QuantizedActivations, QK_K};
+use super::GgmlType;
 
 /// One super-block's values in element order, each sub-block's integer scale and minimum (0 for
 /// types without minimums), and the f16 scales `d` and `dmin` of the super-block as f32.
@@ -150,27 +152,42 @@ fn unpack_q6k(block: &[u8]) -> Unpacked<16> {
 }
 
 /// Σ over one super-block of scale·Σ q·qa per sub-block, and Σ min·Σ qa (from the 16-value
-/// `bsums`).
+/// `bsums`). `SIMD` takes the simd128 integer dot where the build has it: the sums are
+/// integers, so both give the same result exactly.
 #[inline]
-fn block_sums<const SUB: usize>(u: &Unpacked<SUB>, qa: &[i8], bsums: &[i32]) -> (i32, i32) {
+fn block_sums<const SUB: usize, const SIMD: bool>(
+    u: &Unpacked<SUB>,
+    qa: &[i8],
+    bsums: &[i32],
+) -> (i32, i32) {
     let len = QK_K / SUB;
     let (mut sumi, mut summ) = (0i32, 0i32);
     for j in 0..SUB {
-        let s: i32 = u.q[len * j..len * (j + 1)]
-            .iter()
-            .zip(&qa[len * j..len * (j + 1)])
-            .map(|(&x, &y)| i32::from(x) * i32::from(y))
-            .sum();
-        sumi += u.scales[j] * s;
+        let (q, a) = (&u.q[len * j..len * (j + 1)], &qa[len * j..len * (j + 1)]);
+        sumi += u.scales[j] * dot_i8::<SIMD>(q, a);
         let groups = &bsums[j * len / 16..(j + 1) * len / 16];
         summ += u.mins[j] * groups.iter().sum::<i32>();
     }
     (sumi, summ)
 }
 
+/// Σ x·y of two i8 slices of a multiple of 16 values, in simd128 when `SIMD` and the build has
+/// it (V8 runs the portable loop about five times slower: LLVM does not vectorise it for wasm).
+#[inline(always)]
+fn dot_i8<const SIMD: bool>(x: &[i8], y: &[i8]) -> i32 {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    if SIMD {
+        return super::simd128::dot_i8(x, y);
+    }
+    x.iter()
+        .zip(y)
+        .map(|(&x, &y)| i32::from(x) * i32::from(y))
+        .sum()
+}
+
 /// A k-quant row · q8_K activations: Σ per super-block of d·da·Σ scale·Σ q·qa, minus
 /// dmin·da·Σ min·Σ qa for the types with minimums (`MIN`).
-fn dot<const SUB: usize, const MIN: bool>(
+fn dot<const SUB: usize, const MIN: bool, const SIMD: bool>(
     w: &[u8],
     block_bytes: usize,
     a: &QuantizedActivations,
@@ -180,7 +197,7 @@ fn dot<const SUB: usize, const MIN: bool>(
     for (b, block) in w.chunks_exact(block_bytes).enumerate() {
         let u = unpack(block);
         let qa = &a.qs[b * QK_K..(b + 1) * QK_K];
-        let (sumi, summ) = block_sums(&u, qa, &a.bsums[b * 16..(b + 1) * 16]);
+        let (sumi, summ) = block_sums::<SUB, SIMD>(&u, qa, &a.bsums[b * 16..(b + 1) * 16]);
         let da = a.scales[b];
         acc += match MIN {
             true => u.d * da * sumi as f32 - u.dmin * da * summ as f32,
@@ -190,29 +207,45 @@ fn dot<const SUB: usize, const MIN: bool>(
     acc
 }
 
+/// A k-quant row (`dtype`) · q8_K activations through the portable integer dots even in a
+/// simd128 build: what the wasm tests hold the simd128 ones to.
+///
+/// # Panics
+/// When `dtype` is not a k-quant.
+pub fn dot_portable(dtype: GgmlType, w: &[u8], a: &QuantizedActivations) -> f32 {
+    match dtype {
+        GgmlType::Q2K => dot::<16, true, false>(w, 84, a, unpack_q2k),
+        GgmlType::Q3K => dot::<16, false, false>(w, 110, a, unpack_q3k),
+        GgmlType::Q4K => dot::<8, true, false>(w, 144, a, unpack_q4k),
+        GgmlType::Q5K => dot::<8, true, false>(w, 176, a, unpack_q5k),
+        GgmlType::Q6K => dot::<16, false, false>(w, 210, a, unpack_q6k),
+        other => panic!("{other:?} is not a k-quant"),
+    }
+}
+
 /// q2_K weights · q8_K activations (`ggml_vec_dot_q2_K_q8_K`).
 pub fn dot_q2k_q8k(w: &[u8], a: &QuantizedActivations) -> f32 {
-    dot::<16, true>(w, 84, a, unpack_q2k)
+    dot::<16, true, true>(w, 84, a, unpack_q2k)
 }
 
 /// q3_K weights · q8_K activations (`ggml_vec_dot_q3_K_q8_K`).
 pub fn dot_q3k_q8k(w: &[u8], a: &QuantizedActivations) -> f32 {
-    dot::<16, false>(w, 110, a, unpack_q3k)
+    dot::<16, false, true>(w, 110, a, unpack_q3k)
 }
 
 /// q4_K weights · q8_K activations (`ggml_vec_dot_q4_K_q8_K`).
 pub fn dot_q4k_q8k(w: &[u8], a: &QuantizedActivations) -> f32 {
-    dot::<8, true>(w, 144, a, unpack_q4k)
+    dot::<8, true, true>(w, 144, a, unpack_q4k)
 }
 
 /// q5_K weights · q8_K activations (`ggml_vec_dot_q5_K_q8_K`).
 pub fn dot_q5k_q8k(w: &[u8], a: &QuantizedActivations) -> f32 {
-    dot::<8, true>(w, 176, a, unpack_q5k)
+    dot::<8, true, true>(w, 176, a, unpack_q5k)
 }
 
 /// q6_K weights · q8_K activations (`ggml_vec_dot_q6_K_q8_K`).
 pub fn dot_q6k_q8k(w: &[u8], a: &QuantizedActivations) -> f32 {
-    dot::<16, false>(w, 210, a, unpack_q6k)
+    dot::<16, false, true>(w, 210, a, unpack_q6k)
 }
 
 /// Decodes a row of super-blocks: each value is (d·scale)·q − dmin·min for the types with

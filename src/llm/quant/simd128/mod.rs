@@ -50,6 +50,20 @@ fn load_widened<T: Copy>(p: &[T]) -> v128 {
     unsafe { i16x8_load_extend_i8x8(p.as_ptr() as *const i8) }
 }
 
+/// Σ x·y of two i8 slices (a multiple of 16 values each; the k-quants' sub-blocks), exactly
+/// as the portable loop sums them.
+pub fn dot_i8(x: &[i8], y: &[i8]) -> i32 {
+    assert!(x.len() == y.len() && x.len() % 16 == 0);
+    let mut acc = i32x4_splat(0);
+    for (x, y) in x.chunks_exact(16).zip(y.chunks_exact(16)) {
+        acc = i32x4_add(acc, dot16(load(x), load(y)));
+    }
+    i32x4_extract_lane::<0>(acc)
+        + i32x4_extract_lane::<1>(acc)
+        + i32x4_extract_lane::<2>(acc)
+        + i32x4_extract_lane::<3>(acc)
+}
+
 /// q8_0 weights · q8_0 activations.
 pub fn dot_q8_0_q8_0(w: &[u8], a: &QuantizedActivations) -> f32 {
     let mut acc = f32x4_splat(0.0);
