@@ -1,10 +1,12 @@
 //! The quantized kernels against the dequantized f32 path: each integer dot product must equal
-//! Σ dequant(w)·dequant(a) up to f32 rounding. Under `wasm32 + simd128` the dispatching functions
-//! run the SIMD kernels, so the same tests are their parity tests.
+//! Σ dequant(w)·dequant(a) up to f32 rounding (and, for q4_1/q5_1, the f16 rounding of the
+//! activations' block sums, as llama.cpp's q8_1 stores them). Under `wasm32 + simd128` the
+//! dispatching functions run the SIMD kernels, so the same tests are their parity tests.
 
 use sotto::llm::quant::encode::quantize_row;
+use sotto::llm::quant::kernels::f16_at;
 use sotto::llm::quant::kernels::{self, QuantizedActivations};
-use sotto::llm::quant::packed::{self, PackedTile, Tile, TILE_ROWS};
+use sotto::llm::quant::packed::{PackedTile, Tile, TILE_ROWS};
 use sotto::llm::quant::{
     vec_dot_packed_group, vec_dot_q4_0, vec_dot_q8_0, GgmlType, QMatrix, TokenGroup,
 };
@@ -12,7 +14,8 @@ use std::sync::Arc;
 
 mod quant_common;
 use quant_common::{
-    compare_with_one_token_kernel, products_with_non_finite_scales_equal_the_one_token_kernel,
+    compare_with_one_token_kernel, one_token_dot,
+    products_with_non_finite_scales_equal_the_one_token_kernel, TILED,
 };
 
 /// Deterministic values with outliers, like real activations.
@@ -49,13 +52,20 @@ fn reference_dot(w: &[f32], x: &[f32]) -> f32 {
         .sum::<f64>() as f32
 }
 
-fn check(dtype: GgmlType, cols: usize) {
+/// Multiplies a 5 × `cols` matrix of `dtype` (encoded from random values) by 3 tokens and
+/// holds every output to Σ dequant(w)·dequant(a) in f64, within f32 rounding (1e-4 relative,
+/// 1e-5 per value) plus, for the encodings with minimums, the f16 rounding of each block's
+/// activation sum `s` (|m|·|s|·2⁻¹⁰ per block: 2⁻¹¹ from the f16 rounding, 2⁻¹¹ from the scale
+/// rounded to f16 beside it). `encode_error` bounds the encoding's own error, relative to the
+/// row's largest value.
+fn check(dtype: GgmlType, cols: usize, encode_error: f32) {
     let rows = 5;
     let w = values(rows * cols, 1);
     let mut bytes = Vec::new();
     w.chunks(cols)
         .for_each(|r| quantize_row(dtype, r, &mut bytes));
-    let m = QMatrix::new(Arc::new(bytes), 0, rows, cols, dtype);
+    let row_len = bytes.len() / rows;
+    let m = QMatrix::new(Arc::new(bytes.clone()), 0, rows, cols, dtype);
     let x = values(3 * cols, 2);
     let mut out = vec![0f32; 3 * rows];
     m.matmul(&x, 3, &mut out);
@@ -67,21 +77,31 @@ fn check(dtype: GgmlType, cols: usize) {
             .iter()
             .fold(0f32, |a, v| a.max(v.abs()));
         let err = max_diff(&row, &w[r * cols..(r + 1) * cols]);
-        assert!(err <= scale * 0.2, "{dtype:?} encode error {err}");
+        assert!(err <= scale * encode_error, "{dtype:?} encode error {err}");
         for t in 0..3 {
             let xt = &x[t * cols..(t + 1) * cols];
-            let expected = match dtype {
-                GgmlType::F32 | GgmlType::F16 => reference_dot(&row, xt),
-                GgmlType::Q8_0 | GgmlType::Q4_0 | GgmlType::Q5_0 | GgmlType::Q5_1 => {
-                    reference_dot(&row, &dequantized_acts(&QuantizedActivations::q8_0(xt), 32))
+            let q8_0 = QuantizedActivations::q8_0(xt);
+            let (expected, sums_error) = match dtype {
+                GgmlType::F32 | GgmlType::F16 | GgmlType::BF16 => (reference_dot(&row, xt), 0.0),
+                GgmlType::Q8_0 | GgmlType::Q4_0 | GgmlType::Q5_0 => {
+                    (reference_dot(&row, &dequantized_acts(&q8_0, 32)), 0.0)
                 }
-                GgmlType::Q4K | GgmlType::Q6K => reference_dot(
-                    &row,
-                    &dequantized_acts(&QuantizedActivations::q8_k(xt), 256),
-                ),
+                GgmlType::Q4_1 | GgmlType::Q5_1 => {
+                    let blocks =
+                        bytes[r * row_len..(r + 1) * row_len].chunks(row_len / (cols / 32));
+                    let bound: f32 = blocks
+                        .zip(&q8_0.block_sums)
+                        .map(|(block, s)| (f16_at(&block[2..]) * s).abs() / 1024.0)
+                        .sum();
+                    (reference_dot(&row, &dequantized_acts(&q8_0, 32)), bound)
+                }
+                _ => {
+                    let q8_k = QuantizedActivations::q8_k(xt);
+                    (reference_dot(&row, &dequantized_acts(&q8_k, 256)), 0.0)
+                }
             };
             let got = out[t * rows + r];
-            let tol = 1e-4 * (1.0 + expected.abs()) + 1e-5 * cols as f32;
+            let tol = 1e-4 * (1.0 + expected.abs()) + 1e-5 * cols as f32 + sums_error;
             assert!(
                 (got - expected).abs() < tol,
                 "{dtype:?} r{r} t{t}: {got} vs {expected}"
@@ -98,35 +118,44 @@ fn max_diff(a: &[f32], b: &[f32]) -> f32 {
 }
 
 #[test]
-fn f32_and_f16_matmul() {
-    check(GgmlType::F32, 96);
-    check(GgmlType::F16, 96);
+fn f32_f16_and_bf16_matmul() {
+    check(GgmlType::F32, 96, 0.0);
+    check(GgmlType::F16, 96, 1e-3);
+    check(GgmlType::BF16, 96, 1e-2);
 }
 
 #[test]
 fn q8_0_matmul_matches_dequantized() {
-    check(GgmlType::Q8_0, 576);
+    check(GgmlType::Q8_0, 576, 0.2);
 }
 
 #[test]
-fn q4_0_matmul_matches_dequantized() {
-    check(GgmlType::Q4_0, 576);
+fn q4_0_and_q4_1_matmul_match_dequantized() {
+    check(GgmlType::Q4_0, 576, 0.2);
+    check(GgmlType::Q4_1, 576, 0.2);
 }
 
 #[test]
 fn q5_0_and_q5_1_matmul_match_dequantized() {
-    check(GgmlType::Q5_0, 576);
-    check(GgmlType::Q5_1, 576);
+    check(GgmlType::Q5_0, 576, 0.2);
+    check(GgmlType::Q5_1, 576, 0.2);
 }
 
 #[test]
-fn q4_k_matmul_matches_dequantized() {
-    check(GgmlType::Q4K, 512);
+fn q2_k_and_q3_k_matmul_match_dequantized() {
+    check(GgmlType::Q2K, 512, 0.35);
+    check(GgmlType::Q3K, 512, 0.35);
+}
+
+#[test]
+fn q4_k_and_q5_k_matmul_match_dequantized() {
+    check(GgmlType::Q4K, 512, 0.2);
+    check(GgmlType::Q5K, 512, 0.2);
 }
 
 #[test]
 fn q6_k_matmul_matches_dequantized() {
-    check(GgmlType::Q6K, 512);
+    check(GgmlType::Q6K, 512, 0.2);
 }
 
 /// A group quantized straight from four rows holds exactly what the rows quantized one by one
@@ -161,11 +190,11 @@ fn dispatched_dots_equal_scalar_kernels() {
     }
 }
 
-/// The prefill kernel on packed tiles adds the same integer block sums in the same f32 order as
-/// the one-token scalar kernels, so it agrees with them exactly: for a full tile of eight
-/// different rows, for a partial tile (three rows, the rest padding that must give 0), for one
-/// to four tokens of a group (the others 0), with the scales decoded in the kernel or before,
-/// for q8_0 and q4_0.
+/// The tile kernel adds the same integer block sums in the same f32 order as the one-token
+/// scalar kernels, so it agrees with them exactly: for a full tile of eight different rows, for
+/// a partial tile (three rows, the rest padding that must give 0), for one to four tokens of a
+/// group (the others 0), with the scales decoded in the kernel or before, for every 32-value
+/// encoding.
 #[test]
 fn packed_tiles_equal_the_one_token_kernels_exactly() {
     let four: Vec<QuantizedActivations> = (0..4)
@@ -173,7 +202,7 @@ fn packed_tiles_equal_the_one_token_kernels_exactly() {
         .collect();
     let group = TokenGroup::new([&four[0], &four[1], &four[2], &four[3]]);
     let mut tile = PackedTile::default();
-    for dtype in [GgmlType::Q8_0, GgmlType::Q4_0] {
+    for dtype in TILED {
         let rows: Vec<Vec<u8>> = (0..TILE_ROWS as u64)
             .map(|seed| {
                 let mut bytes = Vec::new();
@@ -185,7 +214,7 @@ fn packed_tiles_equal_the_one_token_kernels_exactly() {
             let tile_rows: Vec<&[u8]> = rows[..n_rows].iter().map(|r| &r[..]).collect();
             let tile = tile.pack(dtype, &tile_rows);
             let mut scales = Vec::new();
-            packed::decode_scales(tile.bytes, &mut scales);
+            tile.decode_scales(&mut scales);
             let decoded = Tile {
                 scales: Some(&scales),
                 ..tile
@@ -194,10 +223,9 @@ fn packed_tiles_equal_the_one_token_kernels_exactly() {
                 let dots = vec_dot_packed_group(tile, &group, tokens);
                 for (k, a) in four.iter().enumerate() {
                     for (r, &dot) in dots[k].iter().enumerate() {
-                        let expected = match (r < n_rows && k < tokens, dtype) {
-                            (false, _) => 0.0,
-                            (true, GgmlType::Q8_0) => kernels::dot_q8_0_q8_0(&rows[r], a),
-                            (true, _) => kernels::dot_q4_0_q8_0(&rows[r], a),
+                        let expected = match r < n_rows && k < tokens {
+                            false => 0.0,
+                            true => one_token_dot(dtype, &rows[r], a),
                         };
                         let at = format!("{n_rows} rows, {tokens} tokens: row {r}, token {k}");
                         assert_eq!(dot, expected, "{dtype:?}, {at}");
@@ -207,6 +235,7 @@ fn packed_tiles_equal_the_one_token_kernels_exactly() {
         }
     }
 }
+
 /// A q8_K row of zeros quantizes to zeros (no division by zero).
 #[test]
 fn zero_activations() {
@@ -229,11 +258,16 @@ fn decoding_matches_candle_for_ggml_encoded_blocks() {
     for (candle_type, ours) in [
         (GgmlDType::Q8_0, GgmlType::Q8_0),
         (GgmlDType::Q4_0, GgmlType::Q4_0),
+        (GgmlDType::Q4_1, GgmlType::Q4_1),
         (GgmlDType::Q5_0, GgmlType::Q5_0),
         (GgmlDType::Q5_1, GgmlType::Q5_1),
+        (GgmlDType::Q2K, GgmlType::Q2K),
+        (GgmlDType::Q3K, GgmlType::Q3K),
         (GgmlDType::Q4K, GgmlType::Q4K),
+        (GgmlDType::Q5K, GgmlType::Q5K),
         (GgmlDType::Q6K, GgmlType::Q6K),
         (GgmlDType::F16, GgmlType::F16),
+        (GgmlDType::BF16, GgmlType::BF16),
     ] {
         let q = QTensor::quantize(&t, candle_type).unwrap();
         let expected: Vec<f32> = q
@@ -368,13 +402,13 @@ fn erf_f32_is_within_three_tenths_of_a_millionth() {
     assert!(erf_f32(f32::NAN).is_nan());
 }
 
-/// Whole q8_0/q4_0 matmuls for every token count from 1 to 9 (one-token rows below four tokens;
-/// from four on, groups, the last one partial) equal the one-token scalar kernel exactly, for 19
-/// rows (two tiles and a part).
+/// Whole matmuls of every 32-value encoding for every token count from 1 to 9 (one-token rows
+/// below four tokens unless packed; from four on, groups, the last one partial) equal the
+/// one-token scalar kernel exactly, for 19 rows (two tiles and a part).
 #[test]
 fn matmul_equals_the_one_token_kernel_for_every_token_count() {
     let (rows, cols) = (19, 96);
-    for dtype in [GgmlType::Q8_0, GgmlType::Q4_0] {
+    for dtype in TILED {
         let mut bytes = Vec::new();
         for r in 0..rows {
             quantize_row(dtype, &values(cols, 80 + r as u64), &mut bytes);

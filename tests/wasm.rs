@@ -8,7 +8,8 @@ mod attention_common;
 mod quant_common;
 use attention_common::{for_each_group, for_each_visible, Case};
 use quant_common::{
-    compare_with_one_token_kernel, products_with_non_finite_scales_equal_the_one_token_kernel,
+    compare_with_one_token_kernel, one_token_dot,
+    products_with_non_finite_scales_equal_the_one_token_kernel, TILED,
 };
 
 #[wasm_bindgen_test]
@@ -58,10 +59,10 @@ fn model_files_are_recognised_and_damage_is_named() {
 }
 
 /// The simd128 kernels, which the dispatching `vec_dot_*` functions run in this build, against the
-/// portable kernels: the one-token dots within f32 reordering, and the prefill kernel on packed
-/// tiles (a full tile and a partial one, packed by the simd128 transposes) bit for bit, since it
-/// adds the same block sums in the same order. (This replaced the wasm benchmark's own
-/// self-test.)
+/// portable kernels: the q8_0/q4_0 one-token dots within f32 reordering, and the tile kernel
+/// (a full tile and a partial one, packed by the simd128 transposes, of every 32-value
+/// encoding) bit for bit, since it adds the same block sums in the same order. (This replaced
+/// the wasm benchmark's own self-test.)
 #[wasm_bindgen_test]
 fn simd_kernels_match_the_portable_kernels() {
     use sotto::llm::quant::encode::quantize_row;
@@ -85,7 +86,7 @@ fn simd_kernels_match_the_portable_kernels() {
         .collect();
     let group = TokenGroup::new([&four[0], &four[1], &four[2], &four[3]]);
     let mut tile = PackedTile::default();
-    for dtype in [GgmlType::Q8_0, GgmlType::Q4_0] {
+    for dtype in TILED {
         let rows: Vec<Vec<u8>> = (2..10)
             .map(|seed| {
                 let mut bytes = Vec::new();
@@ -96,7 +97,8 @@ fn simd_kernels_match_the_portable_kernels() {
         for w in &rows {
             let (simd, portable) = match dtype {
                 GgmlType::Q8_0 => (vec_dot_q8_0(w, &a), kernels::dot_q8_0_q8_0(w, &a)),
-                _ => (vec_dot_q4_0(w, &a), kernels::dot_q4_0_q8_0(w, &a)),
+                GgmlType::Q4_0 => (vec_dot_q4_0(w, &a), kernels::dot_q4_0_q8_0(w, &a)),
+                _ => continue,
             };
             assert!(
                 close(simd, portable),
@@ -107,7 +109,7 @@ fn simd_kernels_match_the_portable_kernels() {
             let tile_rows: Vec<&[u8]> = rows[..n_rows].iter().map(|r| &r[..]).collect();
             let tile = tile.pack(dtype, &tile_rows);
             let mut scales = Vec::new();
-            packed::decode_scales(tile.bytes, &mut scales);
+            tile.decode_scales(&mut scales);
             let decoded = packed::Tile {
                 scales: Some(&scales),
                 ..tile
@@ -118,10 +120,7 @@ fn simd_kernels_match_the_portable_kernels() {
                 assert_eq!(simd, portable, "{dtype:?}: {n_rows} rows, {tokens} tokens");
                 for (k, a) in four.iter().enumerate().take(tokens) {
                     for r in 0..n_rows {
-                        let one_token = match dtype {
-                            GgmlType::Q8_0 => kernels::dot_q8_0_q8_0(&rows[r], a),
-                            _ => kernels::dot_q4_0_q8_0(&rows[r], a),
-                        };
+                        let one_token = one_token_dot(dtype, &rows[r], a);
                         assert_eq!(simd[k][r], one_token, "{dtype:?}: row {r}, token {k}");
                     }
                 }
@@ -190,7 +189,7 @@ fn simd_products_with_non_finite_scales_equal_the_one_token_kernel() {
 
 #[wasm_bindgen_test]
 fn simd_quantization_equals_the_portable_quantization() {
-    use sotto::llm::quant::kernels::{quantize_block_q8_0, QuantizedActivations};
+    use sotto::llm::quant::kernels::{quantize_block_q8_1, QuantizedActivations};
     use sotto::llm::quant::TokenGroup;
     let mut blocks: Vec<[f32; 32]> = (0..66)
         .map(|b| {
@@ -251,10 +250,13 @@ fn simd_quantization_equals_the_portable_quantization() {
         3e38 * if i % 2 == 0 { 1.0 } else { -1.0 }
     }));
     let flat: Vec<f32> = blocks.iter().flatten().copied().collect();
-    let reference: Vec<(f32, [i8; 32])> = blocks.iter().map(|b| quantize_block_q8_0(b)).collect();
+    let reference: Vec<(f32, f32, [i8; 32])> =
+        blocks.iter().map(|b| quantize_block_q8_1(b)).collect();
     let rows = QuantizedActivations::q8_0(&flat);
-    for (b, (d, q)) in reference.iter().enumerate() {
+    let same = |a: f32, b: f32| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan());
+    for (b, (d, s, q)) in reference.iter().enumerate() {
         assert_eq!(rows.scales[b].to_bits(), d.to_bits(), "scale of block {b}");
+        assert!(same(rows.block_sums[b], *s), "sum of block {b}");
         assert_eq!(&rows.qs[32 * b..32 * b + 32], q, "values of block {b}");
     }
     // Four rows of 19 blocks each (all 76 blocks above), grouped.
@@ -262,18 +264,20 @@ fn simd_quantization_equals_the_portable_quantization() {
     let group = TokenGroup::quantize([row(0), row(1), row(2), row(3)]);
     for b in 0..19 {
         for k in 0..4 {
-            let (d, q) = &reference[k * 19 + b];
+            let (d, s, q) = &reference[k * 19 + b];
             assert_eq!(group.scales[4 * b + k].to_bits(), d.to_bits());
+            assert!(same(group.block_sums[4 * b + k], *s));
             let wide: Vec<i16> = q.iter().map(|&v| i16::from(v)).collect();
             assert_eq!(&group.qs[(4 * b + k) * 32..(4 * b + k + 1) * 32], &wide[..]);
         }
     }
 }
 
-/// Whole products in wasm equal the portable one-token kernel, token by token, for q8_0 and q4_0
-/// and 19 rows (two tiles and a part): with 9, 7 and 6 tokens (packed tiles meeting a first group,
-/// which keeps the tile's decoded scales and widened values, then the later groups of 4, 1, 3 or
-/// 2 tokens, which read them) exactly, and with 3 tokens (one group) within f32 reordering.
+/// Whole products in wasm equal the portable one-token kernel, token by token, for every 32-value
+/// encoding and 19 rows (two tiles and a part): with 9, 7 and 6 tokens (packed tiles meeting a
+/// first group, which keeps the tile's decoded scales and widened values, then the later groups
+/// of 4, 1, 3 or 2 tokens, which read them) exactly, and with 3 tokens (one-token rows, unless
+/// packed) exactly too, except q8_0's and q4_0's simd128 row kernels, within f32 reordering.
 #[wasm_bindgen_test]
 fn quantized_products_equal_the_portable_kernel_row_by_row() {
     use sotto::llm::quant::encode::quantize_row;
@@ -281,16 +285,17 @@ fn quantized_products_equal_the_portable_kernel_row_by_row() {
     let (rows, cols) = (19, 96);
     let value =
         |i: usize| ((i * 7919 % 2003) as f32 / 1001.5 - 1.0) * if i % 37 == 0 { 4.0 } else { 1.0 };
-    for dtype in [GgmlType::Q8_0, GgmlType::Q4_0] {
+    for dtype in TILED {
         let mut bytes = Vec::new();
         for r in 0..rows {
             let row: Vec<f32> = (0..cols).map(|c| value(r * 131 + c * 3 + 1)).collect();
             quantize_row(dtype, &row, &mut bytes);
         }
+        let simd_rows = matches!(dtype, GgmlType::Q8_0 | GgmlType::Q4_0);
         for tokens in [9, 7, 6, 3] {
             let xs: Vec<f32> = (0..tokens * cols).map(|i| value(i + 5)).collect();
             let check = |got: f32, expected: f32, what: String| {
-                if tokens >= 4 {
+                if tokens >= 4 || !simd_rows {
                     assert_eq!(got, expected, "{what}");
                 }
                 assert!(
@@ -299,6 +304,49 @@ fn quantized_products_equal_the_portable_kernel_row_by_row() {
                 );
             };
             compare_with_one_token_kernel(dtype, &bytes, (rows, cols), &xs, tokens, check);
+        }
+    }
+}
+
+/// The k-quants' products in wasm (their sub-blocks' integer dots in simd128) equal the
+/// portable dots bit for bit, for every k-quant, one row at a time and through the matmul with
+/// 1 and 5 tokens (two super-blocks per row, values spread across every bit).
+#[wasm_bindgen_test]
+fn k_quant_products_equal_the_portable_dots() {
+    use sotto::llm::quant::encode::quantize_row;
+    use sotto::llm::quant::kernels::QuantizedActivations;
+    use sotto::llm::quant::kquants::dot_portable;
+    use sotto::llm::quant::{GgmlType, QMatrix};
+    use std::sync::Arc;
+    let (rows, cols) = (5, 512);
+    let value =
+        |i: usize| ((i * 7919 % 2003) as f32 / 1001.5 - 1.0) * if i % 37 == 0 { 4.0 } else { 1.0 };
+    for dtype in [
+        GgmlType::Q2K,
+        GgmlType::Q3K,
+        GgmlType::Q4K,
+        GgmlType::Q5K,
+        GgmlType::Q6K,
+    ] {
+        let mut bytes = Vec::new();
+        for r in 0..rows {
+            let row: Vec<f32> = (0..cols).map(|c| value(r * 131 + c * 3 + 1)).collect();
+            quantize_row(dtype, &row, &mut bytes);
+        }
+        let row_len = bytes.len() / rows;
+        let matrix = QMatrix::new(Arc::new(bytes.clone()), 0, rows, cols, dtype);
+        for tokens in [1, 5] {
+            let xs: Vec<f32> = (0..tokens * cols).map(|i| value(i + 5)).collect();
+            let mut out = vec![0f32; tokens * rows];
+            matrix.matmul(&xs, tokens, &mut out);
+            for (t, x) in xs.chunks_exact(cols).enumerate() {
+                let a = QuantizedActivations::q8_k(x);
+                for r in 0..rows {
+                    let expected = dot_portable(dtype, &bytes[r * row_len..][..row_len], &a);
+                    assert_ne!(expected, 0.0, "{dtype:?}: a product that tests something");
+                    assert_eq!(out[t * rows + r], expected, "{dtype:?}: token {t}, row {r}");
+                }
+            }
         }
     }
 }

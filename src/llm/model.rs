@@ -167,7 +167,7 @@ impl std::fmt::Debug for Model {
 struct Loader<'a> {
     gguf: &'a GgufFile,
     buf: &'a Arc<Vec<u8>>,
-    /// The q8_0 matrices packed in place, by name: how many of their rows are packed tiles.
+    /// The matrices packed in place, by name: how many of their rows are packed tiles.
     packed: HashMap<String, usize>,
 }
 
@@ -192,10 +192,10 @@ fn layer_matrices(config: &Config, i: usize) -> [(String, usize, usize); 7] {
     .map(|(name, rows, cols)| (format!("blk.{i}.{name}.weight"), rows, cols))
 }
 
-/// Packs every matrix that is q8_0 and of its expected shape in `bytes`, in place
-/// ([`packed::pack_q8_0_in_place`]): the layers', and the embedding table and output layer,
-/// whose rows are looked up from the tiles; the others are left for [`Loader::matrix`] to check
-/// and refuse. Returns how many rows of each are packed.
+/// Packs every matrix of its expected shape in `bytes` whose encoding is packed in place
+/// ([`packed::pack_in_place`]: q8_0, q4_1, q5_0, q5_1): the layers', and the embedding table
+/// and output layer, whose rows are looked up from the tiles; the others are left for
+/// [`Loader::matrix`] to check and refuse. Returns how many rows of each are packed.
 fn pack_matrices(gguf: &GgufFile, config: &Config, bytes: &mut [u8]) -> HashMap<String, usize> {
     let mut packed = HashMap::new();
     let (vocab, d) = (config.vocab_size, config.embedding_length);
@@ -205,9 +205,9 @@ fn pack_matrices(gguf: &GgufFile, config: &Config, bytes: &mut [u8]) -> HashMap<
         let Some(t) = gguf.tensors.get(&name) else {
             continue;
         };
-        if t.dtype == GgmlType::Q8_0 && t.dims == [cols, rows] {
+        if t.dims == [cols, rows] {
             let data = &mut bytes[t.offset..t.offset + t.len];
-            packed.insert(name, packed::pack_q8_0_in_place(data, rows, cols));
+            packed.insert(name, packed::pack_in_place(t.dtype, data, rows, cols));
         }
     }
     packed
@@ -226,12 +226,11 @@ impl Loader<'_> {
                 t.dims
             )));
         }
-        Ok(match self.packed.get(name) {
-            Some(&packed_rows) => {
-                QMatrix::new_packed(self.buf.clone(), t.offset, rows, cols, packed_rows)
-            }
-            None => QMatrix::new(self.buf.clone(), t.offset, rows, cols, t.dtype),
-        })
+        let packed_rows = self.packed.get(name).copied().unwrap_or(0);
+        Ok(
+            QMatrix::new(self.buf.clone(), t.offset, rows, cols, t.dtype)
+                .with_packed_rows(packed_rows),
+        )
     }
 
     fn vector(&self, name: &str, len: usize) -> Result<Vec<f32>, LlmError> {
@@ -240,9 +239,9 @@ impl Loader<'_> {
             .tensors
             .get(name)
             .ok_or_else(|| LlmError::MissingTensor(name.into()))?;
-        if t.dims != [len] || !matches!(t.dtype, GgmlType::F32 | GgmlType::F16) {
+        if t.dims != [len] || !matches!(t.dtype, GgmlType::F32 | GgmlType::F16 | GgmlType::BF16) {
             return Err(LlmError::Gguf(format!(
-                "tensor `{name}` is {:?} {:?}, expected an f32/f16 vector of {len}",
+                "tensor `{name}` is {:?} {:?}, expected an f32/f16/bf16 vector of {len}",
                 t.dtype, t.dims
             )));
         }
@@ -265,7 +264,7 @@ impl Loader<'_> {
 
 impl Model {
     /// Builds the model over `bytes` (the whole GGUF file), parsed as `gguf`. No tensor data is
-    /// copied: the layers' q8_0 matrices are repacked in place for the prefill kernel, and the
+    /// copied: the matrices of the 32-value encodings are repacked in place for the tile kernel, and the
     /// model keeps `bytes` as its one weight buffer.
     pub fn load(gguf: &GgufFile, mut bytes: Vec<u8>) -> Result<Self, LlmError> {
         let config = Config::from_gguf(gguf)?;

@@ -20,6 +20,9 @@ pub enum Quant {
     Q8_0,
     /// Matrices q4_0; the output projection (the tied embedding) q6_K, as llama.cpp does.
     Q4_0,
+    /// Matrices q4_1; the output projection (the tied embedding) q8_0, as in the published
+    /// SmolLM2-135M-Instruct Q4_1 file.
+    Q4_1,
     /// llama.cpp's Q4_K_M mix: q4_K, with q6_K for the output projection and for `attn_v` /
     /// `ffn_down` in the layers llama.cpp gives more bits. Rows that are not a multiple of 256
     /// fall back like llama.cpp does (q4_K → q5_0, q6_K → q8_0).
@@ -28,7 +31,14 @@ pub enum Quant {
 
 impl Quant {
     /// Every quantization, in the order the CLI lists them.
-    pub const ALL: [Quant; 5] = [Quant::F32, Quant::F16, Quant::Q8_0, Quant::Q4_0, Quant::Q4K];
+    pub const ALL: [Quant; 6] = [
+        Quant::F32,
+        Quant::F16,
+        Quant::Q8_0,
+        Quant::Q4_0,
+        Quant::Q4_1,
+        Quant::Q4K,
+    ];
 
     /// The lowercase name used in file names and on the command line (`q4_k`, `q8_0`, …).
     pub fn name(self) -> &'static str {
@@ -37,6 +47,7 @@ impl Quant {
             Quant::F16 => "f16",
             Quant::Q8_0 => "q8_0",
             Quant::Q4_0 => "q4_0",
+            Quant::Q4_1 => "q4_1",
             Quant::Q4K => "q4_k",
         }
     }
@@ -52,6 +63,7 @@ impl Quant {
             Quant::F32 => 0,
             Quant::F16 => 1,
             Quant::Q4_0 => 2,
+            Quant::Q4_1 => 3,
             Quant::Q8_0 => 7,
             Quant::Q4K => 15, // MOSTLY_Q4_K_M
         }
@@ -90,6 +102,8 @@ pub(crate) fn llm_tensor_type(
         Quant::Q8_0 => GgmlDType::Q8_0,
         Quant::Q4_0 if is_output => GgmlDType::Q6K,
         Quant::Q4_0 => GgmlDType::Q4_0,
+        Quant::Q4_1 if is_output => GgmlDType::Q8_0,
+        Quant::Q4_1 => GgmlDType::Q4_1,
         Quant::Q4K if is_output || more_bits => GgmlDType::Q6K,
         Quant::Q4K => GgmlDType::Q4K,
     };

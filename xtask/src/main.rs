@@ -347,6 +347,8 @@ fn bench_models() -> Result {
         "models/bench",
         "--real-shapes",
         "all",
+        "--quants",
+        "q8_0,q4_1",
     ]))
 }
 

@@ -6,7 +6,7 @@
 
 use half::f16;
 
-use super::GgmlType;
+use super::{kquants, GgmlType};
 
 /// Elements per q8_0 / q4_0 block.
 pub const QK8_0: usize = 32;
@@ -40,6 +40,14 @@ pub fn f16_bits_to_f32(h: u16) -> f32 {
 /// [`quantize_q8_0_into_i16`] dispatch to the simd128 version, which computes the same values.
 #[inline]
 pub fn quantize_block_q8_0(block: &[f32]) -> (f32, [i8; QK8_0]) {
+    let (d, _, q) = quantize_block_q8_1(block);
+    (d, q)
+}
+
+/// One q8_1 block of activations (`quantize_row_q8_1`): [`quantize_block_q8_0`]'s scale and
+/// values, and the block's `s` ([`block_sum_scale`]), returned as (d, s, values).
+#[inline]
+pub fn quantize_block_q8_1(block: &[f32]) -> (f32, f32, [i8; QK8_0]) {
     // A compare, not `f32::max`: in wasm that is a call to libm's `fmaxf` per element
     // (its NaN rules differ from `f32.max`), which showed up at 3% of Whisper's time.
     let amax = block
@@ -52,40 +60,49 @@ pub fn quantize_block_q8_0(block: &[f32]) -> (f32, [i8; QK8_0]) {
     q.iter_mut()
         .zip(block)
         .for_each(|(q, v)| *q = (v * id).round_ties_even() as i8);
-    (round_to_f16(d), q)
+    let sum = q.iter().map(|&q| i32::from(q)).sum();
+    (round_to_f16(d), block_sum_scale(amax, sum), q)
 }
 
-/// Quantizes one 32-value block into `out[..32]` and returns its scale, as
-/// [`quantize_block_q8_0`] does (simd128 in wasm).
+/// A q8_1 block's `s` (what the minimum of a q4_1 or q5_1 block multiplies): the scale before
+/// its f16 rounding (amax/127) times the sum of the block's 8-bit values, rounded to f16, as
+/// llama.cpp's x86 `quantize_row_q8_1` computes it.
 #[inline]
-fn quantize_q8_0_into(block: &[f32], out: &mut [i8]) -> f32 {
+pub fn block_sum_scale(amax: f32, sum: i32) -> f32 {
+    round_to_f16(amax / 127.0 * sum as f32)
+}
+
+/// Quantizes one 32-value block into `out[..32]` and returns its scale and `s`, as
+/// [`quantize_block_q8_1`] does (simd128 in wasm).
+#[inline]
+fn quantize_q8_0_into(block: &[f32], out: &mut [i8]) -> (f32, f32) {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
         super::simd128::quantize_block_q8_0_i8(block, out)
     }
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     {
-        let (d, q) = quantize_block_q8_0(block);
+        let (d, s, q) = quantize_block_q8_1(block);
         out[..QK8_0].copy_from_slice(&q);
-        d
+        (d, s)
     }
 }
 
 /// [`quantize_q8_0_into`], with the values widened to i16 (a [`TokenGroup`]'s form).
 #[inline]
-fn quantize_q8_0_into_i16(block: &[f32], out: &mut [i16]) -> f32 {
+fn quantize_q8_0_into_i16(block: &[f32], out: &mut [i16]) -> (f32, f32) {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
         super::simd128::quantize_block_q8_0_i16(block, out)
     }
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     {
-        let (d, q) = quantize_block_q8_0(block);
+        let (d, s, q) = quantize_block_q8_1(block);
         out[..QK8_0]
             .iter_mut()
             .zip(q)
             .for_each(|(o, q)| *o = i16::from(q));
-        d
+        (d, s)
     }
 }
 
@@ -113,23 +130,28 @@ pub struct QuantizedActivations {
     pub scales: Vec<f32>,
     /// The 8-bit values.
     pub qs: Vec<i8>,
+    /// q8_0 only: each block's `s` ([`block_sum_scale`]), which makes the rows q8_1 blocks too
+    /// (their scale and values are q8_0's), the operand of q4_1 and q5_1 weights.
+    pub block_sums: Vec<f32>,
     /// q8_K only: the sum of each group of 16 values (used for the k-quant minimums).
     pub bsums: Vec<i32>,
 }
 
 impl QuantizedActivations {
-    /// q8_0 blocks (`quantize_row_q8_0`): scale amax/127, stored as f16 like ggml stores it.
+    /// q8_0 (and q8_1) blocks (`quantize_row_q8_0`): scale amax/127, stored as f16 like ggml
+    /// stores it.
     pub fn q8_0(x: &[f32]) -> Self {
         let blocks = x.len() / QK8_0;
         let mut qs = vec![0i8; blocks * QK8_0];
-        let scales = x
+        let (scales, block_sums) = x
             .chunks_exact(QK8_0)
             .zip(qs.chunks_exact_mut(QK8_0))
             .map(|(block, out)| quantize_q8_0_into(block, out))
-            .collect();
+            .unzip();
         QuantizedActivations {
             scales,
             qs,
+            block_sums,
             bsums: Vec::new(),
         }
     }
@@ -167,7 +189,12 @@ impl QuantizedActivations {
             );
             scales.push(1.0 / iscale);
         }
-        QuantizedActivations { scales, qs, bsums }
+        QuantizedActivations {
+            scales,
+            qs,
+            block_sums: Vec::new(),
+            bsums,
+        }
     }
 }
 
@@ -180,6 +207,8 @@ pub struct TokenGroup {
     pub qs: Vec<i16>,
     /// For block `b`, token `k`: the scale at `4 * b + k`.
     pub scales: Vec<f32>,
+    /// For block `b`, token `k`: the block's `s` ([`block_sum_scale`]) at `4 * b + k`.
+    pub block_sums: Vec<f32>,
 }
 
 impl TokenGroup {
@@ -188,13 +217,19 @@ impl TokenGroup {
         let blocks = a[0].scales.len();
         let mut qs = Vec::with_capacity(blocks * 4 * QK8_0);
         let mut scales = Vec::with_capacity(blocks * 4);
+        let mut block_sums = Vec::with_capacity(blocks * 4);
         for b in 0..blocks {
             for t in a {
                 qs.extend(t.qs[b * QK8_0..(b + 1) * QK8_0].iter().map(|&q| q as i16));
                 scales.push(t.scales[b]);
+                block_sums.push(t.block_sums[b]);
             }
         }
-        TokenGroup { qs, scales }
+        TokenGroup {
+            qs,
+            scales,
+            block_sums,
+        }
     }
 
     /// Quantizes four activation rows of the same length straight into a group: the same values
@@ -204,15 +239,19 @@ impl TokenGroup {
         let blocks = rows[0].len() / QK8_0;
         let mut qs = vec![0i16; blocks * 4 * QK8_0];
         let mut scales = Vec::with_capacity(blocks * 4);
+        let mut block_sums = Vec::with_capacity(blocks * 4);
         for (b, out) in qs.chunks_exact_mut(4 * QK8_0).enumerate() {
             for (row, out) in rows.iter().zip(out.chunks_exact_mut(QK8_0)) {
-                scales.push(quantize_q8_0_into_i16(
-                    &row[b * QK8_0..(b + 1) * QK8_0],
-                    out,
-                ));
+                let (d, s) = quantize_q8_0_into_i16(&row[b * QK8_0..(b + 1) * QK8_0], out);
+                scales.push(d);
+                block_sums.push(s);
             }
         }
-        TokenGroup { qs, scales }
+        TokenGroup {
+            qs,
+            scales,
+            block_sums,
+        }
     }
 }
 
@@ -293,11 +332,6 @@ pub fn dot_f16(w: &[u8], x: &[f32]) -> f32 {
     w.chunks_exact(2).zip(x).map(|(b, v)| f16_at(b) * v).sum()
 }
 
-#[inline]
-fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
-    a.iter().zip(b).map(|(&x, &y)| x as i32 * y as i32).sum()
-}
-
 /// Σ w·a over one q8_0 block's 32 weights, for activations stored as i8 or (in a
 /// [`TokenGroup`]) i16.
 #[inline]
@@ -359,6 +393,47 @@ fn unpack_q5(qh: &[u8], qs: &[u8]) -> [u8; 32] {
     q
 }
 
+/// The 32 values of one block of a 32-value encoding as i8, in element order: q8_0's as stored,
+/// q4_0's nibbles minus 8, q5_0's five bits minus 16, and q4_1's and q5_1's unsigned (0..15,
+/// 0..31; their minimum is added apart).
+pub(crate) fn block_values(dtype: GgmlType, block: &[u8]) -> [i8; QK8_0] {
+    let mut values = [0i8; QK8_0];
+    let nibbles = |values: &mut [i8; QK8_0], qs: &[u8], offset: i8| {
+        for (j, &b) in qs[..QK8_0 / 2].iter().enumerate() {
+            values[j] = (b & 0x0F) as i8 - offset;
+            values[j + QK8_0 / 2] = (b >> 4) as i8 - offset;
+        }
+    };
+    match dtype {
+        GgmlType::Q8_0 => values.copy_from_slice(bytemuck_i8(&block[2..2 + QK8_0])),
+        GgmlType::Q4_0 => nibbles(&mut values, &block[2..], 8),
+        GgmlType::Q4_1 => nibbles(&mut values, &block[4..], 0),
+        GgmlType::Q5_0 => {
+            let q = unpack_q5(&block[2..6], &block[6..22]);
+            values
+                .iter_mut()
+                .zip(q)
+                .for_each(|(v, q)| *v = q as i8 - 16);
+        }
+        GgmlType::Q5_1 => {
+            let q = unpack_q5(&block[4..8], &block[8..24]);
+            values.iter_mut().zip(q).for_each(|(v, q)| *v = q as i8);
+        }
+        other => panic!("{other:?} has no blocks of 32 values"),
+    }
+    values
+}
+
+/// Σ w·a over one block's 32 values (as [`block_values`] gives them) and 32 activations.
+#[inline]
+fn values_block_sum(values: &[i8; QK8_0], qa: &[i8]) -> i32 {
+    values
+        .iter()
+        .zip(qa)
+        .map(|(&x, &y)| i32::from(x) * i32::from(y))
+        .sum()
+}
+
 /// q5_0 weights · q8_0 activations (`ggml_vec_dot_q5_0_q8_0`).
 pub fn dot_q5_0_q8_0(w: &[u8], a: &QuantizedActivations) -> f32 {
     let mut acc = 0f32;
@@ -367,31 +442,38 @@ pub fn dot_q5_0_q8_0(w: &[u8], a: &QuantizedActivations) -> f32 {
         .zip(a.qs.chunks_exact(QK8_0))
         .zip(&a.scales)
     {
-        let q = unpack_q5(&block[2..6], &block[6..22]);
-        let sum: i32 = q
-            .iter()
-            .zip(qa)
-            .map(|(&x, &y)| (x as i32 - 16) * y as i32)
-            .sum();
-        acc += (sum as f32) * (f16_at(block) * da);
+        let sum = values_block_sum(&block_values(GgmlType::Q5_0, block), qa);
+        acc += sum as f32 * (f16_at(block) * da);
     }
     acc
 }
 
-/// q5_1 weights · q8_0 activations: Σ (d·q + m)·a = d·da·Σq·qa + m·da·Σqa.
-pub fn dot_q5_1_q8_0(w: &[u8], a: &QuantizedActivations) -> f32 {
+/// A q4_1 or q5_1 row (`bytes` per block, the scale and minimum first) · q8_1 activations:
+/// Σ (d·q + m)·a = d·da·Σ q·qa + m·s per block, with llama.cpp's `s` (the activations'
+/// `block_sums`), added to the sum in that order.
+#[inline]
+fn dot_with_minimum(dtype: GgmlType, w: &[u8], a: &QuantizedActivations) -> f32 {
     let mut acc = 0f32;
-    for ((block, qa), &da) in w
-        .chunks_exact(24)
+    for (((block, qa), &da), &sa) in w
+        .chunks_exact(dtype.block_bytes())
         .zip(a.qs.chunks_exact(QK8_0))
         .zip(&a.scales)
+        .zip(&a.block_sums)
     {
-        let q = unpack_q5(&block[4..8], &block[8..24]);
-        let sum: i32 = q.iter().zip(qa).map(|(&x, &y)| x as i32 * y as i32).sum();
-        let sum_a: i32 = qa.iter().map(|&y| y as i32).sum();
-        acc += sum as f32 * f16_at(block) * da + f16_at(&block[2..]) * da * sum_a as f32;
+        let sum = values_block_sum(&block_values(dtype, block), qa);
+        acc += sum as f32 * (f16_at(block) * da) + f16_at(&block[2..]) * sa;
     }
     acc
+}
+
+/// q4_1 weights · q8_1 activations (`ggml_vec_dot_q4_1_q8_1`).
+pub fn dot_q4_1_q8_1(w: &[u8], a: &QuantizedActivations) -> f32 {
+    dot_with_minimum(GgmlType::Q4_1, w, a)
+}
+
+/// q5_1 weights · q8_1 activations (`ggml_vec_dot_q5_1_q8_1`).
+pub fn dot_q5_1_q8_1(w: &[u8], a: &QuantizedActivations) -> f32 {
+    dot_with_minimum(GgmlType::Q5_1, w, a)
 }
 
 /// Reinterprets bytes as i8 (same size and alignment).
@@ -401,119 +483,45 @@ fn bytemuck_i8(b: &[u8]) -> &[i8] {
     unsafe { std::slice::from_raw_parts(b.as_ptr().cast::<i8>(), b.len()) }
 }
 
-/// Decodes the 6-bit scale and min of sub-block `j` of a q4_K block (`get_scale_min_k4`).
+/// bf16 (the top 16 bits of an f32) at `b[0..2]` as f32.
 #[inline]
-fn q4k_scale_min(j: usize, s: &[u8]) -> (u8, u8) {
-    if j < 4 {
-        (s[j] & 63, s[j + 4] & 63)
-    } else {
-        (
-            (s[j + 4] & 0x0F) | ((s[j - 4] >> 6) << 4),
-            (s[j + 4] >> 4) | ((s[j] >> 6) << 4),
-        )
-    }
+pub fn bf16_at(b: &[u8]) -> f32 {
+    f32::from_bits(u32::from(u16::from_le_bytes([b[0], b[1]])) << 16)
 }
 
-/// Unpacks one q4_K block: 4-bit values in element order, plus 8 (scale, min) pairs.
-#[inline]
-fn unpack_q4k(block: &[u8], q: &mut [u8; QK_K]) -> [(u8, u8); 8] {
-    let qs = &block[16..144];
-    for j in 0..4 {
-        for l in 0..32 {
-            let b = qs[32 * j + l];
-            q[64 * j + l] = b & 0x0F;
-            q[64 * j + 32 + l] = b >> 4;
+/// bf16 weights · f32 activations.
+pub fn dot_bf16(w: &[u8], x: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    for (wc, xc) in w.chunks_exact(16).zip(x.chunks_exact(8)) {
+        for i in 0..8 {
+            acc[i] += bf16_at(&wc[2 * i..]) * xc[i];
         }
     }
-    std::array::from_fn(|j| q4k_scale_min(j, &block[4..16]))
+    let tail: f32 = w
+        .chunks_exact(2)
+        .zip(x)
+        .skip(x.len() / 8 * 8)
+        .map(|(b, v)| bf16_at(b) * v)
+        .sum();
+    acc.iter().sum::<f32>() + tail
 }
 
-/// Unpacks one q6_K block into signed values (-32..31) in element order.
-#[inline]
-fn unpack_q6k(block: &[u8], q: &mut [i8; QK_K]) {
-    let (ql, qh) = (&block[0..128], &block[128..192]);
-    for half in 0..2 {
-        let (ql, qh, out) = (&ql[64 * half..], &qh[32 * half..], &mut q[128 * half..]);
-        for l in 0..32 {
-            let h = qh[l];
-            out[l] = ((ql[l] & 0x0F) | ((h & 3) << 4)) as i8 - 32;
-            out[l + 32] = ((ql[l + 32] & 0x0F) | (((h >> 2) & 3) << 4)) as i8 - 32;
-            out[l + 64] = ((ql[l] >> 4) | (((h >> 4) & 3) << 4)) as i8 - 32;
-            out[l + 96] = ((ql[l + 32] >> 4) | (((h >> 6) & 3) << 4)) as i8 - 32;
-        }
-    }
-}
-
-/// q4_K weights · q8_K activations (`ggml_vec_dot_q4_K_q8_K`).
-pub fn dot_q4k_q8k(w: &[u8], a: &QuantizedActivations) -> f32 {
-    let mut q = [0u8; QK_K];
-    let mut acc = 0f32;
-    for (b, block) in w.chunks_exact(144).enumerate() {
-        let sm = unpack_q4k(block, &mut q);
-        let qa = &a.qs[b * QK_K..(b + 1) * QK_K];
-        let bsums = &a.bsums[b * 16..(b + 1) * 16];
-        let (mut sumi, mut summ) = (0i32, 0i32);
-        for (j, &(sc, m)) in sm.iter().enumerate() {
-            let s: i32 = q[32 * j..32 * j + 32]
-                .iter()
-                .zip(&qa[32 * j..32 * j + 32])
-                .map(|(&x, &y)| x as i32 * y as i32)
-                .sum();
-            sumi += sc as i32 * s;
-            summ += m as i32 * (bsums[2 * j] + bsums[2 * j + 1]);
-        }
-        let da = a.scales[b];
-        acc += f16_at(block) * da * sumi as f32 - f16_at(&block[2..]) * da * summ as f32;
-    }
-    acc
-}
-
-/// q6_K weights · q8_K activations (`ggml_vec_dot_q6_K_q8_K`).
-pub fn dot_q6k_q8k(w: &[u8], a: &QuantizedActivations) -> f32 {
-    let mut q = [0i8; QK_K];
-    let mut acc = 0f32;
-    for (b, block) in w.chunks_exact(210).enumerate() {
-        unpack_q6k(block, &mut q);
-        let qa = &a.qs[b * QK_K..(b + 1) * QK_K];
-        let scales = bytemuck_i8(&block[192..208]);
-        let sumi: i32 = (0..16)
-            .map(|g| scales[g] as i32 * dot_i8(&q[16 * g..16 * g + 16], &qa[16 * g..16 * g + 16]))
-            .sum();
-        acc += f16_at(&block[208..]) * a.scales[b] * sumi as f32;
-    }
-    acc
-}
-
-/// The 32 signed values of one q8_0 or q4_0 block (q4_0: nibble minus 8, low nibbles first).
-pub(crate) fn block_values(dtype: GgmlType, block: &[u8]) -> [i8; QK8_0] {
-    let mut values = [0i8; QK8_0];
-    match dtype {
-        GgmlType::Q8_0 => values.copy_from_slice(bytemuck_i8(&block[2..2 + QK8_0])),
-        _ => {
-            for (j, &b) in block[2..2 + QK8_0 / 2].iter().enumerate() {
-                values[j] = (b & 0x0F) as i8 - 8;
-                values[j + QK8_0 / 2] = (b >> 4) as i8 - 8;
-            }
-        }
-    }
-    values
-}
-
-/// Decodes one encoded row into floats.
+/// Decodes one encoded row into floats, each value computed as the `gguf` Python package's
+/// dequantization computes it (tests/quant_dequantize.rs holds them to it bit for bit).
 pub fn dequantize_row(dtype: GgmlType, row: &[u8], out: &mut [f32]) {
+    let blocks = row.chunks_exact(dtype.block_bytes());
     match dtype {
         GgmlType::F32 => {
-            for (o, b) in out.iter_mut().zip(row.chunks_exact(4)) {
+            for (o, b) in out.iter_mut().zip(blocks) {
                 *o = f32::from_le_bytes(b.try_into().unwrap());
             }
         }
-        GgmlType::F16 => {
-            for (o, b) in out.iter_mut().zip(row.chunks_exact(2)) {
-                *o = f16_at(b);
-            }
-        }
-        GgmlType::Q8_0 | GgmlType::Q4_0 => {
-            let blocks = row.chunks_exact(dtype.block_bytes());
+        GgmlType::F16 => out.iter_mut().zip(blocks).for_each(|(o, b)| *o = f16_at(b)),
+        GgmlType::BF16 => out
+            .iter_mut()
+            .zip(blocks)
+            .for_each(|(o, b)| *o = bf16_at(b)),
+        GgmlType::Q8_0 | GgmlType::Q4_0 | GgmlType::Q5_0 => {
             for (o, block) in out.chunks_exact_mut(QK8_0).zip(blocks) {
                 let d = f16_at(block);
                 for (o, q) in o.iter_mut().zip(block_values(dtype, block)) {
@@ -521,43 +529,18 @@ pub fn dequantize_row(dtype: GgmlType, row: &[u8], out: &mut [f32]) {
                 }
             }
         }
-        GgmlType::Q5_0 => {
-            for (o, block) in out.chunks_exact_mut(QK8_0).zip(row.chunks_exact(22)) {
-                let d = f16_at(block);
-                let q = unpack_q5(&block[2..6], &block[6..22]);
-                o.iter_mut()
-                    .zip(q)
-                    .for_each(|(o, q)| *o = d * (q as i32 - 16) as f32);
-            }
-        }
-        GgmlType::Q5_1 => {
-            for (o, block) in out.chunks_exact_mut(QK8_0).zip(row.chunks_exact(24)) {
+        GgmlType::Q4_1 | GgmlType::Q5_1 => {
+            for (o, block) in out.chunks_exact_mut(QK8_0).zip(blocks) {
                 let (d, m) = (f16_at(block), f16_at(&block[2..]));
-                let q = unpack_q5(&block[4..8], &block[8..24]);
-                o.iter_mut().zip(q).for_each(|(o, q)| *o = d * q as f32 + m);
-            }
-        }
-        GgmlType::Q4K => {
-            let mut q = [0u8; QK_K];
-            for (o, block) in out.chunks_exact_mut(QK_K).zip(row.chunks_exact(144)) {
-                let sm = unpack_q4k(block, &mut q);
-                let (d, dmin) = (f16_at(block), f16_at(&block[2..]));
-                for (i, o) in o.iter_mut().enumerate() {
-                    let (sc, m) = sm[i / 32];
-                    *o = d * sc as f32 * q[i] as f32 - dmin * m as f32;
+                for (o, q) in o.iter_mut().zip(block_values(dtype, block)) {
+                    *o = d * q as f32 + m;
                 }
             }
         }
-        GgmlType::Q6K => {
-            let mut q = [0i8; QK_K];
-            for (o, block) in out.chunks_exact_mut(QK_K).zip(row.chunks_exact(210)) {
-                unpack_q6k(block, &mut q);
-                let d = f16_at(&block[208..]);
-                let scales = bytemuck_i8(&block[192..208]);
-                for (i, o) in o.iter_mut().enumerate() {
-                    *o = d * scales[i / 16] as f32 * q[i] as f32;
-                }
-            }
-        }
+        GgmlType::Q2K => kquants::dequantize_q2k(row, out),
+        GgmlType::Q3K => kquants::dequantize_q3k(row, out),
+        GgmlType::Q4K => kquants::dequantize_q4k(row, out),
+        GgmlType::Q5K => kquants::dequantize_q5k(row, out),
+        GgmlType::Q6K => kquants::dequantize_q6k(row, out),
     }
 }

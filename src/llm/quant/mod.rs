@@ -2,14 +2,17 @@
 //!
 //! Weights stay in their GGUF encoding inside the one model buffer ([`QMatrix`] is a view of it).
 //! Quantized matrices are multiplied the way llama.cpp does it: the activations are quantized to
-//! 8 bits first (q8_0 blocks of 32 for q8_0/q4_0 weights, q8_K blocks of 256 for k-quants), then each
-//! output is a sum of integer dot products scaled per block. That is why llama.cpp's logits are the
-//! reference for quantized files. The integer kernels live in [`kernels`] (scalar, portable) and
-//! [`simd128`] (wasm32 SIMD, used when the build enables `simd128`); prefill multiplies tiles of
-//! rows repacked by [`packed`].
+//! 8 bits first (q8_0 blocks of 32 for the 32-value encodings, with q8_1's block sums for the
+//! minimums of q4_1 and q5_1; q8_K blocks of 256 for k-quants), then each output is a sum of
+//! integer dot products scaled per block. That is why llama.cpp's logits are the reference for
+//! quantized files. The integer kernels live in [`kernels`] and [`kquants`] (scalar, portable)
+//! and [`simd128`] (wasm32 SIMD, used when the build enables `simd128`); the 32-value encodings
+//! are multiplied in tiles of rows repacked by [`packed`].
 
+pub mod dtype;
 pub mod encode;
 pub mod kernels;
+pub mod kquants;
 pub mod packed;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub mod simd128;
@@ -17,93 +20,15 @@ pub mod simd128;
 use std::ops::Range;
 use std::sync::Arc;
 
-use super::LlmError;
 use crate::parallel::{for_each_chunk, DisjointOut};
+pub use dtype::GgmlType;
 pub use kernels::{QuantizedActivations, TokenGroup, QK8_0, QK_K};
-use packed::{KeptTile, PackedTile, Tile, TILE_ROWS};
-
-/// Tensor encodings this crate reads (GGML type ids).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GgmlType {
-    /// 32-bit float.
-    F32,
-    /// IEEE half float.
-    F16,
-    /// Blocks of 32: f16 scale + 32 × 4-bit (offset 8).
-    Q4_0,
-    /// Blocks of 32: f16 scale + 32 × 5-bit (offset 16): llama.cpp's fallback for q4_K rows.
-    Q5_0,
-    /// Blocks of 32: f16 scale and minimum + 32 × 5-bit.
-    Q5_1,
-    /// Blocks of 32: f16 scale + 32 × i8.
-    Q8_0,
-    /// Super-blocks of 256: 8 sub-blocks with 6-bit scales and mins, 4-bit values.
-    Q4K,
-    /// Super-blocks of 256: 16 sub-blocks with i8 scales, 6-bit values.
-    Q6K,
-}
-
-impl GgmlType {
-    /// Maps a GGML type id; unsupported encodings are an error naming the tensor.
-    pub fn from_id(id: u32, tensor: &str) -> Result<Self, LlmError> {
-        Ok(match id {
-            0 => GgmlType::F32,
-            1 => GgmlType::F16,
-            2 => GgmlType::Q4_0,
-            6 => GgmlType::Q5_0,
-            7 => GgmlType::Q5_1,
-            8 => GgmlType::Q8_0,
-            12 => GgmlType::Q4K,
-            14 => GgmlType::Q6K,
-            other => {
-                return Err(LlmError::Unsupported(format!(
-                    "tensor `{tensor}` has GGML type {other}; supported: f32, f16, q4_0, q5_0, q5_1, q8_0, q4_k, q6_k"
-                )))
-            }
-        })
-    }
-
-    /// Elements per block.
-    pub fn block_len(self) -> usize {
-        match self {
-            GgmlType::F32 | GgmlType::F16 => 1,
-            GgmlType::Q4_0 | GgmlType::Q5_0 | GgmlType::Q5_1 | GgmlType::Q8_0 => QK8_0,
-            GgmlType::Q4K | GgmlType::Q6K => QK_K,
-        }
-    }
-
-    /// Bytes per block.
-    pub fn block_bytes(self) -> usize {
-        match self {
-            GgmlType::F32 => 4,
-            GgmlType::F16 => 2,
-            GgmlType::Q4_0 => 18,
-            GgmlType::Q5_0 => 22,
-            GgmlType::Q5_1 => 24,
-            GgmlType::Q8_0 => 34,
-            GgmlType::Q4K => 144,
-            GgmlType::Q6K => 210,
-        }
-    }
-
-    /// Byte length of a tensor, or `None` when rows do not split into whole blocks or it overflows.
-    pub fn byte_len(self, dims: &[usize]) -> Option<usize> {
-        let row = *dims.first()?;
-        if row % self.block_len() != 0 {
-            return None;
-        }
-        let n_rows = dims[1..]
-            .iter()
-            .try_fold(1usize, |acc, &d| acc.checked_mul(d))?;
-        (row / self.block_len())
-            .checked_mul(self.block_bytes())?
-            .checked_mul(n_rows)
-    }
-}
+use packed::{KeptTile, PackedTile, Tile, TileFormat, TILE_ROWS};
 
 /// A matrix (`rows` × `cols`) viewed in its encoded form inside a shared buffer: row after row,
-/// or, for q8_0 matrices packed when the model loaded, tiles of [`TILE_ROWS`] rows in the
-/// prefill kernel's layout ([`packed`]) up to `packed_rows`, then the rows left over.
+/// or, for matrices packed when the model loaded ([`packed::pack_in_place`]), tiles of
+/// [`TILE_ROWS`] rows in the tile kernel's layout ([`packed`]) up to `packed_rows`, then the
+/// rows left over.
 #[derive(Clone)]
 pub struct QMatrix {
     buf: Arc<Vec<u8>>,
@@ -156,11 +81,32 @@ impl QMatrix {
         cols: usize,
         packed_rows: usize,
     ) -> Self {
-        assert!(packed_rows % TILE_ROWS == 0 && packed_rows <= rows);
+        QMatrix::new(buf, offset, rows, cols, GgmlType::Q8_0).with_packed_rows(packed_rows)
+    }
+
+    /// This view, with its first `packed_rows` rows packed by [`packed::pack_in_place`].
+    ///
+    /// # Panics
+    /// When `packed_rows` is not a whole number of tiles within `rows`, or the encoding is not
+    /// packed in place.
+    pub fn with_packed_rows(self, packed_rows: usize) -> Self {
+        assert!(packed_rows % TILE_ROWS == 0 && packed_rows <= self.rows);
+        let format = TileFormat::of(self.dtype);
+        assert!(
+            packed_rows == 0
+                || format.is_some_and(|f| f.block_bytes() == TILE_ROWS * self.dtype.block_bytes()),
+            "{:?} matrices are not packed in place",
+            self.dtype
+        );
         QMatrix {
             packed_rows,
-            ..QMatrix::new(buf, offset, rows, cols, GgmlType::Q8_0)
+            ..self
         }
+    }
+
+    /// The packed tiles' format (for an encoding that has tiles).
+    fn tile_format(&self) -> TileFormat {
+        TileFormat::of(self.dtype).expect("an encoding with tiles")
     }
 
     fn row_bytes_len(&self) -> usize {
@@ -188,7 +134,8 @@ impl QMatrix {
     pub fn dequantize_row(&self, row: usize, out: &mut [f32]) {
         if row < self.packed_rows {
             let tile = row - row % TILE_ROWS;
-            packed::dequantize_tile_row(self.packed_tile_bytes(tile), row - tile, out);
+            let bytes = self.packed_tile_bytes(tile);
+            packed::dequantize_tile_row(self.tile_format(), bytes, row - tile, out);
         } else {
             kernels::dequantize_row(self.dtype, self.row_bytes(row), out);
         }
@@ -223,19 +170,22 @@ impl QMatrix {
         }
     }
 
-    /// The form this matrix's kernels read `n_tokens` tokens in. q8_0 and q4_0 rows are packed
-    /// per product for four tokens or more, where the tiles are read by several groups; packed
+    /// The form this matrix's kernels read `n_tokens` tokens in. Matrices of the 32-value
+    /// encodings are multiplied in tiles for four tokens or more, where each tile is read by
+    /// several groups (packed per product when they were not packed as they loaded); packed
     /// matrices take every token count in groups.
     fn activation_kind(&self, n_tokens: usize) -> ActivationKind {
         match self.dtype {
-            GgmlType::Q4_0 | GgmlType::Q8_0 if n_tokens >= 4 || self.packed_rows > 0 => {
-                ActivationKind::Q8_0Groups
+            GgmlType::Q4_0 | GgmlType::Q4_1 | GgmlType::Q5_0 | GgmlType::Q5_1 | GgmlType::Q8_0 => {
+                match n_tokens >= 4 || self.packed_rows > 0 {
+                    true => ActivationKind::Q8_0Groups,
+                    false => ActivationKind::Q8_0,
+                }
             }
-            GgmlType::Q4_0 | GgmlType::Q8_0 | GgmlType::Q5_0 | GgmlType::Q5_1 => {
-                ActivationKind::Q8_0
+            GgmlType::Q2K | GgmlType::Q3K | GgmlType::Q4K | GgmlType::Q5K | GgmlType::Q6K => {
+                ActivationKind::Q8K
             }
-            GgmlType::Q4K | GgmlType::Q6K => ActivationKind::Q8K,
-            GgmlType::F32 | GgmlType::F16 => ActivationKind::Float,
+            GgmlType::F32 | GgmlType::F16 | GgmlType::BF16 => ActivationKind::Float,
         }
     }
 
@@ -270,10 +220,11 @@ impl QMatrix {
         for tile in rows.clone().step_by(TILE_ROWS) {
             let tile_rows = tile..(tile + TILE_ROWS).min(rows.end);
             if !groups.is_empty() {
-                // Packed when the model loaded, or here, once (q4_0 nibbles unpacked, rows
-                // interleaved); read by every group.
+                // Packed when the model loaded, or here, once (rows interleaved, q4_0 nibbles
+                // unpacked); read by every group.
                 let tile = if tile_rows.end <= self.packed_rows {
                     Tile {
+                        format: self.tile_format(),
                         bytes: self.packed_tile_bytes(tile),
                         scales: None,
                     }
@@ -341,12 +292,17 @@ impl QMatrix {
         match self.dtype {
             GgmlType::F32 => fill(out, weights, |w| kernels::dot_f32(w, x)),
             GgmlType::F16 => fill(out, weights, |w| kernels::dot_f16(w, x)),
+            GgmlType::BF16 => fill(out, weights, |w| kernels::dot_bf16(w, x)),
             GgmlType::Q8_0 => fill(out, weights, |w| vec_dot_q8_0(w, a())),
             GgmlType::Q4_0 => fill(out, weights, |w| vec_dot_q4_0(w, a())),
+            GgmlType::Q4_1 => fill(out, weights, |w| kernels::dot_q4_1_q8_1(w, a())),
             GgmlType::Q5_0 => fill(out, weights, |w| kernels::dot_q5_0_q8_0(w, a())),
-            GgmlType::Q5_1 => fill(out, weights, |w| kernels::dot_q5_1_q8_0(w, a())),
-            GgmlType::Q4K => fill(out, weights, |w| kernels::dot_q4k_q8k(w, a())),
-            GgmlType::Q6K => fill(out, weights, |w| kernels::dot_q6k_q8k(w, a())),
+            GgmlType::Q5_1 => fill(out, weights, |w| kernels::dot_q5_1_q8_1(w, a())),
+            GgmlType::Q2K => fill(out, weights, |w| kquants::dot_q2k_q8k(w, a())),
+            GgmlType::Q3K => fill(out, weights, |w| kquants::dot_q3k_q8k(w, a())),
+            GgmlType::Q4K => fill(out, weights, |w| kquants::dot_q4k_q8k(w, a())),
+            GgmlType::Q5K => fill(out, weights, |w| kquants::dot_q5k_q8k(w, a())),
+            GgmlType::Q6K => fill(out, weights, |w| kquants::dot_q6k_q8k(w, a())),
         }
     }
 }
@@ -362,14 +318,14 @@ fn fill<'a>(out: &mut [f32], weights: impl Iterator<Item = &'a [u8]>, dot: impl 
 /// Which quantized activations a matrix multiplies with ([`QMatrix::activation_kind`]).
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum ActivationKind {
-    /// q8_0 blocks of 32 for the packed-tile kernel (q4_0 and q8_0 weights): all tokens in
+    /// q8_0 (q8_1) blocks of 32 for the tile kernel (the 32-value encodings): all tokens in
     /// groups of four, the last one padded.
     Q8_0Groups,
-    /// q8_0 blocks of 32, every token as a row.
+    /// q8_0 (q8_1) blocks of 32, every token as a row.
     Q8_0,
     /// q8_K super-blocks of 256 (k-quants).
     Q8K,
-    /// f32 as it is (f32 and f16 weights).
+    /// f32 as it is (f32, f16 and bf16 weights).
     Float,
 }
 
@@ -446,8 +402,7 @@ pub fn vec_dot_q8_0(w: &[u8], a: &QuantizedActivations) -> f32 {
     }
 }
 
-/// A packed tile of q8_0/q4_0 rows · the first `tokens` (1 to 4) tokens of a group (the prefill
-/// kernel), with the fastest kernel this build has: `out[k][r]` is row `r` · token `k` for
+/// A packed tile · the first `tokens` (1 to 4) tokens of a group (the tile kernel), with the fastest kernel this build has: `out[k][r]` is row `r` · token `k` for
 /// `k < tokens`, 0 after ([`packed::dot_packed_group`]).
 #[inline]
 pub fn vec_dot_packed_group(
@@ -483,7 +438,7 @@ pub fn vec_dot_packed_group_keeping(
     }
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     {
-        packed::decode_scales(tile.bytes, &mut kept.scales);
+        tile.decode_scales(&mut kept.scales);
         packed::dot_packed_group(tile, g, tokens)
     }
 }
@@ -499,8 +454,7 @@ pub fn vec_dot_kept_group(
 ) -> [[f32; TILE_ROWS]; 4] {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
-        let _ = tile;
-        simd128::dot_kept_group(kept, g, tokens)
+        simd128::dot_kept_group(tile.format, kept, g, tokens)
     }
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     {

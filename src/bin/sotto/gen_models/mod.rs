@@ -22,7 +22,7 @@ pub struct Args {
     /// of whisper-tiny, whisper-base, smollm2-135m, smollm2-360m, qwen2.5-0.5b, qwen3-0.6b.
     #[arg(long)]
     real_shapes: Option<String>,
-    /// Quantizations of the real-shape LLMs (f32, f16, q8_0, q4_0, q4_k), comma-separated.
+    /// Quantizations of the real-shape LLMs (f32, f16, q8_0, q4_0, q4_1, q4_k), comma-separated.
     #[arg(long, default_value = "q8_0")]
     quants: String,
 }
