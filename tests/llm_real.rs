@@ -11,7 +11,6 @@ mod llm_common;
 
 use std::path::PathBuf;
 
-use sotto::llm::gguf::GgufFile;
 use sotto::llm::sampling::argmax;
 use sotto::llm::{ChatModel, Message, Model, Role};
 
@@ -22,6 +21,8 @@ const NEAR_TIE: f32 = 0.3;
 struct Case {
     /// The user's message, for chat prompts.
     user: Option<String>,
+    /// The prompt's text, for plain continuations.
+    text: String,
     prompt_ids: Vec<u32>,
     greedy_ids: Vec<u32>,
     greedy_margins: Vec<f32>,
@@ -32,14 +33,12 @@ fn cases(name: &str) -> Vec<Case> {
     let path = llm_common::fixture(&format!("real/{name}.greedy.json"));
     let text = std::fs::read_to_string(&path).unwrap();
     let json: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let ids = |v: &serde_json::Value| -> Vec<u32> {
-        let v = v.as_array().unwrap().iter();
-        v.map(|x| x.as_u64().unwrap() as u32).collect()
-    };
+    let ids = id_list;
     let cases = json["cases"].as_array().unwrap().iter();
     cases
         .map(|c| Case {
             user: c["user"].as_str().map(String::from),
+            text: c["text"].as_str().unwrap_or_default().to_string(),
             prompt_ids: ids(&c["prompt_ids"]),
             greedy_ids: ids(&c["greedy_ids"]),
             greedy_margins: c["greedy_margins"]
@@ -50,6 +49,12 @@ fn cases(name: &str) -> Vec<Case> {
                 .collect(),
         })
         .collect()
+}
+
+/// A JSON array of ids.
+fn id_list(v: &serde_json::Value) -> Vec<u32> {
+    let v = v.as_array().unwrap().iter();
+    v.map(|x| x.as_u64().unwrap() as u32).collect()
 }
 
 /// `models/real/<file>`, or a failure that says how to get it.
@@ -138,14 +143,62 @@ fn smollm2_135m_q4_1_greedy_ids_match_hf() {
 }
 
 /// Gemma 3 270M (pre-trained) in llama.cpp's Q4_K_M mix (q5_0, q4_K, q6_K, a q8_0 tied
-/// embedding, f32 norms), on prompts in Gemma's turn template and plain continuations.
+/// embedding, f32 norms), on prompts in Gemma's turn template (the built-in `gemma` template, as
+/// the file has none) and plain continuations, through the GGUF's own SentencePiece vocabulary.
 #[test]
 fn gemma3_270m_q4_k_m_greedy_ids_match_hf() {
     let name = "gemma-3-270m-q4_k_m";
-    let bytes = std::fs::read(real_file(&format!("{name}.gguf"))).unwrap();
-    let gguf = GgufFile::parse(&bytes).unwrap();
-    let model = Model::load(&gguf, bytes).unwrap();
+    let mut chat = ChatModel::from_files(&real_file(&format!("{name}.gguf")), None, None).unwrap();
+    chat.use_chat_template("gemma").unwrap();
     let cases = cases(name);
     assert!(cases.iter().filter(|c| c.user.is_some()).count() >= 6);
-    compare_all(&model, name, &cases, 100);
+    for case in &cases {
+        let ids = match &case.user {
+            Some(user) => chat
+                .chat_ids(&[Message::new(Role::User, user.clone())], true)
+                .unwrap(),
+            None => chat.tokenizer.encode(&case.text, false).unwrap(),
+        };
+        assert_eq!(ids, case.prompt_ids, "prompt ids of {:?}", case.text);
+    }
+    compare_all(&chat.model, name, &cases, 100);
+}
+
+/// The GGUF's own tokenizer gives HF transformers' ids (rebuilt by transformers from the same
+/// metadata) on every string of `<name>.tokens.json`, with and without the special tokens the
+/// file asks for, and decodes them back to HF's text.
+fn tokenizer_matches_hf(name: &str) {
+    let chat = ChatModel::from_files(&real_file(&format!("{name}.gguf")), None, None).unwrap();
+    let path = llm_common::fixture(&format!("real/{name}.tokens.json"));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let cases = json["cases"].as_array().unwrap();
+    assert!(cases.len() >= 15);
+    for case in cases {
+        let text = case["text"].as_str().unwrap();
+        let ids = chat.tokenizer.encode(text, false).unwrap();
+        assert_eq!(ids, id_list(&case["ids"]), "{name}: ids of {text:?}");
+        let with_special = chat.tokenizer.encode(text, true).unwrap();
+        let expected = id_list(&case["ids_with_special"]);
+        assert_eq!(
+            with_special, expected,
+            "{name}: ids of {text:?} with specials"
+        );
+        let decoded = chat.tokenizer.decode(&ids, false).unwrap();
+        assert_eq!(
+            decoded,
+            case["decoded"].as_str().unwrap(),
+            "{name}: decoded {text:?}"
+        );
+    }
+}
+
+#[test]
+fn gemma3_270m_sentencepiece_tokenizer_matches_hf() {
+    tokenizer_matches_hf("gemma-3-270m-q4_k_m");
+}
+
+#[test]
+fn smollm2_135m_tokenizer_matches_hf() {
+    tokenizer_matches_hf("smollm2-135m-instruct-q4_1");
 }

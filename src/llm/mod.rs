@@ -19,6 +19,7 @@ mod loader;
 pub mod model;
 pub mod quant;
 pub mod sampling;
+mod sentencepiece;
 pub mod session;
 pub mod template;
 pub mod think;
