@@ -89,3 +89,26 @@ pub(super) fn gemma_parts(tokens: &[String], unk: Option<&str>) -> [Value; 4] {
     ]});
     [model, normalizer, pre_tokenizer, decoder]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_of_spaces_are_respelled_and_others_kept() {
+        let tokens = respell(&["  ", "a b", " ", "x"]);
+        assert_eq!(tokens, ["\u{2581}\u{2581}", "a b", "\u{2581}", "x"]);
+    }
+
+    #[test]
+    fn merges_follow_the_file_order_then_the_longer_left_part() {
+        // "abc" (id 3) comes before "ab" (id 4) in the file, so its merges rank first; of its
+        // splits, "ab"+"c" (left of 2) before "a"+"bc" (left of 1). "zz" has no parts.
+        let tokens: Vec<String> = ["a", "b", "c", "abc", "ab", "bc", "zz"]
+            .iter()
+            .map(|t| t.to_string())
+            .collect();
+        let merges = merges(&tokens);
+        assert_eq!(merges, [["ab", "c"], ["a", "bc"], ["a", "b"], ["b", "c"]]);
+    }
+}
