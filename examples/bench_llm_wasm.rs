@@ -209,11 +209,22 @@ pub extern "C" fn unload() {
 mod candle_side {
     use candle_core::quantized::gguf_file;
     use candle_core::{Device, Tensor};
-    use candle_transformers::models::{quantized_llama, quantized_qwen2};
+    use candle_transformers::models::{quantized_gemma3, quantized_llama, quantized_qwen2};
 
     pub enum Weights {
         Llama(quantized_llama::ModelWeights),
         Qwen2(quantized_qwen2::ModelWeights),
+        Gemma3(quantized_gemma3::ModelWeights),
+    }
+
+    /// candle's quantized Gemma 3, as it is in candle-transformers 0.11.1 (for speed and memory
+    /// only: it runs the MLP with SiLU where Gemma has GELU, so its tokens are not Gemma's).
+    fn load_gemma3(
+        content: gguf_file::Content,
+        cursor: &mut std::io::Cursor<&[u8]>,
+        dev: &Device,
+    ) -> Weights {
+        Weights::Gemma3(quantized_gemma3::ModelWeights::from_gguf(content, cursor, dev).unwrap())
     }
 
     pub struct State {
@@ -236,6 +247,7 @@ mod candle_side {
             "qwen2" => Weights::Qwen2(
                 quantized_qwen2::ModelWeights::from_gguf(content, &mut cursor, &dev).unwrap(),
             ),
+            "gemma3" => load_gemma3(content, &mut cursor, &dev),
             _ => Weights::Llama(
                 quantized_llama::ModelWeights::from_gguf(content, &mut cursor, &dev).unwrap(),
             ),
@@ -256,6 +268,7 @@ mod candle_side {
         let out = match &mut s.weights {
             Weights::Llama(m) => m.forward(&x, s.pos),
             Weights::Qwen2(m) => m.forward(&x, s.pos),
+            Weights::Gemma3(m) => m.forward(&x, s.pos),
         };
         s.pos += ids.len();
         s.logits = Some(out.unwrap());

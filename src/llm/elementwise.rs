@@ -91,6 +91,21 @@ pub fn gelu_erf_in_place(x: &mut [f32]) {
         .for_each(|v| *v = 0.5 * *v * (1.0 + erf_f32(*v * std::f32::consts::FRAC_1_SQRT_2)));
 }
 
+/// GELU with the tanh approximation, `x/2 · (1 + tanh(√(2/π) · (x + 0.044715 x³)))`, in place
+/// (PyTorch's `gelu(approximate="tanh")`, Gemma's `gelu_pytorch_tanh`). tanh(u) is computed as
+/// 1 − 2 / (e^{2u} + 1), without a call per element: at u → ±∞ the quotient goes to 0 or 2
+/// exactly, and near 0, where the form loses relative precision, the error is absolute (below
+/// 1e-7) and vanishes in 1 + tanh.
+// https://github.com/huggingface/transformers/blob/main/src/transformers/activations.py (PytorchGELUTanh)
+pub fn gelu_tanh_in_place(x: &mut [f32]) {
+    const SQRT_2_OVER_PI: f32 = 0.797_884_6;
+    x.iter_mut().for_each(|v| {
+        let u = SQRT_2_OVER_PI * (*v + 0.044_715 * *v * *v * *v);
+        let tanh = 1.0 - 2.0 / (exp_f32(2.0 * u) + 1.0);
+        *v = 0.5 * *v * (1.0 + tanh);
+    });
+}
+
 /// Rotary embedding of every head in `x`, with the (sin, cos) of each frequency at this position.
 /// GGUF llama q/k rows are permuted so that rotated pairs are adjacent (ggml `ROPE_TYPE_NORM`);
 /// Qwen pairs `i` with `i + hd/2` (neox).

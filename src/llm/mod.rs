@@ -1,7 +1,7 @@
 //! The dialog model: GGUF chat models, chat templates, sampling and a cross-turn KV cache.
 //!
 //! - [`gguf`] parses the container without copying tensor data; [`model`] runs the llama family,
-//!   Qwen2/2.5 and Qwen3 over views of that one buffer; [`quant`] holds the block kernels.
+//!   Qwen2/2.5, Qwen3 and Gemma 3 over views of that one buffer; [`quant`] holds the block kernels.
 //! - [`ChatModel`] bundles model, [`tokenizer`] and chat [`template`]; a [`Conversation`] keeps its
 //!   KV cache between turns and streams replies ([`ReplyStream`]) that can be cancelled between tokens;
 //!   [`think`] keeps a model's think blocks out of the reply.
@@ -9,12 +9,17 @@
 pub mod attention;
 pub mod chat_model;
 pub mod conversation;
+mod decoder;
 pub mod elementwise;
+mod gemma3;
 pub mod gguf;
 pub mod kv_cache;
+mod llama;
+mod loader;
 pub mod model;
 pub mod quant;
 pub mod sampling;
+mod sentencepiece;
 pub mod session;
 pub mod template;
 pub mod think;

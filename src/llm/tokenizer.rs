@@ -8,6 +8,7 @@
 use serde_json::{json, Value};
 
 use super::gguf::{GgufFile, MetaValue};
+use super::sentencepiece;
 use super::LlmError;
 
 /// GPT-2's split, also SmolLM's (after isolating digits).
@@ -45,59 +46,40 @@ impl TextTokenizer {
         })
     }
 
-    /// Rebuilds the byte-level BPE tokenizer stored in the GGUF metadata.
+    /// Rebuilds the tokenizer stored in the GGUF metadata: byte-level BPE (`gpt2`), or Gemma's
+    /// SentencePiece vocabulary (`llama` in a Gemma file; see [`super::sentencepiece`]).
     pub fn from_gguf(gguf: &GgufFile) -> Result<Self, LlmError> {
         let model = gguf.str("tokenizer.ggml.model")?;
-        if model != "gpt2" {
-            return Err(LlmError::Unsupported(format!(
-                "GGUF tokenizer model `{model}` (only byte-level BPE, `gpt2`, can be rebuilt; pass a tokenizer.json)"
-            )));
-        }
-        let tokens = gguf
+        let architecture = gguf.str("general.architecture").unwrap_or("");
+        let file_tokens = gguf
             .str_array("tokenizer.ggml.tokens")
             .ok_or_else(|| LlmError::Gguf("missing tokenizer.ggml.tokens".into()))?;
-        let merges = gguf
-            .str_array("tokenizer.ggml.merges")
-            .ok_or_else(|| LlmError::Gguf("missing tokenizer.ggml.merges".into()))?;
         let types: Vec<u64> = match gguf.get("tokenizer.ggml.token_type") {
             Some(MetaValue::Array(v)) => v.iter().map(|t| t.as_u64().unwrap_or(1)).collect(),
-            _ => vec![1; tokens.len()],
+            _ => vec![1; file_tokens.len()],
         };
-        let pre = gguf
-            .get("tokenizer.ggml.pre")
-            .and_then(MetaValue::as_str)
-            .unwrap_or("default");
-        let split = |pattern: &str| json!({"type": "Split", "pattern": {"Regex": pattern}, "behavior": "Isolated", "invert": false});
-        let byte_level = |use_regex: bool| json!({"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": use_regex});
-        let (pretokenizers, ignore_merges, normalizer) = match pre {
-            "llama-bpe" | "llama3" | "llama-v3" => {
-                (vec![split(LLAMA3_REGEX), byte_level(false)], true, Value::Null)
+        let (tokens, [model, normalizer, pre_tokenizer, decoder]) = match model {
+            "gpt2" => {
+                let tokens: Vec<String> = file_tokens.iter().map(|t| t.to_string()).collect();
+                let parts = byte_level_parts(gguf, &tokens)?;
+                (tokens, parts)
             }
-            "qwen2" | "qwen3" | "deepseek-r1-qwen" => (
-                vec![split(QWEN2_REGEX), byte_level(false)],
-                false,
-                json!({"type": "NFC"}),
-            ),
-            "smollm" => (
-                vec![
-                    json!({"type": "Digits", "individual_digits": true}),
-                    byte_level(true),
-                ],
-                false,
-                Value::Null,
-            ),
-            "gpt2" | "default" => (vec![split(GPT2_REGEX), byte_level(false)], false, Value::Null),
+            "llama" if sentencepiece::is_gemma(architecture) => {
+                let tokens = sentencepiece::respell(&file_tokens);
+                let unk = gguf
+                    .get("tokenizer.ggml.unknown_token_id")
+                    .and_then(MetaValue::as_u64)
+                    .and_then(|id| tokens.get(id as usize).map(String::as_str));
+                let parts = sentencepiece::gemma_parts(&tokens, unk);
+                (tokens, parts)
+            }
             other => {
                 return Err(LlmError::Unsupported(format!(
-                    "GGUF pre-tokenizer `{other}` (supported: llama-bpe, qwen2, smollm, gpt2); pass a tokenizer.json"
+                    "GGUF tokenizer model `{other}` of a `{architecture}` file (rebuilt: byte-level BPE, \
+                     `gpt2`, and Gemma's SentencePiece); pass a tokenizer.json"
                 )))
             }
         };
-        let vocab: serde_json::Map<String, Value> = tokens
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.to_string(), json!(i)))
-            .collect();
         let added: Vec<Value> = tokens
             .iter()
             .zip(&types)
@@ -115,7 +97,7 @@ impl TextTokenizer {
         let bos = gguf
             .get("tokenizer.ggml.bos_token_id")
             .and_then(MetaValue::as_u64)
-            .and_then(|id| tokens.get(id as usize).map(|t| (id, *t)));
+            .and_then(|id| tokens.get(id as usize).map(|t| (id, t.as_str())));
         let post_processor = match (add_bos, bos) {
             (true, Some((id, text))) => json!({
                 "type": "TemplateProcessing",
@@ -132,12 +114,10 @@ impl TextTokenizer {
             "padding": null,
             "added_tokens": added,
             "normalizer": normalizer,
-            "pre_tokenizer": {"type": "Sequence", "pretokenizers": pretokenizers},
+            "pre_tokenizer": pre_tokenizer,
             "post_processor": post_processor,
-            "decoder": {"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true},
-            "model": {"type": "BPE", "dropout": null, "unk_token": null, "continuing_subword_prefix": null,
-                      "end_of_word_suffix": null, "fuse_unk": false, "byte_fallback": false,
-                      "ignore_merges": ignore_merges, "vocab": vocab, "merges": merges}
+            "decoder": decoder,
+            "model": model,
         });
         Self::from_json(&serde_json::to_vec(&doc).map_err(tok_err)?)
     }
@@ -152,6 +132,8 @@ impl TextTokenizer {
         }
         if let Some(tokens) = gguf.str_array("tokenizer.ggml.tokens") {
             for (id, expected) in tokens.iter().enumerate().take(n) {
+                // A Gemma vocabulary's tokens of spaces are respelled with `▁` (see `sentencepiece`).
+                let expected = sentencepiece::respelled(expected);
                 match self.inner.id_to_token(id as u32) {
                     Some(t) if t == *expected => {}
                     found => {
@@ -194,4 +176,53 @@ impl TextTokenizer {
     pub fn token_text(&self, id: u32) -> Option<String> {
         self.inner.id_to_token(id)
     }
+}
+
+/// The model, normalizer, pre-tokenizer and decoder of a byte-level BPE (`tokenizer.ggml.model =
+/// "gpt2"`): the pre-tokenizer's split is chosen by `tokenizer.ggml.pre`.
+fn byte_level_parts(gguf: &GgufFile, tokens: &[String]) -> Result<[Value; 4], LlmError> {
+    let merges = gguf
+        .str_array("tokenizer.ggml.merges")
+        .ok_or_else(|| LlmError::Gguf("missing tokenizer.ggml.merges".into()))?;
+    let pre = gguf
+        .get("tokenizer.ggml.pre")
+        .and_then(MetaValue::as_str)
+        .unwrap_or("default");
+    let split = |pattern: &str| json!({"type": "Split", "pattern": {"Regex": pattern}, "behavior": "Isolated", "invert": false});
+    let byte_level = |use_regex: bool| json!({"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": use_regex});
+    let (pretokenizers, ignore_merges, normalizer) = match pre {
+        "llama-bpe" | "llama3" | "llama-v3" => {
+            (vec![split(LLAMA3_REGEX), byte_level(false)], true, Value::Null)
+        }
+        "qwen2" | "qwen3" | "deepseek-r1-qwen" => (
+            vec![split(QWEN2_REGEX), byte_level(false)],
+            false,
+            json!({"type": "NFC"}),
+        ),
+        "smollm" => (
+            vec![
+                json!({"type": "Digits", "individual_digits": true}),
+                byte_level(true),
+            ],
+            false,
+            Value::Null,
+        ),
+        "gpt2" | "default" => (vec![split(GPT2_REGEX), byte_level(false)], false, Value::Null),
+        other => {
+            return Err(LlmError::Unsupported(format!(
+                "GGUF pre-tokenizer `{other}` (supported: llama-bpe, qwen2, smollm, gpt2); pass a tokenizer.json"
+            )))
+        }
+    };
+    let vocab: serde_json::Map<String, Value> = tokens
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.clone(), json!(i)))
+        .collect();
+    let model = json!({"type": "BPE", "dropout": null, "unk_token": null, "continuing_subword_prefix": null,
+                       "end_of_word_suffix": null, "fuse_unk": false, "byte_fallback": false,
+                       "ignore_merges": ignore_merges, "vocab": vocab, "merges": merges});
+    let pre_tokenizer = json!({"type": "Sequence", "pretokenizers": pretokenizers});
+    let decoder = json!({"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true});
+    Ok([model, normalizer, pre_tokenizer, decoder])
 }

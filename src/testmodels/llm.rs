@@ -27,6 +27,7 @@ pub(crate) enum Arch {
     Llama,
     Qwen2,
     Qwen3,
+    Gemma3,
 }
 
 impl Arch {
@@ -35,6 +36,7 @@ impl Arch {
             Arch::Llama => "llama",
             Arch::Qwen2 => "qwen2",
             Arch::Qwen3 => "qwen3",
+            Arch::Gemma3 => "gemma3",
         }
     }
 }
@@ -60,6 +62,8 @@ pub(crate) struct LlmSpec {
     pub(crate) regular_end: Option<usize>,
     /// Tiny test models get N(0, 0.25) weights; real shapes get the fast uniform fill.
     pub(crate) test_init: bool,
+    /// `attention.sliding_window` (Gemma 3's local layers).
+    pub(crate) sliding_window: Option<usize>,
 }
 
 impl LlmSpec {
@@ -84,12 +88,15 @@ impl LlmSpec {
             rms_eps,
             regular_end: None,
             test_init: true,
+            sliding_window: None,
         }
     }
 
     fn tokenizer_kind(&self) -> TokenizerKind {
         match self.arch {
-            Arch::Llama => TokenizerKind::SmolLm2,
+            // Gemma 3's real tokenizer is SentencePiece; its benchmark shape only needs the
+            // vocabulary's size.
+            Arch::Llama | Arch::Gemma3 => TokenizerKind::SmolLm2,
             Arch::Qwen2 | Arch::Qwen3 => TokenizerKind::Qwen2,
         }
     }
@@ -114,7 +121,8 @@ impl LlmSpec {
             add("ffn_gate.weight", vec![self.intermediate, h]);
             add("ffn_up.weight", vec![self.intermediate, h]);
             add("ffn_norm.weight", vec![h]);
-            if self.arch == Arch::Qwen3 {
+            let qk_norms = matches!(self.arch, Arch::Qwen3 | Arch::Gemma3);
+            if qk_norms {
                 add("attn_k_norm.weight", vec![self.head_dim]);
             }
             if self.arch == Arch::Qwen2 {
@@ -122,7 +130,7 @@ impl LlmSpec {
             }
             add("attn_k.weight", vec![kv, h]);
             add("attn_output.weight", vec![h, q]);
-            if self.arch == Arch::Qwen3 {
+            if qk_norms {
                 add("attn_q_norm.weight", vec![self.head_dim]);
             }
             if self.arch == Arch::Qwen2 {
@@ -133,6 +141,10 @@ impl LlmSpec {
                 add("attn_v.bias", vec![kv]);
             }
             add("attn_v.weight", vec![kv, h]);
+            if self.arch == Arch::Gemma3 {
+                add("post_attention_norm.weight", vec![h]);
+                add("post_ffw_norm.weight", vec![h]);
+            }
         }
         t.push(("output_norm.weight".to_string(), vec![h]));
         t
@@ -178,15 +190,17 @@ impl LlmSpec {
                 Value::U32(quant.file_type()),
             ),
         ];
+        if let Some(window) = self.sliding_window {
+            m.push((key("attention.sliding_window"), u32v(window)));
+        }
         if self.arch == Arch::Llama {
             m.push((key("vocab_size"), u32v(vocab_rows)));
             m.push((key("rope.dimension_count"), u32v(self.head_dim)));
         }
         m.push(("general.quantization_version".to_string(), Value::U32(2)));
-        let pre = if self.arch == Arch::Llama {
-            "smollm"
-        } else {
-            "qwen2"
+        let pre = match self.tokenizer_kind() {
+            TokenizerKind::SmolLm2 => "smollm",
+            _ => "qwen2",
         };
         // llama.cpp pads the token list to the embedding rows with unused "[PAD<id>]" tokens.
         let mut tokens: Vec<Value> = tok
@@ -209,7 +223,7 @@ impl LlmSpec {
             .map(|s| Value::String(s.clone()))
             .collect();
         let (bos, eos, pad) = match self.arch {
-            Arch::Llama => ("<|im_start|>", "<|im_end|>", "<|im_end|>"),
+            Arch::Llama | Arch::Gemma3 => ("<|im_start|>", "<|im_end|>", "<|im_end|>"),
             Arch::Qwen2 | Arch::Qwen3 => ("<|endoftext|>", "<|im_end|>", "<|endoftext|>"),
         };
         m.extend([
@@ -233,7 +247,7 @@ impl LlmSpec {
                 Value::U32(tok.id(eos)?),
             ),
         ]);
-        if self.arch == Arch::Llama {
+        if matches!(self.arch, Arch::Llama | Arch::Gemma3) {
             m.push((
                 "tokenizer.ggml.unknown_token_id".to_string(),
                 Value::U32(tok.id("<|endoftext|>")?),
@@ -262,7 +276,7 @@ impl LlmSpec {
 
     fn chat_template(&self) -> &'static str {
         match self.arch {
-            Arch::Llama => SMOLLM2_CHAT_TEMPLATE,
+            Arch::Llama | Arch::Gemma3 => SMOLLM2_CHAT_TEMPLATE,
             Arch::Qwen2 | Arch::Qwen3 => QWEN25_CHAT_TEMPLATE,
         }
     }
@@ -284,7 +298,7 @@ impl LlmSpec {
         }
         let specials = ["<|im_start|>", "<|im_end|>"];
         Ok(match self.arch {
-            Arch::Llama => serde_json::json!({
+            Arch::Llama | Arch::Gemma3 => serde_json::json!({
                 "add_prefix_space": false,
                 "added_tokens_decoder": decoder,
                 "additional_special_tokens": specials,

@@ -144,17 +144,22 @@ pub enum RealShape {
     /// Qwen/Qwen3-0.6B: 1024 hidden, 3072 FFN, 28 layers, 16/8 heads of 128, q/k norms.
     /// (Its `tokenizer_config.json` carries Qwen2.5's chat template, not Qwen3's thinking one.)
     Qwen3_06B,
+    /// google/gemma-3-1b-it: 1152 hidden, 6912 FFN, 26 layers, 4/1 heads of 256, q/k norms,
+    /// sliding window 512, a 262 144-row tied embedding. (Its tokenizer is the test BPE with
+    /// SmolLM2's ChatML specials padded to the real vocabulary, not Gemma's SentencePiece.)
+    Gemma3_1B,
 }
 
 impl RealShape {
     /// Every shape, in the order the CLI lists them.
-    pub const ALL: [RealShape; 6] = [
+    pub const ALL: [RealShape; 7] = [
         RealShape::WhisperTiny,
         RealShape::WhisperBase,
         RealShape::SmolLm2_135M,
         RealShape::SmolLm2_360M,
         RealShape::Qwen25_05B,
         RealShape::Qwen3_06B,
+        RealShape::Gemma3_1B,
     ];
 
     /// Folder / command-line name, e.g. `smollm2-360m`.
@@ -166,6 +171,7 @@ impl RealShape {
             RealShape::SmolLm2_360M => "smollm2-360m",
             RealShape::Qwen25_05B => "qwen2.5-0.5b",
             RealShape::Qwen3_06B => "qwen3-0.6b",
+            RealShape::Gemma3_1B => "gemma3-1b",
         }
     }
 
@@ -195,6 +201,7 @@ impl RealShape {
             rms_eps: 1e-5,
             regular_end: Some(49152),
             test_init: false,
+            sliding_window: None,
         };
         let qwen = LlmSpec {
             name: "Qwen2.5 0.5B shape",
@@ -211,6 +218,7 @@ impl RealShape {
             rms_eps: 1e-6,
             regular_end: Some(151_643),
             test_init: false,
+            sliding_window: None,
         };
         Some(match self {
             RealShape::WhisperTiny | RealShape::WhisperBase => return None,
@@ -228,6 +236,23 @@ impl RealShape {
                 head_dim: 128,
                 context: 40960,
                 ..qwen
+            },
+            RealShape::Gemma3_1B => LlmSpec {
+                name: "Gemma 3 1B shape",
+                arch: Arch::Gemma3,
+                vocab_rows: Some(262_144),
+                hidden: 1152,
+                intermediate: 6912,
+                layers: 26,
+                heads: 4,
+                kv_heads: 1,
+                head_dim: 256,
+                context: 32768,
+                rope_theta: 1_000_000.0,
+                rms_eps: 1e-6,
+                regular_end: Some(49152),
+                test_init: false,
+                sliding_window: Some(512),
             },
         })
     }

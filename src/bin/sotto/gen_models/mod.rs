@@ -19,7 +19,8 @@ pub struct Args {
     #[arg(long, short)]
     out: PathBuf,
     /// Also write random models in real shapes for benchmarks: `all` or a comma-separated list
-    /// of whisper-tiny, whisper-base, smollm2-135m, smollm2-360m, qwen2.5-0.5b, qwen3-0.6b.
+    /// of whisper-tiny, whisper-base, smollm2-135m, smollm2-360m, qwen2.5-0.5b, qwen3-0.6b,
+    /// gemma3-1b.
     #[arg(long)]
     real_shapes: Option<String>,
     /// Quantizations of the real-shape LLMs (f32, f16, q8_0, q4_0, q4_1, q4_k), comma-separated.
