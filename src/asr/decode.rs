@@ -10,7 +10,8 @@ use super::SpecialTokens;
 /// How to transcribe.
 #[derive(Debug, Clone)]
 pub struct DecodeOptions {
-    /// Language code (`en`, `fr`, ...); `None` detects it on multilingual models.
+    /// Language code (`en`, `fr`, ...); `None` detects it on multilingual models. English-only
+    /// models accept only `en` (or `None`).
     pub language: Option<String>,
     /// Translate to English instead of transcribing.
     pub translate: bool,
@@ -63,7 +64,7 @@ pub struct Transcript {
     pub text: String,
     /// Generated ids after each window's prompt, special tokens included as generated.
     pub tokens: Vec<u32>,
-    /// Language code used (given or detected); `None` for English-only models.
+    /// Language code used: given or detected on multilingual models, `en` on English-only ones.
     pub language: Option<String>,
     /// Probability of `<|nospeech|>` at the first window's start-of-transcript position.
     pub no_speech_prob: f32,

@@ -30,7 +30,9 @@ pub mod whisper;
 pub use config::Config;
 pub use decode::{DecodeOptions, Transcript, TranscriptTimings};
 pub use merges::{repair_missing_merges, MergesCheck};
-pub use tokenizer::{SpecialTokens, TextStream, WhisperTokenizer};
+pub use tokenizer::{
+    is_multilingual_vocab, SpecialTokens, TextStream, WhisperTokenizer, ENGLISH_ONLY_VOCAB_SIZE,
+};
 pub use transcriber::Transcriber;
 pub use weights::{Matrix, WeightFormat, Weights};
 

@@ -93,15 +93,7 @@ impl Transcriber {
                 opts.max_seconds
             )));
         }
-        let mut language = match &opts.language {
-            Some(code) if self.tokenizer.is_multilingual() => {
-                self.tokenizer
-                    .language_token(code)
-                    .ok_or_else(|| AsrError::Option(format!("unknown language code {code:?}")))?;
-                Some(code.clone())
-            }
-            _ => None,
-        };
+        let mut language = self.requested_language(opts)?;
         let mut out = Transcript {
             text: String::new(),
             tokens: Vec::new(),
@@ -134,13 +126,38 @@ impl Transcriber {
             out.tokens.extend(w.tokens);
         }
         out.text = self.tokenizer.decode_text(&text_tokens)?.trim().to_string();
-        out.language = if self.tokenizer.is_multilingual() {
-            language
-        } else {
-            None
-        };
+        out.language = language;
         out.timings_ms.per_token = out.timings_ms.decoder / generated.max(1) as f64;
         Ok(out)
+    }
+
+    /// The language the options ask for, checked against the model: a known code on multilingual
+    /// models (`None` to detect it), and always `en` on English-only ones, which have no language
+    /// to choose and cannot translate.
+    fn requested_language(&self, opts: &DecodeOptions) -> Result<Option<String>, AsrError> {
+        if !self.tokenizer.is_multilingual() {
+            if let Some(code) = opts.language.as_deref().filter(|&code| code != "en") {
+                return Err(AsrError::Option(format!(
+                    "this Whisper model is English-only; it cannot transcribe language {code:?} \
+                     (use a multilingual model, or language \"en\")"
+                )));
+            }
+            if opts.translate {
+                return Err(AsrError::Option(
+                    "this Whisper model is English-only; it cannot translate".into(),
+                ));
+            }
+            return Ok(Some("en".into()));
+        }
+        match &opts.language {
+            Some(code) => {
+                self.tokenizer
+                    .language_token(code)
+                    .ok_or_else(|| AsrError::Option(format!("unknown language code {code:?}")))?;
+                Ok(Some(code.clone()))
+            }
+            None => Ok(None),
+        }
     }
 
     /// Encoder positions to run for `n_computed` audio frames.
@@ -193,39 +210,32 @@ impl Transcriber {
         let no_speech_prob = special
             .no_speech
             .map_or(0.0, |t| logprobs[t as usize].exp());
-        let language = if self.tokenizer.is_multilingual() {
-            Some(match language {
-                Some(code) => code.to_string(),
-                None => {
-                    let ids: Vec<u32> = special.languages.iter().map(|&(_, id)| id).collect();
-                    let best =
-                        ids[argmax(&ids.iter().map(|&id| first[id as usize]).collect::<Vec<_>>())
-                            as usize];
-                    self.tokenizer
-                        .language_code(best)
-                        .unwrap_or("en")
-                        .to_string()
-                }
-            })
-        } else {
-            None
+        // English-only models always have `language` (`en`), so only multilingual ones detect.
+        let language = match language {
+            Some(code) => code.to_string(),
+            None => {
+                let ids: Vec<u32> = special.languages.iter().map(|&(_, id)| id).collect();
+                let scores: Vec<f32> = ids.iter().map(|&id| first[id as usize]).collect();
+                let best = ids[argmax(&scores) as usize];
+                self.tokenizer
+                    .language_code(best)
+                    .unwrap_or("en")
+                    .to_string()
+            }
         };
         let mut result = WindowResult {
             tokens: Vec::new(),
-            language: language.clone(),
+            language: Some(language.clone()),
             no_speech_prob,
         };
         if no_speech_prob > opts.no_speech_threshold {
             timings.decoder += now_ms() - t2;
             return Ok(result);
         }
+        // openai-whisper's `sot_sequence`: language and task only for multilingual models.
         let mut prompt = Vec::new();
-        if let Some(code) = &language {
-            prompt.push(
-                self.tokenizer
-                    .language_token(code)
-                    .unwrap_or(special.sot + 1),
-            );
+        if let Some(token) = self.tokenizer.language_token(&language) {
+            prompt.push(token);
             prompt.push(if opts.translate {
                 special.translate
             } else {
