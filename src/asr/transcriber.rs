@@ -2,11 +2,12 @@
 
 use candle_core::Tensor;
 
-use super::decode::{argmax, log_softmax, Rules};
+use super::context::SilenceTail;
+use super::decode::{argmax, log_softmax, repetition_cut, token_budget, Rules};
 use super::whisper::Whisper;
 use super::{
-    AsrError, Config, DecodeOptions, TextStream, Transcript, TranscriptTimings, Weights,
-    WhisperTokenizer,
+    AsrError, Config, DecodeOptions, StopReason, TextStream, Transcript, TranscriptTimings,
+    Weights, WhisperTokenizer,
 };
 use crate::audio::{self, N_SAMPLES};
 
@@ -34,9 +35,20 @@ pub struct Transcriber {
     pub model: Whisper,
     /// The tokenizer.
     pub tokenizer: WhisperTokenizer,
+    /// The encoded silence that completes a trimmed audio context.
+    silence: SilenceTail,
 }
 
 impl Transcriber {
+    /// A transcriber of a loaded model and its tokenizer.
+    pub fn new(model: Whisper, tokenizer: WhisperTokenizer) -> Self {
+        Self {
+            model,
+            tokenizer,
+            silence: SilenceTail::default(),
+        }
+    }
+
     /// Loads from in-memory files; each `(bytes, name)` names its file in errors. The weight
     /// bytes are borrowed only while loading.
     pub fn from_bytes(
@@ -48,7 +60,7 @@ impl Transcriber {
         let tokenizer = WhisperTokenizer::from_bytes(tokenizer.0, tokenizer.1, &cfg)?;
         let weights = Weights::from_bytes(weights.0, weights.1)?;
         let model = Whisper::load(&weights, &cfg)?;
-        Ok(Self { model, tokenizer })
+        Ok(Self::new(model, tokenizer))
     }
 
     /// Loads `config.json`, `tokenizer.json` and a safetensors or GGUF weight file.
@@ -70,7 +82,7 @@ impl Transcriber {
         let tokenizer = WhisperTokenizer::from_bytes(&read(tokenizer)?, &tok_name, &cfg)?;
         let weights = Weights::from_file(weights)?;
         let model = Whisper::load(&weights, &cfg)?;
-        Ok(Self { model, tokenizer })
+        Ok(Self::new(model, tokenizer))
     }
 
     /// Transcribes 16 kHz mono samples (see [`Self::transcribe_streaming`]).
@@ -99,6 +111,7 @@ impl Transcriber {
             tokens: Vec::new(),
             language: None,
             no_speech_prob: 0.0,
+            stop: StopReason::EndOfText,
             timings_ms: TranscriptTimings::default(),
         };
         let mut generated = 0usize;
@@ -111,6 +124,7 @@ impl Transcriber {
                 out.no_speech_prob = w.no_speech_prob;
             }
             language = language.or(w.language);
+            out.stop = out.stop.max(w.stop);
             generated += w.tokens.len();
             for &t in &w.tokens {
                 if let Some(piece) = stream.push(&self.tokenizer, t)? {
@@ -160,7 +174,8 @@ impl Transcriber {
         }
     }
 
-    /// Encoder positions to run for `n_computed` audio frames.
+    /// Encoder positions to run for `n_computed` audio frames: the utterance and a margin
+    /// ([`super::context`]), or the whole window.
     pub fn audio_ctx(&self, n_computed: usize, opts: &DecodeOptions) -> usize {
         let max = self.model.config.max_source_positions;
         if opts.full_window {
@@ -170,7 +185,7 @@ impl Transcriber {
         }
     }
 
-    /// Mel frames → encoder output for one window of at most 30 s.
+    /// Mel frames → encoder output for one window of at most 30 s: `[audio_ctx, d_model]`.
     pub fn encode(&self, window: &[f32], opts: &DecodeOptions) -> Result<Tensor, AsrError> {
         let n_mels = self.model.config.num_mel_bins;
         let mel = audio::log_mel_spectrogram(window, n_mels);
@@ -200,9 +215,14 @@ impl Transcriber {
         timings.mel += t1 - t0;
         timings.encoder += t2 - t1;
 
-        // The start-of-transcript position gives both the language and the no-speech probability.
         let decoder = &self.model.decoder;
-        let mut state = decoder.start(&encoded)?;
+        let mut cross_kv = decoder.cross_kv(&encoded)?;
+        if ctx < self.model.config.max_source_positions {
+            // The trimmed context, completed to the full window with encoded silence.
+            cross_kv = cross_kv.followed_by(&self.silence.cross_kv(&self.model)?)?;
+        }
+        let mut state = decoder.start_with(cross_kv);
+        // The start-of-transcript position gives both the language and the no-speech probability.
         let first: Vec<f32> = decoder
             .forward_last(&mut state, &[special.sot])?
             .to_vec1()?;
@@ -227,6 +247,7 @@ impl Transcriber {
             tokens: Vec::new(),
             language: Some(language.clone()),
             no_speech_prob,
+            stop: StopReason::NoSpeech,
         };
         if no_speech_prob > opts.no_speech_threshold {
             timings.decoder += now_ms() - t2;
@@ -251,14 +272,26 @@ impl Transcriber {
             decoder.forward_last(&mut state, &prompt)?.to_vec1()?
         };
         let rules = self.rules(opts.timestamps);
+        let seconds = window.len() as f64 / f64::from(audio::SAMPLE_RATE);
         let budget = opts
             .max_tokens
+            .min(token_budget(seconds))
             .min(decoder.max_positions().saturating_sub(state.len()));
+        result.stop = StopReason::TokenLimit;
         for _ in 0..budget {
             rules.apply(&mut logits, &result.tokens);
             let token = argmax(&logits);
             result.tokens.push(token);
-            if token == special.eot || result.tokens.len() == budget {
+            if token == special.eot {
+                result.stop = StopReason::EndOfText;
+                break;
+            }
+            if let Some(keep) = repetition_cut(&result.tokens) {
+                result.tokens.truncate(keep);
+                result.stop = StopReason::Repetition;
+                break;
+            }
+            if result.tokens.len() == budget {
                 break;
             }
             logits = decoder.forward_last(&mut state, &[token])?.to_vec1()?;
@@ -294,4 +327,5 @@ struct WindowResult {
     tokens: Vec<u32>,
     language: Option<String>,
     no_speech_prob: f32,
+    stop: StopReason,
 }
