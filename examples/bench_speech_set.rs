@@ -1,6 +1,8 @@
 //! Accuracy and speed of a real Whisper checkpoint on the real-speech test set, per decoding mode:
-//! prints one JSON object per mode (WER against the intended sentences with openai-whisper's
-//! normalizer, the reference's WER, runaway and no-speech counts, wall time per file).
+//! prints one JSON report with the machine and the build, and per mode the WER against the
+//! intended sentences with openai-whisper's normalizer, the reference's WER, runaway and
+//! no-speech counts and the wall time per file; with both modes, the default mode's time per file
+//! as a ratio of the full window's, measured in the same run.
 //!
 //! `cargo run --release --example bench_speech_set -- --model models/real/whisper-tiny.en
 //!   [--weights model-q8_0.gguf] [--reference whisper-tiny.en] [--language en]
@@ -69,6 +71,7 @@ fn main() -> anyhow::Result<()> {
         .iter()
         .map(|f| sotto::audio::read_wav_file(&f.path, 60.0))
         .collect::<Result<_, _>>()?;
+    let mut reports = Vec::new();
     for mode in &modes {
         let opts = DecodeOptions {
             language: language.clone(),
@@ -124,9 +127,33 @@ fn main() -> anyhow::Result<()> {
             "ms_per_file_median": ms[ms.len() / 2].round(),
             "seconds_total": (ms.iter().sum::<f64>() / 1e3 * 10.0).round() / 10.0,
             "load_seconds": (load_s * 100.0).round() / 100.0,
-            "threads": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            "ms_per_file_mean": (ms.iter().sum::<f64>() / ms.len().max(1) as f64).round(),
         });
-        println!("{json}");
+        eprintln!("{json}");
+        reports.push(json);
     }
+    let mean_ms = |mode: &str| {
+        reports
+            .iter()
+            .find(|r| r["mode"] == mode)
+            .and_then(|r| r["ms_per_file_mean"].as_f64())
+    };
+    let ratio = match (mean_ms("default"), mean_ms("full-window")) {
+        (Some(d), Some(f)) if f > 0.0 => Some((d / f * 1e3).round() / 1e3),
+        _ => None,
+    };
+    let report = serde_json::json!({
+        "benchmark": "speech_set",
+        "machine": {
+            "arch": std::env::consts::ARCH,
+            "os": std::env::consts::OS,
+            "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            "threads_used": 1,
+        },
+        "build": if cfg!(debug_assertions) { "debug" } else { "release" },
+        "modes": reports,
+        "default_over_full_window_time_per_file": ratio,
+    });
+    println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
 }

@@ -1,6 +1,7 @@
-//! Real whisper tiny.en on the real-speech test set, in the project's default mode (the one the
-//! browser, `transcribe` and `converse` use without flags): corpus WER at most the HF reference's
-//! (full 30 s window, greedy) + 0.01, no runaway transcript, no text on the no-speech files.
+//! Real whisper tiny.en (f16 and q8_0) on the real-speech test set, in the project's default
+//! mode (the one the browser, `transcribe` and `converse` use without flags): corpus WER at most
+//! the HF reference's (full 30 s window, greedy) + 0.01, no runaway transcript, no text on the
+//! no-speech files.
 //!
 //! Needs `cargo xtask real-models` (models/real/) and `cargo xtask speech-set` (target/speech-set/);
 //! the test command runs both first.
@@ -17,7 +18,7 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn real_tiny_en() -> Transcriber {
+fn real_tiny_en(weights: &str) -> Transcriber {
     let dir = root().join("models/real/whisper-tiny.en");
     let file = |name: &str| {
         let path = dir.join(name);
@@ -31,18 +32,29 @@ fn real_tiny_en() -> Transcriber {
     Transcriber::from_files(
         &file("config.json"),
         &file("tokenizer.json"),
-        &file("model.safetensors"),
+        &file(weights),
     )
-    .unwrap_or_else(|e| panic!("loading real tiny.en from {}: {e}", dir.display()))
+    .unwrap_or_else(|e| panic!("loading real tiny.en {weights} from {}: {e}", dir.display()))
 }
 
+/// The imported f16 safetensors.
 #[test]
 fn real_tiny_en_default_mode_is_as_accurate_as_the_reference_on_the_speech_set() {
+    check_default_mode("model.safetensors");
+}
+
+/// The q8_0 GGUF the browser loads by default.
+#[test]
+fn real_tiny_en_q8_0_default_mode_is_as_accurate_as_the_reference_on_the_speech_set() {
+    check_default_mode("model-q8_0.gguf");
+}
+
+fn check_default_mode(weights: &str) {
     let set = SpeechSet::open(&root()).unwrap_or_else(|e| panic!("{e}"));
     let refs = set
         .references("whisper-tiny.en")
         .unwrap_or_else(|e| panic!("{e}"));
-    let model = real_tiny_en();
+    let model = real_tiny_en(weights);
     let normalizer = EnglishTextNormalizer::new();
     let opts = DecodeOptions::default();
     let started = std::time::Instant::now();
@@ -75,7 +87,7 @@ fn real_tiny_en_default_mode_is_as_accurate_as_the_reference_on_the_speech_set()
         ));
     }
     eprintln!(
-        "{report}tiny.en default mode: WER {}/{} = {:.4} (reference {:.4}), {} runaway, {} \
+        "{report}tiny.en {weights} default mode: WER {}/{} = {:.4} (reference {:.4}), {} runaway, {} \
          no-speech files with text, {:.1} s",
         wer.edits,
         wer.reference_words,

@@ -10,7 +10,8 @@ use super::SpecialTokens;
 /// How to transcribe.
 #[derive(Debug, Clone)]
 pub struct DecodeOptions {
-    /// Language code (`en`, `fr`, ...); `None` detects it on multilingual models.
+    /// Language code (`en`, `fr`, ...); `None` detects it on multilingual models. English-only
+    /// models accept only `en` (or `None`).
     pub language: Option<String>,
     /// Translate to English instead of transcribing.
     pub translate: bool,
@@ -36,11 +37,61 @@ impl Default for DecodeOptions {
             timestamps: false,
             max_tokens: 224,
             full_window: false,
-            audio_ctx_margin: 64,
+            audio_ctx_margin: super::AUDIO_CTX_MARGIN,
             no_speech_threshold: 0.6,
             max_seconds: crate::audio::DEFAULT_MAX_SECONDS,
         }
     }
+}
+
+/// Why the decoding of a window stopped, from the expected to the guarded; a transcript reports
+/// the last of these over its windows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// The model ended the text.
+    #[default]
+    EndOfText,
+    /// The no-speech gate left the window without text.
+    NoSpeech,
+    /// The token budget ran out: [`DecodeOptions::max_tokens`], or what the window's duration can
+    /// hold ([`token_budget`]).
+    TokenLimit,
+    /// The text had begun to repeat itself; the repeats were cut ([`repetition_cut`]).
+    Repetition,
+}
+
+/// Tokens at most per second of audio: about twice what fast speech of digits and short words
+/// needs (Whisper's own 224 tokens per 30 s window is 7.5 per second).
+const MAX_TOKENS_PER_SECOND: f64 = 15.0;
+/// Tokens a window may hold however short it is (a word and its punctuation, with room).
+const MIN_TOKEN_BUDGET: usize = 8;
+
+/// Tokens `seconds` of audio can hold: a transcript must never run past what was said, however
+/// the model loops.
+pub fn token_budget(seconds: f64) -> usize {
+    MIN_TOKEN_BUDGET + (seconds.max(0.0) * MAX_TOKENS_PER_SECOND).ceil() as usize
+}
+
+/// Tokens a loop must span, and copies it must have, before it counts as one: "no, no, no" and
+/// a sentence said twice are speech; a phrase three times over twelve tokens or more is the
+/// decoder repeating itself (openai-whisper catches the same runaways by their gzip compression
+/// ratio, which needs longer texts than an assistant's utterances).
+const MIN_LOOP_TOKENS: usize = 12;
+const MIN_LOOP_COPIES: usize = 3;
+
+/// When `tokens` end in a loop (the same block of tokens repeated back to back, at least
+/// [`MIN_LOOP_COPIES`] times over at least [`MIN_LOOP_TOKENS`] tokens), the length that keeps
+/// its first copy; `None` otherwise.
+pub fn repetition_cut(tokens: &[u32]) -> Option<usize> {
+    let n = tokens.len();
+    (1..=n / MIN_LOOP_COPIES).find_map(|period| {
+        let copies = MIN_LOOP_COPIES.max(MIN_LOOP_TOKENS.div_ceil(period));
+        let span = copies * period;
+        let start = n.checked_sub(span)?;
+        let looping = (start..n - period).all(|i| tokens[i] == tokens[i + period]);
+        looping.then_some(start + period)
+    })
 }
 
 /// Milliseconds per stage of one transcription.
@@ -63,10 +114,12 @@ pub struct Transcript {
     pub text: String,
     /// Generated ids after each window's prompt, special tokens included as generated.
     pub tokens: Vec<u32>,
-    /// Language code used (given or detected); `None` for English-only models.
+    /// Language code used: given or detected on multilingual models, `en` on English-only ones.
     pub language: Option<String>,
     /// Probability of `<|nospeech|>` at the first window's start-of-transcript position.
     pub no_speech_prob: f32,
+    /// Why decoding stopped (the last reason in [`StopReason`]'s order over the windows).
+    pub stop: StopReason,
     /// Stage timings.
     pub timings_ms: TranscriptTimings,
 }
@@ -177,4 +230,32 @@ pub(crate) fn log_sum_exp(values: &[f32]) -> f32 {
 pub(crate) fn log_softmax(values: &[f32]) -> Vec<f32> {
     let lse = log_sum_exp(values);
     values.iter().map(|v| v - lse).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sentence_repeated_three_times_is_cut_to_one() {
+        let sentence = [10, 11, 12, 13, 14, 15, 16];
+        let mut tokens = vec![1, 2];
+        for _ in 0..3 {
+            tokens.extend(sentence);
+        }
+        assert_eq!(repetition_cut(&tokens), Some(2 + sentence.len()));
+        // Said twice is speech; so is a word thrice ("no, no, no").
+        assert_eq!(repetition_cut(&tokens[..2 + 2 * sentence.len()]), None);
+        assert_eq!(repetition_cut(&[5, 7, 7, 7]), None);
+        // One token over and over is a loop once it spans twelve.
+        assert_eq!(repetition_cut(&[7; 11]), None);
+        assert_eq!(repetition_cut(&[7; 12]), Some(1));
+    }
+
+    #[test]
+    fn the_token_budget_grows_with_the_audio() {
+        assert_eq!(token_budget(0.0), MIN_TOKEN_BUDGET);
+        assert_eq!(token_budget(2.0), MIN_TOKEN_BUDGET + 30);
+        assert!(token_budget(30.0) > 224);
+    }
 }

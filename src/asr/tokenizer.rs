@@ -25,8 +25,27 @@ pub struct SpecialTokens {
     pub start_of_lm: Option<u32>,
     /// The first timestamp token, `<|0.00|>`; every id from here up is a timestamp.
     pub timestamp_begin: u32,
-    /// Language codes and their token ids (empty for English-only models).
+    /// Language codes and their token ids (empty for English-only models, whatever their
+    /// `tokenizer.json` lists).
     pub languages: Vec<(String, u32)>,
+}
+
+/// Vocabulary size of Whisper's English-only checkpoints (`tiny.en` ... `medium.en`): GPT-2's
+/// byte-level BPE (end-of-text at 50256) and Whisper's special tokens.
+pub const ENGLISH_ONLY_VOCAB_SIZE: usize = 51864;
+
+/// Whether a checkpoint is multilingual, as openai-whisper decides: by the size of the model's
+/// vocabulary (`is_multilingual = n_vocab >= 51865`,
+/// <https://github.com/openai/whisper/blob/main/whisper/model.py#L295>), never by the tokenizer,
+/// since the `tokenizer.json` published with the English-only checkpoints lists the language
+/// tokens too. Vocabularies smaller than any real Whisper's (the pruned test models) have no size
+/// to go by; they are multilingual when their tokenizer has language tokens.
+pub fn is_multilingual_vocab(vocab_size: usize, has_language_tokens: bool) -> bool {
+    if vocab_size >= ENGLISH_ONLY_VOCAB_SIZE {
+        vocab_size > ENGLISH_ONLY_VOCAB_SIZE
+    } else {
+        has_language_tokens
+    }
 }
 
 /// A Whisper tokenizer checked against the model's config.
@@ -61,13 +80,16 @@ impl WhisperTokenizer {
         }
         let (transcribe, translate) = (id("<|transcribe|>")?, id("<|translate|>")?);
         let no_timestamps = id("<|notimestamps|>")?;
-        let languages = (sot + 1..translate)
+        let mut languages: Vec<(String, u32)> = (sot + 1..translate)
             .filter_map(|i| {
                 let token = tokenizer.id_to_token(i)?;
                 let code = token.strip_prefix("<|")?.strip_suffix("|>")?.to_string();
                 Some((code, i))
             })
             .collect();
+        if !is_multilingual_vocab(cfg.vocab_size, !languages.is_empty()) {
+            languages.clear();
+        }
         let special = SpecialTokens {
             eot,
             sot,
@@ -85,7 +107,8 @@ impl WhisperTokenizer {
         Ok(Self { tokenizer, special })
     }
 
-    /// Whether the vocabulary has language tokens (multilingual checkpoints).
+    /// Whether the model is multilingual ([`is_multilingual_vocab`]); English-only models get no
+    /// language or task tokens in their prompt.
     pub fn is_multilingual(&self) -> bool {
         !self.special.languages.is_empty()
     }
@@ -170,5 +193,23 @@ impl TextStream {
         let piece = text[self.emitted..].to_string();
         self.emitted = text.len();
         Ok(Some(piece))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multilingual_is_decided_by_vocabulary_size() {
+        // tiny.en ... medium.en: English-only even when the tokenizer lists languages.
+        assert!(!is_multilingual_vocab(51864, true));
+        assert!(!is_multilingual_vocab(51864, false));
+        // tiny ... large-v2 (51865) and large-v3 (51866).
+        assert!(is_multilingual_vocab(51865, true));
+        assert!(is_multilingual_vocab(51866, true));
+        // Pruned test vocabularies follow their tokens.
+        assert!(is_multilingual_vocab(512, true));
+        assert!(!is_multilingual_vocab(512, false));
     }
 }

@@ -2,11 +2,12 @@
 
 use candle_core::Tensor;
 
-use super::decode::{argmax, log_softmax, Rules};
+use super::context::SilenceTail;
+use super::decode::{argmax, log_softmax, repetition_cut, token_budget, Rules};
 use super::whisper::Whisper;
 use super::{
-    AsrError, Config, DecodeOptions, TextStream, Transcript, TranscriptTimings, Weights,
-    WhisperTokenizer,
+    AsrError, Config, DecodeOptions, StopReason, TextStream, Transcript, TranscriptTimings,
+    Weights, WhisperTokenizer,
 };
 use crate::audio::{self, N_SAMPLES};
 
@@ -34,9 +35,20 @@ pub struct Transcriber {
     pub model: Whisper,
     /// The tokenizer.
     pub tokenizer: WhisperTokenizer,
+    /// The encoded silence that completes a trimmed audio context.
+    silence: SilenceTail,
 }
 
 impl Transcriber {
+    /// A transcriber of a loaded model and its tokenizer.
+    pub fn new(model: Whisper, tokenizer: WhisperTokenizer) -> Self {
+        Self {
+            model,
+            tokenizer,
+            silence: SilenceTail::default(),
+        }
+    }
+
     /// Loads from in-memory files; each `(bytes, name)` names its file in errors. The weight
     /// bytes are borrowed only while loading.
     pub fn from_bytes(
@@ -48,7 +60,7 @@ impl Transcriber {
         let tokenizer = WhisperTokenizer::from_bytes(tokenizer.0, tokenizer.1, &cfg)?;
         let weights = Weights::from_bytes(weights.0, weights.1)?;
         let model = Whisper::load(&weights, &cfg)?;
-        Ok(Self { model, tokenizer })
+        Ok(Self::new(model, tokenizer))
     }
 
     /// Loads `config.json`, `tokenizer.json` and a safetensors or GGUF weight file.
@@ -70,7 +82,7 @@ impl Transcriber {
         let tokenizer = WhisperTokenizer::from_bytes(&read(tokenizer)?, &tok_name, &cfg)?;
         let weights = Weights::from_file(weights)?;
         let model = Whisper::load(&weights, &cfg)?;
-        Ok(Self { model, tokenizer })
+        Ok(Self::new(model, tokenizer))
     }
 
     /// Transcribes 16 kHz mono samples (see [`Self::transcribe_streaming`]).
@@ -93,20 +105,13 @@ impl Transcriber {
                 opts.max_seconds
             )));
         }
-        let mut language = match &opts.language {
-            Some(code) if self.tokenizer.is_multilingual() => {
-                self.tokenizer
-                    .language_token(code)
-                    .ok_or_else(|| AsrError::Option(format!("unknown language code {code:?}")))?;
-                Some(code.clone())
-            }
-            _ => None,
-        };
+        let mut language = self.requested_language(opts)?;
         let mut out = Transcript {
             text: String::new(),
             tokens: Vec::new(),
             language: None,
             no_speech_prob: 0.0,
+            stop: StopReason::EndOfText,
             timings_ms: TranscriptTimings::default(),
         };
         let mut generated = 0usize;
@@ -119,6 +124,7 @@ impl Transcriber {
                 out.no_speech_prob = w.no_speech_prob;
             }
             language = language.or(w.language);
+            out.stop = out.stop.max(w.stop);
             generated += w.tokens.len();
             for &t in &w.tokens {
                 if let Some(piece) = stream.push(&self.tokenizer, t)? {
@@ -134,16 +140,42 @@ impl Transcriber {
             out.tokens.extend(w.tokens);
         }
         out.text = self.tokenizer.decode_text(&text_tokens)?.trim().to_string();
-        out.language = if self.tokenizer.is_multilingual() {
-            language
-        } else {
-            None
-        };
+        out.language = language;
         out.timings_ms.per_token = out.timings_ms.decoder / generated.max(1) as f64;
         Ok(out)
     }
 
-    /// Encoder positions to run for `n_computed` audio frames.
+    /// The language the options ask for, checked against the model: a known code on multilingual
+    /// models (`None` to detect it), and always `en` on English-only ones, which have no language
+    /// to choose and cannot translate.
+    fn requested_language(&self, opts: &DecodeOptions) -> Result<Option<String>, AsrError> {
+        if !self.tokenizer.is_multilingual() {
+            if let Some(code) = opts.language.as_deref().filter(|&code| code != "en") {
+                return Err(AsrError::Option(format!(
+                    "this Whisper model is English-only; it cannot transcribe language {code:?} \
+                     (use a multilingual model, or language \"en\")"
+                )));
+            }
+            if opts.translate {
+                return Err(AsrError::Option(
+                    "this Whisper model is English-only; it cannot translate".into(),
+                ));
+            }
+            return Ok(Some("en".into()));
+        }
+        match &opts.language {
+            Some(code) => {
+                self.tokenizer
+                    .language_token(code)
+                    .ok_or_else(|| AsrError::Option(format!("unknown language code {code:?}")))?;
+                Ok(Some(code.clone()))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Encoder positions to run for `n_computed` audio frames: the utterance and a margin
+    /// ([`super::context`]), or the whole window.
     pub fn audio_ctx(&self, n_computed: usize, opts: &DecodeOptions) -> usize {
         let max = self.model.config.max_source_positions;
         if opts.full_window {
@@ -153,7 +185,7 @@ impl Transcriber {
         }
     }
 
-    /// Mel frames → encoder output for one window of at most 30 s.
+    /// Mel frames → encoder output for one window of at most 30 s: `[audio_ctx, d_model]`.
     pub fn encode(&self, window: &[f32], opts: &DecodeOptions) -> Result<Tensor, AsrError> {
         let n_mels = self.model.config.num_mel_bins;
         let mel = audio::log_mel_spectrogram(window, n_mels);
@@ -183,9 +215,14 @@ impl Transcriber {
         timings.mel += t1 - t0;
         timings.encoder += t2 - t1;
 
-        // The start-of-transcript position gives both the language and the no-speech probability.
         let decoder = &self.model.decoder;
-        let mut state = decoder.start(&encoded)?;
+        let mut cross_kv = decoder.cross_kv(&encoded)?;
+        if ctx < self.model.config.max_source_positions {
+            // The trimmed context, completed to the full window with encoded silence.
+            cross_kv = cross_kv.followed_by(&self.silence.cross_kv(&self.model)?)?;
+        }
+        let mut state = decoder.start_with(cross_kv);
+        // The start-of-transcript position gives both the language and the no-speech probability.
         let first: Vec<f32> = decoder
             .forward_last(&mut state, &[special.sot])?
             .to_vec1()?;
@@ -193,39 +230,33 @@ impl Transcriber {
         let no_speech_prob = special
             .no_speech
             .map_or(0.0, |t| logprobs[t as usize].exp());
-        let language = if self.tokenizer.is_multilingual() {
-            Some(match language {
-                Some(code) => code.to_string(),
-                None => {
-                    let ids: Vec<u32> = special.languages.iter().map(|&(_, id)| id).collect();
-                    let best =
-                        ids[argmax(&ids.iter().map(|&id| first[id as usize]).collect::<Vec<_>>())
-                            as usize];
-                    self.tokenizer
-                        .language_code(best)
-                        .unwrap_or("en")
-                        .to_string()
-                }
-            })
-        } else {
-            None
+        // English-only models always have `language` (`en`), so only multilingual ones detect.
+        let language = match language {
+            Some(code) => code.to_string(),
+            None => {
+                let ids: Vec<u32> = special.languages.iter().map(|&(_, id)| id).collect();
+                let scores: Vec<f32> = ids.iter().map(|&id| first[id as usize]).collect();
+                let best = ids[argmax(&scores) as usize];
+                self.tokenizer
+                    .language_code(best)
+                    .unwrap_or("en")
+                    .to_string()
+            }
         };
         let mut result = WindowResult {
             tokens: Vec::new(),
-            language: language.clone(),
+            language: Some(language.clone()),
             no_speech_prob,
+            stop: StopReason::NoSpeech,
         };
         if no_speech_prob > opts.no_speech_threshold {
             timings.decoder += now_ms() - t2;
             return Ok(result);
         }
+        // openai-whisper's `sot_sequence`: language and task only for multilingual models.
         let mut prompt = Vec::new();
-        if let Some(code) = &language {
-            prompt.push(
-                self.tokenizer
-                    .language_token(code)
-                    .unwrap_or(special.sot + 1),
-            );
+        if let Some(token) = self.tokenizer.language_token(&language) {
+            prompt.push(token);
             prompt.push(if opts.translate {
                 special.translate
             } else {
@@ -241,14 +272,26 @@ impl Transcriber {
             decoder.forward_last(&mut state, &prompt)?.to_vec1()?
         };
         let rules = self.rules(opts.timestamps);
+        let seconds = window.len() as f64 / f64::from(audio::SAMPLE_RATE);
         let budget = opts
             .max_tokens
+            .min(token_budget(seconds))
             .min(decoder.max_positions().saturating_sub(state.len()));
+        result.stop = StopReason::TokenLimit;
         for _ in 0..budget {
             rules.apply(&mut logits, &result.tokens);
             let token = argmax(&logits);
             result.tokens.push(token);
-            if token == special.eot || result.tokens.len() == budget {
+            if token == special.eot {
+                result.stop = StopReason::EndOfText;
+                break;
+            }
+            if let Some(keep) = repetition_cut(&result.tokens) {
+                result.tokens.truncate(keep);
+                result.stop = StopReason::Repetition;
+                break;
+            }
+            if result.tokens.len() == budget {
                 break;
             }
             logits = decoder.forward_last(&mut state, &[token])?.to_vec1()?;
@@ -284,4 +327,5 @@ struct WindowResult {
     tokens: Vec<u32>,
     language: Option<String>,
     no_speech_prob: f32,
+    stop: StopReason,
 }

@@ -272,10 +272,44 @@ impl Encoder {
     }
 }
 
+/// Every decoder layer's cross-attention keys and values for one encoder output: each layer's
+/// `([heads, positions, head_dim], [heads, positions, head_dim])`.
+#[derive(Clone)]
+pub struct CrossKv {
+    layers: Vec<(Tensor, Tensor)>,
+}
+
+impl CrossKv {
+    /// Encoder positions the decoder attends over.
+    pub fn positions(&self) -> usize {
+        self.layers.first().map_or(0, |(k, _)| k.dims()[1])
+    }
+
+    /// These positions followed by `tail`'s positions from `self.positions()` on: a trimmed
+    /// encoder output completed to `tail`'s length.
+    pub fn followed_by(&self, tail: &CrossKv) -> candle_core::Result<CrossKv> {
+        let start = self.positions();
+        let rest = tail.positions().saturating_sub(start);
+        if rest == 0 {
+            return Ok(self.clone());
+        }
+        let join = |head: &Tensor, tail: &Tensor| -> candle_core::Result<Tensor> {
+            Tensor::cat(&[head, &tail.narrow(1, start, rest)?], 1)
+        };
+        let layers = self
+            .layers
+            .iter()
+            .zip(&tail.layers)
+            .map(|((k, v), (tk, tv))| Ok((join(k, tk)?, join(v, tv)?)))
+            .collect::<candle_core::Result<_>>()?;
+        Ok(CrossKv { layers })
+    }
+}
+
 /// Per-utterance decoder state: the self-attention cache and the cross-attention keys/values.
 pub struct DecoderState {
     self_kv: Vec<KvCache>,
-    cross_kv: Vec<(Tensor, Tensor)>,
+    cross_kv: CrossKv,
     offset: usize,
 }
 
@@ -340,7 +374,12 @@ impl Decoder {
 
     /// Starts an utterance: computes every layer's cross-attention keys and values once.
     pub fn start(&self, encoder_out: &Tensor) -> candle_core::Result<DecoderState> {
-        let cross_kv = self
+        Ok(self.start_with(self.cross_kv(encoder_out)?))
+    }
+
+    /// Every layer's cross-attention keys and values of `encoder_out` (`[positions, d_model]`).
+    pub fn cross_kv(&self, encoder_out: &Tensor) -> candle_core::Result<CrossKv> {
+        let layers = self
             .blocks
             .iter()
             .map(|b| {
@@ -351,13 +390,18 @@ impl Decoder {
                     .keys_values(encoder_out)
             })
             .collect::<candle_core::Result<_>>()?;
-        Ok(DecoderState {
+        Ok(CrossKv { layers })
+    }
+
+    /// Starts an utterance on cross-attention keys and values computed before.
+    pub fn start_with(&self, cross_kv: CrossKv) -> DecoderState {
+        DecoderState {
             self_kv: (0..self.blocks.len())
                 .map(|_| KvCache::new(1, self.max_positions))
                 .collect(),
             cross_kv,
             offset: 0,
-        })
+        }
     }
 
     /// Feeds `tokens` after those already in `state`; returns their logits `[tokens.len(), vocab]`.
@@ -423,7 +467,7 @@ impl Decoder {
             .blocks
             .iter()
             .zip(&mut state.self_kv)
-            .zip(&state.cross_kv)
+            .zip(&state.cross_kv.layers)
         {
             let h = block.attn_ln.forward(&x)?;
             let (k, v) = block.attn.keys_values(&h)?;

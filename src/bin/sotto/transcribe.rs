@@ -20,7 +20,8 @@ pub struct Args {
     /// Weights, safetensors or GGUF (overrides the one in --model).
     #[arg(long)]
     weights: Option<PathBuf>,
-    /// Language code (en, fr, ...); detected when omitted on multilingual models.
+    /// Language code (en, fr, ...); detected when omitted on multilingual models. English-only
+    /// models take only en.
     #[arg(long)]
     language: Option<String>,
     /// Tokens generated per 30 s window at most.
