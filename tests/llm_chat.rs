@@ -205,3 +205,51 @@ fn sampling_is_seeded() {
     };
     assert_eq!(run(top1), run(SamplingParams::default()));
 }
+
+/// A turn's prompt statistics: the conversation so far comes from the cache, what was read ahead
+/// counts once, and read-ahead on words the user did not say shows as excess computation.
+#[test]
+fn prompt_stats_account_for_the_cache_and_the_read_ahead() {
+    let chat = load("llama", "q8_0");
+    let mut conv = Conversation::new(chat.clone(), Some("Be brief.".into()));
+    let options = greedy(6);
+    conv.reply("Hello there!", options.clone())
+        .unwrap()
+        .finish()
+        .unwrap();
+    let first = conv.last_prompt_stats().expect("a reply began");
+    assert_eq!((first.cached, first.read_ahead), (0, 0));
+    assert_eq!(first.computed, first.ids, "the first prompt is all new");
+
+    // The next turn: a warm-up, a wrong guess, then the words the user really said.
+    conv.warm_up().unwrap();
+    conv.read_ahead_turn("Tell me about cats.", &options)
+        .unwrap();
+    conv.begin_reply("Tell me about dogs, please.", options.clone())
+        .unwrap();
+    let second = conv.last_prompt_stats().expect("a reply began");
+    let fed_before = first.ids + 6;
+    assert!(
+        second.cached >= first.ids && second.cached <= fed_before,
+        "the first turn's prompt came from the cache: {second:?}"
+    );
+    let new = second.ids - second.cached;
+    assert!(
+        second.read_ahead > 0 && second.read_ahead < new,
+        "{second:?}"
+    );
+    assert!(
+        second.computed > new,
+        "the wrong guess's tail was computed for nothing: {second:?}"
+    );
+    while let Some(piece) = conv.next_piece() {
+        piece.unwrap();
+    }
+
+    // Read ahead with the right words: the reply computes its last id only.
+    conv.read_ahead_turn("Thanks.", &options).unwrap();
+    conv.begin_reply("Thanks.", options).unwrap();
+    let third = conv.last_prompt_stats().expect("a reply began");
+    assert_eq!(third.read_ahead, third.ids - third.cached - 1, "{third:?}");
+    assert_eq!(third.computed, third.ids - third.cached, "{third:?}");
+}

@@ -121,6 +121,7 @@ const EVENT_NAMES = {
   interrupted: 'interrupted',
   latency: 'latency',
   'digital-silence': 'digital-silence',
+  'digital-silence-ended': 'digital-silence-ended',
   error: 'error',
 };
 

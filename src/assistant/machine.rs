@@ -1,8 +1,12 @@
 //! The conversation loop's state and its one-unit-of-work [`Assistant::step`].
 
+mod playback;
 mod speculation;
 
 use super::reply_policy::SpokenLimit;
+#[cfg(test)]
+pub(super) use playback::leading_silence_ms;
+
 use super::{
     AssistantConfig, AssistantEvent, Latency, Mode, Recognizer, Responder, Stage, StageError,
     State, Voice,
@@ -23,6 +27,9 @@ struct Reply {
     played: usize,
     /// How much of it the voice speaks.
     limit: SpokenLimit,
+    /// Where the first chunk's sound begins (its leading silence), in ms: the first audio mark
+    /// is when playback renders that sample.
+    first_sound_ms: Option<f64>,
 }
 
 /// An utterance whose final transcript is due, with its turn and latency marks so far.
@@ -76,8 +83,12 @@ pub struct Assistant<R, L, V> {
     /// The clock time at which the last partial was made, and the utterance length it covered.
     last_partial: Option<(f64, usize)>,
     reply: Option<Reply>,
+    /// The record of the latest turn.
     latency: Latency,
-    latency_reported: bool,
+    /// The record of a turn whose reply a barge-in cut, until playback reports it stopped.
+    barge_in: Option<Latency>,
+    /// Speculative finals made during the utterance in progress.
+    speculations: u32,
     push_to_talk_held: bool,
     /// Whether the responder has read ahead since the last reply began (see
     /// [`Responder::prepare`]).
@@ -106,7 +117,8 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
             last_partial: None,
             reply: None,
             latency: Latency::default(),
-            latency_reported: false,
+            barge_in: None,
+            speculations: 0,
             push_to_talk_held: false,
             prepared: false,
             speculation: None,
@@ -220,25 +232,31 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
         }
     }
 
-    /// Feeds 16 kHz microphone audio; `now_ms` is the caller's clock when the last sample arrived.
+    /// Feeds 16 kHz microphone audio; `now_ms` is when its last sample was captured, on the
+    /// caller's clock (the latency marks of speech are placed from it).
     pub fn push_audio(&mut self, samples: &[f32], now_ms: f64) -> Vec<AssistantEvent> {
         let mut events = Vec::new();
         if self.config.mode == Mode::PushToTalk && !self.push_to_talk_held {
             return events;
         }
-        for event in self.vad.push(samples) {
+        let vad_events = self.vad.push(samples);
+        // The detector's stream times, placed on the caller's clock.
+        let stream_end_ms = self.vad.position_ms();
+        let at = |stream_ms: u64| now_ms - (stream_end_ms - stream_ms as f64);
+        for event in vad_events {
             match event {
-                VadEvent::SpeechStart { .. } => self.on_speech_start(now_ms, &mut events),
+                VadEvent::SpeechStart { onset_ms, .. } => {
+                    self.on_speech_start(now_ms, Some(at(onset_ms)), &mut events)
+                }
                 VadEvent::EndOfTurn {
                     utterance,
                     speech_end_ms,
+                    at_ms,
                     ..
                 } if self.config.mode == Mode::HandsFree => {
-                    // The endpointer waited `endpoint_ms` of silence after the last voiced frame.
-                    let speech_end = now_ms - f64::from(self.config.vad.endpoint_ms);
                     let text = (self.speculation.take())
                         .and_then(|s| s.final_text(self.turn, speech_end_ms, utterance.len()));
-                    self.end_of_turn(utterance, text, speech_end, now_ms, &mut events);
+                    self.end_of_turn(utterance, text, at(speech_end_ms), at(at_ms), &mut events);
                 }
                 VadEvent::EndOfTurn { .. } => {} // push-to-talk: the release ends the turn
                 VadEvent::Discarded { .. } => {
@@ -255,6 +273,7 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
                 VadEvent::DigitalSilence { for_ms } => {
                     events.push(AssistantEvent::DigitalSilence { for_ms })
                 }
+                VadEvent::DigitalSilenceEnded => events.push(AssistantEvent::DigitalSilenceEnded),
             }
         }
         if !self.speculated() {
@@ -264,15 +283,23 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
         events
     }
 
-    fn on_speech_start(&mut self, now_ms: f64, events: &mut Vec<AssistantEvent>) {
+    /// The user started speaking; `voice_onset` is when the voice began (on the caller's clock),
+    /// if known: a barge-in is timed from it.
+    fn on_speech_start(
+        &mut self,
+        now_ms: f64,
+        voice_onset: Option<f64>,
+        events: &mut Vec<AssistantEvent>,
+    ) {
         if self.reply.is_some() {
             if !self.config.barge_in {
                 return;
             }
-            self.interrupt_reply(events);
+            self.interrupt_reply(voice_onset, events);
         }
         self.turn += 1;
         self.speculation = None;
+        self.speculations = 0;
         self.last_partial = Some((now_ms, 0));
         events.push(AssistantEvent::SpeechStart { turn: self.turn });
         self.set_state(State::HearingYou, events);
@@ -290,6 +317,8 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
             turn: self.turn,
             speech_end: Some(speech_end),
             endpoint: Some(now_ms),
+            speculations: self.speculations,
+            speculative_final: text.is_some(),
             ..Latency::default()
         };
         self.last_partial = None;
@@ -307,7 +336,7 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
         let mut events = Vec::new();
         self.push_to_talk_held = true;
         self.vad.reset();
-        self.on_speech_start(now_ms, &mut events);
+        self.on_speech_start(now_ms, None, &mut events);
         events
     }
 
@@ -332,7 +361,7 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
         let mut events = Vec::new();
         self.speculation = None;
         if self.reply.is_some() {
-            self.interrupt_reply(&mut events);
+            self.interrupt_reply(None, &mut events);
         }
         self.turn += 1;
         self.latency = Latency {
@@ -342,7 +371,6 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
             transcript: Some(now_ms),
             ..Latency::default()
         };
-        self.latency_reported = false;
         self.set_state(State::Thinking, &mut events);
         let text = text.trim().to_string();
         events.push(AssistantEvent::Transcript {
@@ -358,13 +386,15 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
         let mut events = Vec::new();
         self.speculation = None;
         if self.reply.is_some() {
-            self.interrupt_reply(&mut events);
+            self.interrupt_reply(None, &mut events);
             self.set_state(State::Listening, &mut events);
         }
         events
     }
 
-    fn interrupt_reply(&mut self, events: &mut Vec<AssistantEvent>) {
+    /// Cuts the reply in progress. `voice_onset`: the user's voice that did it (a barge-in),
+    /// whose record waits for playback to report the stop.
+    fn interrupt_reply(&mut self, voice_onset: Option<f64>, events: &mut Vec<AssistantEvent>) {
         if let Some(reply) = self.reply.take() {
             if reply.generating || reply.played < reply.audio_samples() {
                 let (spoken, raw) = reply.heard();
@@ -373,32 +403,13 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
                     turn: reply.turn,
                     spoken,
                 });
+                self.barge_in =
+                    (voice_onset.is_some() && self.latency.turn == reply.turn).then(|| Latency {
+                        interrupt_onset: voice_onset,
+                        ..self.latency.clone()
+                    });
             }
         }
-    }
-
-    /// Playback reports how many samples of `turn` it has rendered so far.
-    pub fn playback_progress(
-        &mut self,
-        turn: u64,
-        rendered: usize,
-        now_ms: f64,
-    ) -> Vec<AssistantEvent> {
-        let mut events = Vec::new();
-        if let Some(reply) = self.reply.as_mut().filter(|r| r.turn == turn) {
-            reply.played = reply.played.max(rendered);
-            if !reply.generating && reply.played >= reply.audio_samples() {
-                self.reply = None;
-                self.set_state(State::Listening, &mut events);
-            }
-        }
-        let _ = now_ms;
-        events
-    }
-
-    /// Playback reports the level it plays (RMS; 0 when silent), for the echo-aware threshold.
-    pub fn playback_level(&mut self, rms: f32) {
-        self.vad.set_playback_level(rms);
     }
 
     /// Does one unit of work: a final transcript, one reply token (and any speech it completes),
@@ -425,13 +436,12 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
                 Ok(text) if !text.trim().is_empty() => {
                     // A newer turn replaces an older reply still in progress (it was not heard out).
                     if self.reply.is_some() {
-                        self.interrupt_reply(&mut events);
+                        self.interrupt_reply(None, &mut events);
                     }
                     self.latency = Latency {
                         transcript: Some(ready_at.unwrap_or_else(|| self.now(now_ms))),
                         ..latency
                     };
-                    self.latency_reported = false;
                     events.push(AssistantEvent::Transcript {
                         turn,
                         text: text.trim().to_string(),
@@ -505,6 +515,9 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
         self.prepared = false;
         match self.responder.begin(&text) {
             Ok(()) => {
+                if self.latency.turn == turn {
+                    self.latency.prompt = self.responder.prompt_stats();
+                }
                 self.reply = Some(Reply {
                     turn,
                     chunker: Chunker::new(turn),
@@ -513,6 +526,7 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
                     queued: Vec::new(),
                     played: 0,
                     limit: SpokenLimit::new(self.config.reply.clone()),
+                    first_sound_ms: None,
                 });
                 self.set_state(State::Thinking, events);
             }
@@ -534,7 +548,7 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
         let turn = reply.turn;
         let chunks = match piece {
             Some(text) => {
-                if self.latency.first_token.is_none() {
+                if self.latency.turn == turn && self.latency.first_token.is_none() {
                     self.latency.first_token =
                         Some(self.clock.as_mut().map_or(now_ms, |clock| clock()));
                 }
@@ -561,10 +575,16 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
         for chunk in chunks {
             match self.voice.synthesize(&chunk.text) {
                 Ok(samples) => {
-                    if self.latency.first_audio.is_none() {
-                        self.latency.first_audio = Some(self.now(now_ms));
+                    if self.latency.turn == turn && self.latency.first_chunk.is_none() {
+                        self.latency.first_chunk = Some(self.now(now_ms));
                     }
                     let reply = self.reply.as_mut().expect("a reply is in progress");
+                    if reply.queued.is_empty() {
+                        reply.first_sound_ms = Some(playback::leading_silence_ms(
+                            &samples,
+                            self.voice.sample_rate(),
+                        ));
+                    }
                     reply.queued.push(QueuedChunk {
                         text: chunk.text.clone(),
                         samples: samples.len(),
@@ -584,10 +604,6 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
                     message,
                 })),
             }
-        }
-        if self.latency.first_audio.is_some() && !self.latency_reported {
-            self.latency_reported = true;
-            events.push(AssistantEvent::Latency(self.latency.clone()));
         }
         let reply = self.reply.as_ref().expect("a reply is in progress");
         if !reply.generating && reply.queued.is_empty() {

@@ -2,7 +2,7 @@
 
 use super::{Recognizer, Responder, Voice};
 use crate::asr::{DecodeOptions, Transcriber};
-use crate::llm::{Conversation, GenerateOptions};
+use crate::llm::{Conversation, GenerateOptions, PromptStats};
 use crate::tts::{synthesize, SpeechOptions};
 
 /// Tokens decoded for a partial transcript: a preview needs a few words, not a whole sentence,
@@ -123,5 +123,9 @@ impl Responder for ChatResponder {
                 .map_err(|e| e.to_string()),
             None => Ok(false),
         }
+    }
+
+    fn prompt_stats(&self) -> Option<PromptStats> {
+        self.conversation.as_ref()?.last_prompt_stats()
     }
 }

@@ -70,6 +70,7 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
     /// may be over) and has the responder read the reply's prompt ahead. Failures are silent: a
     /// failed speculation is only a missed shortcut, and the normal final path meets the error.
     pub(super) fn speculate(&mut self, now_ms: f64, events: &mut Vec<AssistantEvent>) {
+        self.speculations += 1;
         let pcm = self.vad.utterance();
         let covered = pcm.len();
         let text = (self.recognizer.transcribe(pcm, false).ok()).map(|t| t.trim().to_string());
