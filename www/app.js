@@ -128,8 +128,11 @@ function fillModelSelect(select, models, role) {
       return option;
     }),
   );
+  // The model chosen or in use; else the default of the models beside the page (the real models
+  // of an offline demo); else any model beside the page or cached; else the hub's default.
   const preferred = models.find((m) => m.role === role && m.id === current)
     ?? models.find((m) => m.role === role && m.inUse)
+    ?? models.find((m) => m.role === role && m.origin === 'local' && m.default)
     ?? models.find((m) => m.role === role && (m.origin === 'local' || m.cached))
     ?? models.find((m) => m.role === role && m.default);
   if (preferred) select.value = preferred.id;
