@@ -153,6 +153,10 @@ export interface SottoOptions {
    * reply for the text (`token` events) without speaking the rest.
    */
   reply?: { maxSentences?: number; maxTokens?: number; fullText?: boolean };
+   * With `speculateMs` on, also generate the reply to the speculative transcript, held back
+   * until the end of the turn confirms it (default true).
+   */
+  replyAhead?: boolean;
   mode?: 'hands-free' | 'push-to-talk';
   /** Whether speaking during a reply interrupts it (default true). */
   bargeIn?: boolean;

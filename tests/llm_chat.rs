@@ -253,3 +253,45 @@ fn prompt_stats_account_for_the_cache_and_the_read_ahead() {
     assert_eq!(third.read_ahead, third.ids - third.cached - 1, "{third:?}");
     assert_eq!(third.computed, third.ids - third.cached, "{third:?}");
 }
+
+/// A reply begun on a wrong guess and abandoned leaves no trace: the conversation and the next
+/// reply are as if it had never begun.
+#[test]
+fn an_abandoned_reply_leaves_no_trace() {
+    let chat = load("llama", "q8_0");
+    let options = greedy(6);
+    let mut reference = Conversation::new(chat.clone(), Some("Be brief.".into()));
+    let mut guessed = Conversation::new(chat.clone(), Some("Be brief.".into()));
+    for conv in [&mut reference, &mut guessed] {
+        conv.reply("Hello there!", options.clone())
+            .unwrap()
+            .finish()
+            .unwrap();
+    }
+    guessed.begin_reply("Tell me", options.clone()).unwrap();
+    for _ in 0..3 {
+        guessed.next_piece().unwrap().unwrap();
+    }
+    guessed.abandon_reply();
+    assert_eq!(guessed.messages(), reference.messages());
+    assert_eq!(guessed.last_prompt_stats(), None);
+    let (expected, _, _) = reference
+        .reply("Tell me more.", options.clone())
+        .unwrap()
+        .finish()
+        .unwrap();
+    let (got, _, _) = guessed
+        .reply("Tell me more.", options)
+        .unwrap()
+        .finish()
+        .unwrap();
+    assert_eq!(got, expected);
+    assert_eq!(guessed.messages(), reference.messages());
+    // Its prompt read counts as computed for the turn, beyond the ids that were new.
+    let (a, b) = (
+        reference.last_prompt_stats().unwrap(),
+        guessed.last_prompt_stats().unwrap(),
+    );
+    assert_eq!((a.ids, a.cached), (b.ids, b.cached));
+    assert!(b.computed > a.computed, "{a:?} {b:?}");
+}

@@ -59,6 +59,10 @@ pub trait Responder {
     /// Stops the reply in progress; the conversation keeps `heard`, the reply's text as far as
     /// the user heard it (a prefix of the pieces it produced), as the assistant's turn.
     fn interrupt(&mut self, heard: &str);
+    /// Forgets the reply in progress as if it had never begun: the conversation keeps neither
+    /// the user's words nor the reply. The assistant begins replies ahead of the end of the turn,
+    /// to a speculative transcript, and abandons them when the user goes on speaking.
+    fn abandon(&mut self);
     /// Reads ahead, while the user has not spoken yet, what the next reply's prompt starts with
     /// (a chat model prefills its system prompt and the conversation so far), so that the reply
     /// starts sooner. Returns whether it did any work.
@@ -130,6 +134,10 @@ pub struct AssistantConfig {
     pub speculate_ms: u32,
     /// How much of a reply the voice speaks (spoken replies stay short).
     pub reply: ReplyPolicy,
+    /// With speculation on, also generate the reply to the speculative final transcript (its
+    /// tokens and speech, held back) while the endpointer waits: when the turn ends with those
+    /// words, the reply goes out at once; when the user speaks again, it is forgotten.
+    pub reply_ahead: bool,
 }
 
 impl Default for AssistantConfig {
@@ -141,6 +149,7 @@ impl Default for AssistantConfig {
             barge_in: true,
             speculate_ms: 160,
             reply: ReplyPolicy::default(),
+            reply_ahead: true,
         }
     }
 }
@@ -206,6 +215,8 @@ pub struct Latency {
     pub speculations: u32,
     /// Whether the final transcript was a speculative one (made before the end of the turn).
     pub speculative_final: bool,
+    /// Reply tokens generated ahead of the end of the turn, from the speculative transcript.
+    pub tokens_ahead: u32,
     /// How the reply's prompt was read.
     pub prompt: Option<PromptStats>,
 }

@@ -95,6 +95,12 @@ impl Responder for ChatResponder {
         }
     }
 
+    fn abandon(&mut self) {
+        if let Some(conversation) = self.conversation.as_mut() {
+            conversation.abandon_reply();
+        }
+    }
+
     fn prepare(&mut self) -> Result<bool, String> {
         match self.conversation.as_mut() {
             Some(conversation) => conversation

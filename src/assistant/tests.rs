@@ -7,8 +7,9 @@ use std::rc::Rc;
 use super::*;
 use crate::vad::test_signals::{concat, silence, voice};
 
-mod reply_policy;
 mod latency;
+mod reply_ahead;
+mod reply_policy;
 mod speculation;
 
 /// The leading silence the first audio mark skips, in ms.
@@ -63,6 +64,8 @@ struct ScriptedResponder {
     prepared_partials: Rc<RefCell<Vec<String>>>,
     /// The reply instead of [`REPLY`].
     reply: Option<&'static str>,
+    /// The words of replies begun ahead and abandoned.
+    abandoned: Rc<RefCell<Vec<String>>>,
     /// Read-ahead calls a partial's words take (0 or 1: all at once).
     partial_slices: usize,
     /// The words of the partial being read ahead, and the slices done.
@@ -91,6 +94,19 @@ impl Responder for ScriptedResponder {
         self.log
             .borrow_mut()
             .push(format!("interrupted, kept: {spoken}"));
+    }
+
+    /// The conversation forgets the turn begun last, as `Conversation::abandon_reply` does; the
+    /// words abandoned are noted apart.
+    fn abandon(&mut self) {
+        self.pieces.clear();
+        let mut log = self.log.borrow_mut();
+        if let Some(last) = log.pop() {
+            assert!(last.starts_with("user: "), "abandoned {last}");
+            self.abandoned
+                .borrow_mut()
+                .push(last["user: ".len()..].to_string());
+        }
     }
 
     /// Each partial's words take `partial_slices` calls; the log numbers the slices.

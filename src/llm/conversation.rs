@@ -25,6 +25,8 @@ pub struct Conversation {
     turn_start: Vec<u32>,
     computed_since_turn_start: usize,
     last_prompt: Option<PromptStats>,
+    /// The messages before the pending reply's turn, for [`Conversation::abandon_reply`].
+    before_pending: Option<Vec<Message>>,
 }
 
 /// How a turn's prompt was read: what the KV cache kept from the conversation, what was read
@@ -59,6 +61,7 @@ impl Conversation {
             turn_start: Vec::new(),
             computed_since_turn_start: 0,
             last_prompt: None,
+            before_pending: None,
         }
     }
 
@@ -145,8 +148,25 @@ impl Conversation {
     /// progress is cancelled first.
     pub fn begin_reply(&mut self, user: &str, options: GenerateOptions) -> Result<(), LlmError> {
         self.cancel_reply(None);
+        let before = self.messages.clone();
         self.pending = Some(self.start_turn(user, options)?);
+        self.before_pending = Some(before);
         Ok(())
+    }
+
+    /// Forgets the reply last begun with [`Conversation::begin_reply`], complete or not, as if it
+    /// had never begun: the conversation is as it was before (the user's words and the reply are
+    /// not kept; the KV cache keeps their ids until the next turn rewinds it). For a reply begun
+    /// on a guess of the user's words that turned out wrong.
+    pub fn abandon_reply(&mut self) {
+        if let Some(generation) = self.pending.take() {
+            self.computed_since_turn_start += generation.stats.prefilled_tokens;
+        }
+        // A reply that already ran to its end (or was cut) was recorded: it goes too.
+        if let Some(messages) = self.before_pending.take() {
+            self.messages = messages;
+            self.last_prompt = None;
+        }
     }
 
     /// The next piece of the reply begun with [`Conversation::begin_reply`]; `None` once it is
@@ -190,6 +210,8 @@ impl Conversation {
     /// Adds the user's words, dropping the oldest exchanges while the conversation does not fit
     /// with room for the reply, and starts generating.
     fn start_turn(&mut self, user: &str, options: GenerateOptions) -> Result<Generation, LlmError> {
+        // Only the reply this turn begins can be abandoned.
+        self.before_pending = None;
         let (dropped, prompt) = self.plan_turn(user, options.max_tokens)?;
         self.messages.drain(..dropped);
         self.messages.push(Message::new(Role::User, user));

@@ -26,6 +26,16 @@ pub(super) struct Speculation {
 }
 
 impl Speculation {
+    /// Its words, if it heard any.
+    pub fn words(&self) -> Option<String> {
+        self.text.clone().filter(|t| !t.trim().is_empty())
+    }
+
+    /// Whether it heard any words.
+    pub fn has_words(&self) -> bool {
+        self.text.as_deref().is_some_and(|t| !t.trim().is_empty())
+    }
+
     /// Whether it still stands for `turn`'s utterance whose last voiced frame ended at
     /// `speech_end_ms` (`None`: no utterance in progress).
     pub fn holds(&self, turn: u64, speech_end_ms: Option<u64>) -> bool {

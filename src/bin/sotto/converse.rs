@@ -76,6 +76,10 @@ pub struct Args {
     /// Write the whole reply (shown, not spoken) after the voice has stopped.
     #[arg(long)]
     full_reply: bool,
+    /// Wait for the end of the turn before generating the reply, instead of generating it ahead
+    /// from the speculative transcript (held back until the turn ends).
+    #[arg(long)]
+    no_reply_ahead: bool,
     /// Tokens Whisper decodes per final transcript at most.
     #[arg(long, default_value_t = 224)]
     asr_max_tokens: usize,
@@ -146,6 +150,7 @@ impl LatencyMs {
 struct Preparation {
     speculations: u32,
     speculative_final: bool,
+    tokens_ahead: u32,
     prompt_ids: Option<usize>,
     cached_ids: Option<usize>,
     read_ahead_ids: Option<usize>,
@@ -157,6 +162,7 @@ impl Preparation {
         Self {
             speculations: record.speculations,
             speculative_final: record.speculative_final,
+            tokens_ahead: record.tokens_ahead,
             prompt_ids: record.prompt.map(|p| p.ids),
             cached_ids: record.prompt.map(|p| p.cached),
             read_ahead_ids: record.prompt.map(|p| p.read_ahead),
@@ -241,6 +247,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         max_tokens: args.reply_tokens,
         full_text: args.full_reply,
     };
+    config.reply_ahead = !args.no_reply_ahead;
     let start = Instant::now();
     let mut assistant = Assistant::new(config, recognizer, responder, voice);
     // Marks of work are taken when each stage's call returns, on the simulation's clock.
