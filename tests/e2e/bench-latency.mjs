@@ -135,6 +135,7 @@ function summarize(run, set) {
     ...(r.playbackStop != null ? { bargeIn: Math.round(r.playbackStop - r.interruptOnset) } : {}),
     speculations: r.speculations,
     speculativeFinal: r.speculativeFinal,
+    tokensAhead: r.tokensAhead,
     prompt: r.prompt,
     firstChunk: run.firstChunks[r.turn],
   }));
@@ -154,6 +155,8 @@ function summarize(run, set) {
       finalsFromSpeculation: answered.filter((r) => r.speculativeFinal).length,
       speculationsMade: sum(answered.map((r) => r.speculations)),
       rightRate: speculated.length ? Number((answered.filter((r) => r.speculativeFinal).length / sum(answered.map((r) => r.speculations))).toFixed(2)) : null,
+      // Replies generated ahead from the speculative final that went out at the end of the turn.
+      repliesAhead: answered.filter((r) => r.tokensAhead > 0).length,
     },
     readAhead: {
       newIds: fresh,
