@@ -258,6 +258,21 @@ fn prompt_stats_account_for_the_cache_and_the_read_ahead() {
 /// reply are as if it had never begun.
 #[test]
 fn an_abandoned_reply_leaves_no_trace() {
+    // Abandoned while generating, after running to its end, and after being cut (the spoken
+    // limit stops the model).
+    for finish in [Finish::Pending, Finish::Complete, Finish::Cut] {
+        abandon_after(finish);
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Finish {
+    Pending,
+    Complete,
+    Cut,
+}
+
+fn abandon_after(finish: Finish) {
     let chat = load("llama", "q8_0");
     let options = greedy(6);
     let mut reference = Conversation::new(chat.clone(), Some("Be brief.".into()));
@@ -272,8 +287,13 @@ fn an_abandoned_reply_leaves_no_trace() {
     for _ in 0..3 {
         guessed.next_piece().unwrap().unwrap();
     }
+    match finish {
+        Finish::Pending => {}
+        Finish::Complete => while guessed.next_piece().is_some() {},
+        Finish::Cut => guessed.cancel_reply(None),
+    }
     guessed.abandon_reply();
-    assert_eq!(guessed.messages(), reference.messages());
+    assert_eq!(guessed.messages(), reference.messages(), "{finish:?}");
     assert_eq!(guessed.last_prompt_stats(), None);
     let (expected, _, _) = reference
         .reply("Tell me more.", options.clone())
@@ -292,6 +312,6 @@ fn an_abandoned_reply_leaves_no_trace() {
         reference.last_prompt_stats().unwrap(),
         guessed.last_prompt_stats().unwrap(),
     );
-    assert_eq!((a.ids, a.cached), (b.ids, b.cached));
-    assert!(b.computed > a.computed, "{a:?} {b:?}");
+    assert_eq!((a.ids, a.cached), (b.ids, b.cached), "{finish:?}");
+    assert!(b.computed > a.computed, "{finish:?} {a:?} {b:?}");
 }

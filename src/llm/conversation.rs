@@ -25,8 +25,9 @@ pub struct Conversation {
     turn_start: Vec<u32>,
     computed_since_turn_start: usize,
     last_prompt: Option<PromptStats>,
-    /// The messages before the pending reply's turn, for [`Conversation::abandon_reply`].
-    before_pending: Option<Vec<Message>>,
+    /// The messages and the turn's start before the last reply of [`Conversation::begin_reply`],
+    /// for [`Conversation::abandon_reply`].
+    before_pending: Option<(Vec<Message>, Vec<u32>)>,
 }
 
 /// How a turn's prompt was read: what the KV cache kept from the conversation, what was read
@@ -148,7 +149,7 @@ impl Conversation {
     /// progress is cancelled first.
     pub fn begin_reply(&mut self, user: &str, options: GenerateOptions) -> Result<(), LlmError> {
         self.cancel_reply(None);
-        let before = self.messages.clone();
+        let before = (self.messages.clone(), self.turn_start.clone());
         self.pending = Some(self.start_turn(user, options)?);
         self.before_pending = Some(before);
         Ok(())
@@ -159,13 +160,15 @@ impl Conversation {
     /// not kept; the KV cache keeps their ids until the next turn rewinds it). For a reply begun
     /// on a guess of the user's words that turned out wrong.
     pub fn abandon_reply(&mut self) {
-        if let Some(generation) = self.pending.take() {
-            self.computed_since_turn_start += generation.stats.prefilled_tokens;
-        }
-        // A reply that already ran to its end (or was cut) was recorded: it goes too.
-        if let Some(messages) = self.before_pending.take() {
+        self.pending = None;
+        // A reply that already ran to its end (or was cut) was recorded, and its ids began a
+        // turn: both go too. Its prompt's reading counts as computed for the next turn's prompt.
+        if let Some((messages, turn_start)) = self.before_pending.take() {
             self.messages = messages;
-            self.last_prompt = None;
+            self.turn_start = turn_start;
+            if let Some(prompt) = self.last_prompt.take() {
+                self.computed_since_turn_start = prompt.computed;
+            }
         }
     }
 
