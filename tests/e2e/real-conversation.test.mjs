@@ -85,10 +85,12 @@ test('three spoken questions: answered aloud, the cache reused, the third talks 
   const seen = await events();
   const records = await page.evaluate(() => window.records);
   const transcripts = seen.filter((e) => e.type === 'transcript');
+  // The transcripts are checked last, so that a recognizer's slip does not hide the rest.
+  const misheard = [];
   for (const [i, question] of QUESTIONS.entries()) {
     const error = wer(question, transcripts[i].text);
     console.log(`question ${i + 1}: ${JSON.stringify(transcripts[i].text)} (WER ${error.toFixed(2)})`);
-    assert.ok(error <= 0.2, `"${transcripts[i].text}" for "${question}": WER ${error.toFixed(2)}`);
+    if (!(error <= 0.2)) misheard.push(`"${transcripts[i].text}" for "${question}": WER ${error.toFixed(2)}`);
   }
   const [first, second, third] = turns;
 
@@ -113,6 +115,7 @@ test('three spoken questions: answered aloud, the cache reused, the third talks 
   assert.ok(Number(await page.getAttribute('#waterfall', 'data-marks')) >= 5, 'the waterfall shows the marks');
 
   // The second question reuses the conversation's cache: only its new ids are prefilled.
+  assert.ok(records[second]?.prompt, `the second reply sounded, with its prompt's record: ${JSON.stringify(records[second])}`);
   const prompt = records[second].prompt;
   console.log(`turn ${second} prompt: ${JSON.stringify(prompt)} (first turn: ${JSON.stringify(firstRecord.prompt)})`);
   assert.ok(prompt.cached >= firstRecord.prompt.ids, 'the first turn\'s prompt came from the cache');
@@ -131,6 +134,7 @@ test('three spoken questions: answered aloud, the cache reused, the third talks 
   console.log(`barge-in: playback stopped ${Math.round(bargeIn.playbackStop - bargeIn.interruptOnset)} ms after the interrupting voice began`);
   assert.ok(seen.some((e) => e.type === 'token' && e.turn === third), 'the third question is answered');
   assert.equal(typeof records[third].firstAudio, 'number', 'and the answer is spoken');
+  assert.deepEqual(misheard, [], 'each question is transcribed within a WER of 0.2');
 });
 
 test('the microphone check does not cry wolf', async () => {
