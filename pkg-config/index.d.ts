@@ -153,6 +153,10 @@ export interface SottoOptions {
    * reply for the text (`token` events) without speaking the rest.
    */
   reply?: { maxSentences?: number; maxTokens?: number; fullText?: boolean };
+   * With `speculateMs` on, also generate the reply to the speculative transcript, held back
+   * until the end of the turn confirms it (default true).
+   */
+  replyAhead?: boolean;
   mode?: 'hands-free' | 'push-to-talk';
   /** Whether speaking during a reply interrupts it (default true). */
   bargeIn?: boolean;
@@ -190,17 +194,41 @@ export interface SottoEventMap {
   speaking: { type: 'speaking'; turn: number };
   'speaking-stopped': { type: 'speaking-stopped'; turn: number };
   interrupted: { type: 'interrupted'; turn: number; spoken: string };
-  /** Milliseconds (performance.now) at which a turn passed each point. */
+  /**
+   * A turn's latency record, in milliseconds on the engine worker's `performance.now()` clock,
+   * onto which the microphone's capture times and the playback's render times are mapped. Sent
+   * when the reply starts sounding, and again, with the barge-in marks, after a user's voice cut
+   * its playback (keep the latest per turn).
+   */
   latency: {
     type: 'latency';
     turn: number;
+    /** The end of the last voiced frame. */
     speechEnd: number | null;
+    /** The end of the turn (the endpoint silence completed). */
     endpoint: number | null;
     transcript: number | null;
     firstToken: number | null;
+    /** The first chunk of speech was synthesized. */
+    firstChunk: number | null;
+    /** The reply started sounding (the playback's first non-silent sample). */
     firstAudio: number | null;
+    /** Barge-in: the onset of the voice that cut this reply. */
+    interruptOnset: number | null;
+    /** Barge-in: the end of the reply's last rendered sample. */
+    playbackStop: number | null;
+    /** Speculative final transcripts made during the utterance's pauses. */
+    speculations: number;
+    /** Whether the final transcript was a speculative one. */
+    speculativeFinal: boolean;
+    /** How the reply's prompt was read: its ids, those the cache kept from the conversation,
+     *  those read ahead while the user spoke, and all computed for it. */
+    prompt: { ids: number; cached: number; readAhead: number; computed: number } | null;
   };
+  /** The microphone has delivered only zeros for a few seconds (muted or broken). */
   'digital-silence': { type: 'digital-silence'; for_ms: number };
+  /** Sound arrives again after a `digital-silence`. */
+  'digital-silence-ended': { type: 'digital-silence-ended' };
   error: { type?: 'error'; stage?: 'asr' | 'llm' | 'tts'; code?: SottoErrorCode | string; message: string };
   /** The microphone level, in dBFS. */
   level: { db: number };

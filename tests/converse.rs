@@ -116,14 +116,20 @@ fn a_spoken_question_gets_a_spoken_reply_with_latency_marks() {
     assert_eq!(turn["interrupted"], false);
 
     let latency = &turn["latency_ms"];
-    let marks: Vec<f64> = ["endpoint", "transcript", "first_token", "first_audio"]
-        .iter()
-        .map(|k| {
-            latency[k]
-                .as_f64()
-                .unwrap_or_else(|| panic!("no {k}: {latency}"))
-        })
-        .collect();
+    let marks: Vec<f64> = [
+        "endpoint",
+        "transcript",
+        "first_token",
+        "first_chunk",
+        "first_audio",
+    ]
+    .iter()
+    .map(|k| {
+        latency[k]
+            .as_f64()
+            .unwrap_or_else(|| panic!("no {k}: {latency}"))
+    })
+    .collect();
     // The endpointer waits the default 400 ms of silence after the last voiced frame (more if
     // frames queued up behind slow work).
     assert!(marks[0] >= 400.0, "{latency}");
@@ -158,6 +164,14 @@ fn talking_over_a_reply_interrupts_it() {
     for turn in &cut {
         assert!(turn["spoken"].is_string(), "{turn}");
     }
+    // A reply that was sounding when the user's voice began has the barge-in figure: from that
+    // voice's onset (detection takes a few voiced frames) to the last played sample.
+    let barge_ins: Vec<f64> = cut
+        .iter()
+        .filter_map(|t| t["latency_ms"]["barge_in"].as_f64())
+        .collect();
+    assert!(!barge_ins.is_empty(), "no barge-in was timed: {report}");
+    assert!(barge_ins.iter().all(|&ms| ms >= 60.0), "{barge_ins:?}");
     assert_eq!(report["totals"]["interrupted"], cut.len());
     // The last reply is never talked over.
     assert_eq!(turns[5]["interrupted"], false);

@@ -205,3 +205,113 @@ fn sampling_is_seeded() {
     };
     assert_eq!(run(top1), run(SamplingParams::default()));
 }
+
+/// A turn's prompt statistics: the conversation so far comes from the cache, what was read ahead
+/// counts once, and read-ahead on words the user did not say shows as excess computation.
+#[test]
+fn prompt_stats_account_for_the_cache_and_the_read_ahead() {
+    let chat = load("llama", "q8_0");
+    let mut conv = Conversation::new(chat.clone(), Some("Be brief.".into()));
+    let options = greedy(6);
+    conv.reply("Hello there!", options.clone())
+        .unwrap()
+        .finish()
+        .unwrap();
+    let first = conv.last_prompt_stats().expect("a reply began");
+    assert_eq!((first.cached, first.read_ahead), (0, 0));
+    assert_eq!(first.computed, first.ids, "the first prompt is all new");
+
+    // The next turn: a warm-up, a wrong guess, then the words the user really said.
+    conv.warm_up().unwrap();
+    conv.read_ahead_turn("Tell me about cats.", &options)
+        .unwrap();
+    conv.begin_reply("Tell me about dogs, please.", options.clone())
+        .unwrap();
+    let second = conv.last_prompt_stats().expect("a reply began");
+    let fed_before = first.ids + 6;
+    assert!(
+        second.cached >= first.ids && second.cached <= fed_before,
+        "the first turn's prompt came from the cache: {second:?}"
+    );
+    let new = second.ids - second.cached;
+    assert!(
+        second.read_ahead > 0 && second.read_ahead < new,
+        "{second:?}"
+    );
+    assert!(
+        second.computed > new,
+        "the wrong guess's tail was computed for nothing: {second:?}"
+    );
+    while let Some(piece) = conv.next_piece() {
+        piece.unwrap();
+    }
+
+    // Read ahead with the right words: the reply computes its last id only.
+    conv.read_ahead_turn("Thanks.", &options).unwrap();
+    conv.begin_reply("Thanks.", options).unwrap();
+    let third = conv.last_prompt_stats().expect("a reply began");
+    assert_eq!(third.read_ahead, third.ids - third.cached - 1, "{third:?}");
+    assert_eq!(third.computed, third.ids - third.cached, "{third:?}");
+}
+
+/// A reply begun on a wrong guess and abandoned leaves no trace: the conversation and the next
+/// reply are as if it had never begun.
+#[test]
+fn an_abandoned_reply_leaves_no_trace() {
+    // Abandoned while generating, after running to its end, and after being cut (the spoken
+    // limit stops the model).
+    for finish in [Finish::Pending, Finish::Complete, Finish::Cut] {
+        abandon_after(finish);
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Finish {
+    Pending,
+    Complete,
+    Cut,
+}
+
+fn abandon_after(finish: Finish) {
+    let chat = load("llama", "q8_0");
+    let options = greedy(6);
+    let mut reference = Conversation::new(chat.clone(), Some("Be brief.".into()));
+    let mut guessed = Conversation::new(chat.clone(), Some("Be brief.".into()));
+    for conv in [&mut reference, &mut guessed] {
+        conv.reply("Hello there!", options.clone())
+            .unwrap()
+            .finish()
+            .unwrap();
+    }
+    guessed.begin_reply("Tell me", options.clone()).unwrap();
+    for _ in 0..3 {
+        guessed.next_piece().unwrap().unwrap();
+    }
+    match finish {
+        Finish::Pending => {}
+        Finish::Complete => while guessed.next_piece().is_some() {},
+        Finish::Cut => guessed.cancel_reply(None),
+    }
+    guessed.abandon_reply();
+    assert_eq!(guessed.messages(), reference.messages(), "{finish:?}");
+    assert_eq!(guessed.last_prompt_stats(), None);
+    let (expected, _, _) = reference
+        .reply("Tell me more.", options.clone())
+        .unwrap()
+        .finish()
+        .unwrap();
+    let (got, _, _) = guessed
+        .reply("Tell me more.", options)
+        .unwrap()
+        .finish()
+        .unwrap();
+    assert_eq!(got, expected);
+    assert_eq!(guessed.messages(), reference.messages());
+    // Its prompt read counts as computed for the turn, beyond the ids that were new.
+    let (a, b) = (
+        reference.last_prompt_stats().unwrap(),
+        guessed.last_prompt_stats().unwrap(),
+    );
+    assert_eq!((a.ids, a.cached), (b.ids, b.cached), "{finish:?}");
+    assert!(b.computed > a.computed, "{finish:?} {a:?} {b:?}");
+}

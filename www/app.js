@@ -54,41 +54,68 @@ class ConversationView {
   }
 }
 
-/** Draws end of speech → transcript → first token → first audio as bars from the end of speech. */
-function drawWaterfall(latency) {
-  const svg = $('waterfall');
-  const origin = latency.speechEnd;
-  const marks = [
-    ['end of turn', latency.endpoint],
-    ['transcript', latency.transcript],
-    ['first token', latency.firstToken],
-    ['first audio', latency.firstAudio],
-  ].filter(([, at]) => at != null);
-  const total = Math.max(...marks.map(([, at]) => at - origin), 1);
-  const width = svg.clientWidth || 600;
-  const scale = (width - 170) / total;
-  const ns = 'http://www.w3.org/2000/svg';
-  svg.replaceChildren();
-  marks.forEach(([label, at], row) => {
-    const ms = at - origin;
-    const bar = document.createElementNS(ns, 'rect');
-    bar.setAttribute('x', '90');
-    bar.setAttribute('y', String(row * 16 + 2));
-    bar.setAttribute('height', '12');
-    bar.setAttribute('width', String(Math.max(1, ms * scale)));
-    bar.setAttribute('fill', ['#8aa9c9', '#6a1b9a', '#ef6c00', '#2e7d32'][row]);
-    const name = document.createElementNS(ns, 'text');
-    name.setAttribute('x', '0');
-    name.setAttribute('y', String(row * 16 + 12));
-    name.textContent = label;
-    const value = document.createElementNS(ns, 'text');
-    value.setAttribute('x', String(95 + ms * scale));
-    value.setAttribute('y', String(row * 16 + 12));
-    value.textContent = `${Math.round(ms)} ms`;
-    svg.append(bar, name, value);
-  });
-  svg.dataset.marks = String(marks.length);
-  $('latency-text').textContent = marks.map(([label, at]) => `${label} ${Math.round(at - origin)} ms`).join(' · ');
+/**
+ * The latency waterfall of the last turn: bars from the end of speech (the last voiced frame's
+ * capture time) to the end of turn, the transcript, the first token, the first chunk of speech
+ * synthesized, and the first audio sounding; then the last barge-in, from the onset of the
+ * interrupting voice to the reply's last rendered sample. Records arrive per turn, a barge-in's
+ * completed record after the stop.
+ */
+class Waterfall {
+  constructor(svg, text) {
+    this.svg = svg;
+    this.text = text;
+    this.latest = null;
+    this.bargeIn = null; // {turn, ms}
+  }
+
+  update(record) {
+    if (record.playbackStop != null && record.interruptOnset != null) {
+      this.bargeIn = { turn: record.turn, ms: record.playbackStop - record.interruptOnset };
+    }
+    if (!this.latest || record.turn >= this.latest.turn) this.latest = record;
+    this.draw();
+  }
+
+  draw() {
+    const latency = this.latest;
+    const origin = latency.speechEnd;
+    const rows = [
+      ['end of turn', latency.endpoint],
+      ['transcript', latency.transcript],
+      ['first token', latency.firstToken],
+      ['voice ready', latency.firstChunk],
+      ['first audio', latency.firstAudio],
+    ].filter(([, at]) => at != null).map(([label, at]) => [label, at - origin]);
+    if (this.bargeIn) rows.push([`barge-in (turn ${this.bargeIn.turn})`, this.bargeIn.ms]);
+    const total = Math.max(...rows.map(([, ms]) => ms), 1);
+    const width = this.svg.clientWidth || 600;
+    const scale = (width - 210) / total;
+    const ns = 'http://www.w3.org/2000/svg';
+    const colors = ['#8aa9c9', '#6a1b9a', '#ef6c00', '#00838f', '#2e7d32', '#c62828'];
+    this.svg.replaceChildren();
+    this.svg.setAttribute('height', String(rows.length * 16 + 4));
+    rows.forEach(([label, ms], row) => {
+      const bar = document.createElementNS(ns, 'rect');
+      bar.setAttribute('x', '130');
+      bar.setAttribute('y', String(row * 16 + 2));
+      bar.setAttribute('height', '12');
+      bar.setAttribute('width', String(Math.max(1, ms * scale)));
+      bar.setAttribute('fill', label.startsWith('barge-in') ? colors[5] : colors[row]);
+      const name = document.createElementNS(ns, 'text');
+      name.setAttribute('x', '0');
+      name.setAttribute('y', String(row * 16 + 12));
+      name.textContent = label;
+      const value = document.createElementNS(ns, 'text');
+      value.setAttribute('x', String(135 + Math.max(1, ms * scale)));
+      value.setAttribute('y', String(row * 16 + 12));
+      value.textContent = `${Math.round(ms)} ms`;
+      this.svg.append(bar, name, value);
+    });
+    this.svg.dataset.marks = String(rows.length);
+    this.svg.dataset.turn = String(latency.turn);
+    this.text.textContent = `after the end of speech: ${rows.map(([label, ms]) => `${label} ${Math.round(ms)} ms`).join(' · ')}`;
+  }
 }
 
 function fillModelSelect(select, models, role) {
@@ -101,8 +128,11 @@ function fillModelSelect(select, models, role) {
       return option;
     }),
   );
+  // The model chosen or in use; else the default of the models beside the page (the real models
+  // of an offline demo); else any model beside the page or cached; else the hub's default.
   const preferred = models.find((m) => m.role === role && m.id === current)
     ?? models.find((m) => m.role === role && m.inUse)
+    ?? models.find((m) => m.role === role && m.origin === 'local' && m.default)
     ?? models.find((m) => m.role === role && (m.origin === 'local' || m.cached))
     ?? models.find((m) => m.role === role && m.default);
   if (preferred) select.value = preferred.id;
@@ -142,9 +172,12 @@ async function main() {
     $('announcer').textContent = text;
   });
   sotto.on('interrupted', ({ turn }) => conversation.finish(turn, true));
-  sotto.on('latency', drawWaterfall);
+  const waterfall = new Waterfall($('waterfall'), $('latency-text'));
+  sotto.on('latency', (record) => waterfall.update(record));
   sotto.on('error', ({ message }) => say(message));
-  sotto.on('digital-silence', () => say('The microphone delivers only silence: is it muted, or is another device selected?'));
+  const SILENT_MICROPHONE = 'The microphone delivers only silence: is it muted, or is another device selected?';
+  sotto.on('digital-silence', () => say(SILENT_MICROPHONE));
+  sotto.on('digital-silence-ended', () => $('mic-message').textContent === SILENT_MICROPHONE && say(''));
 
   const panel = new ModelsPanel(sotto, $('models'), (models) => {
     fillModelSelect($('asr-select'), models, 'asr');

@@ -1,6 +1,7 @@
 // The capture worklet: runs on the audio thread, downmixes the microphone to mono, resamples it to
 // 16 kHz and posts 20 ms frames straight to the engine worker over a MessagePort, so audio never
-// passes through the main thread. The buffers are transferred, not copied.
+// passes through the main thread. The buffers are transferred, not copied. Each frame carries the
+// AudioContext time of its last sample (`at`, seconds): the clock the latency marks are placed on.
 const TARGET_RATE = 16000;
 const FRAME = 320; // 20 ms at 16 kHz
 
@@ -48,10 +49,12 @@ class CaptureProcessor extends AudioWorkletProcessor {
     };
   }
 
-  emit(sample) {
+  /** Adds a 16 kHz sample taken at input index `index` of the current render quantum. */
+  emit(sample, index) {
     this.frame[this.filled++] = sample;
     if (this.filled === FRAME) {
-      this.engine?.postMessage({ type: 'audio', samples: this.frame, at: currentTime }, [this.frame.buffer]);
+      const at = currentTime + (index + 1) / sampleRate;
+      this.engine?.postMessage({ type: 'audio', samples: this.frame, at }, [this.frame.buffer]);
       this.frame = new Float32Array(FRAME);
       this.filled = 0;
     }
@@ -69,7 +72,7 @@ class CaptureProcessor extends AudioWorkletProcessor {
       for (let i = 0; i < length; i++) mono[i] = filter.run(mono[i]);
     }
     if (this.step === 1) {
-      for (let i = 0; i < length; i++) this.emit(mono[i]);
+      for (let i = 0; i < length; i++) this.emit(mono[i], i);
       return true;
     }
     // Linear interpolation at the 16 kHz instants; position -1..0 reads from the previous block.
@@ -78,7 +81,7 @@ class CaptureProcessor extends AudioWorkletProcessor {
       const frac = this.position - index;
       const a = index < 0 ? this.previous : mono[index];
       const b = mono[index + 1];
-      this.emit(a + (b - a) * frac);
+      this.emit(a + (b - a) * frac, index + 1);
       this.position += this.step;
     }
     this.position -= length;

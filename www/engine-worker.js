@@ -318,6 +318,7 @@ function onSystemVoice({ turn, index, state, idle }) {
   const now = performance.now();
   if (state === 'start') {
     core.engine.playbackLevel(SYSTEM_VOICE_RMS);
+    dispatch(core.engine.playbackStarted(turn, NaN, now));
     startedSounding(turn, now);
   } else if (state === 'end') {
     const heard = systemVoice.heardThrough(turn, index);
@@ -359,24 +360,13 @@ async function pump() {
   }
 }
 
-// Capture frames carry the audio clock (`at`, seconds). A frame handled late, because the worker
-// was busy with a transcription or a prefill, must still count from when it was captured, or the
-// end of speech and the endpoint would be stamped late and the latency marks would hide the wait.
-// The offset between the two clocks comes from the frame that arrived soonest; a new
-// AudioContext restarts its clock, and the offset with it.
-let clockOffsetMs = Infinity;
-let lastCaptureAt = -Infinity;
-function captureTimeMs(at) {
-  const now = performance.now();
-  if (typeof at !== 'number' || !Number.isFinite(at)) return now;
-  if (at < lastCaptureAt) clockOffsetMs = Infinity;
-  lastCaptureAt = at;
-  clockOffsetMs = Math.min(clockOffsetMs, now - at * 1000);
-  return Math.min(now, at * 1000 + clockOffsetMs);
-}
+// Capture frames and playback reports carry the AudioContext's time (`at`, seconds); the engine
+// places them on this worker's clock, so a frame handled late (the worker was busy) still counts
+// from when it was captured.
+const audioTime = (at) => (typeof at === 'number' ? at : NaN);
 
 function onCaptureFrame(samples, at) {
-  dispatch(core.engine.pushAudio(samples, captureTimeMs(at)));
+  dispatch(core.engine.pushAudio(samples, audioTime(at), performance.now()));
   const now = performance.now();
   if (now - lastLevelPost > 66) {
     lastLevelPost = now;
@@ -387,10 +377,12 @@ function onCaptureFrame(samples, at) {
 
 function onPlaybackMessage(message) {
   const now = performance.now();
+  const ofConversation = message.turn >= 0; // turn -1 is `say`, outside the conversation
   if (message.type === 'started') {
+    if (ofConversation) dispatch(core.engine.playbackStarted(message.turn, audioTime(message.at), now));
     startedSounding(message.turn, now);
   } else if (message.type === 'stopped') {
-    dispatch(core.engine.playbackProgress(message.turn, message.rendered, now));
+    if (ofConversation) dispatch(core.engine.playbackStopped(message.turn, message.rendered, audioTime(message.at), now));
     post({ type: 'event', event: { type: 'speaking-stopped', turn: message.turn, interrupted: message.interrupted } });
   } else if (message.type === 'level') {
     core.engine.playbackLevel(message.rms);

@@ -1,13 +1,15 @@
 // The playback worklet: plays the reply's audio chunks as the engine worker sends them (straight
 // over a MessagePort), resampling each to the context's rate. On `flush` it drops everything queued
-// within one render quantum (barge-in). It reports back when a turn starts and stops sounding, how
-// many samples it rendered, and the level it plays (so the detector can tell echo from the user).
+// within one render quantum (barge-in). It reports back when a turn starts and stops sounding, with
+// the AudioContext time of its first rendered sample and of the end of its last (`at`, seconds),
+// how many samples it rendered, and the level it plays (so the detector can tell echo from the user).
 class PlaybackProcessor extends AudioWorkletProcessor {
   constructor() {
     super();
     this.engine = null;
     this.queue = []; // {turn, samples, rate, position}
     this.playingTurn = null;
+    this.playedUntil = 0; // AudioContext time just after the playing turn's last rendered sample
     this.rendered = 0; // samples of the playing turn rendered so far (at the chunks' own rate)
     this.energy = 0;
     this.counted = 0;
@@ -36,7 +38,7 @@ class PlaybackProcessor extends AudioWorkletProcessor {
   }
 
   finishTurn(interrupted) {
-    this.engine?.postMessage({ type: 'stopped', turn: this.playingTurn, interrupted, rendered: this.rendered });
+    this.engine?.postMessage({ type: 'stopped', turn: this.playingTurn, interrupted, rendered: this.rendered, at: this.playedUntil });
     this.playingTurn = null;
   }
 
@@ -49,7 +51,7 @@ class PlaybackProcessor extends AudioWorkletProcessor {
       if (this.playingTurn !== chunk.turn) {
         if (this.playingTurn != null) this.finishTurn(false);
         this.playingTurn = chunk.turn;
-        this.engine?.postMessage({ type: 'started', turn: chunk.turn });
+        this.engine?.postMessage({ type: 'started', turn: chunk.turn, at: currentTime + written / sampleRate });
       }
       const { samples, step } = chunk;
       while (written < out.length && chunk.position < samples.length - (step === 1 ? 0 : 1)) {
@@ -65,6 +67,7 @@ class PlaybackProcessor extends AudioWorkletProcessor {
       const done = chunk.position >= samples.length - (step === 1 ? 0 : 1);
       this.rendered = chunk.consumedBefore + (done ? samples.length : Math.min(Math.floor(chunk.position), samples.length));
       if (done) this.queue.shift();
+      this.playedUntil = currentTime + written / sampleRate;
     }
     out.fill(0, written);
     for (let channel = 1; channel < output.length; channel++) output[channel].set(out);

@@ -121,6 +121,7 @@ const EVENT_NAMES = {
   interrupted: 'interrupted',
   latency: 'latency',
   'digital-silence': 'digital-silence',
+  'digital-silence-ended': 'digital-silence-ended',
   error: 'error',
 };
 
@@ -128,9 +129,11 @@ const EVENT_NAMES = {
 export class Sotto extends EventTarget {
   /**
    * Starts the engine and loads the models. Options: `asr`, `llm` (model sources), `systemPrompt`,
-   * `endpointMs`, `speculateMs` (silence after which the turn is read ahead; 0 disables), `mode`
-   * ('hands-free' | 'push-to-talk'), `bargeIn`, `partialIntervalMs`, `reply` ({maxSentences, maxTokens,
-   * fullText}: how much of a reply is spoken), `chatTemplate` (for a GGUF without one), `generation` ({maxTokens,
+   * `endpointMs`, `speculateMs` (silence after which the turn is read ahead; 0 disables),
+   * `replyAhead` (also generate the reply to that speculative transcript, held back until the
+   * turn ends; default true), `mode` ('hands-free' | 'push-to-talk'), `bargeIn`,
+   * `partialIntervalMs`, `reply` ({maxSentences, maxTokens, fullText}: how much of a reply is
+   * spoken), `chatTemplate` (for a GGUF without one), `generation` ({maxTokens,
    * temperature, topK, topP, repetitionPenalty, seed, stop}), `voice` ({rate, pitch, system, lang}:
    * `system: true` speaks replies with a local system voice for `lang`, falling back to the
    * embedded voice when there is none),
@@ -224,6 +227,7 @@ export class Sotto extends EventTarget {
     if (options.partialIntervalMs != null) config.partialIntervalMs = options.partialIntervalMs;
     if (options.speculateMs != null) config.speculateMs = options.speculateMs;
     if (options.reply) config.reply = { ...this.config?.reply, ...options.reply };
+    if (options.replyAhead != null) config.replyAhead = options.replyAhead;
     const request = {};
     if (Object.keys(config).length) request.config = { ...this.config, ...config };
     this.config = request.config ?? this.config;

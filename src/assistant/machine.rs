@@ -1,29 +1,18 @@
 //! The conversation loop's state and its one-unit-of-work [`Assistant::step`].
 
+mod playback;
+mod reply;
 mod speculation;
 
-use super::reply_policy::SpokenLimit;
+#[cfg(test)]
+pub(super) use playback::leading_silence_ms;
+
 use super::{
     AssistantConfig, AssistantEvent, Latency, Mode, Recognizer, Responder, Stage, StageError,
     State, Voice,
 };
-use crate::tts::chunker::Chunker;
 use crate::vad::{Endpointer, VadEvent, SAMPLE_RATE};
-
-/// The reply being generated and spoken.
-struct Reply {
-    turn: u64,
-    chunker: Chunker,
-    text: String,
-    generating: bool,
-    /// Audio handed to playback, in order: what each chunk says, its sample count, and where it
-    /// ends in the raw reply text.
-    queued: Vec<QueuedChunk>,
-    /// Samples of this turn that playback has rendered.
-    played: usize,
-    /// How much of it the voice speaks.
-    limit: SpokenLimit,
-}
+use reply::Reply;
 
 /// An utterance whose final transcript is due, with its turn and latency marks so far.
 struct PendingFinal {
@@ -32,34 +21,6 @@ struct PendingFinal {
     latency: Latency,
     /// The transcript, when a speculation made during the endpoint silence already holds it.
     text: Option<String>,
-}
-
-struct QueuedChunk {
-    text: String,
-    samples: usize,
-    raw_end: usize,
-}
-
-impl Reply {
-    /// What the user heard: the spoken text of the chunks that had started sounding, and the raw
-    /// reply text up to the end of the last of them.
-    fn heard(&self) -> (String, &str) {
-        let mut start = 0;
-        let mut spoken = Vec::new();
-        let mut raw_end = 0;
-        for chunk in &self.queued {
-            if start < self.played {
-                spoken.push(chunk.text.as_str());
-                raw_end = chunk.raw_end;
-            }
-            start += chunk.samples;
-        }
-        (spoken.join(" "), &self.text[..raw_end.min(self.text.len())])
-    }
-
-    fn audio_samples(&self) -> usize {
-        self.queued.iter().map(|c| c.samples).sum()
-    }
 }
 
 /// The conversation loop over a recognizer, a dialog model and a voice.
@@ -76,8 +37,12 @@ pub struct Assistant<R, L, V> {
     /// The clock time at which the last partial was made, and the utterance length it covered.
     last_partial: Option<(f64, usize)>,
     reply: Option<Reply>,
+    /// The record of the latest turn.
     latency: Latency,
-    latency_reported: bool,
+    /// The record of a turn whose reply a barge-in cut, until playback reports it stopped.
+    barge_in: Option<Latency>,
+    /// Speculative finals made during the utterance in progress.
+    speculations: u32,
     push_to_talk_held: bool,
     /// Whether the responder has read ahead since the last reply began (see
     /// [`Responder::prepare`]).
@@ -106,7 +71,8 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
             last_partial: None,
             reply: None,
             latency: Latency::default(),
-            latency_reported: false,
+            barge_in: None,
+            speculations: 0,
             push_to_talk_held: false,
             prepared: false,
             speculation: None,
@@ -133,7 +99,7 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
     /// Changes the settings (the endpointer's apply from the next frame).
     pub fn set_config(&mut self, config: AssistantConfig) {
         // Made under other settings (the mode, the silence it waited for): make it again.
-        self.speculation = None;
+        self.drop_speculation();
         self.vad.set_config(config.vad.clone());
         self.config = config;
     }
@@ -151,7 +117,7 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
     /// The recognizer (to change its language, say).
     pub fn recognizer_mut(&mut self) -> &mut R {
         // Another model or language may hear other words.
-        self.speculation = None;
+        self.drop_speculation();
         &mut self.recognizer
     }
 
@@ -172,6 +138,7 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
         !self.finals.is_empty()
             || self.reply.as_ref().is_some_and(|r| r.generating)
             || self.speculation_due()
+            || self.reply_ahead_due()
             || self.partial_due_soon()
             || self.partial_read_ahead_due()
             || self.prepare_due()
@@ -220,31 +187,37 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
         }
     }
 
-    /// Feeds 16 kHz microphone audio; `now_ms` is the caller's clock when the last sample arrived.
+    /// Feeds 16 kHz microphone audio; `now_ms` is when its last sample was captured, on the
+    /// caller's clock (the latency marks of speech are placed from it).
     pub fn push_audio(&mut self, samples: &[f32], now_ms: f64) -> Vec<AssistantEvent> {
         let mut events = Vec::new();
         if self.config.mode == Mode::PushToTalk && !self.push_to_talk_held {
             return events;
         }
-        for event in self.vad.push(samples) {
+        let vad_events = self.vad.push(samples);
+        // The detector's stream times, placed on the caller's clock.
+        let stream_end_ms = self.vad.position_ms();
+        let at = |stream_ms: u64| now_ms - (stream_end_ms - stream_ms as f64);
+        for event in vad_events {
             match event {
-                VadEvent::SpeechStart { .. } => self.on_speech_start(now_ms, &mut events),
+                VadEvent::SpeechStart { onset_ms, .. } => {
+                    self.on_speech_start(now_ms, Some(at(onset_ms)), &mut events)
+                }
                 VadEvent::EndOfTurn {
                     utterance,
                     speech_end_ms,
+                    at_ms,
                     ..
                 } if self.config.mode == Mode::HandsFree => {
-                    // The endpointer waited `endpoint_ms` of silence after the last voiced frame.
-                    let speech_end = now_ms - f64::from(self.config.vad.endpoint_ms);
                     let text = (self.speculation.take())
                         .and_then(|s| s.final_text(self.turn, speech_end_ms, utterance.len()));
-                    self.end_of_turn(utterance, text, speech_end, now_ms, &mut events);
+                    self.end_of_turn(utterance, text, at(speech_end_ms), at(at_ms), &mut events);
                 }
                 VadEvent::EndOfTurn { .. } => {} // push-to-talk: the release ends the turn
                 VadEvent::Discarded { .. } => {
-                    self.speculation = None;
+                    self.drop_speculation();
                     if self.state == State::HearingYou {
-                        let back = if self.reply.is_some() {
+                        let back = if self.audible_reply() {
                             State::Speaking
                         } else {
                             State::Listening
@@ -255,24 +228,33 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
                 VadEvent::DigitalSilence { for_ms } => {
                     events.push(AssistantEvent::DigitalSilence { for_ms })
                 }
+                VadEvent::DigitalSilenceEnded => events.push(AssistantEvent::DigitalSilenceEnded),
             }
         }
         if !self.speculated() {
             // The user spoke again after it (or the utterance is over): its words may be wrong.
-            self.speculation = None;
+            self.drop_speculation();
         }
         events
     }
 
-    fn on_speech_start(&mut self, now_ms: f64, events: &mut Vec<AssistantEvent>) {
-        if self.reply.is_some() {
+    /// The user started speaking; `voice_onset` is when the voice began (on the caller's clock),
+    /// if known: a barge-in is timed from it.
+    fn on_speech_start(
+        &mut self,
+        now_ms: f64,
+        voice_onset: Option<f64>,
+        events: &mut Vec<AssistantEvent>,
+    ) {
+        if self.audible_reply() {
             if !self.config.barge_in {
                 return;
             }
-            self.interrupt_reply(events);
+            self.interrupt_reply(voice_onset, events);
         }
         self.turn += 1;
-        self.speculation = None;
+        self.drop_speculation();
+        self.speculations = 0;
         self.last_partial = Some((now_ms, 0));
         events.push(AssistantEvent::SpeechStart { turn: self.turn });
         self.set_state(State::HearingYou, events);
@@ -290,6 +272,8 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
             turn: self.turn,
             speech_end: Some(speech_end),
             endpoint: Some(now_ms),
+            speculations: self.speculations,
+            speculative_final: text.is_some(),
             ..Latency::default()
         };
         self.last_partial = None;
@@ -307,7 +291,7 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
         let mut events = Vec::new();
         self.push_to_talk_held = true;
         self.vad.reset();
-        self.on_speech_start(now_ms, &mut events);
+        self.on_speech_start(now_ms, None, &mut events);
         events
     }
 
@@ -330,9 +314,10 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
     /// A typed message: a turn without audio.
     pub fn ask(&mut self, text: &str, now_ms: f64) -> Vec<AssistantEvent> {
         let mut events = Vec::new();
-        self.speculation = None;
-        if self.reply.is_some() {
-            self.interrupt_reply(&mut events);
+        self.drop_speculation();
+        self.abandon_reply_ahead();
+        if self.audible_reply() {
+            self.interrupt_reply(None, &mut events);
         }
         self.turn += 1;
         self.latency = Latency {
@@ -342,7 +327,6 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
             transcript: Some(now_ms),
             ..Latency::default()
         };
-        self.latency_reported = false;
         self.set_state(State::Thinking, &mut events);
         let text = text.trim().to_string();
         events.push(AssistantEvent::Transcript {
@@ -356,54 +340,18 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
     /// Cuts the reply in progress (a stop button, or the user talking over it).
     pub fn interrupt(&mut self) -> Vec<AssistantEvent> {
         let mut events = Vec::new();
-        self.speculation = None;
-        if self.reply.is_some() {
-            self.interrupt_reply(&mut events);
+        self.drop_speculation();
+        if self.audible_reply() {
+            self.interrupt_reply(None, &mut events);
             self.set_state(State::Listening, &mut events);
         }
         events
     }
 
-    fn interrupt_reply(&mut self, events: &mut Vec<AssistantEvent>) {
-        if let Some(reply) = self.reply.take() {
-            if reply.generating || reply.played < reply.audio_samples() {
-                let (spoken, raw) = reply.heard();
-                self.responder.interrupt(raw);
-                events.push(AssistantEvent::Interrupted {
-                    turn: reply.turn,
-                    spoken,
-                });
-            }
-        }
-    }
-
-    /// Playback reports how many samples of `turn` it has rendered so far.
-    pub fn playback_progress(
-        &mut self,
-        turn: u64,
-        rendered: usize,
-        now_ms: f64,
-    ) -> Vec<AssistantEvent> {
-        let mut events = Vec::new();
-        if let Some(reply) = self.reply.as_mut().filter(|r| r.turn == turn) {
-            reply.played = reply.played.max(rendered);
-            if !reply.generating && reply.played >= reply.audio_samples() {
-                self.reply = None;
-                self.set_state(State::Listening, &mut events);
-            }
-        }
-        let _ = now_ms;
-        events
-    }
-
-    /// Playback reports the level it plays (RMS; 0 when silent), for the echo-aware threshold.
-    pub fn playback_level(&mut self, rms: f32) {
-        self.vad.set_playback_level(rms);
-    }
-
     /// Does one unit of work: a final transcript, one reply token (and any speech it completes),
-    /// a speculative final transcript with its read-ahead, a partial transcript, a slice of the
-    /// latest partial's read-ahead, or reading the next prompt ahead; in that order of urgency.
+    /// a speculative final transcript with its read-ahead, the start of the reply to it (held
+    /// back until the end of the turn), a partial transcript, a slice of the latest partial's
+    /// read-ahead, or reading the next prompt ahead; in that order of urgency.
     pub fn step(&mut self, now_ms: f64) -> Vec<AssistantEvent> {
         let mut events = Vec::new();
         if !self.partial_guess_current() {
@@ -422,16 +370,17 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
                 None => (self.recognizer.transcribe(&utterance, false), None),
             };
             match result {
+                Ok(text) if self.reply_ahead_answers(turn, text.trim()) => {
+                    self.release_reply_ahead(latency, text.trim().to_string(), &mut events);
+                }
                 Ok(text) if !text.trim().is_empty() => {
                     // A newer turn replaces an older reply still in progress (it was not heard out).
-                    if self.reply.is_some() {
-                        self.interrupt_reply(&mut events);
-                    }
+                    self.abandon_reply_ahead();
+                    self.interrupt_reply(None, &mut events);
                     self.latency = Latency {
                         transcript: Some(ready_at.unwrap_or_else(|| self.now(now_ms))),
                         ..latency
                     };
-                    self.latency_reported = false;
                     events.push(AssistantEvent::Transcript {
                         turn,
                         text: text.trim().to_string(),
@@ -448,6 +397,8 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
             self.generate_piece(now_ms, &mut events);
         } else if self.speculation_due() {
             self.speculate(now_ms, &mut events);
+        } else if self.reply_ahead_due() {
+            self.begin_reply_ahead();
         } else if self.partial_due(now_ms) {
             let pcm = self.vad.utterance().to_vec();
             self.last_partial = Some((now_ms, pcm.len()));
@@ -499,101 +450,18 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
                 .is_none_or(|(at, _)| now_ms - at >= f64::from(self.config.partial_interval_ms))
     }
 
-    /// Starts the dialog model's reply to `text` (already announced as `turn`'s transcript).
-    fn start_reply(&mut self, turn: u64, text: String, events: &mut Vec<AssistantEvent>) {
-        // After this reply, read ahead again (its end and the next user header).
-        self.prepared = false;
-        match self.responder.begin(&text) {
-            Ok(()) => {
-                self.reply = Some(Reply {
-                    turn,
-                    chunker: Chunker::new(turn),
-                    text: String::new(),
-                    generating: true,
-                    queued: Vec::new(),
-                    played: 0,
-                    limit: SpokenLimit::new(self.config.reply.clone()),
-                });
-                self.set_state(State::Thinking, events);
-            }
-            Err(message) => self.fail(Stage::Llm, message, events),
-        }
-    }
-
-    fn generate_piece(&mut self, now_ms: f64, events: &mut Vec<AssistantEvent>) {
-        let piece = match self.responder.next_piece() {
-            Ok(piece) => piece,
-            Err(message) => {
-                self.reply = None;
-                return self.fail(Stage::Llm, message, events);
-            }
-        };
-        let Some(reply) = self.reply.as_mut() else {
-            return;
-        };
-        let turn = reply.turn;
-        let chunks = match piece {
-            Some(text) => {
-                if self.latency.first_token.is_none() {
-                    self.latency.first_token =
-                        Some(self.clock.as_mut().map_or(now_ms, |clock| clock()));
-                }
-                let mut taken = reply
-                    .limit
-                    .take_piece(&text, &mut reply.text, &mut reply.chunker);
-                if taken.push_events(turn, &reply.text, events) {
-                    // The voice has said enough: the model stops, the reply is kept as spoken.
-                    self.responder.interrupt(&reply.text);
-                    reply.generating = false;
-                }
-                taken.chunks
-            }
-            None => {
-                reply.generating = false;
-                let chunks = reply.limit.finish(&mut reply.text, &mut reply.chunker);
-                events.push(AssistantEvent::Reply {
-                    turn,
-                    text: reply.text.clone(),
-                });
-                chunks
-            }
-        };
-        for chunk in chunks {
-            match self.voice.synthesize(&chunk.text) {
-                Ok(samples) => {
-                    if self.latency.first_audio.is_none() {
-                        self.latency.first_audio = Some(self.now(now_ms));
-                    }
-                    let reply = self.reply.as_mut().expect("a reply is in progress");
-                    reply.queued.push(QueuedChunk {
-                        text: chunk.text.clone(),
-                        samples: samples.len(),
-                        raw_end: chunk.raw_end,
-                    });
-                    events.push(AssistantEvent::Audio {
-                        turn,
-                        index: chunk.index,
-                        text: chunk.text,
-                        samples,
-                        sample_rate: self.voice.sample_rate(),
-                    });
-                    self.set_state(State::Speaking, events);
-                }
-                Err(message) => events.push(AssistantEvent::Error(StageError {
-                    stage: Stage::Tts,
-                    message,
-                })),
-            }
-        }
-        if self.latency.first_audio.is_some() && !self.latency_reported {
-            self.latency_reported = true;
-            events.push(AssistantEvent::Latency(self.latency.clone()));
-        }
-        let reply = self.reply.as_ref().expect("a reply is in progress");
-        if !reply.generating && reply.queued.is_empty() {
-            // Nothing to say aloud (an empty or unspeakable reply): the turn is over.
-            self.reply = None;
-            self.set_state(State::Listening, events);
+    /// Forgets the speculative final transcript (the user spoke again, the settings changed), and
+    /// the reply generated ahead from it, unless the turn ended with its words (a final
+    /// transcript due carries them).
+    fn drop_speculation(&mut self) {
+        self.speculation = None;
+        let wanted = self.finals.iter().any(|f| {
+            f.text
+                .as_deref()
+                .is_some_and(|text| self.reply_ahead_answers(f.turn, text.trim()))
+        });
+        if !wanted {
+            self.abandon_reply_ahead();
         }
     }
 

@@ -7,16 +7,19 @@
 //! between two tokens; the native `sotto converse` drives it from a WAV file. The stages are traits,
 //! so the machine is tested with scripted stages and runs with the real Whisper, chat model and voice.
 
+mod clock;
 mod machine;
 mod reply_policy;
 mod stages;
 #[cfg(test)]
 mod tests;
 
+pub use clock::AudioClock;
 pub use machine::Assistant;
 pub use reply_policy::{spoken_sentences, ReplyPolicy};
 pub use stages::{ChatResponder, EmbeddedVoice, WhisperRecognizer};
 
+use crate::llm::PromptStats;
 use crate::vad::{VadConfig, FRAME, SAMPLE_RATE};
 
 /// Which pipeline stage failed.
@@ -56,6 +59,10 @@ pub trait Responder {
     /// Stops the reply in progress; the conversation keeps `heard`, the reply's text as far as
     /// the user heard it (a prefix of the pieces it produced), as the assistant's turn.
     fn interrupt(&mut self, heard: &str);
+    /// Forgets the reply in progress as if it had never begun: the conversation keeps neither
+    /// the user's words nor the reply. The assistant begins replies ahead of the end of the turn,
+    /// to a speculative transcript, and abandons them when the user goes on speaking.
+    fn abandon(&mut self);
     /// Reads ahead, while the user has not spoken yet, what the next reply's prompt starts with
     /// (a chat model prefills its system prompt and the conversation so far), so that the reply
     /// starts sooner. Returns whether it did any work.
@@ -80,6 +87,10 @@ pub trait Responder {
     /// the least sure of all. By default it reads everything at once and returns `false`.
     fn prepare_partial_turn(&mut self, partial_text: &str) -> Result<bool, String> {
         self.prepare_turn(partial_text).map(|_| false)
+    }
+    /// How the prompt of the reply begun last was read (cache, read-ahead, cost), if known.
+    fn prompt_stats(&self) -> Option<PromptStats> {
+        None
     }
 }
 
@@ -123,6 +134,10 @@ pub struct AssistantConfig {
     pub speculate_ms: u32,
     /// How much of a reply the voice speaks (spoken replies stay short).
     pub reply: ReplyPolicy,
+    /// With speculation on, also generate the reply to the speculative final transcript (its
+    /// tokens and speech, held back) while the endpointer waits: when the turn ends with those
+    /// words, the reply goes out at once; when the user speaks again, it is forgotten.
+    pub reply_ahead: bool,
 }
 
 impl Default for AssistantConfig {
@@ -134,6 +149,7 @@ impl Default for AssistantConfig {
             barge_in: true,
             speculate_ms: 160,
             reply: ReplyPolicy::default(),
+            reply_ahead: true,
         }
     }
 }
@@ -165,22 +181,57 @@ pub enum State {
     Speaking,
 }
 
-/// Milliseconds on the caller's clock at which a turn passed each point.
+/// One turn's latency record: when the turn passed each point, in milliseconds on the caller's
+/// clock. That is the clock of the capture times given to [`Assistant::push_audio`] (the
+/// microphone's), onto which the caller maps the playback's render times, so every mark is
+/// where the user speaks or hears. A mark that belongs to the turn only once it is known to be
+/// over (a speculative transcript, a token generated during the endpoint silence) is never
+/// before [`Latency::endpoint`].
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Latency {
     /// The turn.
     pub turn: u64,
-    /// The user stopped speaking (the last voiced frame).
+    /// The user stopped speaking: the end of the utterance's last voiced frame.
     pub speech_end: Option<f64>,
-    /// The endpointer decided the turn was over.
+    /// The turn was over: the end of the frame that completed the endpoint silence (or the
+    /// push-to-talk release; for typed text, when it was sent).
     pub endpoint: Option<f64>,
     /// The final transcript was ready.
     pub transcript: Option<f64>,
     /// The first reply token was ready.
     pub first_token: Option<f64>,
-    /// The first reply audio was ready (or, where playback reports it, started sounding).
+    /// The first chunk of speech was synthesized and handed to playback.
+    pub first_chunk: Option<f64>,
+    /// The reply started sounding: the playback rendered the first sample of the first chunk
+    /// that is not silence.
     pub first_audio: Option<f64>,
+    /// Barge-in: the onset of the user's voice that interrupted this turn's reply (the first of
+    /// the voiced frames that started it).
+    pub interrupt_onset: Option<f64>,
+    /// Barge-in: the playback rendered the reply's last sample.
+    pub playback_stop: Option<f64>,
+    /// Speculative final transcripts made during the utterance's pauses.
+    pub speculations: u32,
+    /// Whether the final transcript was a speculative one (made before the end of the turn).
+    pub speculative_final: bool,
+    /// Reply tokens generated ahead of the end of the turn, from the speculative transcript.
+    pub tokens_ahead: u32,
+    /// How the reply's prompt was read.
+    pub prompt: Option<PromptStats>,
+}
+
+impl Latency {
+    /// Milliseconds from the end of speech to `mark` (`None` if either is missing).
+    pub fn after_speech_end(&self, mark: Option<f64>) -> Option<f64> {
+        Some(mark? - self.speech_end?)
+    }
+
+    /// Barge-in latency: from the onset of the interrupting voice to the reply's last rendered
+    /// sample, in ms.
+    pub fn barge_in_ms(&self) -> Option<f64> {
+        Some(self.playback_stop? - self.interrupt_onset?)
+    }
 }
 
 /// What the caller must show, play or stop.
@@ -250,13 +301,17 @@ pub enum AssistantEvent {
         /// What had been spoken, which the conversation keeps.
         spoken: String,
     },
-    /// A turn's latency marks, once its first audio exists.
+    /// A turn's latency record: sent when its reply starts sounding, and again, completed,
+    /// when a barge-in has stopped its playback (consumers keep the latest per turn).
     Latency(Latency),
-    /// The microphone delivers only zeros.
+    /// The microphone has delivered only zeros for a few seconds while nothing was heard or
+    /// played: a muted or broken device.
     DigitalSilence {
         /// For how long, in ms.
         for_ms: u64,
     },
+    /// The microphone delivers sound again: a [`AssistantEvent::DigitalSilence`] no longer holds.
+    DigitalSilenceEnded,
     /// A stage failed; the assistant listens again.
     Error(StageError),
 }

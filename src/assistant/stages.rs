@@ -2,7 +2,7 @@
 
 use super::{Recognizer, Responder, Voice};
 use crate::asr::{DecodeOptions, Transcriber};
-use crate::llm::{Conversation, GenerateOptions};
+use crate::llm::{Conversation, GenerateOptions, PromptStats};
 use crate::tts::{synthesize, SpeechOptions};
 
 /// Tokens decoded for a partial transcript: a preview needs a few words, not a whole sentence,
@@ -95,6 +95,12 @@ impl Responder for ChatResponder {
         }
     }
 
+    fn abandon(&mut self) {
+        if let Some(conversation) = self.conversation.as_mut() {
+            conversation.abandon_reply();
+        }
+    }
+
     fn prepare(&mut self) -> Result<bool, String> {
         match self.conversation.as_mut() {
             Some(conversation) => conversation
@@ -123,5 +129,9 @@ impl Responder for ChatResponder {
                 .map_err(|e| e.to_string()),
             None => Ok(false),
         }
+    }
+
+    fn prompt_stats(&self) -> Option<PromptStats> {
+        self.conversation.as_ref()?.last_prompt_stats()
     }
 }

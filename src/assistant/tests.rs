@@ -7,8 +7,15 @@ use std::rc::Rc;
 use super::*;
 use crate::vad::test_signals::{concat, silence, voice};
 
+mod latency;
+mod reply_ahead;
 mod reply_policy;
 mod speculation;
+
+/// The leading silence the first audio mark skips, in ms.
+fn playback_leading_silence(samples: &[f32], sample_rate: u32) -> f64 {
+    super::machine::leading_silence_ms(samples, sample_rate)
+}
 
 /// Recognizes every utterance as "what is two plus two" (partials: "what is"), or fails; final
 /// transcriptions (speculative ones included) are counted with the length of what they heard.
@@ -57,6 +64,8 @@ struct ScriptedResponder {
     prepared_partials: Rc<RefCell<Vec<String>>>,
     /// The reply instead of [`REPLY`].
     reply: Option<&'static str>,
+    /// The words of replies begun ahead and abandoned.
+    abandoned: Rc<RefCell<Vec<String>>>,
     /// Read-ahead calls a partial's words take (0 or 1: all at once).
     partial_slices: usize,
     /// The words of the partial being read ahead, and the slices done.
@@ -85,6 +94,19 @@ impl Responder for ScriptedResponder {
         self.log
             .borrow_mut()
             .push(format!("interrupted, kept: {spoken}"));
+    }
+
+    /// The conversation forgets the turn begun last, as `Conversation::abandon_reply` does; the
+    /// words abandoned are noted apart.
+    fn abandon(&mut self) {
+        self.pieces.clear();
+        let mut log = self.log.borrow_mut();
+        if let Some(last) = log.pop() {
+            assert!(last.starts_with("user: "), "abandoned {last}");
+            self.abandoned
+                .borrow_mut()
+                .push(last["user: ".len()..].to_string());
+        }
     }
 
     /// Each partial's words take `partial_slices` calls; the log numbers the slices.
@@ -146,12 +168,30 @@ fn feed(assistant: &mut Scripted, audio: &[f32], clock: &mut f64) -> Vec<Assista
     for frame in audio.chunks(320) {
         *clock += 20.0;
         events.extend(assistant.push_audio(frame, *clock));
-        while assistant.has_work() {
-            let step = assistant.step(*clock);
-            if step.is_empty() {
-                break;
-            }
-            events.extend(step);
+        events.extend(drain(assistant, *clock));
+    }
+    events
+}
+
+/// Does all the work there is at `clock`. Playback starts each reply as soon as its first chunk
+/// is queued.
+fn drain(assistant: &mut Scripted, clock: f64) -> Vec<AssistantEvent> {
+    let mut events = Vec::new();
+    while assistant.has_work() {
+        let step = assistant.step(clock);
+        if step.is_empty() {
+            break;
+        }
+        let first_chunks: Vec<u64> = step
+            .iter()
+            .filter_map(|e| match e {
+                AssistantEvent::Audio { turn, index: 0, .. } => Some(*turn),
+                _ => None,
+            })
+            .collect();
+        events.extend(step);
+        for turn in first_chunks {
+            events.extend(assistant.playback_started(turn, clock));
         }
     }
     events
@@ -164,7 +204,7 @@ fn position(events: &[AssistantEvent], wanted: impl Fn(&AssistantEvent) -> bool)
         .unwrap_or_else(|| panic!("missing event in {events:#?}"))
 }
 
-/// The latency event, asserting that all five marks are there and in order.
+/// The latency event, asserting that all six marks are there and in order.
 fn ordered_latency(events: &[AssistantEvent]) -> Latency {
     let latency = events.iter().find_map(|e| match e {
         AssistantEvent::Latency(l) => Some(l.clone()),
@@ -176,6 +216,7 @@ fn ordered_latency(events: &[AssistantEvent]) -> Latency {
         latency.endpoint,
         latency.transcript,
         latency.first_token,
+        latency.first_chunk,
         latency.first_audio,
     ];
     assert!(marks.iter().all(Option::is_some), "{latency:?}");
@@ -406,9 +447,7 @@ fn queued_utterances_are_answered_under_their_own_turns() {
         clock += 20.0;
         events.extend(assistant.push_audio(frame, clock));
     }
-    while assistant.has_work() {
-        events.extend(assistant.step(clock));
-    }
+    events.extend(drain(&mut assistant, clock));
     let transcripts: Vec<u64> = events
         .iter()
         .filter_map(|e| match e {

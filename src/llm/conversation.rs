@@ -20,6 +20,33 @@ pub struct Conversation {
     session: Session,
     /// The reply of [`Conversation::begin_reply`] while it is being generated.
     pending: Option<Generation>,
+    /// The ids the session held when the current turn began (the last reply ended), and the ids
+    /// computed since, for [`PromptStats`].
+    turn_start: Vec<u32>,
+    computed_since_turn_start: usize,
+    last_prompt: Option<PromptStats>,
+    /// The messages and the turn's start before the last reply of [`Conversation::begin_reply`],
+    /// for [`Conversation::abandon_reply`].
+    before_pending: Option<(Vec<Message>, Vec<u32>)>,
+}
+
+/// How a turn's prompt was read: what the KV cache kept from the conversation, what was read
+/// ahead while the user spoke, and what it all cost. Ids, not tokens of text.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PromptStats {
+    /// Ids of the prompt (the whole conversation, rendered).
+    pub ids: usize,
+    /// Of them, the leading ids the cache already held when the turn began (the end of the
+    /// previous reply): the conversation so far, not computed again. `ids - cached` are new.
+    pub cached: usize,
+    /// Of the new ids, those already computed when the reply began (read ahead from the
+    /// conversation's warm-up, partial transcripts and a speculative final transcript).
+    pub read_ahead: usize,
+    /// Ids the model computed for this prompt from the start of the turn to the reply's first
+    /// token, read-ahead included: at least `ids - cached`; the excess was read ahead on words
+    /// the user did not end up saying.
+    pub computed: usize,
 }
 
 impl Conversation {
@@ -32,7 +59,16 @@ impl Conversation {
             messages: Vec::new(),
             session,
             pending: None,
+            turn_start: Vec::new(),
+            computed_since_turn_start: 0,
+            last_prompt: None,
+            before_pending: None,
         }
+    }
+
+    /// How the prompt of the last reply begun was read (see [`PromptStats`]).
+    pub fn last_prompt_stats(&self) -> Option<PromptStats> {
+        self.last_prompt
     }
 
     /// The turns so far (without the system prompt).
@@ -88,6 +124,7 @@ impl Conversation {
         }
         let chat = self.chat.clone();
         let (_, computed) = self.session.sync(&chat, ids)?;
+        self.computed_since_turn_start += computed;
         Ok(computed)
     }
 
@@ -112,8 +149,27 @@ impl Conversation {
     /// progress is cancelled first.
     pub fn begin_reply(&mut self, user: &str, options: GenerateOptions) -> Result<(), LlmError> {
         self.cancel_reply(None);
+        let before = (self.messages.clone(), self.turn_start.clone());
         self.pending = Some(self.start_turn(user, options)?);
+        self.before_pending = Some(before);
         Ok(())
+    }
+
+    /// Forgets the reply last begun with [`Conversation::begin_reply`], complete or not, as if it
+    /// had never begun: the conversation is as it was before (the user's words and the reply are
+    /// not kept; the KV cache keeps their ids until the next turn rewinds it). For a reply begun
+    /// on a guess of the user's words that turned out wrong.
+    pub fn abandon_reply(&mut self) {
+        self.pending = None;
+        // A reply that already ran to its end (or was cut) was recorded, and its ids began a
+        // turn: both go too. Its prompt's reading counts as computed for the next turn's prompt.
+        if let Some((messages, turn_start)) = self.before_pending.take() {
+            self.messages = messages;
+            self.turn_start = turn_start;
+            if let Some(prompt) = self.last_prompt.take() {
+                self.computed_since_turn_start = prompt.computed;
+            }
+        }
     }
 
     /// The next piece of the reply begun with [`Conversation::begin_reply`]; `None` once it is
@@ -139,6 +195,7 @@ impl Conversation {
 
     fn commit_pending(&mut self, spoken: Option<&str>) {
         if let Some(generation) = self.pending.take() {
+            self.mark_turn_start();
             self.messages
                 .push(Message::new(Role::Assistant, generation.emitted));
             if let Some(spoken) = spoken {
@@ -147,16 +204,34 @@ impl Conversation {
         }
     }
 
+    /// The next turn begins (a reply ended): what the cache holds now is the conversation so far.
+    fn mark_turn_start(&mut self) {
+        self.turn_start = self.session.fed().to_vec();
+        self.computed_since_turn_start = 0;
+    }
+
     /// Adds the user's words, dropping the oldest exchanges while the conversation does not fit
     /// with room for the reply, and starts generating.
     fn start_turn(&mut self, user: &str, options: GenerateOptions) -> Result<Generation, LlmError> {
+        // Only the reply this turn begins can be abandoned.
+        self.before_pending = None;
         let (dropped, prompt) = self.plan_turn(user, options.max_tokens)?;
         self.messages.drain(..dropped);
         self.messages.push(Message::new(Role::User, user));
         let chat = self.chat.clone();
-        Generation::start(&chat, &mut self.session, &prompt, options).inspect_err(|_| {
-            self.messages.pop();
-        })
+        let shared = |fed: &[u32]| fed.iter().zip(&prompt).take_while(|(a, b)| a == b).count();
+        let (cached, ready) = (shared(&self.turn_start), shared(self.session.fed()));
+        let generation = Generation::start(&chat, &mut self.session, &prompt, options)
+            .inspect_err(|_| {
+                self.messages.pop();
+            })?;
+        self.last_prompt = Some(PromptStats {
+            ids: prompt.len(),
+            cached,
+            read_ahead: ready.min(prompt.len()).saturating_sub(cached),
+            computed: self.computed_since_turn_start + generation.stats.prefilled_tokens,
+        });
+        Ok(generation)
     }
 
     /// The prompt of a turn with the user's words `user` and a reply of up to `max_tokens`: how
@@ -318,6 +393,7 @@ impl ReplyStream<'_> {
             self.committed = true;
             self.generation.cancel();
             let text = self.generation.emitted.clone();
+            self.conversation.mark_turn_start();
             self.conversation
                 .messages
                 .push(Message::new(Role::Assistant, text));

@@ -70,6 +70,9 @@ pub enum VadEvent {
     SpeechStart {
         /// Stream time of the utterance's first sample, in milliseconds.
         at_ms: u64,
+        /// Stream time at which the voice began: the first of the voiced frames that started the
+        /// speech (`start_ms` of them), in milliseconds. A barge-in is timed from here.
+        onset_ms: u64,
     },
     /// The turn ended: the whole utterance, pre-roll included, at 16 kHz.
     EndOfTurn {
@@ -77,6 +80,9 @@ pub enum VadEvent {
         utterance: Vec<f32>,
         /// Stream time at which the last voiced frame ended (the user stopped), in ms.
         speech_end_ms: u64,
+        /// Stream time at which the turn ended (the end of the frame that completed the endpoint
+        /// silence, or of the last frame when the turn was cut or finished early), in ms.
+        at_ms: u64,
         /// Whether the turn was cut at the maximum utterance length.
         truncated: bool,
     },
@@ -85,12 +91,21 @@ pub enum VadEvent {
         /// Its voiced length in milliseconds.
         speech_ms: u32,
     },
-    /// The input has been exactly zero for a while: a muted or broken device, not a quiet room.
+    /// The input has been exactly zero for [`DIGITAL_SILENCE_MS`] while nothing was played and
+    /// no speech was in progress: a muted or broken device, not a quiet room (a real microphone
+    /// always delivers some noise). Reported once per stretch of zeros.
     DigitalSilence {
         /// How long the input has been all zeros, in ms.
         for_ms: u64,
     },
+    /// Sound arrived again after a [`VadEvent::DigitalSilence`]: the warning no longer holds.
+    DigitalSilenceEnded,
 }
+
+/// How long the input must be exactly zero before [`VadEvent::DigitalSilence`] is reported: a
+/// few seconds, so that a file or a device that pauses in digital zeros between sentences does
+/// not raise it, while a muted microphone is still reported before the user gives up.
+pub const DIGITAL_SILENCE_MS: u64 = 3000;
 
 /// The detector's state between pushes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -119,12 +134,15 @@ pub struct Endpointer {
     silent_run: u32,
     speech_frames: u32,
     frames_seen: u64,
+    /// Consecutive all-zero frames heard while nothing was played and no speech was in progress.
     zero_frames: u64,
     digital_silence_reported: bool,
     last_level_db: f32,
+    /// Samples pushed so far (the stream clock).
+    samples_seen: u64,
 }
 
-const DIGITAL_SILENCE_FRAMES: u64 = 50; // one second
+const DIGITAL_SILENCE_FRAMES: u64 = DIGITAL_SILENCE_MS / FRAME_MS as u64;
 
 impl Endpointer {
     /// A detector with the given settings.
@@ -145,6 +163,7 @@ impl Endpointer {
             zero_frames: 0,
             digital_silence_reported: false,
             last_level_db: -100.0,
+            samples_seen: 0,
         }
     }
 
@@ -230,8 +249,16 @@ impl Endpointer {
         Some(self.end_turn(false))
     }
 
+    /// Stream time of the end of the audio pushed so far, in ms (fractional: a push need not end
+    /// on a frame). The stream times of the events are on this clock, so a caller who knows when
+    /// the last sample was captured can place them on its own clock.
+    pub fn position_ms(&self) -> f64 {
+        self.samples_seen as f64 * 1000.0 / f64::from(SAMPLE_RATE)
+    }
+
     /// Feeds 16 kHz mono samples of any length; returns what happened, in order.
     pub fn push(&mut self, samples: &[f32]) -> Vec<VadEvent> {
+        self.samples_seen += samples.len() as u64;
         let mut events = Vec::new();
         let mut rest = samples;
         while !rest.is_empty() {
@@ -258,18 +285,7 @@ impl Endpointer {
 
     fn frame(&mut self, frame: &[f32], events: &mut Vec<VadEvent>) {
         self.frames_seen += 1;
-        if frame.iter().all(|&s| s == 0.0) {
-            self.zero_frames += 1;
-            if self.zero_frames >= DIGITAL_SILENCE_FRAMES && !self.digital_silence_reported {
-                self.digital_silence_reported = true;
-                events.push(VadEvent::DigitalSilence {
-                    for_ms: Self::ms(self.zero_frames),
-                });
-            }
-        } else {
-            self.zero_frames = 0;
-            self.digital_silence_reported = false;
-        }
+        self.check_digital_silence(frame, events);
         let features = self.analyzer.analyze(frame);
         self.last_level_db = features.level_db;
         let voiced = self.is_voiced(&features);
@@ -319,6 +335,29 @@ impl Endpointer {
         }
     }
 
+    /// Counts all-zero frames towards [`VadEvent::DigitalSilence`]. Zeros while the assistant
+    /// plays (some echo cancellers gate the microphone then) or inside an utterance do not count:
+    /// the warning is for a device that delivers nothing while the user could be talking.
+    fn check_digital_silence(&mut self, frame: &[f32], events: &mut Vec<VadEvent>) {
+        if frame.iter().any(|&s| s != 0.0) {
+            self.zero_frames = 0;
+            if std::mem::take(&mut self.digital_silence_reported) {
+                events.push(VadEvent::DigitalSilenceEnded);
+            }
+            return;
+        }
+        if self.playback_db.is_some() || self.state == VadState::Speech {
+            return;
+        }
+        self.zero_frames += 1;
+        if self.zero_frames >= DIGITAL_SILENCE_FRAMES && !self.digital_silence_reported {
+            self.digital_silence_reported = true;
+            events.push(VadEvent::DigitalSilence {
+                for_ms: Self::ms(self.zero_frames),
+            });
+        }
+    }
+
     fn is_voiced(&self, features: &spectrum::Features) -> bool {
         let mut bar = (self.noise_db + self.config.threshold_db).max(self.config.min_level_db);
         if let Some(echo) = self.playback_db {
@@ -339,6 +378,7 @@ impl Endpointer {
     }
 
     fn start_speech(&mut self, events: &mut Vec<VadEvent>) {
+        let onset_ms = Self::ms(self.frames_seen - u64::from(self.voiced_run));
         self.state = VadState::Speech;
         self.utterance.clear();
         self.utterance.extend(self.pre_roll.drain(..));
@@ -349,6 +389,7 @@ impl Endpointer {
             (self.frames_seen * FRAME as u64).saturating_sub(self.utterance.len() as u64);
         events.push(VadEvent::SpeechStart {
             at_ms: at_samples * 1000 / u64::from(SAMPLE_RATE),
+            onset_ms,
         });
     }
 
@@ -360,6 +401,7 @@ impl Endpointer {
         VadEvent::EndOfTurn {
             utterance,
             speech_end_ms,
+            at_ms: Self::ms(self.frames_seen),
             truncated,
         }
     }

@@ -16,6 +16,7 @@ fn turns(events: &[VadEvent]) -> Vec<(usize, u64, bool)> {
                 utterance,
                 speech_end_ms,
                 truncated,
+                ..
             } => Some((utterance.len(), *speech_end_ms, *truncated)),
             _ => None,
         })
@@ -39,12 +40,17 @@ fn a_sentence_between_silences_is_one_turn_with_its_pre_roll() {
     // Pre-roll (300 ms) + the sentence + the endpoint silence (400 ms), give or take a frame.
     let ms = samples as u64 * 1000 / 16_000;
     assert!((1650..=1800).contains(&ms), "utterance of {ms} ms");
-    let VadEvent::SpeechStart { at_ms } = events[0] else {
+    let VadEvent::SpeechStart { at_ms, onset_ms } = events[0] else {
         panic!("{events:?}")
     };
     assert!(
         (650..=720).contains(&at_ms),
         "utterance starts at {at_ms} ms"
+    );
+    // The voice starts at 1000 ms: its first voiced frame, not the frame that confirmed it.
+    assert!(
+        (1000..=1020).contains(&onset_ms),
+        "the voice began at {onset_ms} ms"
     );
 }
 
@@ -115,15 +121,86 @@ fn a_long_utterance_is_cut_at_the_maximum() {
     assert!(turns[0].0 <= 16_000 + 320, "cut at one second");
 }
 
-#[test]
-fn digital_silence_is_reported_once() {
-    let mut vad = Endpointer::new(VadConfig::default());
-    let events = vad.push(&vec![0.0; 16_000 * 3]);
-    let reports: Vec<_> = events
+fn digital_silence_reports(events: &[VadEvent]) -> Vec<&VadEvent> {
+    events
         .iter()
-        .filter(|e| matches!(e, VadEvent::DigitalSilence { .. }))
-        .collect();
-    assert_eq!(reports.len(), 1, "{events:?}");
+        .filter(|e| {
+            matches!(
+                e,
+                VadEvent::DigitalSilence { .. } | VadEvent::DigitalSilenceEnded
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn digital_silence_is_reported_once_after_a_few_seconds_and_clears_itself() {
+    let ms = DIGITAL_SILENCE_MS as u32;
+    let mut vad = Endpointer::new(VadConfig::default());
+    let early = vad.push(&vec![0.0; (ms as usize - 100) * 16]);
+    assert!(digital_silence_reports(&early).is_empty(), "{early:?}");
+    let events = vad.push(&vec![0.0; 16_000 * 5]);
+    assert_eq!(
+        digital_silence_reports(&events),
+        [&VadEvent::DigitalSilence {
+            for_ms: DIGITAL_SILENCE_MS
+        }],
+        "once, when the zeros reach the threshold"
+    );
+    let back = vad.push(&silence(100));
+    assert_eq!(
+        digital_silence_reports(&back),
+        [&VadEvent::DigitalSilenceEnded]
+    );
+    assert!(digital_silence_reports(&vad.push(&silence(1000))).is_empty());
+}
+
+#[test]
+fn digital_zero_pauses_between_sentences_do_not_cry_wolf() {
+    // A fake-microphone file: a second of digital zeros, then sentences with exact-zero pauses
+    // (the case that raised the warning while the page was transcribing).
+    let zeros = |ms: usize| vec![0.0f32; ms * 16];
+    let audio = concat(&[
+        zeros(1000),
+        voice(1500, 0.2),
+        zeros(2500),
+        voice(1200, 0.2),
+        zeros(2000),
+        voice(900, 0.2),
+        zeros(2900),
+    ]);
+    let mut vad = Endpointer::new(VadConfig::default());
+    let events = vad.push(&audio);
+    assert_eq!(turns(&events).len(), 3, "{events:?}");
+    assert!(digital_silence_reports(&events).is_empty(), "{events:?}");
+}
+
+#[test]
+fn zeros_while_the_assistant_plays_or_inside_speech_do_not_count() {
+    let mut vad = Endpointer::new(VadConfig::default());
+    // A device gated by its echo canceller while the reply plays.
+    vad.set_playback_level(0.1);
+    let played = vad.push(&vec![0.0; 16_000 * 10]);
+    assert!(digital_silence_reports(&played).is_empty(), "{played:?}");
+    vad.set_playback_level(0.0);
+    let after = vad.push(&vec![0.0; 16_000 * 2]);
+    assert!(
+        digital_silence_reports(&after).is_empty(),
+        "the count starts when the playback stops"
+    );
+    // A long endpoint silence in digital zeros: the utterance is in progress, no warning.
+    let config = VadConfig {
+        endpoint_ms: 5000,
+        ..VadConfig::default()
+    };
+    let mut patient = Endpointer::new(config);
+    let events = patient.push(&concat(&[
+        silence(300),
+        voice(800, 0.2),
+        vec![0.0; 16 * 4000],
+    ]));
+    assert_eq!(patient.state(), VadState::Speech);
+    assert!(digital_silence_reports(&events).is_empty(), "{events:?}");
 }
 
 #[test]
@@ -202,9 +279,18 @@ fn the_trailing_silence_and_the_speech_end_are_known_before_the_endpoint() {
     );
     let events = vad.push(&silence(300));
     let end = events.iter().find_map(|e| match e {
-        VadEvent::EndOfTurn { speech_end_ms, .. } => Some(*speech_end_ms),
+        VadEvent::EndOfTurn {
+            speech_end_ms,
+            at_ms,
+            ..
+        } => Some((*speech_end_ms, *at_ms)),
         _ => None,
     });
-    assert_eq!(end, Some(voiced_end), "the same clock as the end of turn");
+    assert_eq!(
+        end,
+        Some((voiced_end, voiced_end + 400)),
+        "the same clock as the end of turn, which came after the endpoint silence"
+    );
+    assert_eq!(vad.position_ms(), 2000.0, "all the audio pushed");
     assert_eq!((vad.trailing_silence_ms(), vad.speech_end_ms()), (0, None));
 }

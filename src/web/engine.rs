@@ -11,7 +11,8 @@ use wasm_bindgen::JsCast;
 
 use crate::asr::Transcriber;
 use crate::assistant::{
-    Assistant, AssistantConfig, AssistantEvent, ChatResponder, EmbeddedVoice, WhisperRecognizer,
+    Assistant, AssistantConfig, AssistantEvent, AudioClock, ChatResponder, EmbeddedVoice,
+    WhisperRecognizer,
 };
 use crate::llm::{ChatModel, Conversation, GenerateOptions};
 use crate::tts::SpeechOptions;
@@ -121,6 +122,8 @@ fn events_to_js(events: Vec<AssistantEvent>) -> Result<Array, JsError> {
 #[wasm_bindgen]
 pub struct Engine {
     assistant: LiveAssistant,
+    /// The worklets' AudioContext time, placed on the worker's `performance.now()`.
+    audio_clock: AudioClock,
     system_prompt: Option<String>,
     chat: Option<Arc<ChatModel>>,
 }
@@ -149,6 +152,7 @@ impl Engine {
         assistant.set_clock(performance_now);
         Engine {
             assistant,
+            audio_clock: AudioClock::default(),
             system_prompt: None,
             chat: None,
         }
@@ -291,10 +295,18 @@ impl Engine {
         Ok(())
     }
 
-    /// Feeds 16 kHz microphone samples; returns the events they caused.
+    /// Feeds 16 kHz microphone samples whose last one was captured at `captured_at` (the
+    /// AudioContext's time, in seconds; NaN if unknown), handed over at `now_ms` (the worker's
+    /// `performance.now()`); returns the events they caused.
     #[wasm_bindgen(js_name = pushAudio)]
-    pub fn push_audio(&mut self, samples: &[f32], now_ms: f64) -> Result<Array, JsError> {
-        events_to_js(self.assistant.push_audio(samples, now_ms))
+    pub fn push_audio(
+        &mut self,
+        samples: &[f32],
+        captured_at: f64,
+        now_ms: f64,
+    ) -> Result<Array, JsError> {
+        let captured_ms = self.audio_clock.to_caller_ms(captured_at, now_ms);
+        events_to_js(self.assistant.push_audio(samples, captured_ms))
     }
 
     /// Does one unit of work (a transcript, one reply token, a partial); returns its events.
@@ -341,6 +353,36 @@ impl Engine {
         events_to_js(
             self.assistant
                 .playback_progress(turn as u64, rendered as usize, now_ms),
+        )
+    }
+
+    /// Playback rendered the first sample of `turn` at `rendered_at` (the AudioContext's time in
+    /// seconds; NaN for a voice without one, which counts as `now_ms`).
+    #[wasm_bindgen(js_name = playbackStarted)]
+    pub fn playback_started(
+        &mut self,
+        turn: f64,
+        rendered_at: f64,
+        now_ms: f64,
+    ) -> Result<Array, JsError> {
+        let at = self.audio_clock.to_caller_ms(rendered_at, now_ms);
+        events_to_js(self.assistant.playback_started(turn as u64, at))
+    }
+
+    /// Playback of `turn` ended after `rendered` samples, the last of them rendered just before
+    /// `rendered_at` (AudioContext seconds; NaN counts as `now_ms`).
+    #[wasm_bindgen(js_name = playbackStopped)]
+    pub fn playback_stopped(
+        &mut self,
+        turn: f64,
+        rendered: f64,
+        rendered_at: f64,
+        now_ms: f64,
+    ) -> Result<Array, JsError> {
+        let at = self.audio_clock.to_caller_ms(rendered_at, now_ms);
+        events_to_js(
+            self.assistant
+                .playback_stopped(turn as u64, rendered as usize, at),
         )
     }
 

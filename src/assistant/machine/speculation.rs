@@ -26,6 +26,16 @@ pub(super) struct Speculation {
 }
 
 impl Speculation {
+    /// Its words, if it heard any.
+    pub fn words(&self) -> Option<String> {
+        self.text.clone().filter(|t| !t.trim().is_empty())
+    }
+
+    /// Whether it heard any words.
+    pub fn has_words(&self) -> bool {
+        self.text.as_deref().is_some_and(|t| !t.trim().is_empty())
+    }
+
     /// Whether it still stands for `turn`'s utterance whose last voiced frame ended at
     /// `speech_end_ms` (`None`: no utterance in progress).
     pub fn holds(&self, turn: u64, speech_end_ms: Option<u64>) -> bool {
@@ -70,6 +80,7 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
     /// may be over) and has the responder read the reply's prompt ahead. Failures are silent: a
     /// failed speculation is only a missed shortcut, and the normal final path meets the error.
     pub(super) fn speculate(&mut self, now_ms: f64, events: &mut Vec<AssistantEvent>) {
+        self.speculations += 1;
         let pcm = self.vad.utterance();
         let covered = pcm.len();
         let text = (self.recognizer.transcribe(pcm, false).ok()).map(|t| t.trim().to_string());

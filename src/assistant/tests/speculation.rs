@@ -137,9 +137,7 @@ fn speech_resuming_after_the_speculation_is_transcribed_whole_at_the_endpoint() 
         clock += 20.0;
         events.extend(assistant.push_audio(frame, clock));
     }
-    while assistant.has_work() {
-        events.extend(assistant.step(clock));
-    }
+    events.extend(drain(&mut assistant, clock));
     let recognizer = assistant.recognizer_mut();
     assert_eq!(recognizer.finals, 2, "the final transcription ran");
     assert_eq!(recognizer.partials, partials);

@@ -5,27 +5,24 @@
 //! and between frames the assistant does its work one step at a time, as the engine worker does
 //! between audio messages. The clock is real wall time, so the latencies are what a user would
 //! wait. Playback is simulated: each reply chunk "sounds" in real time from when it was produced,
-//! and its progress and level are reported back, so speech in the file during a reply barges in.
+//! and its start, progress, level and stop are reported back, so speech in the file during a
+//! reply barges in. The latency marks are the assistant's own record, as in the browser: the
+//! frames' audio time is the capture clock, and the simulated playback renders on the same clock.
 
-use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sotto::asr::{DecodeOptions, Transcriber};
 use sotto::assistant::{
-    Assistant, AssistantConfig, AssistantEvent, ChatResponder, EmbeddedVoice, ReplyPolicy,
+    Assistant, AssistantConfig, AssistantEvent, ChatResponder, EmbeddedVoice, Latency, ReplyPolicy,
     StageError, WhisperRecognizer,
 };
 use sotto::audio::{read_wav_file, write_wav_file, SAMPLE_RATE};
 use sotto::llm::{ChatModel, Conversation, GenerateOptions, SamplingParams};
 
 use crate::model_files::{apply_chat_template, tokenizer_config, whisper_files};
-
-mod timed;
-
-use timed::{StageTimes, Timed};
 
 /// Microphone frame length, as the capture worklet posts them.
 const FRAME_MS: u64 = 20;
@@ -79,6 +76,10 @@ pub struct Args {
     /// Write the whole reply (shown, not spoken) after the voice has stopped.
     #[arg(long)]
     full_reply: bool,
+    /// Wait for the end of the turn before generating the reply, instead of generating it ahead
+    /// from the speculative transcript (held back until the turn ends).
+    #[arg(long)]
+    no_reply_ahead: bool,
     /// Tokens Whisper decodes per final transcript at most.
     #[arg(long, default_value_t = 224)]
     asr_max_tokens: usize,
@@ -109,18 +110,65 @@ struct Turn {
     nothing_heard: bool,
     /// Milliseconds from the end of speech to each mark.
     latency_ms: LatencyMs,
+    /// How the transcript and the reply's prompt were prepared ahead.
+    preparation: Preparation,
     /// Reply audio that was played, in ms.
     audio_ms: f64,
     errors: Vec<StageError>,
 }
 
-/// Marks relative to the end of speech, in ms.
+/// Marks relative to the end of speech, in ms, from the assistant's latency record.
 #[derive(Debug, Default, serde::Serialize)]
 struct LatencyMs {
     endpoint: Option<f64>,
     transcript: Option<f64>,
     first_token: Option<f64>,
+    /// The first chunk of speech was synthesized.
+    first_chunk: Option<f64>,
+    /// The reply started sounding.
     first_audio: Option<f64>,
+    /// From the onset of the voice that cut this reply to its last played sample.
+    barge_in: Option<f64>,
+}
+
+impl LatencyMs {
+    fn of(record: &Latency) -> Self {
+        let after = |mark| record.after_speech_end(mark);
+        Self {
+            endpoint: after(record.endpoint),
+            transcript: after(record.transcript),
+            first_token: after(record.first_token),
+            first_chunk: after(record.first_chunk),
+            first_audio: after(record.first_audio),
+            barge_in: record.barge_in_ms(),
+        }
+    }
+}
+
+/// The record's account of the work done ahead of the end of the turn.
+#[derive(Debug, Default, serde::Serialize)]
+struct Preparation {
+    speculations: u32,
+    speculative_final: bool,
+    tokens_ahead: u32,
+    prompt_ids: Option<usize>,
+    cached_ids: Option<usize>,
+    read_ahead_ids: Option<usize>,
+    computed_ids: Option<usize>,
+}
+
+impl Preparation {
+    fn of(record: &Latency) -> Self {
+        Self {
+            speculations: record.speculations,
+            speculative_final: record.speculative_final,
+            tokens_ahead: record.tokens_ahead,
+            prompt_ids: record.prompt.map(|p| p.ids),
+            cached_ids: record.prompt.map(|p| p.cached),
+            read_ahead_ids: record.prompt.map(|p| p.read_ahead),
+            computed_ids: record.prompt.map(|p| p.computed),
+        }
+    }
 }
 
 /// The simulated loudspeaker: each turn's chunks play back to back in real time from when they
@@ -199,23 +247,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         max_tokens: args.reply_tokens,
         full_text: args.full_reply,
     };
+    config.reply_ahead = !args.no_reply_ahead;
     let start = Instant::now();
-    let times = StageTimes::shared(start);
-    let assistant = Assistant::new(
-        config,
-        Timed {
-            inner: recognizer,
-            times: times.clone(),
-        },
-        Timed {
-            inner: responder,
-            times: times.clone(),
-        },
-        Timed {
-            inner: voice,
-            times: times.clone(),
-        },
-    );
+    let mut assistant = Assistant::new(config, recognizer, responder, voice);
+    // Marks of work are taken when each stage's call returns, on the simulation's clock.
+    assistant.set_clock(move || start.elapsed().as_secs_f64() * 1e3);
 
     let mut input = read_wav_file(&args.input, sotto::audio::DEFAULT_MAX_SECONDS)?.samples;
     let tail_ms = u64::from(args.endpoint_ms) + TAIL_MARGIN_MS;
@@ -224,7 +260,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         0.0,
     );
 
-    let mut sim = Simulation::new(args.endpoint_ms, start, times);
+    let mut sim = Simulation::new(start);
     sim.run(assistant, &input);
     write_wav_file(&args.out, &sim.reply_audio, sample_rate)?;
 
@@ -268,12 +304,17 @@ fn print_conversation(sim: &Simulation, input_seconds: f64, sample_rate: u32) {
         }
         let l = &turn.latency_ms;
         println!(
-            "  after end of speech: endpoint {}, transcript {}, first token {}, first audio {}",
+            "  after end of speech: endpoint {}, transcript {}, first token {}, first chunk {}, \
+             first audio {}",
             ms(l.endpoint),
             ms(l.transcript),
             ms(l.first_token),
+            ms(l.first_chunk),
             ms(l.first_audio)
         );
+        if let Some(barge_in) = l.barge_in {
+            println!("  barge-in: playback stopped {barge_in:.0} ms after the voice began");
+        }
     }
     println!(
         "{} turn(s), {input_seconds:.1} s of input, {:.1} s of reply audio, {:.0} ms wall time",
@@ -285,32 +326,21 @@ fn print_conversation(sim: &Simulation, input_seconds: f64, sample_rate: u32) {
 
 /// The microphone, the clock and the loudspeaker around the assistant, and what they recorded.
 struct Simulation {
-    endpoint_ms: u32,
     start: Instant,
-    /// When each stage's work finished, which the events' marks use.
-    times: Rc<RefCell<StageTimes>>,
     turns: Vec<Turn>,
-    /// Each turn's end of speech on the wall clock (NaN until its endpoint): the audio time of
-    /// the frame that ended the turn, less the `endpoint_ms` of silence the endpointer waited. A
-    /// frame is due on the wall clock at its audio time, so a backlog of frames behind slow
-    /// work shows in the endpoint latency, as a user would feel it.
-    speech_ends: Vec<f64>,
-    /// Audio time of the end of the last frame delivered, in ms.
-    audio_ms: f64,
+    /// Each turn's latency record, the latest the assistant sent.
+    records: BTreeMap<u64, Latency>,
     playback: Option<Playback>,
     reply_audio: Vec<f32>,
     wall_ms: f64,
 }
 
 impl Simulation {
-    fn new(endpoint_ms: u32, start: Instant, times: Rc<RefCell<StageTimes>>) -> Self {
+    fn new(start: Instant) -> Self {
         Self {
-            endpoint_ms,
             start,
-            times,
             turns: Vec::new(),
-            speech_ends: Vec::new(),
-            audio_ms: 0.0,
+            records: BTreeMap::new(),
             playback: None,
             reply_audio: Vec::new(),
             wall_ms: 0.0,
@@ -333,18 +363,19 @@ impl Simulation {
             let now = self.now_ms();
             // Report playback before the microphone frame, as the worklet posts its level.
             let events = self.report_playback(&mut assistant, now);
-            self.record(events, now);
+            self.record(&mut assistant, events, now);
             if let Some((index, _)) = frames.peek() {
-                let due_ms = ((*index as u64 + 1) * FRAME_MS) as f64;
-                if due_ms <= now {
+                // The frame is captured at its audio time: that is its time on the clock of
+                // the latency marks, however late the busy assistant takes it.
+                let captured_ms = ((*index as u64 + 1) * FRAME_MS) as f64;
+                if captured_ms <= now {
                     let (_, samples) = frames.next().expect("peeked");
-                    self.audio_ms = due_ms;
-                    let events = assistant.push_audio(samples, now);
-                    self.record(events, now);
+                    let events = assistant.push_audio(samples, captured_ms);
+                    self.record(&mut assistant, events, now);
                     continue;
                 }
                 if !assistant.has_work() {
-                    std::thread::sleep(Duration::from_secs_f64((due_ms - now) / 1e3));
+                    std::thread::sleep(Duration::from_secs_f64((captured_ms - now) / 1e3));
                     continue;
                 }
             }
@@ -352,12 +383,18 @@ impl Simulation {
                 break;
             }
             let events = assistant.step(now);
-            self.record(events, self.now_ms());
+            let now = self.now_ms();
+            self.record(&mut assistant, events, now);
         }
         self.wall_ms = self.now_ms();
         // The file is over: what is still queued would play to the end.
         if let Some(playback) = self.playback.take() {
             self.finish_playback(playback);
+        }
+        for (turn, record) in std::mem::take(&mut self.records) {
+            let entry = self.turn_mut(turn);
+            entry.latency_ms = LatencyMs::of(&record);
+            entry.preparation = Preparation::of(&record);
         }
     }
 
@@ -398,74 +435,42 @@ impl Simulation {
             turn,
             ..Turn::default()
         });
-        self.speech_ends.push(f64::NAN);
         self.turns.last_mut().expect("just pushed")
     }
 
-    /// Sets a latency mark of `turn` from `at` (wall ms), once, relative to its end of speech.
-    fn mark(&mut self, turn: u64, at: f64, which: fn(&mut LatencyMs) -> &mut Option<f64>) {
-        self.turn_mut(turn);
-        let i = self
-            .turns
-            .iter()
-            .position(|t| t.turn == turn)
-            .expect("turn");
-        let speech_end = self.speech_ends[i];
-        let slot = which(&mut self.turns[i].latency_ms);
-        if slot.is_none() && speech_end.is_finite() {
-            *slot = Some(at - speech_end);
-        }
-    }
-
-    fn record(&mut self, events: Vec<AssistantEvent>, now: f64) {
-        use sotto::assistant::State;
-        for event in events {
+    /// Records what the assistant did and plays what it said; the loudspeaker's reports (a
+    /// reply starting to sound, a cut reply's last sample) go back to it at once.
+    fn record<R, L, V>(
+        &mut self,
+        assistant: &mut Assistant<R, L, V>,
+        events: Vec<AssistantEvent>,
+        now: f64,
+    ) where
+        R: sotto::assistant::Recognizer,
+        L: sotto::assistant::Responder,
+        V: sotto::assistant::Voice,
+    {
+        let mut queue = std::collections::VecDeque::from(events);
+        while let Some(event) = queue.pop_front() {
             match event {
                 AssistantEvent::SpeechStart { turn } => {
                     self.turn_mut(turn);
                 }
-                AssistantEvent::State {
-                    state: State::Thinking,
-                } => {
-                    // The endpoint: the turn being heard is over.
-                    if let Some(i) = self.speech_ends.iter().rposition(|e| e.is_nan()) {
-                        self.speech_ends[i] = self.audio_ms - f64::from(self.endpoint_ms);
-                        let turn = self.turns[i].turn;
-                        self.mark(turn, now, |l| &mut l.endpoint);
-                    }
-                }
                 AssistantEvent::Partial { turn, text } => self.turn_mut(turn).partials.push(text),
-                AssistantEvent::Transcript { turn, text } => {
-                    self.turn_mut(turn).transcript = text;
-                    let at = self.times.borrow_mut().transcript.take().unwrap_or(now);
-                    self.mark(turn, at, |l| &mut l.transcript);
-                    // A speculative transcript is made before the endpoint: it is the turn's
-                    // transcript only once the turn is known to be over.
-                    let latency = &mut self.turn_mut(turn).latency_ms;
-                    if let (Some(transcript), Some(endpoint)) =
-                        (latency.transcript, latency.endpoint)
-                    {
-                        latency.transcript = Some(transcript.max(endpoint));
-                    }
-                }
+                AssistantEvent::Transcript { turn, text } => self.turn_mut(turn).transcript = text,
                 AssistantEvent::NothingHeard { turn } => self.turn_mut(turn).nothing_heard = true,
-                AssistantEvent::Token { turn, text } => {
-                    self.turn_mut(turn).reply.push_str(&text);
-                    let at = self.times.borrow_mut().piece.take().unwrap_or(now);
-                    self.mark(turn, at, |l| &mut l.first_token);
-                }
+                AssistantEvent::Token { turn, text } => self.turn_mut(turn).reply.push_str(&text),
                 AssistantEvent::Audio {
                     turn,
                     samples,
                     sample_rate,
                     ..
                 } => {
-                    let at = self.times.borrow_mut().audio.pop_front().unwrap_or(now);
-                    self.mark(turn, at, |l| &mut l.first_audio);
                     if self.playback.as_ref().is_some_and(|p| p.turn != turn) {
                         let done = self.playback.take().expect("checked");
                         self.finish_playback(done);
                     }
+                    let starts = self.playback.is_none();
                     let playback = self.playback.get_or_insert(Playback {
                         turn,
                         queued: Vec::new(),
@@ -477,6 +482,9 @@ impl Simulation {
                         playback.last_ms = now; // playback was idle: this chunk starts now
                     }
                     playback.queued.extend_from_slice(&samples);
+                    if starts {
+                        queue.extend(assistant.playback_started(turn, now));
+                    }
                 }
                 AssistantEvent::Reply { turn, text } => self.turn_mut(turn).reply = text,
                 AssistantEvent::Interrupted { turn, spoken } => {
@@ -484,19 +492,22 @@ impl Simulation {
                     record.interrupted = true;
                     record.spoken = Some(spoken);
                     if self.playback.as_ref().is_some_and(|p| p.turn == turn) {
-                        let cut = self.playback.take().expect("checked");
+                        let mut cut = self.playback.take().expect("checked");
+                        cut.advance(now);
+                        queue.extend(assistant.playback_stopped(turn, cut.rendered, now));
                         self.finish_playback(cut);
                     }
+                }
+                AssistantEvent::Latency(record) => {
+                    self.records.insert(record.turn, record);
                 }
                 AssistantEvent::Error(error) => {
                     let turn = self.turns.last().map_or(0, |t| t.turn);
                     self.turn_mut(turn).errors.push(error);
                 }
-                // The machine's `Latency` marks are its `now_ms` at the start of the step that did
-                // the work; the marks above are taken when the work is done.
                 AssistantEvent::State { .. }
-                | AssistantEvent::Latency(_)
-                | AssistantEvent::DigitalSilence { .. } => {}
+                | AssistantEvent::DigitalSilence { .. }
+                | AssistantEvent::DigitalSilenceEnded => {}
             }
         }
     }

@@ -26,6 +26,11 @@ pub struct Args {
     /// Quantizations of the real-shape LLMs (f32, f16, q8_0, q4_0, q4_1, q4_k), comma-separated.
     #[arg(long, default_value = "q8_0")]
     quants: String,
+    /// A folder of real models made by `cargo xtask real-models` (models/real): its Whisper
+    /// tiny.en (q8_0) and SmolLM2-135M-Instruct (Q4_1) become the local catalog's defaults,
+    /// served from OUT/real (a link to the folder).
+    #[arg(long)]
+    real: Option<PathBuf>,
 }
 
 /// Writes one tiny model into a folder.
@@ -66,7 +71,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     write_index(&args.out, &entries)?;
     println!("wrote {}", args.out.join("index.json").display());
-    catalog::write_local_catalog(&args.out, &entries)?;
+    let real = match &args.real {
+        Some(dir) => catalog::link_real_models(&args.out, dir)?,
+        None => Vec::new(),
+    };
+    catalog::write_local_catalog(&args.out, &entries, &real)?;
     Ok(())
 }
 
