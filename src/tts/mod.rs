@@ -9,10 +9,12 @@ pub mod chunker;
 pub mod klatt;
 pub mod lexicon;
 pub mod lts;
+pub mod morphology;
 pub mod normalize;
 pub mod numbers;
 pub mod phoneme;
 pub mod prosody;
+mod segments;
 
 use prosody::{Ending, Phrase, Voicing, Word};
 
