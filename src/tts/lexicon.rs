@@ -119,6 +119,43 @@ const LETTER_NAMES: [&str; 26] = [
     "Z IY1",
 ];
 
+/// The word with accented Latin letters spelled in plain ASCII ("café" → "cafe", "Zoë" → "Zoe",
+/// "straße" → "strasse"), so that the rules, which read only ASCII letters, say every letter of
+/// a borrowed word or a name instead of dropping its accented vowels.
+pub fn plain_letters(written: &str) -> String {
+    let mut out = String::with_capacity(written.len());
+    for c in written.chars() {
+        let lower = c.to_lowercase().next().unwrap_or(c);
+        let plain = match lower {
+            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' => "a",
+            'ç' | 'č' | 'ć' => "c",
+            'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ę' | 'ě' => "e",
+            'ì' | 'í' | 'î' | 'ï' | 'ī' => "i",
+            'ñ' | 'ń' | 'ň' => "n",
+            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' => "o",
+            'ù' | 'ú' | 'û' | 'ü' | 'ū' | 'ů' => "u",
+            'ý' | 'ÿ' => "y",
+            'š' | 'ś' => "s",
+            'ž' | 'ź' | 'ż' => "z",
+            'ł' => "l",
+            'ř' => "r",
+            'ß' => "ss",
+            'æ' => "ae",
+            'œ' => "oe",
+            _ => {
+                out.push(c);
+                continue;
+            }
+        };
+        if c.is_uppercase() {
+            out.push_str(&plain.to_ascii_uppercase());
+        } else {
+            out.push_str(plain);
+        }
+    }
+    out
+}
+
 /// Letter by letter pronunciation of a word as written, when it should be spelled out: a lone
 /// letter other than "a" and "I", or an all-capitals word of two to four letters that
 /// Sotto's own lexicon does not know ("USB", "AI", "FBI"; but "IT" or "OK" are read as words).
