@@ -281,10 +281,10 @@ impl Synthesizer {
         self.nasal_zero.tune(frame.nasal_zero, 100.0, self.rate);
         // The parallel F2 and F3 are wider than the cascade's: frication excites a damped tract.
         let mut bands = [(0.0, 0.0); 5];
-        for k in 0..2 {
+        for (k, band) in bands.iter_mut().enumerate().take(2) {
             let bw = (frame.bandwidths[k + 1] * 1.5).max(150.0);
             self.parallel[k].tune_peak(frame.formants[k + 1], bw, self.rate);
-            bands[k] = (frame.formants[k + 1], bw);
+            *band = (frame.formants[k + 1], bw);
         }
         bands[2..].copy_from_slice(&PARALLEL_FIXED);
         self.gains = frame.noise;
