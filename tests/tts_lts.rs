@@ -38,8 +38,8 @@ fn rules_match_the_dictionary_on_a_word_list() {
     for line in WORDS.lines().filter(|l| !l.starts_with('#')) {
         let (word, expected) = line.split_once(' ').expect("word and phones");
         assert!(
-            lexicon::lookup(word).is_none(),
-            "{word} is in the lexicon; the list tests the rules"
+            lexicon::own_lookup(word).is_none(),
+            "{word} is in Sotto's own lexicon; the list tests the rules"
         );
         let expected: Vec<&str> = expected.split_whitespace().collect();
         let got = rule_phonemes(word);
@@ -89,7 +89,7 @@ fn lexicon_covers_function_words_with_stress() {
         "lexicon has {} entries",
         lexicon::len()
     );
-    let one = phoneme::to_arpabet(lexicon::lookup("one").expect("one"));
+    let one = phoneme::to_arpabet(&lexicon::lookup("one").expect("one"));
     assert_eq!(one, "W AH1 N");
     let pronounced = phoneme::to_arpabet(&lexicon::pronounce("friends"));
     assert_eq!(pronounced, "F R EH1 N D Z");

@@ -42,6 +42,9 @@ fn normalization_table() {
         ("9:00", "nine o'clock"),
         ("9:00 am", "nine a m"),
         ("6:45pm", "six forty five p m"),
+        ("at 2 pm", "at two p m"),
+        ("11 am tomorrow", "eleven a m tomorrow"),
+        ("I am 30 and I am here", "I am thirty and I am here"),
         ("18:00", "eighteen hundred"),
         // Currency.
         ("$5", "five dollars"),

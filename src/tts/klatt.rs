@@ -1,5 +1,11 @@
-//! A Klatt-style formant synthesizer: a glottal source and aspiration feed a cascade of formant
-//! resonators (with a nasal pole–zero pair), while frication noise feeds a parallel branch.
+//! A Klatt (1980) cascade/parallel formant synthesizer.
+//!
+//! Voicing and aspiration feed a cascade of formant resonators (with a nasal pole–zero pair), the
+//! path that gives vowels, approximants and nasals their relative formant levels for free.
+//! Frication noise feeds a parallel bank of resonators on F2–F6 plus a flat bypass, each with its
+//! own gain, so that every fricative and stop burst gets the spectrum of its place of
+//! articulation; F2 and F3 of that bank follow the frame's formants, so a velar burst moves with
+//! the vowel after it as in speech.
 //!
 //! The synthesizer knows nothing about phonemes: it renders a sequence of [`Frame`]s, each holding
 //! the control parameters for [`FRAME_SECONDS`] of sound. Frequencies are updated once per frame;
@@ -28,30 +34,39 @@ pub struct Frame {
     pub formants: [f32; VARIABLE_FORMANTS],
     /// F1–F3 bandwidths in Hz.
     pub bandwidths: [f32; VARIABLE_FORMANTS],
-    /// Nasal zero frequency in Hz; equal to the nasal pole (270 Hz) when the velum is closed.
+    /// Nasal zero frequency in Hz; equal to the nasal pole ([`NASAL_POLE_HZ`]) when the velum is
+    /// closed.
     pub nasal_zero: f32,
-    /// The frication noise spectrum: two resonances and a flat bypass.
+    /// Gains of the frication noise's parallel resonators.
     pub noise: NoiseShape,
 }
 
-/// Spectral shape of the frication noise: two resonances `(Hz, bandwidth Hz, gain)` and a flat part.
+/// The frication spectrum: linear gains of the parallel resonators on F2 and F3 (which follow the
+/// frame's formants), on the fixed F4, F5 and F6, and of the flat bypass. Each resonator has unit
+/// gain at its centre, so a gain is the level of that spectral peak.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct NoiseShape {
-    /// Lower resonance: frequency, bandwidth, gain.
-    pub low: (f32, f32, f32),
-    /// Higher resonance: frequency, bandwidth, gain.
-    pub high: (f32, f32, f32),
-    /// Gain of the unfiltered (flat) noise.
-    pub flat: f32,
+    /// Gains of the resonators on F2, F3, F4, F5 and F6.
+    pub peaks: [f32; 5],
+    /// Gain of the flat bypass (labial and dental sounds).
+    pub bypass: f32,
 }
 
 impl NoiseShape {
     /// No frication at all.
     pub const NONE: NoiseShape = NoiseShape {
-        low: (1000.0, 500.0, 0.0),
-        high: (4000.0, 1000.0, 0.0),
-        flat: 0.0,
+        peaks: [0.0; 5],
+        bypass: 0.0,
     };
+
+    /// A shape from levels in dB (`None` for off): F2, F3, F4, F5, F6 and the bypass.
+    pub fn from_db(peaks: [Option<f32>; 5], bypass: Option<f32>) -> NoiseShape {
+        let lin = |db: Option<f32>| db.map_or(0.0, |d| 10f32.powf(d / 20.0));
+        NoiseShape {
+            peaks: peaks.map(lin),
+            bypass: lin(bypass),
+        }
+    }
 }
 
 impl Frame {
@@ -72,16 +87,30 @@ impl Frame {
 
 /// Frequency of the fixed nasal pole; the nasal zero cancels it unless the frame is nasalised.
 pub const NASAL_POLE_HZ: f32 = 270.0;
-/// Fixed upper formants (frequency, bandwidth) of an adult male vocal tract.
-const FIXED_FORMANTS: [(f32, f32); 2] = [(3300.0, 250.0), (3850.0, 300.0)];
+/// Fixed upper cascade formants (frequency, bandwidth) of an adult male vocal tract, about one
+/// every kilohertz: without them the cascade falls off steeply above F3 and the voice sounds
+/// muffled (Klatt's "higher-pole correction" does the same job).
+const FIXED_FORMANTS: [(f32, f32); FIXED] = [
+    (3500.0, 250.0),
+    (4500.0, 300.0),
+    (5500.0, 400.0),
+    (6500.0, 500.0),
+];
+const FIXED: usize = 4;
+/// The parallel branch's fixed F4, F5 and F6 (frequency, bandwidth): Klatt's values, F6 where
+/// [s] has its peak.
+const PARALLEL_FIXED: [(f32, f32); 3] = [(3400.0, 300.0), (3900.0, 400.0), (4900.0, 1000.0)];
 /// Output gain that puts typical speech peaks near 0.5 full scale (no clipping).
 const OUTPUT_GAIN: f32 = 0.025;
-/// Level of the parallel frication branch: sibilants end up 5–10 dB below vowels, as in speech.
-const FRICATION_GAIN: f32 = 6.0;
+/// Level of the parallel frication branch relative to the cascade: `frication` 1.0 is about
+/// 12 dB below a steady open vowel, which is where [s] and [t]'s burst sit in speech.
+const FRICATION_GAIN: f32 = 3.2;
 /// Level of aspiration noise in the cascade ([h], voiceless stop release, breathy voicing).
 const ASPIRATION_GAIN: f32 = 1.2;
+/// First-order pre-emphasis of the voiced path (0 = none).
+const PRE_EMPHASIS: f32 = 0.5;
 /// One-pole smoothing of the glottal pulse (1.0 = none): a slight extra spectral tilt.
-const TILT: f32 = 0.8;
+const TILT: f32 = 1.0;
 
 /// A two-pole digital resonator (Klatt 1980, eq. 2): `y = a·x + b·y1 + c·y2`.
 #[derive(Clone, Copy, Default, Debug)]
@@ -165,14 +194,19 @@ impl Noise {
 #[derive(Clone, Debug)]
 pub struct Synthesizer {
     rate: f32,
-    cascade: [Resonator; VARIABLE_FORMANTS + 2],
+    cascade: [Resonator; VARIABLE_FORMANTS + FIXED],
     nasal_pole: Resonator,
     nasal_zero: AntiResonator,
-    fric_low: Resonator,
-    fric_high: Resonator,
-    fric_gains: (f32, f32),
+    /// Parallel resonators on F2, F3 (tuned per frame) and the fixed F4, F5, F6.
+    parallel: [Resonator; 5],
+    gains: NoiseShape,
+    /// Scales the parallel branch so that a frame's `frication` sets its loudness whatever the
+    /// spectrum's shape.
+    fric_norm: f32,
     tilt: f32,
     noise: Noise,
+    last_fric_noise: f32,
+    last_cascade: f32,
     /// Position in the current glottal period, in samples.
     phase: f32,
     period: f32,
@@ -183,22 +217,28 @@ impl Synthesizer {
     /// A synthesizer producing `sample_rate` Hz output.
     pub fn new(sample_rate: u32) -> Synthesizer {
         let rate = sample_rate as f32;
-        let mut cascade = [Resonator::default(); VARIABLE_FORMANTS + 2];
+        let mut cascade = [Resonator::default(); VARIABLE_FORMANTS + FIXED];
         for (res, &(f, bw)) in cascade[VARIABLE_FORMANTS..].iter_mut().zip(&FIXED_FORMANTS) {
             res.tune(f, bw, rate);
         }
         let mut nasal_pole = Resonator::default();
         nasal_pole.tune(NASAL_POLE_HZ, 100.0, rate);
+        let mut parallel = [Resonator::default(); 5];
+        for (res, &(f, bw)) in parallel[2..].iter_mut().zip(&PARALLEL_FIXED) {
+            res.tune_peak(f, bw, rate);
+        }
         Synthesizer {
             rate,
             cascade,
             nasal_pole,
             nasal_zero: AntiResonator::default(),
-            fric_low: Resonator::default(),
-            fric_high: Resonator::default(),
-            fric_gains: (0.0, 0.0),
+            parallel,
+            gains: NoiseShape::NONE,
+            fric_norm: 0.0,
             tilt: 0.0,
             noise: Noise(0x5EED_1234),
+            last_fric_noise: 0.0,
+            last_cascade: 0.0,
             phase: 0.0,
             period: 0.0,
             previous: None,
@@ -228,7 +268,7 @@ impl Synthesizer {
                 let voicing = lerp(start.voicing, frame.voicing);
                 let aspiration = lerp(start.aspiration, frame.aspiration);
                 let frication = lerp(start.frication, frame.frication);
-                out.push(self.sample(frame.f0, voicing, aspiration, frication, frame.noise.flat));
+                out.push(self.sample(frame.f0, voicing, aspiration, frication));
             }
             self.previous = Some(*frame);
         }
@@ -239,14 +279,32 @@ impl Synthesizer {
             self.cascade[k].tune(frame.formants[k], frame.bandwidths[k], self.rate);
         }
         self.nasal_zero.tune(frame.nasal_zero, 100.0, self.rate);
-        let (f, bw, _) = frame.noise.low;
-        self.fric_low.tune_peak(f, bw, self.rate);
-        let (f, bw, _) = frame.noise.high;
-        self.fric_high.tune_peak(f, bw, self.rate);
-        self.fric_gains = (frame.noise.low.2, frame.noise.high.2);
+        // The parallel F2 and F3 are wider than the cascade's: frication excites a damped tract.
+        let mut bands = [(0.0, 0.0); 5];
+        for (k, band) in bands.iter_mut().enumerate().take(2) {
+            let bw = (frame.bandwidths[k + 1] * 1.5).max(150.0);
+            self.parallel[k].tune_peak(frame.formants[k + 1], bw, self.rate);
+            *band = (frame.formants[k + 1], bw);
+        }
+        bands[2..].copy_from_slice(&PARALLEL_FIXED);
+        self.gains = frame.noise;
+        // Noise power through the branch, relative to white noise through the bypass alone: a
+        // resonator of unit peak gain and bandwidth B passes about (π/2)·B of the spectrum, and
+        // the first difference weights frequency f by 2·sin(πf/rate).
+        let nyquist = self.rate / 2.0;
+        let mut power = frame.noise.bypass * frame.noise.bypass;
+        for (k, &(f, bw)) in bands.iter().enumerate() {
+            let g = frame.noise.peaks[k] * 2.0 * (PI * f.min(0.45 * self.rate) / self.rate).sin();
+            power += g * g * (PI / 2.0) * bw / nyquist;
+        }
+        self.fric_norm = if power > 0.0 {
+            power.sqrt().recip()
+        } else {
+            0.0
+        };
     }
 
-    fn sample(&mut self, f0: f32, voicing: f32, aspiration: f32, frication: f32, flat: f32) -> f32 {
+    fn sample(&mut self, f0: f32, voicing: f32, aspiration: f32, frication: f32) -> f32 {
         let glottal = self.glottal(f0);
         // Open-phase modulation makes aspiration mix naturally with voicing (breathy voice).
         let open = self.phase < self.period * OPEN_QUOTIENT;
@@ -257,12 +315,23 @@ impl Synthesizer {
         for res in self.cascade.iter_mut().rev() {
             y = res.step(y);
         }
+        // A gentle pre-emphasis lifts F2–F4, where a listener (and a recognizer) finds most of
+        // the place cues, to the level of natural voices (about +6 dB at 3–4 kHz).
+        let cascade = y - PRE_EMPHASIS * self.last_cascade;
+        self.last_cascade = y;
+        let y = cascade / (1.0 - PRE_EMPHASIS);
         let fric_noise = self.noise.next() * frication;
-        let (g_low, g_high) = self.fric_gains;
-        let fric = self.fric_low.step(fric_noise) * g_low
-            - self.fric_high.step(fric_noise) * g_high
-            + fric_noise * flat;
-        (y + fric * FRICATION_GAIN) * OUTPUT_GAIN
+        // Klatt feeds the parallel resonators the noise's first difference, which keeps their
+        // low-frequency skirts out of the high-frequency sounds; signs alternate so neighbouring
+        // peaks add rather than cancel between them.
+        let diff = fric_noise - self.last_fric_noise;
+        self.last_fric_noise = fric_noise;
+        let mut fric = fric_noise * self.gains.bypass;
+        for (k, res) in self.parallel.iter_mut().enumerate() {
+            let sign = if k % 2 == 0 { 1.0 } else { -1.0 };
+            fric += sign * self.gains.peaks[k] * res.step(diff);
+        }
+        (y + fric * self.fric_norm * FRICATION_GAIN) * OUTPUT_GAIN
     }
 
     /// The KLGLOTT88 glottal flow derivative `2at − 3bt²` over the open phase, then closed, run
@@ -286,4 +355,4 @@ impl Synthesizer {
 }
 
 /// Fraction of each glottal period during which the glottis is open.
-const OPEN_QUOTIENT: f32 = 0.6;
+const OPEN_QUOTIENT: f32 = 0.5;

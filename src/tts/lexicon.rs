@@ -1,17 +1,23 @@
-//! The exception lexicon: pronunciations of frequent words that the letter-to-sound rules get
-//! wrong (function words, irregular spellings, number and unit words).
+//! The pronouncing lexicon: Sotto's own entries (`lexicon.txt`: function words with the stress
+//! they take in speech, number and unit words, letters), then a selection of the CMU Pronouncing
+//! Dictionary (`cmudict.txt`, BSD licence, Carnegie Mellon University; its notice heads the file).
 //!
-//! `lexicon.txt` holds one `word PHONES` entry per line, with ARPAbet phones taken from the CMU
-//! Pronouncing Dictionary (BSD-style licence, Carnegie Mellon University) and lexical stress
-//! digits added for Sotto.
+//! `cmudict.txt` is made by `scripts/voice/make_lexicon.sh` (`examples/make_lexicon.rs`): the
+//! dictionary's words that are whole words in Whisper's vocabulary (a ranking of the words common
+//! in English text) and their contractions, minus every word that
+//! [`morphology`](super::morphology) derives from a listed stem or that the letter-to-sound rules
+//! ([`lts`]) already pronounce exactly as the dictionary does. A word in neither list is derived
+//! from a listed stem if it can be, else spelled by rule. The file is 250 KB (78 KB gzipped).
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use super::lts;
+use super::morphology;
 use super::phoneme::{parse_arpabet, Phone};
 
 const LEXICON_TEXT: &str = include_str!("lexicon.txt");
+const CMUDICT_TEXT: &str = include_str!("cmudict.txt");
 
 /// Words that carry no pitch accent: articles, auxiliaries, pronouns, prepositions, conjunctions.
 const FUNCTION_WORDS: &[&str] = &[
@@ -37,14 +43,45 @@ fn table() -> &'static HashMap<&'static str, Vec<Phone>> {
     })
 }
 
-/// Number of lexicon entries (for tests and reports).
+/// The dictionary's entry lines, sorted by word (its `;;;` header lines left out).
+fn cmudict() -> &'static [&'static str] {
+    static LINES: OnceLock<Vec<&'static str>> = OnceLock::new();
+    LINES.get_or_init(|| {
+        CMUDICT_TEXT
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with(";;;"))
+            .collect()
+    })
+}
+
+/// Number of entries in Sotto's own lexicon (for tests and reports).
 pub fn len() -> usize {
     table().len()
 }
 
-/// The lexicon's pronunciation of a lowercase word, if it has one.
-pub fn lookup(word: &str) -> Option<&'static [Phone]> {
-    table().get(word).map(Vec::as_slice)
+/// Number of entries taken from the CMU dictionary (for tests and reports).
+pub fn cmudict_len() -> usize {
+    cmudict().len()
+}
+
+/// Sotto's own entry for a lowercase word, if it has one.
+pub fn own_lookup(word: &str) -> Option<Vec<Phone>> {
+    table().get(word).cloned()
+}
+
+/// The listed pronunciation of a lowercase word, if either lexicon has one.
+pub fn lookup(word: &str) -> Option<Vec<Phone>> {
+    if let Some(phones) = table().get(word) {
+        return Some(phones.clone());
+    }
+    let lines = cmudict();
+    let entry_word = |line: &'static str| line.split_once(' ').map_or(line, |(w, _)| w);
+    let at = lines
+        .binary_search_by(|line| entry_word(line).cmp(word))
+        .ok()?;
+    lines[at]
+        .split_once(' ')
+        .and_then(|(_, p)| parse_arpabet(p))
 }
 
 /// Whether a lowercase word is a function word (spoken without a pitch accent).
@@ -82,16 +119,53 @@ const LETTER_NAMES: [&str; 26] = [
     "Z IY1",
 ];
 
+/// The word with accented Latin letters spelled in plain ASCII ("café" → "cafe", "Zoë" → "Zoe",
+/// "straße" → "strasse"), so that the rules, which read only ASCII letters, say every letter of
+/// a borrowed word or a name instead of dropping its accented vowels.
+pub fn plain_letters(written: &str) -> String {
+    let mut out = String::with_capacity(written.len());
+    for c in written.chars() {
+        let lower = c.to_lowercase().next().unwrap_or(c);
+        let plain = match lower {
+            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' => "a",
+            'ç' | 'č' | 'ć' => "c",
+            'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ę' | 'ě' => "e",
+            'ì' | 'í' | 'î' | 'ï' | 'ī' => "i",
+            'ñ' | 'ń' | 'ň' => "n",
+            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' => "o",
+            'ù' | 'ú' | 'û' | 'ü' | 'ū' | 'ů' => "u",
+            'ý' | 'ÿ' => "y",
+            'š' | 'ś' => "s",
+            'ž' | 'ź' | 'ż' => "z",
+            'ł' => "l",
+            'ř' => "r",
+            'ß' => "ss",
+            'æ' => "ae",
+            'œ' => "oe",
+            _ => {
+                out.push(c);
+                continue;
+            }
+        };
+        if c.is_uppercase() {
+            out.push_str(&plain.to_ascii_uppercase());
+        } else {
+            out.push_str(plain);
+        }
+    }
+    out
+}
+
 /// Letter by letter pronunciation of a word as written, when it should be spelled out: a lone
-/// letter other than "a" and "I", or an all-capitals word of two to four letters the lexicon
-/// does not know ("USB", "AI", "FBI"; but "IT" or "OK" read from the lexicon if listed).
+/// letter other than "a" and "I", or an all-capitals word of two to four letters that
+/// Sotto's own lexicon does not know ("USB", "AI", "FBI"; but "IT" or "OK" are read as words).
 pub fn spelled_out(written: &str) -> Option<Vec<Vec<Phone>>> {
     let letters: Vec<char> = written.chars().collect();
     let all_ascii = letters.iter().all(char::is_ascii_alphabetic);
     let lone = letters.len() == 1 && !matches!(letters[0], 'a' | 'A' | 'i' | 'I');
     let initialism = (2..=4).contains(&letters.len())
         && letters.iter().all(char::is_ascii_uppercase)
-        && lookup(&written.to_ascii_lowercase()).is_none();
+        && table().get(written.to_ascii_lowercase().as_str()).is_none();
     if !all_ascii || !(lone || initialism) {
         return None;
     }
@@ -101,28 +175,10 @@ pub fn spelled_out(written: &str) -> Option<Vec<Vec<Phone>>> {
         .collect()
 }
 
-/// Pronounces a lowercase word: the lexicon, then a lexicon stem plus a plural or possessive
-/// `s`, then the letter-to-sound rules.
+/// Pronounces a lowercase word: the lexicons, then a listed stem with a regular suffix, then the
+/// letter-to-sound rules.
 pub fn pronounce(word: &str) -> Vec<Phone> {
-    if let Some(phones) = lookup(word) {
-        return phones.to_vec();
-    }
-    let stem = word
-        .strip_suffix("'s")
-        .or_else(|| word.strip_suffix('s'))
-        .filter(|s| !s.ends_with('s'));
-    if let Some(phones) = stem.and_then(lookup) {
-        let mut phones = phones.to_vec();
-        let last = phones
-            .last()
-            .map(|p| super::phoneme::spec(p.phoneme).symbol);
-        let suffix = match last {
-            Some("S" | "Z" | "SH" | "ZH" | "CH" | "JH") => "IH0 Z",
-            Some("P" | "T" | "K" | "F" | "TH") => "S",
-            _ => "Z",
-        };
-        phones.extend(parse_arpabet(suffix).unwrap_or_default());
-        return phones;
-    }
-    lts::word_to_phones(word)
+    lookup(word)
+        .or_else(|| morphology::derive(word, lookup))
+        .unwrap_or_else(|| lts::word_to_phones(word))
 }

@@ -9,10 +9,12 @@ pub mod chunker;
 pub mod klatt;
 pub mod lexicon;
 pub mod lts;
+pub mod morphology;
 pub mod normalize;
 pub mod numbers;
 pub mod phoneme;
 pub mod prosody;
+mod segments;
 
 use prosody::{Ending, Phrase, Voicing, Word};
 
@@ -122,7 +124,8 @@ pub fn text_to_phrases(text: &str) -> Vec<Phrase> {
     let mut current = String::new();
     let flush_word = |current: &mut String, words: &mut Vec<Word>| {
         if !current.is_empty() {
-            let written = current.trim_matches('\'');
+            let plain = lexicon::plain_letters(current.trim_matches('\''));
+            let written = plain.as_str();
             let word = written.to_lowercase();
             if let Some(letters) = lexicon::spelled_out(written) {
                 words.extend(letters.into_iter().map(|phones| Word {

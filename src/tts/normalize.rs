@@ -296,6 +296,16 @@ fn expand<'a>(
             }
         }
     }
+    // "at 2 pm": a meridiem after a number said as the letters it is, not as a word ("pm" has no
+    // vowel to say, "am" is the verb).
+    if is_meridiem(core) && previous.is_some_and(ends_with_number_word) {
+        let said = if core.to_ascii_lowercase().starts_with('a') {
+            "a m"
+        } else {
+            "p m"
+        };
+        return (said.to_string(), false, trail);
+    }
     if let Some(said) = time(core, next_core) {
         let used = is_meridiem(next_core);
         return (said, used, if used { next_trail } else { trail });
@@ -378,6 +388,28 @@ fn money(
             if s == 1 { cent } else { cents }
         ),
     }
+}
+
+/// Whether spoken words end with a number an hour can be ("two", "eleven", "thirty", "o'clock").
+fn ends_with_number_word(spoken: &str) -> bool {
+    let last = spoken.rsplit(' ').next().unwrap_or("");
+    matches!(
+        last,
+        "one"
+            | "two"
+            | "three"
+            | "four"
+            | "five"
+            | "six"
+            | "seven"
+            | "eight"
+            | "nine"
+            | "ten"
+            | "eleven"
+            | "twelve"
+            | "o'clock"
+    ) || last.ends_with("teen")
+        || last.ends_with("ty")
 }
 
 fn is_meridiem(word: &str) -> bool {

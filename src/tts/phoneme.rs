@@ -1,7 +1,9 @@
 //! The phoneme inventory (ARPAbet, as in the CMU dictionary) and each phoneme's acoustic targets.
 //!
-//! Formant targets follow the published adult-male values of Peterson & Barney (1952) and Klatt
-//! (1980); durations follow Klatt's (1979) inherent and minimum durations.
+//! Vowel formants follow the adult-male averages of Peterson & Barney (1952); consonant loci,
+//! frication spectra and durations follow Klatt (1979, 1980): each consonant's place of
+//! articulation sets where the formants of a neighbouring vowel point to (its locus) and which
+//! resonances its noise excites.
 
 use super::klatt::NoiseShape;
 
@@ -26,6 +28,25 @@ pub enum Manner {
     Aspirate,
 }
 
+/// Where a consonant is made, which sets its formant locus and its noise spectrum.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Place {
+    /// Vowels, approximants and [h]: no locus of their own.
+    Open,
+    /// Lips: P B M (and W's rounding).
+    Labial,
+    /// Lip and teeth: F V.
+    Labiodental,
+    /// Tongue tip at the teeth: TH DH.
+    Dental,
+    /// Tongue tip at the ridge: T D N S Z.
+    Alveolar,
+    /// Tongue blade behind the ridge: SH ZH CH JH.
+    Postalveolar,
+    /// Tongue back at the soft palate: K G NG.
+    Velar,
+}
+
 /// Acoustic description of one phoneme.
 #[derive(Clone, Copy, Debug)]
 pub struct PhonemeSpec {
@@ -33,17 +54,18 @@ pub struct PhonemeSpec {
     pub symbol: &'static str,
     /// Manner class.
     pub manner: Manner,
+    /// Place of articulation (consonants).
+    pub place: Place,
     /// Whether the vocal folds vibrate.
     pub voiced: bool,
-    /// F1–F3 target in Hz (the locus for consonants; the onset for diphthongs).
+    /// F1–F3 target in Hz (the constriction's resonances for consonants; a diphthong's onset).
     pub formants: [f32; 3],
     /// F1–F3 at the end of a diphthong (equal to `formants` otherwise).
     pub glide_to: [f32; 3],
     /// Klatt's inherent and minimum durations, in milliseconds.
     pub duration_ms: (f32, f32),
-    /// Frication spectrum (fricatives, stop bursts, affricate release).
-    pub noise: NoiseShape,
-    /// Frication amplitude.
+    /// Loudness of the fricative, burst or affricate release (0 for none): 1.0 is about 12 dB
+    /// below an open vowel. Sibilants are loudest, [f θ] some 20 dB weaker (Klatt 1980).
     pub frication: f32,
 }
 
@@ -57,333 +79,364 @@ impl PhonemeSpec {
     pub fn is_sonorant(&self) -> bool {
         self.is_vowel() || matches!(self.manner, Manner::Approximant | Manner::Nasal)
     }
+
+    /// True for stops, affricates and fricatives.
+    pub fn is_obstruent(&self) -> bool {
+        matches!(
+            self.manner,
+            Manner::Stop | Manner::Affricate | Manner::Fricative
+        )
+    }
+
+    /// The spectrum of this phoneme's frication noise (fricative, burst or affricate release).
+    pub fn noise(&self) -> NoiseShape {
+        let stop = matches!(self.manner, Manner::Stop);
+        // Levels in dB of the parallel peaks F2, F3, F4, F5, F6 and of the flat bypass
+        // (after Klatt 1980, table III).
+        match self.place {
+            // Labial bursts and [f v]: flat, weak, no dominant peak.
+            Place::Labial | Place::Labiodental if stop => {
+                NoiseShape::from_db([Some(-6.0), None, None, None, None], Some(0.0))
+            }
+            Place::Labial | Place::Labiodental => {
+                NoiseShape::from_db([None, None, None, None, Some(-10.0)], Some(0.0))
+            }
+            // [θ ð]: flat like [f], with more of the highest frequencies.
+            Place::Dental => {
+                NoiseShape::from_db([None, None, None, Some(-6.0), Some(0.0)], Some(-3.0))
+            }
+            // [t d]: energy rising to the highest frequencies.
+            Place::Alveolar if stop => {
+                NoiseShape::from_db([None, Some(-18.0), Some(-9.0), Some(-4.0), Some(0.0)], None)
+            }
+            // [s z]: one strong high peak.
+            Place::Alveolar => {
+                NoiseShape::from_db([None, None, None, Some(-10.0), Some(0.0)], None)
+            }
+            // [sh zh ch jh]: a strong peak at F3 with a broad shoulder above.
+            Place::Postalveolar => {
+                NoiseShape::from_db([None, Some(0.0), Some(-5.0), Some(-7.0), Some(-9.0)], None)
+            }
+            // [k g]: compact, at the F2/F3 of the vowel it releases into.
+            Place::Velar => {
+                NoiseShape::from_db([Some(0.0), Some(-2.0), Some(-14.0), None, None], None)
+            }
+            Place::Open => NoiseShape::NONE,
+        }
+    }
 }
 
 /// Index of a phoneme in [`PHONEMES`].
 pub type Phoneme = u8;
 
-const fn n(low: (f32, f32, f32), high: (f32, f32, f32), flat: f32) -> NoiseShape {
-    NoiseShape { low, high, flat }
+const fn v(symbol: &'static str, f: [f32; 3], dur: (f32, f32)) -> PhonemeSpec {
+    PhonemeSpec {
+        symbol,
+        manner: Manner::Vowel,
+        place: Place::Open,
+        voiced: true,
+        formants: f,
+        glide_to: f,
+        duration_ms: dur,
+        frication: 0.0,
+    }
 }
 
-const QUIET: NoiseShape = NoiseShape::NONE;
-
-macro_rules! vowel {
-    ($sym:literal, $f:expr, $dur:expr) => {
-        PhonemeSpec {
-            symbol: $sym,
-            manner: Manner::Vowel,
-            voiced: true,
-            formants: $f,
-            glide_to: $f,
-            duration_ms: $dur,
-            noise: QUIET,
-            frication: 0.0,
-        }
-    };
+const fn dip(symbol: &'static str, f: [f32; 3], to: [f32; 3], dur: (f32, f32)) -> PhonemeSpec {
+    PhonemeSpec {
+        manner: Manner::Diphthong,
+        glide_to: to,
+        ..v(symbol, f, dur)
+    }
 }
 
-macro_rules! diphthong {
-    ($sym:literal, $f:expr, $to:expr, $dur:expr) => {
-        PhonemeSpec {
-            symbol: $sym,
-            manner: Manner::Diphthong,
-            voiced: true,
-            formants: $f,
-            glide_to: $to,
-            duration_ms: $dur,
-            noise: QUIET,
-            frication: 0.0,
-        }
-    };
+const fn c(
+    symbol: &'static str,
+    manner: Manner,
+    place: Place,
+    voiced: bool,
+    f: [f32; 3],
+    dur: (f32, f32),
+    frication: f32,
+) -> PhonemeSpec {
+    PhonemeSpec {
+        symbol,
+        manner,
+        place,
+        voiced,
+        formants: f,
+        glide_to: f,
+        duration_ms: dur,
+        frication,
+    }
 }
 
-macro_rules! consonant {
-    ($sym:literal, $manner:ident, $voiced:expr, $f:expr, $dur:expr, $noise:expr, $fric:expr) => {
-        PhonemeSpec {
-            symbol: $sym,
-            manner: Manner::$manner,
-            voiced: $voiced,
-            formants: $f,
-            glide_to: $f,
-            duration_ms: $dur,
-            noise: $noise,
-            frication: $fric,
-        }
-    };
-}
-
-const S_NOISE: NoiseShape = n((2600.0, 400.0, 0.1), (5600.0, 1600.0, 1.0), 0.0);
-const SH_NOISE: NoiseShape = n((2500.0, 500.0, 1.0), (4200.0, 1400.0, 0.6), 0.0);
-const F_NOISE: NoiseShape = n((1500.0, 1000.0, 0.15), (5000.0, 3000.0, 0.3), 0.4);
-const TH_NOISE: NoiseShape = n((1800.0, 1000.0, 0.1), (5500.0, 2500.0, 0.4), 0.35);
-const P_BURST: NoiseShape = n((800.0, 1000.0, 0.6), (2500.0, 2000.0, 0.2), 0.3);
-const T_BURST: NoiseShape = n((3500.0, 1500.0, 0.6), (5000.0, 1800.0, 1.0), 0.1);
-const K_BURST: NoiseShape = n((1900.0, 500.0, 1.0), (3200.0, 1200.0, 0.4), 0.0);
+use Manner::{Affricate, Approximant, Aspirate, Fricative, Nasal, Stop};
+use Place::{Alveolar, Dental, Labial, Labiodental, Open, Postalveolar, Velar};
 
 /// Every phoneme, indexed by [`Phoneme`].
 pub const PHONEMES: &[PhonemeSpec] = &[
-    vowel!("AA", [700.0, 1220.0, 2600.0], (240.0, 100.0)),
-    vowel!("AE", [660.0, 1720.0, 2410.0], (230.0, 80.0)),
-    vowel!("AH", [620.0, 1220.0, 2550.0], (140.0, 60.0)),
-    vowel!("AO", [600.0, 990.0, 2570.0], (240.0, 100.0)),
-    diphthong!(
+    v("AA", [730.0, 1090.0, 2440.0], (240.0, 100.0)),
+    v("AE", [660.0, 1720.0, 2410.0], (230.0, 80.0)),
+    v("AH", [640.0, 1190.0, 2390.0], (140.0, 60.0)),
+    v("AO", [570.0, 840.0, 2410.0], (240.0, 100.0)),
+    dip(
         "AW",
-        [700.0, 1220.0, 2600.0],
-        [420.0, 940.0, 2350.0],
-        (260.0, 100.0)
+        [720.0, 1250.0, 2500.0],
+        [420.0, 900.0, 2350.0],
+        (260.0, 100.0),
     ),
-    vowel!("AX", [500.0, 1400.0, 2500.0], (120.0, 55.0)),
-    diphthong!(
+    v("AX", [500.0, 1400.0, 2450.0], (120.0, 55.0)),
+    dip(
         "AY",
-        [690.0, 1230.0, 2600.0],
+        [700.0, 1200.0, 2500.0],
         [400.0, 1950.0, 2550.0],
-        (250.0, 150.0)
+        (250.0, 150.0),
     ),
-    vowel!("EH", [530.0, 1680.0, 2500.0], (150.0, 70.0)),
-    vowel!("ER", [470.0, 1270.0, 1540.0], (180.0, 80.0)),
-    diphthong!(
+    v("EH", [530.0, 1840.0, 2480.0], (150.0, 70.0)),
+    v("ER", [490.0, 1350.0, 1690.0], (180.0, 80.0)),
+    dip(
         "EY",
         [480.0, 1850.0, 2550.0],
         [330.0, 2200.0, 2700.0],
-        (190.0, 100.0)
+        (190.0, 100.0),
     ),
-    vowel!("IH", [400.0, 1900.0, 2570.0], (135.0, 40.0)),
-    vowel!("IY", [300.0, 2250.0, 3000.0], (155.0, 55.0)),
-    diphthong!(
+    v("IH", [390.0, 1990.0, 2550.0], (135.0, 40.0)),
+    v("IY", [270.0, 2290.0, 3010.0], (155.0, 55.0)),
+    dip(
         "OW",
         [540.0, 1000.0, 2400.0],
         [400.0, 800.0, 2300.0],
-        (220.0, 80.0)
+        (220.0, 80.0),
     ),
-    diphthong!(
+    dip(
         "OY",
-        [550.0, 960.0, 2400.0],
+        [550.0, 900.0, 2400.0],
         [360.0, 1900.0, 2500.0],
-        (280.0, 150.0)
+        (280.0, 150.0),
     ),
-    vowel!("UH", [450.0, 1100.0, 2350.0], (160.0, 60.0)),
-    diphthong!(
+    v("UH", [440.0, 1020.0, 2240.0], (160.0, 60.0)),
+    dip(
         "UW",
-        [350.0, 1250.0, 2200.0],
-        [300.0, 950.0, 2200.0],
-        (210.0, 70.0)
+        [330.0, 1150.0, 2250.0],
+        [300.0, 900.0, 2250.0],
+        (210.0, 70.0),
     ),
-    consonant!(
+    c(
         "B",
         Stop,
+        Labial,
         true,
-        [200.0, 900.0, 2100.0],
+        [200.0, 800.0, 2100.0],
         (85.0, 60.0),
-        P_BURST,
-        0.25
+        0.5,
     ),
-    consonant!(
+    c(
         "CH",
         Affricate,
+        Postalveolar,
         false,
-        [300.0, 1800.0, 2600.0],
+        [300.0, 1850.0, 2550.0],
         (70.0, 50.0),
-        SH_NOISE,
-        0.7
+        1.5,
     ),
-    consonant!(
+    c(
         "D",
         Stop,
+        Alveolar,
         true,
-        [200.0, 1700.0, 2600.0],
+        [200.0, 1700.0, 2650.0],
         (75.0, 50.0),
-        T_BURST,
-        0.3
+        1.0,
     ),
-    consonant!(
+    c(
         "DH",
         Fricative,
+        Dental,
         true,
-        [300.0, 1350.0, 2550.0],
+        [300.0, 1400.0, 2600.0],
         (50.0, 30.0),
-        TH_NOISE,
-        0.2
+        0.18,
     ),
-    consonant!(
+    c(
         "F",
         Fricative,
+        Labiodental,
         false,
-        [320.0, 1100.0, 2100.0],
+        [320.0, 1000.0, 2100.0],
         (100.0, 80.0),
-        F_NOISE,
-        0.35
+        0.15,
     ),
-    consonant!(
+    c(
         "G",
         Stop,
+        Velar,
         true,
-        [200.0, 1990.0, 2850.0],
+        [200.0, 1900.0, 2400.0],
         (80.0, 60.0),
-        K_BURST,
-        0.3
+        1.4,
     ),
-    consonant!(
+    c(
         "HH",
         Aspirate,
+        Open,
         false,
         [500.0, 1500.0, 2500.0],
         (80.0, 20.0),
-        QUIET,
-        0.0
+        0.0,
     ),
-    consonant!(
+    c(
         "JH",
         Affricate,
+        Postalveolar,
         true,
-        [300.0, 1800.0, 2600.0],
+        [300.0, 1850.0, 2550.0],
         (70.0, 50.0),
-        SH_NOISE,
-        0.5
+        1.0,
     ),
-    consonant!(
+    c(
         "K",
         Stop,
+        Velar,
         false,
-        [250.0, 1990.0, 2850.0],
+        [250.0, 1900.0, 2400.0],
         (80.0, 60.0),
-        K_BURST,
-        0.6
+        2.4,
     ),
-    consonant!(
+    c(
         "L",
         Approximant,
+        Open,
         true,
-        [330.0, 1050.0, 2880.0],
+        [360.0, 1000.0, 2800.0],
         (80.0, 40.0),
-        QUIET,
-        0.0
+        0.0,
     ),
-    consonant!(
+    c(
         "M",
         Nasal,
+        Labial,
         true,
         [270.0, 1000.0, 2200.0],
         (70.0, 60.0),
-        QUIET,
-        0.0
+        0.0,
     ),
-    consonant!(
+    c(
         "N",
         Nasal,
+        Alveolar,
         true,
-        [270.0, 1600.0, 2600.0],
+        [270.0, 1500.0, 2550.0],
         (60.0, 50.0),
-        QUIET,
-        0.0
+        0.0,
     ),
-    consonant!(
+    c(
         "NG",
         Nasal,
+        Velar,
         true,
-        [270.0, 2000.0, 2800.0],
+        [270.0, 1950.0, 2600.0],
         (95.0, 60.0),
-        QUIET,
-        0.0
+        0.0,
     ),
-    consonant!(
+    c(
         "P",
         Stop,
+        Labial,
         false,
-        [200.0, 900.0, 2100.0],
+        [250.0, 800.0, 2100.0],
         (90.0, 50.0),
-        P_BURST,
-        0.5
+        0.8,
     ),
-    consonant!(
+    c(
         "R",
         Approximant,
+        Open,
         true,
         [330.0, 1060.0, 1380.0],
         (80.0, 30.0),
-        QUIET,
-        0.0
+        0.0,
     ),
-    consonant!(
+    c(
         "S",
         Fricative,
+        Alveolar,
         false,
-        [320.0, 1600.0, 2600.0],
+        [320.0, 1700.0, 2650.0],
         (105.0, 60.0),
-        S_NOISE,
-        0.6
+        1.2,
     ),
-    consonant!(
+    c(
         "SH",
         Fricative,
+        Postalveolar,
         false,
-        [300.0, 1800.0, 2600.0],
+        [300.0, 1850.0, 2550.0],
         (105.0, 80.0),
-        SH_NOISE,
-        0.6
+        1.5,
     ),
-    consonant!(
+    c(
         "T",
         Stop,
+        Alveolar,
         false,
-        [200.0, 1700.0, 2600.0],
+        [250.0, 1700.0, 2650.0],
         (75.0, 50.0),
-        T_BURST,
-        0.6
+        2.0,
     ),
-    consonant!(
+    c(
         "TH",
         Fricative,
+        Dental,
         false,
-        [320.0, 1350.0, 2550.0],
+        [320.0, 1400.0, 2600.0],
         (90.0, 60.0),
-        TH_NOISE,
-        0.3
+        0.2,
     ),
-    consonant!(
+    c(
         "V",
         Fricative,
+        Labiodental,
         true,
-        [280.0, 1100.0, 2100.0],
+        [280.0, 1000.0, 2100.0],
         (60.0, 40.0),
-        F_NOISE,
-        0.2
+        0.12,
     ),
-    consonant!(
+    c(
         "W",
         Approximant,
+        Labial,
         true,
-        [290.0, 650.0, 2200.0],
+        [290.0, 610.0, 2150.0],
         (80.0, 60.0),
-        QUIET,
-        0.0
+        0.0,
     ),
-    consonant!(
+    c(
         "Y",
         Approximant,
+        Open,
         true,
-        [260.0, 2100.0, 3020.0],
+        [260.0, 2070.0, 3020.0],
         (80.0, 40.0),
-        QUIET,
-        0.0
+        0.0,
     ),
-    consonant!(
+    c(
         "Z",
         Fricative,
+        Alveolar,
         true,
-        [280.0, 1600.0, 2600.0],
+        [280.0, 1700.0, 2650.0],
         (75.0, 40.0),
-        S_NOISE,
-        0.35
+        0.6,
     ),
-    consonant!(
+    c(
         "ZH",
         Fricative,
+        Postalveolar,
         true,
-        [280.0, 1800.0, 2600.0],
+        [280.0, 1850.0, 2550.0],
         (70.0, 40.0),
-        SH_NOISE,
-        0.35
+        0.6,
     ),
 ];
 
@@ -400,8 +453,8 @@ pub fn spec(p: Phoneme) -> &'static PhonemeSpec {
     &PHONEMES[p as usize]
 }
 
-/// A phoneme in context: which one, its lexical stress (0 none, 1 primary, 2 secondary; vowels
-/// only) and whether it starts a word.
+/// A phoneme in context: which one and its lexical stress (0 none, 1 primary, 2 secondary;
+/// vowels only).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Phone {
     /// The phoneme.
