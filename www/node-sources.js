@@ -8,6 +8,17 @@ import { HUB_CATALOG_URL, mergeCatalogs } from './catalog.js';
 import { SottoError } from './errors.js';
 import { FolderStore } from './folder-store.js';
 import { ModelLibrary } from './model-library.js';
+import init, { Sha256Hasher } from './pkg/sotto.js';
+
+let ready = null;
+/**
+ * Instantiates the wasm engine once, from the bytes of `pkg/sotto_bg.wasm`: the engine and the
+ * downloads' SHA-256 hasher both need it.
+ */
+export function initEngine() {
+  ready ??= readFile(new URL('./pkg/sotto_bg.wasm', import.meta.url)).then((bytes) => init({ module_or_path: bytes }));
+  return ready;
+}
 
 /** The model cache's folder: `cacheDir`, else `$SOTTO_CACHE_DIR`, else `~/.cache/sotto`. */
 export function cacheFolder(cacheDir) {
@@ -89,7 +100,7 @@ const withNames = (files) =>
   Object.fromEntries(Object.entries(files).filter(([, v]) => v).map(([kind, v]) => [kind, { value: v, name: nameOf(v, DEFAULT_NAMES[kind]) }]));
 
 async function libraryFor({ cacheDir, onProgress }) {
-  const { Sha256Hasher } = await import('./pkg/sotto.js');
+  await initEngine();
   return new ModelLibrary({
     store: await FolderStore.open(cacheFolder(cacheDir)),
     createHasher: () => new Sha256Hasher(),

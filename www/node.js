@@ -6,20 +6,12 @@
 //   import { Transcriber } from 'sotto';
 //   const asr = await Transcriber.create({ model: './whisper-tiny.en' });
 //   console.log((await asr.transcribe('./hello.wav')).text);
-import { readFile } from 'node:fs/promises';
-import init, { Engine, decodeWav, version as engineVersion } from './pkg/sotto.js';
+import { Engine, decodeWav, version as engineVersion } from './pkg/sotto.js';
 import { SottoError, toError } from './errors.js';
-import { bytesFrom, filesOf, nameOf } from './node-sources.js';
+import { bytesFrom, filesOf, initEngine, nameOf } from './node-sources.js';
 import { encodeWav } from './wav.js';
 
 export { SottoError, encodeWav };
-
-let ready = null;
-/** Instantiates the wasm engine once, from the bytes of `pkg/sotto_bg.wasm`. */
-function initEngine() {
-  ready ??= readFile(new URL('./pkg/sotto_bg.wasm', import.meta.url)).then((bytes) => init({ module_or_path: bytes }));
-  return ready;
-}
 
 /** The engine's version (the crate version). */
 export async function version() {

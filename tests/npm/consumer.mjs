@@ -53,6 +53,8 @@ export async function prepareProject(name) {
   const stamp = join(dir, 'node_modules/.sotto-installed-lock');
   if ((await readFile(stamp, 'utf8').catch(() => null)) !== lock) {
     await npm(['ci', '--prefer-offline'], dir);
+    // A project with no registry packages (Node's) gets no node_modules from `npm ci`.
+    await mkdir(join(dir, 'node_modules'), { recursive: true });
     await writeFile(stamp, lock);
   }
   await npm(['install', '--no-save', '--offline', await tarball()], dir);
