@@ -1,51 +1,29 @@
-// Typings of the `sotto` package: the browser entry (sotto.js) and the Node 20 entry (node.js)
-// share class names; members that exist in only one of them say so.
+// Typings of the `sotto` package in browsers (sotto.js); Node's entry has its own (node.d.ts).
+// What both share is in common.d.ts.
+import type {
+  ChatModelApi,
+  ChatOptions,
+  GenerationOptions,
+  ProgressInfo,
+  RecognitionOptions,
+  Speech,
+  SottoErrorCode,
+  Transcript,
+  VoiceApi,
+  VoiceOptions,
+} from './common.js';
 
-/** What a `SottoError` is about; the message explains the fix. */
-export type SottoErrorCode =
-  /** A model source, file or option has the wrong shape. */
-  | 'source'
-  /** A file cannot be read (Node: path missing or unreadable). */
-  | 'file'
-  /** Audio input is not a readable WAV file. */
-  | 'audio'
-  /** The model files are not valid (header, shapes, tokenizer). */
-  | 'model'
-  /** The voice settings are invalid. */
-  | 'voice'
-  /** The engine failed while working. */
-  | 'engine'
-  /** The browser lacks a needed feature (module workers, AudioWorklet, microphone). */
-  | 'unsupported'
-  /** The engine worker could not start or crashed. */
-  | 'worker'
-  /** The object was disposed while a request was pending. */
-  | 'disposed'
-  /** A pipeline stage failed during a conversation (from the `error` event). */
-  | 'asr'
-  | 'llm'
-  | 'tts'
-  /** Downloads: already downloading, cancelled, an HTTP failure, a size mismatch. */
-  | 'busy'
-  | 'cancelled'
-  | 'http'
-  | 'size'
-  /** Model cache: unknown id, missing or corrupt files, failed hash check, storage full, wrong role. */
-  | 'unknown-model'
-  | 'missing'
-  | 'missing-file'
-  | 'corrupt'
-  | 'integrity'
-  | 'storage'
-  | 'import'
-  | 'role';
-
-/** Every error the API throws or emits: `code` says what failed, the message how to fix it. */
-export class SottoError extends Error {
-  constructor(code: SottoErrorCode | string, message: string);
-  readonly name: 'SottoError';
-  readonly code: SottoErrorCode | string;
-}
+export { SottoError } from './common.js';
+export type {
+  ChatOptions,
+  GenerationOptions,
+  ProgressInfo,
+  RecognitionOptions,
+  Speech,
+  SottoErrorCode,
+  Transcript,
+  VoiceOptions,
+} from './common.js';
 
 /** Model bytes in the browser. */
 export type ModelBytes = ArrayBuffer | ArrayBufferView | Blob;
@@ -63,44 +41,21 @@ export interface ModelFiles {
 }
 
 /**
- * A model source: a catalog id (`'whisper-tiny.en-q8_0'`), a URL (hub or same-origin; a folder
- * URL for Whisper), bytes (a GGUF file), or its files one by one.
+ * A model source: a catalog id (`'whisper-tiny.en-q8_0'`); a URL, absolute (same-origin, or
+ * cross-origin from a server that sends CORS headers) or relative to the page: a chat model's
+ * `.gguf`, for Whisper its weights' URL (`config.json` and `tokenizer.json` beside them) or its
+ * folder's; bytes (a GGUF file; a `Blob` without a name counts as GGUF); or its files one by one.
  */
 export type ModelSource = string | URL | ModelBytes | ModelFiles;
 
-/** Reply generation settings. */
-export interface GenerationOptions {
-  maxTokens?: number;
-  temperature?: number;
-  topK?: number;
-  topP?: number;
-  repetitionPenalty?: number;
-  seed?: number;
-  /** Strings that end the reply. */
-  stop?: string[];
-}
-
-/** Speech recognition (decoding) settings. */
-export interface RecognitionOptions {
-  /** A language code (`'en'`), or null to detect it. */
-  language?: string | null;
-  /** Above this no-speech probability a turn counts as silence; 1 disables the gate. */
-  noSpeechThreshold?: number;
-  maxTokens?: number;
-  fullWindow?: boolean;
-}
-
-/** The voice's settings. */
-export interface VoiceOptions {
-  /** Speaking rate, 1 = normal. */
-  rate?: number;
-  /** Pitch factor, 1 = normal (embedded voice). */
-  pitch?: number;
-  /** Output sample rate (embedded voice). */
-  sampleRate?: 16000 | 22050 | 24000 | 48000;
+/**
+ * `Sotto`'s voice settings: the embedded voice's rate and pitch (its sample rate follows the
+ * speakers'), and the system voice.
+ */
+export interface AssistantVoiceOptions extends Omit<VoiceOptions, 'sampleRate'> {
   /**
-   * `Sotto` only: speak replies with a *local* system voice (`speechSynthesis`, never a network
-   * voice) for `lang`; any chunk it cannot speak is spoken by the embedded voice. Default false.
+   * Speak replies with a *local* system voice (`speechSynthesis`, never a network voice) for
+   * `lang`; any chunk it cannot speak is spoken by the embedded voice. Default false.
    */
   system?: boolean;
   /** The replies' language (BCP 47) for choosing the system voice; default 'en-US'. */
@@ -114,17 +69,6 @@ export interface SystemVoiceInfo {
   /** The chosen voice's name, or null. */
   name: string | null;
   lang: string;
-}
-
-/** Download progress of a model. */
-export interface ProgressInfo {
-  model: string;
-  loaded: number;
-  total: number | null;
-  percent: number | null;
-  bytesPerSecond: number | null;
-  secondsLeft: number | null;
-  files: { name: string; loaded: number; total: number | null }[];
 }
 
 export interface SottoOptions {
@@ -163,7 +107,7 @@ export interface SottoOptions {
   /** How often (ms) a growing utterance is re-transcribed for `partial` events. */
   partialIntervalMs?: number;
   generation?: GenerationOptions;
-  voice?: VoiceOptions;
+  voice?: AssistantVoiceOptions;
   recognition?: RecognitionOptions;
   /** Called while models download. */
   onProgress?: (progress: ProgressInfo) => void;
@@ -229,7 +173,7 @@ export interface SottoEventMap {
   'digital-silence': { type: 'digital-silence'; for_ms: number };
   /** Sound arrives again after a `digital-silence`. */
   'digital-silence-ended': { type: 'digital-silence-ended' };
-  error: { type?: 'error'; stage?: 'asr' | 'llm' | 'tts'; code?: SottoErrorCode | string; message: string };
+  error: { type?: 'error'; stage?: 'asr' | 'llm' | 'tts' | 'engine'; code?: SottoErrorCode; message: string };
   /** The microphone level, in dBFS. */
   level: { db: number };
   playback: { rendered: number };
@@ -250,21 +194,6 @@ export interface EngineFacts {
   /** Why the single-threaded build runs, when the threaded one was not used. */
   singleThreadReason?: string;
   startupMs: number;
-}
-
-/** A transcription. */
-export interface Transcript {
-  text: string;
-  tokens: number[];
-  language: string | null;
-  no_speech_prob: number;
-  timings_ms: { mel: number; encoder: number; decoder: number; per_token: number };
-}
-
-/** PCM from the voice. */
-export interface Speech {
-  samples: Float32Array;
-  sampleRate: number;
 }
 
 /** A catalog or cached model, as `models.list()` reports it. */
@@ -299,10 +228,13 @@ export class Sotto extends EventTarget {
   readonly systemVoice: SystemVoiceInfo | null;
   /** Listens to an event; returns a function that stops listening. */
   on<K extends SottoEventType>(type: K, listener: (event: SottoEventMap[K]) => void): () => void;
-  /** Loads a model for a role (`chatTemplate`: see `SottoOptions.chatTemplate`). */
+  /**
+   * Loads a model for a role (`chatTemplate`: see `SottoOptions.chatTemplate`); resolves with the
+   * model's id and a summary such as `'Whisper, English only'`.
+   */
   load(role: 'asr' | 'llm', source: ModelSource, options?: { chatTemplate?: string }): Promise<{ role: 'asr' | 'llm'; model: string; summary: string }>;
   /** Changes any of `create`'s options but the models. */
-  configure(options?: Omit<SottoOptions, 'asr' | 'llm' | 'onProgress' | 'threads'>): Promise<void>;
+  configure(options?: Omit<SottoOptions, 'asr' | 'llm' | 'chatTemplate' | 'onProgress' | 'threads'>): Promise<void>;
   /** Opens the microphone and starts listening (call from a user gesture). */
   start(): Promise<void>;
   /** Closes the microphone; a reply in progress goes on. */
@@ -321,70 +253,44 @@ export class Sotto extends EventTarget {
   dispose(): void;
 }
 
-/** A path (Node) or bytes. */
-export type FileInput = string | URL | ArrayBuffer | ArrayBufferView;
-
 export interface TranscriberOptions extends RecognitionOptions {
-  /**
-   * Browser: a model source. Node: a folder path (config.json, tokenizer.json, model.gguf or
-   * model.safetensors) or `{config, tokenizer, weights}` as paths or bytes.
-   */
-  model: ModelSource | { config: FileInput; tokenizer: FileInput; weights: FileInput };
-  /** Browser: download progress. */
+  /** A model source: a catalog id, a URL, or the Whisper files' bytes. */
+  model: ModelSource;
+  /** Called while the model downloads (URL and catalog sources). */
   onProgress?: (progress: ProgressInfo) => void;
-  /** Browser: most helper threads (see `SottoOptions.threads`); Node runs single-threaded. */
+  /** Most helper threads (see `SottoOptions.threads`). */
   threads?: number;
 }
 
 /** Speech to text without a microphone. */
 export class Transcriber {
   static create(options: TranscriberOptions): Promise<Transcriber>;
-  /** 16 kHz mono samples, WAV bytes (a `Blob`/`File` in browsers), or (Node) a WAV file path. */
-  transcribe(input: Float32Array | FileInput | Blob): Promise<Transcript>;
+  /** 16 kHz mono samples, or a WAV file's bytes (`ArrayBuffer`, typed array, `Blob`, `File`). */
+  transcribe(input: Float32Array | ArrayBuffer | ArrayBufferView | Blob): Promise<Transcript>;
   dispose(): void;
 }
 
-export interface ChatModelOptions {
-  /** A GGUF chat model: a model source (browser) or a path / bytes (Node). */
-  model: ModelSource | FileInput;
-  /** Node: `tokenizer.json` when the GGUF has no tokenizer. */
-  tokenizer?: FileInput;
-  /** Node: `tokenizer_config.json` (chat template). */
-  tokenizerConfig?: FileInput;
-  /** A built-in template's name (`'gemma'`, `'chatml'`) or Jinja source; see `SottoOptions.chatTemplate`. */
-  chatTemplate?: string;
-  systemPrompt?: string | null;
-  generation?: GenerationOptions;
-  /** Browser: download progress. */
-  onProgress?: (progress: ProgressInfo) => void;
-  /** Browser: most helper threads (see `SottoOptions.threads`); Node runs single-threaded. */
+export interface ChatModelOptions extends ChatOptions {
+  /** A model source: a catalog id, a URL, a GGUF file's bytes, or its files (`tokenizer`...). */
+  model: ModelSource;
+  /** Most helper threads (see `SottoOptions.threads`). */
   threads?: number;
 }
 
 /** A text chat with a local model. */
-export class ChatModel {
+export class ChatModel implements ChatModelApi {
   static create(options: ChatModelOptions): Promise<ChatModel>;
-  /** Replies to `text`; `onToken` receives each piece as it is generated. */
   reply(text: string, options?: { onToken?: (piece: string) => void }): Promise<string>;
-  /** Node: forgets the conversation. */
-  reset?(): void;
+  reset(): Promise<void>;
   dispose(): void;
 }
 
 /** The embedded voice. */
-export class Voice {
+export class Voice implements VoiceApi {
   static create(options?: VoiceOptions): Promise<Voice>;
-  /** PCM, without playing. */
   synthesize(text: string): Promise<Speech>;
-  /** Browser: plays through the speakers (call from a user gesture the first time). */
-  speak?(text: string): Promise<Speech>;
-  /** Node: the speech as a 16-bit mono WAV file. */
-  toWav?(text: string): Promise<Uint8Array>;
+  toWav(text: string): Promise<Uint8Array>;
+  /** Plays through the speakers (call from a user gesture the first time); resolves once queued. */
+  speak(text: string): Promise<Speech>;
   dispose(): void;
 }
-
-/** Node: the engine's version. */
-export function version(): Promise<string>;
-
-/** Node: a 16-bit PCM mono WAV file of `samples` (floats in [-1, 1]). */
-export function encodeWav(samples: Float32Array, sampleRate: number): Uint8Array;

@@ -1,8 +1,14 @@
 // The model catalog: which models exist, their files, sizes and hashes.
 //
-// Two catalogs are merged: `models/catalog.json` (real models on the Hugging Face hub, pinned to a
-// revision) and, when present, `models/local-catalog.json` (models served next to the page, such
-// as the generated test models or a folder filled by `node models/fetch.mjs` for an offline demo).
+// Two catalogs are merged: the package's `models/catalog.json` (real models on the Hugging Face
+// hub, pinned to a revision), which ships in the module graph (`HUB_CATALOG_URL` is a
+// `new URL(..., import.meta.url)` that bundlers see and emit), and, when present,
+// `models/local-catalog.json` beside the page (or, in Node, in the working directory): models
+// served by the app itself, such as the generated test models or a folder filled by
+// `node models/fetch.mjs` for an offline demo.
+
+/** The package's catalog of hub models. */
+export const HUB_CATALOG_URL = new URL('./models/catalog.json', import.meta.url);
 
 /** Roles a model can play in the pipeline. */
 export const ROLES = ['asr', 'llm', 'voice'];
@@ -75,39 +81,59 @@ export function modelBytes(model) {
   return model.files.reduce((sum, f) => sum + (f.size ?? f.sizeHint ?? 0), 0);
 }
 
-async function fetchJson(url, optional) {
+/** The hub catalog, which must load: without it no catalog id resolves. */
+async function fetchHubCatalog(url) {
   let response;
   try {
     response = await fetch(url, { cache: 'no-cache' });
   } catch (err) {
-    if (optional) return null;
     throw new CatalogError(`Could not fetch the model catalog ${url}: ${err.message}`);
   }
-  if (response.status === 404 && optional) return null;
-  if (!response.ok) throw new CatalogError(`Could not fetch the model catalog ${url}: HTTP ${response.status}`);
+  if (!response.ok) {
+    throw new CatalogError(`Could not fetch the model catalog ${url}: HTTP ${response.status} (a bundler must emit the package's models/catalog.json; see "Bundlers" in its README)`);
+  }
   try {
     return await response.json();
   } catch (err) {
-    throw new CatalogError(`The model catalog ${url} is not valid JSON: ${err.message}`);
+    throw new CatalogError(`The model catalog ${url} is not valid JSON (${err.message}): the server sent another file in its place`);
   }
 }
 
 /**
- * Loads the hub catalog and the local one (models served beside the page). A local entry with the
- * same id as a hub entry replaces its URLs, so an offline demo folder is used before the network.
+ * The optional local catalog, or null when there is none: a failed request, any error status, or
+ * a body that is not JSON (a dev server answers unknown paths with its index.html) count as none.
  */
-export async function loadCatalog(baseUrl) {
-  const hubUrl = new URL('models/catalog.json', baseUrl).href;
-  const localUrl = new URL('models/local-catalog.json', baseUrl).href;
-  const [hub, local] = await Promise.all([fetchJson(hubUrl, true), fetchJson(localUrl, true)]);
+async function fetchLocalCatalog(url) {
+  try {
+    const response = await fetch(url, { cache: 'no-cache' });
+    if (!response.ok || /html/i.test(response.headers.get('Content-Type') ?? '')) return null;
+    return JSON.parse(await response.text());
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Merges the hub catalog and the local one (both parsed JSON; `local` may be null). A local entry
+ * with the same id as a hub entry replaces its URLs, so an offline folder is used before the
+ * network.
+ */
+export function mergeCatalogs(hub, hubUrl, local, localUrl) {
   const models = new Map();
-  for (const model of hub ? normalizeCatalog(hub, hubUrl, 'hub') : []) models.set(model.id, model);
+  for (const model of normalizeCatalog(hub, hubUrl, 'hub')) models.set(model.id, model);
   for (const model of local ? normalizeCatalog(local, localUrl, 'local') : []) {
     const known = models.get(model.id);
     const merged = known ? { ...known, ...model, name: model.name ?? known.name, hubFiles: known.files } : model;
     models.set(model.id, merged);
   }
   for (const model of models.values()) model.name ??= model.id;
-  if (models.size === 0) throw new CatalogError(`No models: neither ${hubUrl} nor ${localUrl} could be read`);
   return [...models.values()];
+}
+
+/** Loads the hub catalog and the local one, `models/local-catalog.json` relative to `pageUrl`. */
+export async function loadCatalog(pageUrl) {
+  const hubUrl = HUB_CATALOG_URL.href;
+  const localUrl = new URL('models/local-catalog.json', pageUrl).href;
+  const [hub, local] = await Promise.all([fetchHubCatalog(hubUrl), fetchLocalCatalog(localUrl)]);
+  return mergeCatalogs(hub, hubUrl, local, localUrl);
 }

@@ -3,7 +3,7 @@
 // one pinned on the first download), cancelable. A model is committed to the cache only when every
 // one of its files is complete and verified; on any failure its partial files are discarded.
 
-import { ModelStore, PART_BYTES, StoreError } from './model-store.js';
+import { PART_BYTES, StoreError } from './model-store.js';
 
 /** Download problems carry a `code`: network, http, size, short, integrity, quota, cancelled. */
 export class DownloadError extends Error {
@@ -93,9 +93,9 @@ class Progress {
 }
 
 /** Checks the quota before a download, with a message that says what to do. */
-async function checkQuota(model) {
+async function checkQuota(model, store) {
   const needed = model.files.reduce((sum, f) => sum + (f.size ?? f.sizeHint ?? 0), 0);
-  const { usage, quota } = await ModelStore.estimate();
+  const { usage, quota } = await store.estimate();
   const free = quota - usage;
   if (needed > free) {
     throw new DownloadError(
@@ -217,7 +217,7 @@ async function downloadFile(model, file, { store, createHasher, signal, progress
  * cache. Resolves with the manifest's files; rejects with a DownloadError or StoreError.
  */
 export async function downloadModel(model, { store, createHasher, signal, onProgress }) {
-  await checkQuota(model);
+  await checkQuota(model, store);
   const progress = new Progress(model, onProgress);
   const inner = new AbortController();
   const abort = () => inner.abort();

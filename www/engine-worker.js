@@ -3,8 +3,8 @@
 // answered by `{type: 'reply', id, result}` or `{type: 'reply', id, error: {code, message}}`;
 // the worker also sends `{type: 'event', event}` (assistant events) and `{type: 'progress', ...}`.
 // Microphone frames and reply audio travel over MessagePorts straight to and from the worklets.
-import { loadCatalog, fileKind } from './catalog.js';
-import { DownloadError, downloadModel, importFiles } from './downloader.js';
+import { loadCatalog } from './catalog.js';
+import { ModelLibrary } from './model-library.js';
 import { ModelStore, StoreError } from './model-store.js';
 import { SystemVoiceRoute } from './voice-route.js';
 
@@ -14,12 +14,9 @@ const SIMD_PROBE = new Uint8Array([
   0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11,
 ]);
 
-const pageUrl = new URL('./', import.meta.url).href;
 let wasm = null; // the engine's wasm-bindgen module: the threaded build or the single-threaded one
 const createHasher = () => new wasm.Sha256Hasher();
-let core = null; // {store, engine, facts}
-let catalog = null;
-const downloads = new Map(); // model id → AbortController
+let core = null; // {library, engine, facts}
 let playback = null; // MessagePort to the playback worklet
 let capture = null; // MessagePort from the capture worklet
 let lastLevelPost = 0;
@@ -91,16 +88,23 @@ async function startHelpers(module, memory, count) {
   return wasm.threadCount() - 1;
 }
 
-async function startEngine({ threads } = {}) {
+/** `page`: the page's URL, against which the local catalog (`models/local-catalog.json`) resolves. */
+async function startEngine({ threads, page } = {}) {
   const started = performance.now();
   const browserSimd = WebAssembly.validate(SIMD_PROBE);
   if (!browserSimd) {
     throw new Error('this browser lacks WebAssembly SIMD, which the engine needs (Chrome 91+, Firefox 89+, Safari 16.4+)');
   }
   const build = await loadWasm(threads);
-  const store = await ModelStore.open();
+  const library = new ModelLibrary({
+    store: await ModelStore.open(),
+    createHasher,
+    loadCatalog: () => loadCatalog(page ?? self.location.href),
+    onProgress: (progress) => post({ type: 'progress', ...progress }),
+    exists: (url) => fetch(url, { method: 'HEAD' }).then((r) => r.ok, () => false),
+  });
   return {
-    store,
+    library,
     engine: new wasm.Engine(),
     facts: {
       version: wasm.version(),
@@ -114,80 +118,20 @@ async function startEngine({ threads } = {}) {
   };
 }
 
-async function models() {
-  catalog ??= await loadCatalog(pageUrl);
-  return catalog;
-}
-
-async function findModel(id) {
-  const model = (await models()).find((m) => m.id === id);
-  if (model) return model;
-  const manifest = await core.store.manifest(id);
-  if (manifest) return { ...manifest, name: manifest.name ?? id, origin: 'imported' };
-  throw new StoreError('unknown-model', `No model "${id}" in the catalog or the cache`);
-}
-
 /** Catalog entries with their cache state, plus the storage figures. */
 async function describeModels() {
-  const [list, cached, storage] = await Promise.all([models(), core.store.list(), ModelStore.estimate()]);
-  const byId = new Map(cached.map((m) => [m.id, m]));
-  const known = new Set(list.map((m) => m.id));
-  const imported = cached
-    .filter((m) => !known.has(m.id))
-    .map((m) => ({ id: m.id, name: m.name ?? m.id, role: m.role ?? 'llm', files: m.files, origin: 'imported' }));
-  return {
-    models: [...list, ...imported].map((m) => ({ ...m, cached: byId.get(m.id) ?? null, inUse: loaded[m.role] === m.id })),
-    storage,
-  };
+  const [list, storage] = await Promise.all([core.library.list(), core.library.store.estimate()]);
+  return { models: list.map((m) => ({ ...m, inUse: loaded[m.role] === m.id })), storage };
 }
 
-async function download(model) {
-  if (downloads.has(model.id)) throw new DownloadError('busy', `${model.name} is already downloading`);
-  const controller = new AbortController();
-  downloads.set(model.id, controller);
-  try {
-    return await downloadModel(model, {
-      store: core.store,
-      createHasher,
-      signal: controller.signal,
-      onProgress: (progress) => post({ type: 'progress', ...progress }),
-    });
-  } finally {
-    downloads.delete(model.id);
-  }
-}
-
-/** Reads every file of a cached model, verified against its sha256, by kind. */
-async function readVerified(id) {
-  const manifest = await core.store.manifest(id);
-  if (!manifest) throw new StoreError('missing', `${id} is not downloaded yet`);
-  const files = {};
-  for (const file of manifest.files) {
-    const bytes = await core.store.read(id, file.name, createHasher);
-    files[file.kind ?? fileKind(file)] = { name: file.name, bytes, sha256: file.sha256 };
-  }
-  return { manifest, files };
-}
-
-/** Files (by kind) from the bytes the page sent: `{weights, config?, tokenizer?, ...}`. */
-function filesFromBytes(source) {
+/** Files (by kind) from the bytes the page sent (ArrayBuffers or Blobs): `{weights, config?, ...}`. */
+async function filesFromBytes(source) {
   const files = {};
   for (const [kind, value] of Object.entries(source.files)) {
-    files[kind] = { name: value.name ?? kind, bytes: new Uint8Array(value.bytes) };
+    const bytes = value.bytes instanceof Blob ? await value.bytes.arrayBuffer() : value.bytes;
+    files[kind] = { name: value.name ?? kind, bytes: new Uint8Array(bytes) };
   }
   return files;
-}
-
-/** An ad-hoc catalog entry for a URL: a .gguf file, or a folder of Whisper files. */
-function modelFromUrl(role, url) {
-  const href = new URL(url, pageUrl).href;
-  const id = `url-${href.replace(/^https?:\/\//, '').replace(/[^A-Za-z0-9._-]+/g, '-')}`.slice(0, 120);
-  const names = role === 'asr' && !/\.(gguf|safetensors)$/i.test(href)
-    ? ['config.json', 'tokenizer.json', 'model.safetensors']
-    : [href.split('/').pop()];
-  const base = href.endsWith('/') || names.length > 1 ? href.replace(/\/?$/, '/') : href;
-  const files = names.map((name) => ({ name, url: names.length > 1 ? base + name : href, size: null, sha256: null }));
-  return { id, role, name: href, files: files.map((f) => ({ ...f, kind: fileKind(f) })) };
 }
 
 /** Loads `files` (by kind) into the engine for `role`. */
@@ -216,16 +160,15 @@ async function use({ role, source, chatTemplate }) {
   let files;
   let id;
   if (typeof source === 'string' || source?.url) {
-    const model = typeof source === 'string' ? await findModel(source) : modelFromUrl(role, source.url);
-    if (typeof source !== 'string' && !catalog.some((m) => m.id === model.id)) catalog.push({ ...model, origin: 'url' });
+    const { library } = core;
+    const model = typeof source === 'string' ? await library.find(source) : await library.fromUrl(role, source.url);
     if (model.role !== role) throw new StoreError('role', `${model.name} is a ${model.role} model, not ${role}`);
-    if (!(await core.store.manifest(model.id))) await download(model);
-    ({ files } = await readVerified(model.id));
+    files = await library.files(model);
     id = model.id;
     // Per-model decoding defaults (the random test models need the no-speech gate off).
     if (role === 'asr' && model.decode) core.engine.setAsr(model.decode);
   } else if (source?.files) {
-    files = filesFromBytes(source);
+    files = await filesFromBytes(source);
     id = `bytes-${role}`;
   } else {
     throw new StoreError('source', `a ${role} model source is a catalog id, {url} or {files}`);
@@ -237,38 +180,11 @@ async function use({ role, source, chatTemplate }) {
 
 /** Loads a cached model's files and checks their headers (the models panel's "Load"). */
 async function verify({ model: id }) {
-  const { files } = await readVerified(id);
+  const { files } = await core.library.read(id);
   return {
     model: id,
     files: Object.values(files).map((f) => ({ name: f.name, size: f.bytes.length, sha256: f.sha256, header: wasm.inspectModelFile(f.name, f.bytes) })),
   };
-}
-
-/** Files picked or dropped on the page become a model: a catalog model when they match one. */
-async function importPicked({ files }) {
-  const list = await models();
-  const hubName = (file) => (file.url ? new URL(file.url).pathname.split('/').pop() : file.name);
-  // A picked file stands for a catalog file when its name is the file's name or its hub name and
-  // its size agrees where the catalog knows it. Sizes tell apart the many `model.gguf`s.
-  const pickedFor = (entry) =>
-    files.find((p) => (p.name === entry.name || p.name === hubName(entry)) && (entry.size == null || entry.size === p.size));
-  const candidates = list.filter((m) => m.files.length > 0 && m.files.every(pickedFor));
-  const match =
-    candidates.find((m) => m.files.every((f) => f.size != null)) ??
-    candidates.find((m) => m.files.some((f) => hubName(f) !== f.name && files.some((p) => p.name === hubName(f))));
-  if (match) {
-    const renamed = match.files.map((entry) => {
-      const file = pickedFor(entry);
-      return file.name === entry.name ? file : new File([file], entry.name);
-    });
-    return { model: match.id, files: await importFiles(match, renamed, { store: core.store, createHasher }) };
-  }
-  const weights = files.find((f) => /\.(gguf|safetensors)$/i.test(f.name));
-  if (!weights) throw new StoreError('import', 'None of the chosen files is a model (.gguf or .safetensors)');
-  const id = `local-${weights.name.replace(/\.[^.]+$/, '').replace(/[^A-Za-z0-9._-]+/g, '-')}`;
-  const role = files.some((f) => f.name === 'config.json') ? 'asr' : 'llm';
-  const model = { id, name: weights.name, role, files: files.map((f) => ({ name: f.name, kind: fileKind(f), size: f.size, sha256: null })) };
-  return { model: id, files: await importFiles(model, files, { store: core.store, createHasher }) };
 }
 
 // --- The conversation loop -------------------------------------------------------------------
@@ -396,18 +312,15 @@ function onPlaybackMessage(message) {
 const handlers = {
   init: async () => core.facts,
   models: describeModels,
-  download: async ({ model }) => ({ model, files: await download(await findModel(model)) }),
-  cancel: async ({ model }) => {
-    downloads.get(model)?.abort();
-    return { model, cancelled: downloads.has(model) };
-  },
+  download: async ({ model }) => ({ model, files: await core.library.download(await core.library.find(model)) }),
+  cancel: async ({ model }) => ({ model, cancelled: core.library.cancel(model) }),
   remove: async ({ model }) => {
-    await core.store.remove(model);
+    await core.library.remove(model);
     return { model };
   },
   verify,
   load: verify,
-  import: importPicked,
+  import: async ({ files }) => core.library.import(files),
   use,
   configure: async ({ config, systemPrompt, generation, voice, asr }) => {
     if (config) core.engine.setConfig(config);
@@ -472,6 +385,7 @@ const handlers = {
     }
     return { text: reply };
   },
+  'chat-reset': async () => core.engine.resetConversation(),
 };
 
 let ready = null;

@@ -103,45 +103,14 @@ export class ModelStore {
     await Promise.all(requests.filter((r) => r.url.startsWith(prefix)).map((r) => this.cache.delete(r)));
   }
 
-  /**
-   * Reads a complete file into one buffer, hashing it again on the way: a file whose bytes no
-   * longer match its pinned sha256 is reported and removed instead of being handed to the engine.
-   */
-  async read(id, fileName, createHasher) {
-    const manifest = await this.manifest(id);
-    const entry = manifest?.files.find((f) => f.name === fileName);
-    if (!entry) throw new StoreError('missing', `${id}/${fileName} is not in the model cache`);
-    const bytes = new Uint8Array(entry.size);
-    const hasher = createHasher();
-    let offset = 0;
-    try {
-      for (let index = 0; index < entry.parts; index++) {
-        const response = await this.cache.match(key(id, fileName, `part-${index}`));
-        if (!response) throw new StoreError('corrupt', `${id}/${fileName}: part ${index} is missing from the cache`);
-        const part = new Uint8Array(await response.arrayBuffer());
-        if (offset + part.length > bytes.length) throw new StoreError('corrupt', `${id}/${fileName}: the cached parts are larger than the file`);
-        bytes.set(part, offset);
-        hasher.update(part);
-        offset += part.length;
-      }
-      if (offset !== entry.size) {
-        throw new StoreError('corrupt', `${id}/${fileName}: the cache holds ${offset} of ${entry.size} bytes`);
-      }
-      const digest = hasher.hexDigest();
-      if (digest !== entry.sha256) {
-        throw new StoreError('corrupt', `${id}/${fileName}: cached bytes no longer match sha256 ${entry.sha256} (got ${digest})`);
-      }
-    } catch (err) {
-      if (err.code === 'corrupt') await this.remove(id);
-      throw err;
-    } finally {
-      hasher.free?.();
-    }
-    return bytes;
+  /** Part `index` of a stored file, or null when it is missing. */
+  async part(id, fileName, index) {
+    const response = await this.cache.match(key(id, fileName, `part-${index}`));
+    return response ? new Uint8Array(await response.arrayBuffer()) : null;
   }
 
   /** Bytes used and the quota the browser grants this origin. */
-  static async estimate() {
+  async estimate() {
     const estimate = (await navigator.storage?.estimate?.()) ?? {};
     return { usage: estimate.usage ?? 0, quota: estimate.quota ?? Infinity };
   }

@@ -1,31 +1,17 @@
-// Sotto in Node 20: transcribe, chat and speak on files, in-process (no Worker, no microphone).
-// The same class names as the browser entry (sotto.js); the wasm engine is loaded once from the
-// package's own file, so nothing goes to the network.
+// Sotto in Node 20: transcribe, chat and speak, in-process (no Worker, no microphone). The same
+// class names and model sources as the browser entry (sotto.js), plus file paths; models given by
+// URL or catalog id are downloaded once into a folder cache (`cacheDir`). The wasm engine is
+// loaded from the package's own file.
 //
 //   import { Transcriber } from 'sotto';
 //   const asr = await Transcriber.create({ model: './whisper-tiny.en' });
 //   console.log((await asr.transcribe('./hello.wav')).text);
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import init, { Engine, decodeWav, version as engineVersion } from './pkg/sotto.js';
+import { Engine, decodeWav, version as engineVersion } from './pkg/sotto.js';
+import { SottoError, toError } from './errors.js';
+import { bytesFrom, filesOf, initEngine, nameOf } from './node-sources.js';
+import { encodeWav } from './wav.js';
 
-/** Every error the API throws: `code` says what failed, the message says how to fix it. */
-export class SottoError extends Error {
-  constructor(code, message) {
-    super(message);
-    this.name = 'SottoError';
-    this.code = code;
-  }
-}
-
-const toError = (err, code = 'engine') => (err instanceof SottoError ? err : new SottoError(err?.code ?? code, err?.message ?? String(err)));
-
-let ready = null;
-/** Instantiates the wasm engine once, from the bytes of `pkg/sotto_bg.wasm`. */
-function initEngine() {
-  ready ??= readFile(new URL('./pkg/sotto_bg.wasm', import.meta.url)).then((bytes) => init({ module_or_path: bytes }));
-  return ready;
-}
+export { SottoError, encodeWav };
 
 /** The engine's version (the crate version). */
 export async function version() {
@@ -38,49 +24,13 @@ async function newEngine() {
   return new Engine();
 }
 
-/** Bytes from a path (string or URL) or bytes; `what` names the file in errors. */
-async function bytesFrom(value, what) {
-  if (value instanceof Uint8Array) return value;
-  if (value instanceof ArrayBuffer) return new Uint8Array(value);
-  if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-  if (typeof value === 'string' || value instanceof URL) {
-    try {
-      return new Uint8Array(await readFile(value));
-    } catch (err) {
-      throw new SottoError('file', `Cannot read the ${what} "${value}" (${err.code ?? err.message}): check the path.`);
-    }
-  }
-  throw new SottoError('source', `The ${what} must be a file path or bytes (Uint8Array, ArrayBuffer), not ${typeof value}.`);
+/** Every file of `files` (`{kind: {value, name}}`) as bytes, by kind. */
+async function readAll(files, what) {
+  const entries = await Promise.all(Object.entries(files).map(async ([kind, f]) => [kind, await bytesFrom(f.value, `${what} ${f.name}`)]));
+  return Object.fromEntries(entries);
 }
 
-async function isFile(path) {
-  return stat(path).then((s) => s.isFile(), () => false);
-}
-
-/** Whisper's three files from a folder path or `{config, tokenizer, weights}`. */
-async function whisperFiles(model) {
-  if (typeof model === 'string' || model instanceof URL) {
-    const folder = model instanceof URL ? model.pathname : model;
-    const info = await stat(folder).catch(() => null);
-    if (!info?.isDirectory()) {
-      throw new SottoError('file', `The Whisper model folder "${folder}" does not exist: pass a folder holding config.json, tokenizer.json and model.gguf (or model.safetensors).`);
-    }
-    const gguf = join(folder, 'model.gguf');
-    const weights = (await isFile(gguf)) ? gguf : join(folder, 'model.safetensors');
-    if (!(await isFile(weights))) {
-      throw new SottoError('file', `The Whisper model folder "${folder}" has neither model.gguf nor model.safetensors: put the weights there or pass {config, tokenizer, weights}.`);
-    }
-    return { config: join(folder, 'config.json'), tokenizer: join(folder, 'tokenizer.json'), weights };
-  }
-  if (!model?.config || !model?.tokenizer || !model?.weights) {
-    throw new SottoError('source', 'A Whisper model is a folder path or {config, tokenizer, weights} (paths or bytes).');
-  }
-  return model;
-}
-
-const nameOf = (value, fallback) => (typeof value === 'string' ? value : value instanceof URL ? value.pathname : fallback);
-
-/** 16 kHz mono samples from a Float32Array, WAV bytes or a WAV path. */
+/** 16 kHz mono samples from a Float32Array, WAV bytes, a Blob or a WAV path. */
 async function samplesFrom(input) {
   if (input instanceof Float32Array) return input;
   const name = nameOf(input, 'audio.wav');
@@ -95,30 +45,25 @@ async function samplesFrom(input) {
 /** Speech to text: `await (await Transcriber.create({model: './whisper'})).transcribe('a.wav')`. */
 export class Transcriber {
   /**
-   * `model`: a folder (config.json, tokenizer.json, model.gguf or model.safetensors) or
-   * `{config, tokenizer, weights}` as paths or bytes. `language`, `noSpeechThreshold` (1 disables
-   * the no-speech gate), `maxTokens` tune decoding.
+   * `model`: a Whisper folder (config.json, tokenizer.json, model.gguf or model.safetensors), its
+   * weights' path with those files beside them, `{config, tokenizer, weights}` as paths, bytes or
+   * Blobs, a URL or a catalog id (downloaded once into `cacheDir`, with `onProgress`).
+   * `language`, `noSpeechThreshold` (1 disables the no-speech gate), `maxTokens`, `fullWindow`
+   * tune decoding.
    */
-  static async create({ model, language, noSpeechThreshold, maxTokens } = {}) {
-    if (!model) throw new SottoError('source', 'Transcriber.create needs {model}: a Whisper folder path or {config, tokenizer, weights}.');
-    const files = await whisperFiles(model);
-    const [config, tokenizer, weights] = await Promise.all([
-      bytesFrom(files.config, 'Whisper config.json'),
-      bytesFrom(files.tokenizer, 'Whisper tokenizer.json'),
-      bytesFrom(files.weights, 'Whisper weights'),
-    ]);
+  static async create({ model, language, noSpeechThreshold, maxTokens, fullWindow, cacheDir, onProgress } = {}) {
+    if (!model) throw new SottoError('source', 'Transcriber.create needs {model}: a Whisper folder path, a URL, a catalog id or {config, tokenizer, weights}.');
+    const files = await filesOf('asr', model, { cacheDir, onProgress });
+    const bytes = await readAll(files, 'Whisper');
     const engine = await newEngine();
     try {
       try {
-        engine.loadAsr(config, tokenizer, weights, nameOf(files.weights, 'model.gguf'));
+        engine.loadAsr(bytes.config, bytes.tokenizer, bytes.weights, files.weights.name);
       } catch (err) {
-        const names = ['config', 'tokenizer', 'weights'].map((key) => nameOf(files[key], `${key} bytes`)).join(', ');
+        const names = ['config', 'tokenizer', 'weights'].map((kind) => files[kind].name).join(', ');
         throw new SottoError('model', `${err.message ?? err} (loading Whisper from ${names}: pass a Whisper model's config.json, tokenizer.json and GGUF or safetensors weights)`);
       }
-      const settings = {};
-      if (language !== undefined) settings.language = language;
-      if (noSpeechThreshold !== undefined) settings.noSpeechThreshold = noSpeechThreshold;
-      if (maxTokens !== undefined) settings.maxTokens = maxTokens;
+      const settings = Object.fromEntries(Object.entries({ language, noSpeechThreshold, maxTokens, fullWindow }).filter(([, v]) => v !== undefined));
       if (Object.keys(settings).length) engine.setAsr(settings);
     } catch (err) {
       engine.free();
@@ -131,7 +76,7 @@ export class Transcriber {
     this.engine = engine;
   }
 
-  /** `{text, tokens, language, noSpeechProb, timingsMs}` of a Float32Array (16 kHz), WAV bytes or a WAV path. */
+  /** `{text, tokens, language, no_speech_prob, timings_ms}` of 16 kHz samples, WAV bytes, a Blob or a WAV path. */
   async transcribe(input) {
     const samples = await samplesFrom(input);
     try {
@@ -150,21 +95,23 @@ export class Transcriber {
 /** A text chat with a local GGUF model: `await chat.reply('Hi', {onToken})` resolves with the reply. */
 export class ChatModel {
   /**
-   * `model`: a GGUF path or bytes; `tokenizer`/`tokenizerConfig`: optional tokenizer.json /
+   * `model`: a GGUF path, bytes, a Blob, a URL or a catalog id (downloaded once into `cacheDir`,
+   * with `onProgress`); `tokenizer`/`tokenizerConfig`: optional tokenizer.json /
    * tokenizer_config.json; `chatTemplate`: a built-in template's name (`gemma`, `chatml`) or Jinja
    * source, for a GGUF without a chat template.
    */
-  static async create({ model, tokenizer, tokenizerConfig, chatTemplate, systemPrompt, generation } = {}) {
-    if (!model) throw new SottoError('source', 'ChatModel.create needs {model}: a GGUF file path or its bytes.');
-    const gguf = await bytesFrom(model, 'GGUF chat model');
-    const tokenizerBytes = tokenizer ? await bytesFrom(tokenizer, 'tokenizer.json') : undefined;
-    const configBytes = tokenizerConfig ? await bytesFrom(tokenizerConfig, 'tokenizer_config.json') : undefined;
+  static async create({ model, tokenizer, tokenizerConfig, chatTemplate, systemPrompt, generation, cacheDir, onProgress } = {}) {
+    if (!model) throw new SottoError('source', 'ChatModel.create needs {model}: a GGUF file path, bytes, a URL or a catalog id.');
+    const files = await filesOf('llm', model, { cacheDir, onProgress });
+    if (tokenizer) files.tokenizer = { value: tokenizer, name: nameOf(tokenizer, 'tokenizer.json') };
+    if (tokenizerConfig) files.tokenizer_config = { value: tokenizerConfig, name: nameOf(tokenizerConfig, 'tokenizer_config.json') };
+    const bytes = await readAll(files, 'chat model');
     const engine = await newEngine();
     try {
       try {
-        engine.loadLlm(gguf, tokenizerBytes, configBytes, chatTemplate ?? undefined);
+        engine.loadLlm(bytes.weights, bytes.tokenizer, bytes.tokenizer_config, chatTemplate ?? undefined);
       } catch (err) {
-        throw new SottoError('model', `${nameOf(model, 'the model bytes')}: ${err.message ?? err} (pass a GGUF chat model, with its tokenizer.json when the GGUF has no tokenizer)`);
+        throw new SottoError('model', `${files.weights.name}: ${err.message ?? err} (pass a GGUF chat model, with its tokenizer.json when the GGUF has no tokenizer)`);
       }
       if (systemPrompt !== undefined) engine.setSystemPrompt(systemPrompt);
       if (generation) engine.setGeneration(generation);
@@ -197,7 +144,7 @@ export class ChatModel {
   }
 
   /** Forgets the conversation (keeps the model). */
-  reset() {
+  async reset() {
     this.engine.resetConversation();
   }
 
@@ -205,31 +152,6 @@ export class ChatModel {
     this.engine?.free();
     this.engine = null;
   }
-}
-
-/** A 16-bit PCM mono WAV file of `samples` (floats in [-1, 1]). */
-export function encodeWav(samples, sampleRate) {
-  const bytes = new Uint8Array(44 + samples.length * 2);
-  const view = new DataView(bytes.buffer);
-  const ascii = (offset, text) => [...text].forEach((c, i) => view.setUint8(offset + i, c.charCodeAt(0)));
-  ascii(0, 'RIFF');
-  view.setUint32(4, 36 + samples.length * 2, true);
-  ascii(8, 'WAVE');
-  ascii(12, 'fmt ');
-  view.setUint32(16, 16, true); // fmt chunk size
-  view.setUint16(20, 1, true); // PCM
-  view.setUint16(22, 1, true); // mono
-  view.setUint32(24, sampleRate, true);
-  view.setUint32(28, sampleRate * 2, true); // byte rate
-  view.setUint16(32, 2, true); // block align
-  view.setUint16(34, 16, true); // bits per sample
-  ascii(36, 'data');
-  view.setUint32(40, samples.length * 2, true);
-  for (let i = 0; i < samples.length; i++) {
-    const s = Math.max(-1, Math.min(1, samples[i]));
-    view.setInt16(44 + i * 2, s < 0 ? s * 0x8000 : s * 0x7fff, true);
-  }
-  return bytes;
 }
 
 /** The embedded voice: `synthesize` returns PCM, `toWav` a WAV file's bytes. */

@@ -9,17 +9,10 @@
 //   await assistant.start(); // microphone, hands-free
 import { AudioIo } from './audio-io.js';
 import { SystemSpeaker } from './system-speaker.js';
+import { encodeWav } from './wav.js';
+import { SottoError, toError } from './errors.js';
 
-/** Every error the API throws or emits: `code` says what failed, the message says how to fix it. */
-export class SottoError extends Error {
-  constructor(code, message) {
-    super(message);
-    this.name = 'SottoError';
-    this.code = code;
-  }
-}
-
-const toError = (err) => (err instanceof SottoError ? err : new SottoError(err?.code ?? 'engine', err?.message ?? String(err)));
+export { SottoError };
 
 /** Requests to the engine worker and the events it sends. */
 class EngineClient extends EventTarget {
@@ -32,7 +25,7 @@ class EngineClient extends EventTarget {
       if (data.type === 'reply') {
         const pending = this.pending.get(data.id);
         this.pending.delete(data.id);
-        if (data.error) pending?.reject(new SottoError(data.error.code, data.error.message));
+        if (data.error) pending?.reject(toError(data.error));
         else pending?.resolve(data.result);
       } else {
         this.dispatchEvent(new CustomEvent(data.type, { detail: data }));
@@ -61,6 +54,9 @@ class EngineClient extends EventTarget {
   }
 }
 
+/** The URL relative model URLs and the local catalog resolve against: the page's (or a worker's). */
+const baseUrl = () => globalThis.document?.baseURI ?? globalThis.location.href;
+
 /** Starts the engine worker. `threads` caps the helper threads (0: the single-threaded build). */
 async function startEngine(onProgress, threads) {
   let worker;
@@ -71,27 +67,28 @@ async function startEngine(onProgress, threads) {
   }
   const client = new EngineClient(worker);
   if (onProgress) client.addEventListener('progress', (e) => onProgress(e.detail));
-  const facts = await client.request('init', threads === undefined ? {} : { threads });
+  // The page's URL: relative model URLs and the local catalog resolve against it, not the worker's.
+  const facts = await client.request('init', { page: baseUrl(), ...(threads === undefined ? {} : { threads }) });
   return { client, facts };
 }
 
 async function bytesOf(value) {
-  if (value instanceof ArrayBuffer) return value;
+  if (value instanceof ArrayBuffer) return value.slice(0); // the caller's buffer stays usable
   if (ArrayBuffer.isView(value)) return value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength);
   if (value instanceof Blob) return value.arrayBuffer();
   throw new SottoError('source', 'model bytes must be an ArrayBuffer, a typed array, a Blob or a File');
 }
 
 /**
- * A model source for the engine: a catalog id, a URL (hub or same-origin; a folder URL for
- * Whisper), bytes (`ArrayBuffer`, typed array, `Blob`, `File`: a GGUF chat model or a Whisper GGUF
- * with `config`/`tokenizer`), or `{weights, config, tokenizer, tokenizerConfig}` of those.
+ * A model source for the engine: a catalog id, a URL (absolute, or relative to the page; a folder
+ * URL for Whisper), bytes (`ArrayBuffer`, typed array, `Blob`, `File`: a GGUF chat model or a
+ * Whisper GGUF with `config`/`tokenizer`), or `{weights, config, tokenizer, tokenizerConfig}` of
+ * those. Blobs go to the worker as they are (read there, not on the page); other bytes are copied.
  */
 async function resolveSource(source) {
-  if (typeof source === 'string') {
-    return /[/:]/.test(source) ? { source: { url: source }, transfer: [] } : { source, transfer: [] };
-  }
-  if (source instanceof URL) return { source: { url: source.href }, transfer: [] };
+  const url = (href) => ({ source: { url: new URL(href, baseUrl()).href }, transfer: [] });
+  if (typeof source === 'string') return /[/:]|\.(gguf|safetensors)$/i.test(source) ? url(source) : { source, transfer: [] };
+  if (source instanceof URL) return url(source.href);
   const parts = source instanceof Blob || source instanceof ArrayBuffer || ArrayBuffer.isView(source) ? { weights: source } : source;
   if (!parts?.weights) throw new SottoError('source', 'a model source is a catalog id, a URL, bytes, or {weights, config, tokenizer}');
   const kinds = { weights: 'weights', config: 'config', tokenizer: 'tokenizer', tokenizerConfig: 'tokenizer_config' };
@@ -99,9 +96,9 @@ async function resolveSource(source) {
   const transfer = [];
   for (const [key, kind] of Object.entries(kinds)) {
     if (!parts[key]) continue;
-    const bytes = await bytesOf(parts[key]);
+    const bytes = parts[key] instanceof Blob ? parts[key] : await bytesOf(parts[key]);
     files[kind] = { name: parts[key].name ?? (kind === 'weights' ? 'model.gguf' : `${kind}.json`), bytes };
-    transfer.push(bytes);
+    if (!(bytes instanceof Blob)) transfer.push(bytes);
   }
   return { source: { files }, transfer };
 }
@@ -364,13 +361,19 @@ export class Sotto extends EventTarget {
 
 /** Speech to text without a microphone: `await (await Transcriber.create({model})).transcribe(wav)`. */
 export class Transcriber {
-  static async create({ model, onProgress, language, noSpeechThreshold, maxTokens, threads } = {}) {
+  /**
+   * `model`: a model source; `language`, `noSpeechThreshold`, `maxTokens`, `fullWindow` tune
+   * decoding (as `Sotto`'s `recognition`); `onProgress`, `threads` as for `Sotto.create`.
+   */
+  static async create({ model, onProgress, language, noSpeechThreshold, maxTokens, fullWindow, threads } = {}) {
+    if (!model) throw new SottoError('source', 'Transcriber.create needs {model}: a catalog id, a URL or the Whisper files');
     const { client, facts } = await startEngine(onProgress, threads);
     const sotto = new Sotto(client, facts);
     try {
-      if (model) await sotto.load('asr', model);
+      await sotto.load('asr', model);
       // After loading: a catalog model's own decode settings apply first, the caller's override them.
-      const recognition = Object.fromEntries(Object.entries({ language, noSpeechThreshold, maxTokens }).filter(([, v]) => v !== undefined));
+      const settings = { language, noSpeechThreshold, maxTokens, fullWindow };
+      const recognition = Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined));
       if (Object.keys(recognition).length) await sotto.configure({ recognition });
     } catch (err) {
       sotto.dispose();
@@ -395,6 +398,7 @@ export class Transcriber {
 /** A text chat with a local model: `await chat.reply('Hi', {onToken})` resolves with the reply. */
 export class ChatModel {
   static async create({ model, chatTemplate, systemPrompt, generation, onProgress, threads } = {}) {
+    if (!model) throw new SottoError('source', 'ChatModel.create needs {model}: a catalog id, a URL or a GGUF file');
     const { client, facts } = await startEngine(onProgress, threads);
     const sotto = new Sotto(client, facts);
     try {
@@ -423,17 +427,27 @@ export class ChatModel {
     }
   }
 
+  /** Forgets the conversation (keeps the model). */
+  async reset() {
+    await this.sotto.client.request('chat-reset');
+  }
+
   dispose() {
     this.sotto.dispose();
   }
 }
 
-/** The embedded voice: `synthesize` returns PCM; `speak` plays it. */
+/** The embedded voice: `synthesize` returns PCM, `toWav` a WAV file's bytes; `speak` plays it. */
 export class Voice {
   static async create({ rate, pitch, sampleRate } = {}) {
     const { client, facts } = await startEngine();
     const sotto = new Sotto(client, facts);
-    await sotto.configure({ voice: { rate: rate ?? 1, pitch: pitch ?? 1, sampleRate: sampleRate ?? 24000 } });
+    try {
+      await sotto.configure({ voice: { rate: rate ?? 1, pitch: pitch ?? 1, sampleRate: sampleRate ?? 24000 } });
+    } catch (err) {
+      sotto.dispose();
+      throw toError(err);
+    }
     return new Voice(sotto);
   }
 
@@ -444,6 +458,12 @@ export class Voice {
   /** `{samples: Float32Array, sampleRate}` without playing. */
   synthesize(text) {
     return this.sotto.client.request('say', { text, play: false });
+  }
+
+  /** The speech as a 16-bit mono WAV file's bytes. */
+  async toWav(text) {
+    const { samples, sampleRate } = await this.synthesize(text);
+    return encodeWav(samples, sampleRate);
   }
 
   /** Speaks through the speakers (call from a user gesture the first time). */

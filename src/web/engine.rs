@@ -174,14 +174,12 @@ impl Engine {
             (weights, weights_name),
         )
         .map_err(js_error)?;
-        let summary = format!(
-            "Whisper, {} languages",
-            if transcriber.tokenizer.is_multilingual() {
-                "many"
-            } else {
-                "English only,"
-            }
-        );
+        let summary = if transcriber.tokenizer.is_multilingual() {
+            "Whisper, multilingual"
+        } else {
+            "Whisper, English only"
+        }
+        .to_string();
         self.assistant.recognizer_mut().transcriber = Some(transcriber);
         to_js(&ModelInfo {
             role: "asr",

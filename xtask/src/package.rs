@@ -7,13 +7,19 @@ use std::process::Command;
 use crate::{root, run, Result};
 
 /// The package's JavaScript files, from `dist/` (copied there from `www/`). The demo page's own
-/// files (index.html, app.js, models-ui.js, style.css, sw.js) stay out.
+/// files (index.html, app.js, models-ui.js, style.css, sw.js) stay out. The package is what the
+/// staging folder holds, so this list is the only list of its files.
 const SCRIPTS: &[&str] = &[
     "sotto.js",
     "node.js",
+    "node-sources.js",
+    "folder-store.js",
+    "errors.js",
+    "wav.js",
     "engine-worker.js",
     "catalog.js",
     "downloader.js",
+    "model-library.js",
     "model-store.js",
     "audio-io.js",
     "capture-worklet.js",
@@ -31,7 +37,13 @@ const WASM: &[(&str, &[&str])] = &[
 ];
 
 /// What `pkg-config/` contributes.
-const CONFIG: &[&str] = &["package.json", "README.md", "index.d.ts"];
+const CONFIG: &[&str] = &[
+    "package.json",
+    "README.md",
+    "index.d.ts",
+    "node.d.ts",
+    "common.d.ts",
+];
 
 /// Assembles `target/npm/sotto/` and packs it; returns the tarball's path.
 pub fn package() -> Result<PathBuf> {
