@@ -97,6 +97,7 @@ export interface SottoOptions {
    * reply for the text (`token` events) without speaking the rest.
    */
   reply?: { maxSentences?: number; maxTokens?: number; fullText?: boolean };
+  /**
    * With `speculateMs` on, also generate the reply to the speculative transcript, held back
    * until the end of the turn confirms it (default true).
    */
