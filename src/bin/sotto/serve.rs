@@ -18,7 +18,7 @@ pub struct Args {
     /// The folder served at `/` (the built demo).
     #[arg(long, default_value = "dist")]
     root: PathBuf,
-    /// A folder of model files served at `/models/` (overrides `ROOT/models`).
+    /// A folder of model files served at `/models/` (ahead of `ROOT/models`, which serves the rest).
     #[arg(long)]
     models: Option<PathBuf>,
     /// The port on 127.0.0.1.
@@ -85,27 +85,36 @@ struct Roots {
 }
 
 impl Roots {
-    /// Maps a URL path to a file, refusing anything that would leave the served folders.
+    /// Maps a URL path to a file, refusing anything that would leave the served folders. With a
+    /// models folder, `/models/…` is looked up there first and then in the site's own `models/`,
+    /// which still serves what the models folder lacks (the package's `catalog.json`).
     fn resolve(&self, url_path: &str) -> Option<PathBuf> {
         let decoded = percent_decode(url_path)?;
         let relative = decoded.trim_start_matches('/');
-        let (base, rest) = match (&self.models, relative.strip_prefix("models/")) {
-            (Some(models), Some(rest)) => (models.as_path(), rest),
-            _ => (self.site.as_path(), relative),
-        };
-        let mut path = base.to_path_buf();
-        for component in Path::new(rest).components() {
-            match component {
-                Component::Normal(part) => path.push(part),
-                Component::CurDir => {}
-                _ => return None,
+        if let (Some(models), Some(rest)) = (&self.models, relative.strip_prefix("models/")) {
+            let path = within(models, rest)?;
+            if path.exists() {
+                return Some(path);
             }
         }
-        if path.is_dir() {
-            path.push("index.html");
-        }
-        Some(path)
+        within(&self.site, relative)
     }
+}
+
+/// `rest` under `base`, or None when it would leave `base`; a folder means its `index.html`.
+fn within(base: &Path, rest: &str) -> Option<PathBuf> {
+    let mut path = base.to_path_buf();
+    for component in Path::new(rest).components() {
+        match component {
+            Component::Normal(part) => path.push(part),
+            Component::CurDir => {}
+            _ => return None,
+        }
+    }
+    if path.is_dir() {
+        path.push("index.html");
+    }
+    Some(path)
 }
 
 /// Answers one request; returns the status code sent.
@@ -279,9 +288,11 @@ mod tests {
         };
         assert_eq!(roots.resolve("/../etc/passwd"), None);
         assert_eq!(roots.resolve("/%2e%2e/secret"), None);
+        assert_eq!(roots.resolve("/models/../../x"), None);
+        // Neither folder exists here: a file the models folder lacks comes from the site's.
         assert_eq!(
-            roots.resolve("/models/a.gguf"),
-            Some(PathBuf::from("m/a.gguf"))
+            roots.resolve("/models/catalog.json"),
+            Some(PathBuf::from("site/models/catalog.json"))
         );
         assert_eq!(roots.resolve("/app.js"), Some(PathBuf::from("site/app.js")));
     }

@@ -1,7 +1,3 @@
-// PARKED, outside `cargo xtask test` (its name does not end in .test.mjs): on main after the merge
-// of the asr, quant, browser and npm branches, the page never reached data-models="loaded" with the
-// real models within 300 s, and under load its navigation did not fire `load` within 30 s. The
-// cause is not found yet (issue 22). Run it by hand: `node --test tests/e2e/real-conversation.pending.mjs`.
 // A real spoken conversation in headless Chromium: the real Whisper tiny.en and SmolLM2-135M
 // (from `cargo xtask real-models`) served as the local catalog's defaults, as `cargo xtask demo`
 // serves them, and a fake microphone that asks three questions (flite's voice): the first is
