@@ -7,8 +7,8 @@ openai-whisper's own (tiktoken) tokenizers give a few sentences, for the importe
 files (whisper base's has its missing first merge restored). Run once with the venv (torch on
 CPU) and commit the JSON; CI never runs torch.
 
-    /work/venv/bin/python scripts/reference/asr_real_parity.py \
-        --model /work/hf/whisper-tiny.en --out tests/fixtures/asr/real_parity.json
+    python scripts/reference/asr_real_parity.py \
+        --model HF_DIR/whisper-tiny.en --out tests/fixtures/asr/real_parity.json
 
 --model is an HF Whisper folder converted from the CTranslate2 wheel independently of the
 project's importer (the "speech" engineer's scripts/reference/ct2_to_hf.py), loaded in float32.

@@ -2,7 +2,7 @@
 """A tiny random Gemma 3 built with HF transformers, written as the GGUF llama.cpp's converter
 would write, with HF's logits and greedy ids: the parity fixture of src/llm/gemma3.rs.
 
-Usage (once; the outputs are committed): /work/venv/bin/python scripts/reference/gemma3_tiny.py
+Usage (once; the outputs are committed): python scripts/reference/gemma3_tiny.py
 Writes tests/fixtures/llm/gemma3-f16.gguf, gemma3.reference.json (prompt, HF's greedy ids and
 each step's top-2 margin) and gemma3-f16.hf_logits.f32: HF's logits at every position of the
 greedy sequence (raw little-endian f32, [positions, vocab]), so a test can check a prefill and

@@ -15,7 +15,7 @@ type, a few blocks of bytes and the f32 values gguf's `dequantize` gives for the
   which tests/quant_real_files.rs compares with ours on the file in models/real/.
 
 Run once, from the repository root, with the project venv (numpy, gguf):
-    /work/venv/bin/python scripts/reference/make_quant_fixtures.py \
+    python scripts/reference/make_quant_fixtures.py \
         --smollm2 models/real/smollm2-135m-instruct-q4_1.gguf \
         --gemma models/real/gemma-3-270m-q4_k_m.gguf
 """

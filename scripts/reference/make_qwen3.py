@@ -17,7 +17,7 @@ byte-level BPE trained offline on the machine's licence texts, vocabulary 1024 w
 at the end, hidden 64, 2 layers, 4 heads, 2 KV heads, head_dim 16; weights N(0, 0.25), norm
 weights 1 + N(0, 0.1) (the q/k norms too, so a q/k-norm bug cannot hide).
 
-Usage: LLAMA_CPP_DIR=/path/to/llama.cpp /work/venv/bin/python scripts/reference/make_qwen3.py OUT_DIR
+Usage: LLAMA_CPP_DIR=/path/to/llama.cpp python scripts/reference/make_qwen3.py OUT_DIR
 llama.cpp's converter comes from the llama-cpp-python source distribution on PyPI
 (`pip download --no-deps --no-binary=llama-cpp-python llama-cpp-python==0.3.36`, extract it,
 LLAMA_CPP_DIR=.../vendor/llama.cpp); it is not kept in this repository.

@@ -2,7 +2,7 @@
 """HF transformers' greedy replies on the real chat checkpoints: the reference of tests/llm_real.rs.
 
 Usage (once; the outputs are committed):
-    /work/venv/bin/python scripts/reference/real_greedy.py [MODELS_DIR]
+    python scripts/reference/real_greedy.py [MODELS_DIR]
 MODELS_DIR holds the files `cargo xtask real-models` fetches (default: models/real). Needs
 transformers, torch, gguf and accelerate (transformers refuses GGUF files without it).
 

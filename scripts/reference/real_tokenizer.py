@@ -3,7 +3,7 @@
 the tokenizer tests in tests/llm_real.rs.
 
 Usage (once; the output is committed):
-    /work/venv/bin/python scripts/reference/real_tokenizer.py [MODELS_DIR]
+    python scripts/reference/real_tokenizer.py [MODELS_DIR]
 MODELS_DIR holds the files `cargo xtask real-models` fetches (default: models/real).
 
 transformers rebuilds a tokenizer from a GGUF's metadata (`AutoTokenizer.from_pretrained(dir,

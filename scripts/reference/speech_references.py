@@ -8,7 +8,7 @@ to the full 30 s window by the HF feature extractor, and decoded greedily: tiny.
 language or task token: it is English-only), base with language=en, task=transcribe. The WER of
 each model against the intended sentences uses openai-whisper's EnglishTextNormalizer.
 
-Usage: python speech_references.py --set target/speech-set --hf /work/hf \
+Usage: python speech_references.py --set target/speech-set --hf HF_DIR \
           --out tests/fixtures/speech/reference.json
 (--hf holds whisper-tiny.en/ and whisper-base/ as made by ct2_to_hf.py.)
 """
@@ -56,7 +56,7 @@ def read_manifest(path: Path):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--set", default="target/speech-set")
-    ap.add_argument("--hf", default="/work/hf")
+    ap.add_argument("--hf", required=True, help="folder of HF checkpoints made by ct2_to_hf.py")
     ap.add_argument("--out", default="tests/fixtures/speech/reference.json")
     args = ap.parse_args()
     torch.set_num_threads(1)

@@ -6,7 +6,7 @@ prompt the published tokenizer.json would suggest (<|startoftranscript|><|en|><|
 <|notimestamps|>), both with HF transformers on the full 30 s window, and openai-whisper's rules
 (suppress_tokens, blank suppression at the first step).
 
-Usage: python scripts/reference/whisper_english_only.py --model /work/hf/whisper-tiny.en \
+Usage: python scripts/reference/whisper_english_only.py --model HF_DIR/whisper-tiny.en \
           --out tests/fixtures/asr/real_tiny_en_hello.json
 """
 
@@ -39,7 +39,7 @@ def greedy(model, encoded, prompt, suppress, first_suppress, eot, limit=64):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default="/work/hf/whisper-tiny.en")
+    ap.add_argument("--model", default="HF_DIR/whisper-tiny.en")
     ap.add_argument("--out", default="tests/fixtures/asr/real_tiny_en_hello.json")
     args = ap.parse_args()
     torch.set_num_threads(1)
