@@ -39,7 +39,7 @@ def greedy(model, encoded, prompt, suppress, first_suppress, eot, limit=64):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default="HF_DIR/whisper-tiny.en")
+    ap.add_argument("--model", required=True, help="an HF whisper-tiny.en folder made by ct2_to_hf.py")
     ap.add_argument("--out", default="tests/fixtures/asr/real_tiny_en_hello.json")
     args = ap.parse_args()
     torch.set_num_threads(1)
