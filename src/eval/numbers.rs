@@ -9,6 +9,7 @@
 //! digits (the reference's `\d` also takes other scripts' digits, which English transcripts and
 //! NFKD-normalised text do not contain).
 
+use crate::tts::numbers::ONES;
 use std::collections::{HashMap, HashSet};
 
 use regex::Regex;
@@ -153,27 +154,6 @@ pub struct EnglishNumberNormalizer {
     one: Regex,
 }
 
-const ONES: [&str; 19] = [
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-];
 const TENS: [(&str, u32); 8] = [
     ("twenty", 20),
     ("thirty", 30),
@@ -211,7 +191,8 @@ impl EnglishNumberNormalizer {
     /// Builds the word tables (as the reference's `__init__` does).
     pub fn new() -> Self {
         let zeros: HashSet<&'static str> = ["o", "oh", "zero"].into();
-        let ones: HashMap<String, u32> = ONES
+        // "one" to "nineteen": the voice's own number words ("zero" is among `zeros`).
+        let ones: HashMap<String, u32> = ONES[1..]
             .iter()
             .zip(1..)
             .map(|(name, value)| (name.to_string(), value))

@@ -1,6 +1,7 @@
 //! Numbers as English words: cardinals, ordinals, years, decimals and digit strings.
 
-const ONES: [&str; 20] = [
+/// "zero" to "nineteen", by value; the WER normalizer reads numbers back with the same words.
+pub(crate) const ONES: [&str; 20] = [
     "zero",
     "one",
     "two",
