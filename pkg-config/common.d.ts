@@ -60,9 +60,13 @@ export class SottoError extends Error {
   readonly code: SottoErrorCode;
 }
 
-/** Reply generation settings. */
+/**
+ * Reply generation settings. A setting left out keeps its value; the defaults are greedy
+ * decoding (temperature 0) with no repetition penalty and at most 256 tokens, as the CLI.
+ */
 export interface GenerationOptions {
   maxTokens?: number;
+  /** 0 (the default) picks the most likely token; above 0 samples, with `seed`. */
   temperature?: number;
   topK?: number;
   topP?: number;
@@ -129,6 +133,7 @@ export interface ChatOptions {
    * template does not load.
    */
   chatTemplate?: string;
+  /** The system prompt: null (the default) is "You are a helpful assistant. Keep answers short.", '' none. */
   systemPrompt?: string | null;
   generation?: GenerationOptions;
   /** Called while the model downloads (URL and catalog sources). */

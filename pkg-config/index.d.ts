@@ -82,6 +82,7 @@ export interface SottoOptions {
    * left without a template does not load.
    */
   chatTemplate?: string;
+  /** The system prompt: null (the default) is "You are a helpful assistant. Keep answers short.", '' none. */
   systemPrompt?: string | null;
   /** Silence (ms) that ends a turn. */
   endpointMs?: number;
