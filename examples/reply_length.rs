@@ -20,8 +20,6 @@ use sotto::assistant::{
 };
 use sotto::llm::{ChatModel, Conversation, GenerateOptions, SamplingParams};
 
-const SYSTEM: &str =
-    "You are Sotto, a helpful voice assistant. Answer briefly, in one or two sentences.";
 /// The sentence limits compared (0: none).
 const LIMITS: [u32; 4] = [0, 1, 2, 3];
 
@@ -42,7 +40,7 @@ fn parse_args() -> Options {
                 .expect("usage: reply_length MODEL.gguf [options]"),
         ),
         questions: PathBuf::from("examples/reply_length_questions.txt"),
-        system: SYSTEM.into(),
+        system: sotto::llm::DEFAULT_SYSTEM_PROMPT.into(),
         max_tokens: 256,
         seed: 0,
         out: None,

@@ -202,3 +202,47 @@ fn gemma3_270m_sentencepiece_tokenizer_matches_hf() {
 fn smollm2_135m_tokenizer_matches_hf() {
     tokenizer_matches_hf("smollm2-135m-instruct-q4_1");
 }
+
+/// The assistant's default system prompt on the demo's chat model: the demo's conversation
+/// (the browser test's three questions) is answered on topic and in English, greedy as the page
+/// and the CLI decode. The page's system prompt box starts with the same text.
+#[test]
+fn smollm2_135m_q4_1_answers_the_demo_conversation_with_the_default_prompt() {
+    use sotto::llm::{Conversation, GenerateOptions, DEFAULT_SYSTEM_PROMPT};
+    let page = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("www/index.html"),
+    )
+    .unwrap();
+    assert!(
+        page.contains(&format!(">{DEFAULT_SYSTEM_PROMPT}</textarea>")),
+        "the page's system prompt box starts with DEFAULT_SYSTEM_PROMPT"
+    );
+    let path = real_file("smollm2-135m-instruct-q4_1.gguf");
+    let chat = std::sync::Arc::new(ChatModel::from_files(&path, None, None).unwrap());
+    let mut conversation = Conversation::new(chat, Some(DEFAULT_SYSTEM_PROMPT.into()));
+    let options = GenerateOptions {
+        max_tokens: 48,
+        ..GenerateOptions::default()
+    };
+    let mut replies = Vec::new();
+    for question in [
+        "What is the capital of France?",
+        "Tell me a little about its history.",
+        "What food is it famous for?",
+    ] {
+        let stream = conversation.reply(question, options.clone()).unwrap();
+        let (text, _, _) = stream.finish().unwrap();
+        println!("{question} → {text}");
+        replies.push(text);
+    }
+    assert!(replies[0].contains("Paris"), "the first answer: {:?}", replies[0]);
+    for reply in &replies {
+        // French articles and words the model slid into with other prompts.
+        let french = reply
+            .split(|c: char| !c.is_alphabetic() && c != '\'')
+            .filter(|w| ["la", "le", "les", "est", "de", "l'Étoile"].contains(w))
+            .count();
+        assert_eq!(french, 0, "an English answer: {reply:?}");
+        assert!(reply.split_whitespace().count() >= 3, "an answer: {reply:?}");
+    }
+}

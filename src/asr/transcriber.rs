@@ -49,6 +49,14 @@ impl Transcriber {
         }
     }
 
+    /// Encodes the silence that completes a trimmed audio context now (one full-window encoder
+    /// pass), so that the first utterance does not pay for it: call it while loading. Without
+    /// it the first transcription that trims its context does it.
+    pub fn warm_up(&self) -> Result<(), AsrError> {
+        self.silence.cross_kv(&self.model)?;
+        Ok(())
+    }
+
     /// Loads from in-memory files; each `(bytes, name)` names its file in errors. The weight
     /// bytes are borrowed only while loading.
     pub fn from_bytes(

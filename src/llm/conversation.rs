@@ -11,6 +11,14 @@ use super::session::{FinishReason, GenerateOptions, Generation, GenerationStats,
 use super::template::{Message, Role};
 use super::LlmError;
 
+/// The assistant's system prompt when none is given. Chosen by trying prompts on the real
+/// SmolLM2-135M-Instruct Q4_1 (the demo's model): with "Answer briefly, in one or two sentences"
+/// or a name ("You are Sotto, …") it answered "What is the capital of France?" in French
+/// ("Le Grand Paris - la femme de la France!"), with this one "The capital of France is Paris.",
+/// and stayed on topic over a three-question conversation. How much of a reply is spoken is the
+/// reply policy's job, not the prompt's.
+pub const DEFAULT_SYSTEM_PROMPT: &str = "You are a helpful assistant. Keep answers short.";
+
 /// A conversation with one model.
 #[derive(Debug)]
 pub struct Conversation {

@@ -14,14 +14,16 @@ use crate::assistant::{
     Assistant, AssistantConfig, AssistantEvent, AudioClock, ChatResponder, EmbeddedVoice,
     WhisperRecognizer,
 };
-use crate::llm::{ChatModel, Conversation, GenerateOptions};
+use crate::llm::{ChatModel, Conversation, GenerateOptions, DEFAULT_SYSTEM_PROMPT};
 use crate::tts::SpeechOptions;
 
 type LiveAssistant = Assistant<WhisperRecognizer, ChatResponder, EmbeddedVoice>;
 
-/// How replies are generated (the JS side's `generation` settings).
-#[derive(Deserialize)]
-#[serde(default, rename_all = "camelCase")]
+/// How replies are generated (the JS side's `generation` settings). The defaults are the CLI's
+/// (`GenerateOptions::default()`: greedy, no penalty), so the page and `sotto converse` say the
+/// same thing to the same question.
+#[derive(Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
 struct GenerationSettings {
     max_tokens: usize,
     temperature: f32,
@@ -32,39 +34,78 @@ struct GenerationSettings {
     stop: Vec<String>,
 }
 
-impl Default for GenerationSettings {
-    fn default() -> Self {
-        let defaults = GenerateOptions::default();
+impl From<&GenerateOptions> for GenerationSettings {
+    fn from(options: &GenerateOptions) -> Self {
         Self {
-            max_tokens: 256,
-            temperature: 0.7,
-            top_k: 40,
-            top_p: 0.9,
-            repetition_penalty: 1.1,
-            seed: defaults.sampling.seed,
-            stop: Vec::new(),
+            max_tokens: options.max_tokens,
+            temperature: options.sampling.temperature,
+            top_k: options.sampling.top_k,
+            top_p: options.sampling.top_p,
+            repetition_penalty: options.sampling.repetition_penalty,
+            seed: options.sampling.seed,
+            stop: options.stop_strings.clone(),
         }
     }
 }
 
-/// How the voice speaks: the settings given change, the others keep their values (the page sets
-/// the speaking rate, the playback worklet's set-up the sample rate).
-#[derive(Deserialize, Default)]
-#[serde(default, rename_all = "camelCase")]
-struct VoiceSettings {
-    sample_rate: Option<u32>,
-    rate: Option<f32>,
-    pitch: Option<f32>,
+impl Default for GenerationSettings {
+    fn default() -> Self {
+        Self::from(&GenerateOptions::default())
+    }
 }
 
-/// How speech is decoded (the JS side's `asr` settings).
-#[derive(Deserialize, Default)]
-#[serde(default, rename_all = "camelCase")]
+/// How the voice speaks (the JS side's `voice` settings; the page sets the speaking rate, the
+/// playback worklet's set-up the sample rate).
+#[derive(Serialize, Deserialize, Default)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
+struct VoiceSettings {
+    sample_rate: u32,
+    rate: f32,
+    pitch: f32,
+}
+
+/// How speech is decoded (the JS side's `asr` settings); `language: null` detects the language.
+#[derive(Serialize, Deserialize, Default)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
 struct AsrSettings {
     language: Option<String>,
-    no_speech_threshold: Option<f32>,
-    max_tokens: Option<usize>,
-    full_window: Option<bool>,
+    no_speech_threshold: f32,
+    max_tokens: usize,
+    full_window: bool,
+}
+
+/// `current` with the fields `patch` names replaced, recursively: the one way every settings
+/// setter changes settings, so a field left out keeps its value and `null` clears an optional
+/// one. A misspelt field or a value of the wrong type is an error that names it.
+fn overlay<T: Serialize + serde::de::DeserializeOwned>(
+    current: &T,
+    patch: JsValue,
+    what: &str,
+) -> Result<T, JsError> {
+    let mut value = serde_json::to_value(current).map_err(js_error)?;
+    if patch.is_null() || patch.is_undefined() {
+        return serde_json::from_value(value).map_err(js_error);
+    }
+    let patch: serde_json::Value = serde_wasm_bindgen::from_value(patch)
+        .map_err(|e| js_error(format!("{what} settings: {e}")))?;
+    if !patch.is_object() {
+        return Err(js_error(format!(
+            "{what} settings must be an object of fields, not {patch}"
+        )));
+    }
+    merge(&mut value, patch);
+    serde_json::from_value(value).map_err(|e| js_error(format!("{what} settings: {e}")))
+}
+
+fn merge(into: &mut serde_json::Value, patch: serde_json::Value) {
+    match (into, patch) {
+        (serde_json::Value::Object(fields), serde_json::Value::Object(changes)) => {
+            for (key, change) in changes {
+                merge(fields.entry(key).or_insert(serde_json::Value::Null), change);
+            }
+        }
+        (slot, change) => *slot = change,
+    }
 }
 
 /// What a loaded model reports.
@@ -153,7 +194,7 @@ impl Engine {
         Engine {
             assistant,
             audio_clock: AudioClock::default(),
-            system_prompt: None,
+            system_prompt: Some(DEFAULT_SYSTEM_PROMPT.to_string()),
             chat: None,
         }
     }
@@ -174,6 +215,8 @@ impl Engine {
             (weights, weights_name),
         )
         .map_err(js_error)?;
+        // The silence tail's encoder pass belongs to loading, not to the first turn.
+        transcriber.warm_up().map_err(js_error)?;
         let summary = if transcriber.tokenizer.is_multilingual() {
             "Whisper, multilingual"
         } else {
@@ -232,61 +275,71 @@ impl Engine {
         self.assistant.responder_mut().conversation = conversation;
     }
 
-    /// Sets the system prompt; it takes effect in a new conversation.
+    /// Sets the system prompt and starts a new conversation: `null` restores the default
+    /// ([`DEFAULT_SYSTEM_PROMPT`]), an empty text leaves the model's template its own.
     #[wasm_bindgen(js_name = setSystemPrompt)]
     pub fn set_system_prompt(&mut self, prompt: Option<String>) {
-        self.system_prompt = prompt.filter(|p| !p.trim().is_empty());
+        self.system_prompt = match prompt {
+            None => Some(DEFAULT_SYSTEM_PROMPT.to_string()),
+            Some(text) => Some(text).filter(|p| !p.trim().is_empty()),
+        };
         self.reset_conversation();
     }
 
-    /// Turn taking and endpointing settings (`AssistantConfig` as JSON-like object).
+    /// Turn taking and endpointing settings (`AssistantConfig`'s fields, camelCase); fields
+    /// left out keep their values.
     #[wasm_bindgen(js_name = setConfig)]
     pub fn set_config(&mut self, config: JsValue) -> Result<(), JsError> {
-        let config: AssistantConfig = serde_wasm_bindgen::from_value(config).map_err(js_error)?;
+        let config: AssistantConfig = overlay(self.assistant.config(), config, "turn-taking")?;
         self.assistant.set_config(config);
         Ok(())
     }
 
-    /// Reply generation settings: maxTokens, temperature, topK, topP, repetitionPenalty, seed, stop.
+    /// Reply generation settings: maxTokens, temperature, topK, topP, repetitionPenalty, seed,
+    /// stop. Fields left out keep their values (greedy by default, as in the CLI).
     #[wasm_bindgen(js_name = setGeneration)]
     pub fn set_generation(&mut self, settings: JsValue) -> Result<(), JsError> {
-        let settings: GenerationSettings =
-            serde_wasm_bindgen::from_value(settings).map_err(js_error)?;
-        self.assistant.responder_mut().options = generate_options(settings);
+        let responder = self.assistant.responder_mut();
+        let current = GenerationSettings::from(&responder.options);
+        let settings: GenerationSettings = overlay(&current, settings, "generation")?;
+        responder.options = generate_options(settings);
         Ok(())
     }
 
     /// Speech decoding settings: language (a code, or null to detect), noSpeechThreshold (1
-    /// disables the no-speech gate), maxTokens, fullWindow. Unset fields keep their value.
+    /// disables the no-speech gate), maxTokens, fullWindow. Fields left out keep their values.
     #[wasm_bindgen(js_name = setAsr)]
     pub fn set_asr(&mut self, settings: JsValue) -> Result<(), JsError> {
-        let settings: AsrSettings = serde_wasm_bindgen::from_value(settings).map_err(js_error)?;
         let options = &mut self.assistant.recognizer_mut().options;
-        if settings.language.is_some() {
-            options.language = settings.language;
-        }
-        if let Some(threshold) = settings.no_speech_threshold {
-            options.no_speech_threshold = threshold;
-        }
-        if let Some(max_tokens) = settings.max_tokens {
-            options.max_tokens = max_tokens;
-        }
-        if let Some(full_window) = settings.full_window {
-            options.full_window = full_window;
-        }
+        let current = AsrSettings {
+            language: options.language.clone(),
+            no_speech_threshold: options.no_speech_threshold,
+            max_tokens: options.max_tokens,
+            full_window: options.full_window,
+        };
+        let settings: AsrSettings = overlay(&current, settings, "asr")?;
+        options.language = settings.language;
+        options.no_speech_threshold = settings.no_speech_threshold;
+        options.max_tokens = settings.max_tokens;
+        options.full_window = settings.full_window;
         Ok(())
     }
 
-    /// Voice settings: sampleRate (16000, 22050, 24000 or 48000), rate, pitch. Settings left out
-    /// keep their current values.
+    /// Voice settings: sampleRate (16000, 22050, 24000 or 48000), rate, pitch. Fields left out
+    /// keep their values.
     #[wasm_bindgen(js_name = setVoice)]
     pub fn set_voice(&mut self, settings: JsValue) -> Result<(), JsError> {
-        let settings: VoiceSettings = serde_wasm_bindgen::from_value(settings).map_err(js_error)?;
         let current = self.assistant.voice_mut().options;
+        let current = VoiceSettings {
+            sample_rate: current.sample_rate,
+            rate: current.rate,
+            pitch: current.pitch,
+        };
+        let settings: VoiceSettings = overlay(&current, settings, "voice")?;
         let options = SpeechOptions {
-            sample_rate: settings.sample_rate.unwrap_or(current.sample_rate),
-            rate: settings.rate.unwrap_or(current.rate),
-            pitch: settings.pitch.unwrap_or(current.pitch),
+            sample_rate: settings.sample_rate,
+            rate: settings.rate,
+            pitch: settings.pitch,
         };
         options.validate().map_err(js_error)?;
         self.assistant.voice_mut().options = options;

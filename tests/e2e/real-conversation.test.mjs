@@ -97,6 +97,10 @@ test('three spoken questions: answered aloud, the cache reused, the third talks 
   // The first reply streams from the model, is spoken, and the worklet renders it.
   const tokens = seen.filter((e) => e.type === 'token' && e.turn === first);
   assert.ok(tokens.length > 3, `the reply streamed token by token (${tokens.length})`);
+  // The real model answers, in English, with the page's default system prompt (greedy).
+  const answer = tokens.map((e) => e.text).join('');
+  console.log(`reply 1: ${JSON.stringify(answer)}`);
+  assert.match(answer, /\bParis\b/, `the first answer names Paris: ${JSON.stringify(answer)}`);
   assert.ok(seen.some((e) => e.type === 'audio' && e.turn === first && e.samples > 0), 'speech was synthesized');
   const sounding = seen.find((e) => e.type === 'speaking' && e.turn === first);
   assert.ok(sounding, 'the playback worklet started the reply');

@@ -48,9 +48,9 @@ pub struct Args {
     /// built-in one by name (`gemma` for Gemma's turns, `chatml`).
     #[arg(long, value_name = "FILE|NAME")]
     chat_template: Option<String>,
-    /// System prompt.
-    #[arg(long)]
-    system: Option<String>,
+    /// System prompt (an empty text leaves the model's chat template its own).
+    #[arg(long, default_value = sotto::llm::DEFAULT_SYSTEM_PROMPT)]
+    system: String,
     /// Most tokens per reply.
     #[arg(long, default_value_t = 128)]
     max_tokens: usize,
@@ -211,6 +211,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     );
     let [config, tokenizer, weights] = whisper_files(&args.asr)?;
     let transcriber = Transcriber::from_files(&config, &tokenizer, &weights)?;
+    transcriber.warm_up()?;
     let chat_config = tokenizer_config(&args.tokenizer_config, &args.tokenizer);
     let mut chat =
         ChatModel::from_files(&args.llm, args.tokenizer.as_deref(), chat_config.as_deref())?;
@@ -226,7 +227,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         },
     };
     let responder = ChatResponder {
-        conversation: Some(Conversation::new(Arc::new(chat), args.system.clone())),
+        conversation: Some(Conversation::new(
+            Arc::new(chat),
+            Some(args.system.clone()).filter(|s| !s.trim().is_empty()),
+        )),
         options: GenerateOptions {
             max_tokens: args.max_tokens,
             sampling: SamplingParams {
