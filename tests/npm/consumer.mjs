@@ -2,7 +2,8 @@
 // (package.json and package-lock.json committed), assembled with the shared app into
 // target/npm-consumers/<name>/; its registry packages come from `npm ci` (run again only when
 // the lockfile changes) through npm's one cache, then the packed tarball is installed as a user
-// would install it. Also: the real models these tests need and the fake microphone's question.
+// would install it. Also: a throwaway project with the tarball installed (`projectWith`), the
+// real models these tests need and the fake microphone's question.
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
@@ -58,6 +59,14 @@ export async function prepareProject(name) {
     await writeFile(stamp, lock);
   }
   await npm(['install', '--no-save', '--offline', await tarball()], dir);
+  return dir;
+}
+
+/** A fresh project folder with `sotto` (and `extra` packages) installed from npm's cache or registry. */
+export async function projectWith(extra = [], packageJson = {}) {
+  const dir = await mkdtemp(join(tmpdir(), 'sotto-npm-'));
+  await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module', ...packageJson }));
+  await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', await tarball(), ...extra], { cwd: dir, timeout: 300_000 });
   return dir;
 }
 
