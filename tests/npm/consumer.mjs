@@ -35,11 +35,13 @@ const npm = (args, cwd) => run('npm', [...args, '--no-audit', '--no-fund', '--lo
 
 /** The projects that are browser apps (the others are Node's and the typings'). */
 const APPS = ['vite8', 'vite7', 'webpack', 'importmap'];
+/** The projects Vite builds: Vite 7 and 8 take the same configuration, the README's. */
+const VITE = ['vite8', 'vite7'];
 
 /**
  * The project `name`, ready to build: its files, for an app the shared app's (`app/main.js`, and
- * `app/index.html` unless it has its own), its locked registry packages and `sotto` from the
- * tarball. Resolves with its folder.
+ * `app/index.html` unless it has its own; for a Vite project `app/vite.config.js`), its locked
+ * registry packages and `sotto` from the tarball. Resolves with its folder.
  */
 export async function prepareProject(name) {
   const dir = join(workDir, name);
@@ -49,6 +51,7 @@ export async function prepareProject(name) {
   if (APPS.includes(name)) {
     await cp(join(consumersDir, 'app/main.js'), join(dir, 'main.js'));
     if (!existsSync(join(consumersDir, name, 'index.html'))) await cp(join(consumersDir, 'app/index.html'), join(dir, 'index.html'));
+    if (VITE.includes(name)) await cp(join(consumersDir, 'app/vite.config.js'), join(dir, 'vite.config.js'));
   }
   const lock = await readFile(join(dir, 'package-lock.json'), 'utf8');
   const stamp = join(dir, 'node_modules/.sotto-installed-lock');
