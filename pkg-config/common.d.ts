@@ -1,4 +1,5 @@
-// Typings shared by the browser entry (index.d.ts) and the Node entry (node.d.ts).
+// Typings shared by the browser entry (index.d.ts) and the Node entry (node.d.ts); each exports
+// all of this file as it is.
 
 /** What a `SottoError` is about; the message explains the fix. */
 export type SottoErrorCode =
@@ -140,7 +141,7 @@ export interface ChatOptions {
   onProgress?: (progress: ProgressInfo) => void;
 }
 
-/** A text chat with a local model. */
+/** A `ChatModel`'s methods, the same in both environments (for code that runs in either). */
 export interface ChatModelApi {
   /** Replies to `text` (the conversation goes on); `onToken` receives each piece as it comes. */
   reply(text: string, options?: { onToken?: (piece: string) => void }): Promise<string>;
@@ -149,7 +150,7 @@ export interface ChatModelApi {
   dispose(): void;
 }
 
-/** The embedded voice. */
+/** A `Voice`'s methods in both environments (the browser's also speaks). */
 export interface VoiceApi {
   /** PCM, without playing. */
   synthesize(text: string): Promise<Speech>;

@@ -1,29 +1,8 @@
 // Typings of the `sotto` package in browsers (sotto.js); Node's entry has its own (node.d.ts).
-// What both share is in common.d.ts.
-import type {
-  ChatModelApi,
-  ChatOptions,
-  GenerationOptions,
-  ProgressInfo,
-  RecognitionOptions,
-  Speech,
-  SottoErrorCode,
-  Transcript,
-  VoiceApi,
-  VoiceOptions,
-} from './common.js';
+// What both share is in common.d.ts, and exported from here as it is.
+import type { ChatModelApi, ChatOptions, GenerationOptions, ProgressInfo, RecognitionOptions, Speech, SottoErrorCode, Transcript, VoiceApi, VoiceOptions } from './common.js';
 
-export { SottoError } from './common.js';
-export type {
-  ChatOptions,
-  GenerationOptions,
-  ProgressInfo,
-  RecognitionOptions,
-  Speech,
-  SottoErrorCode,
-  Transcript,
-  VoiceOptions,
-} from './common.js';
+export * from './common.js';
 
 /** Model bytes in the browser. */
 export type ModelBytes = ArrayBuffer | ArrayBufferView | Blob;
@@ -279,20 +258,17 @@ export interface ChatModelOptions extends ChatOptions {
   threads?: number;
 }
 
-/** A text chat with a local model. */
-export class ChatModel implements ChatModelApi {
+/** A text chat with a local model (its methods: `ChatModelApi`). */
+export class ChatModel {
   static create(options: ChatModelOptions): Promise<ChatModel>;
-  reply(text: string, options?: { onToken?: (piece: string) => void }): Promise<string>;
-  reset(): Promise<void>;
-  dispose(): void;
 }
+export interface ChatModel extends ChatModelApi {}
 
-/** The embedded voice. */
-export class Voice implements VoiceApi {
+/** The embedded voice (`VoiceApi`), which can also play through the speakers. */
+export class Voice {
   static create(options?: VoiceOptions): Promise<Voice>;
-  synthesize(text: string): Promise<Speech>;
-  toWav(text: string): Promise<Uint8Array>;
+}
+export interface Voice extends VoiceApi {
   /** Plays through the speakers (call from a user gesture the first time); resolves once queued. */
   speak(text: string): Promise<Speech>;
-  dispose(): void;
 }

@@ -1,27 +1,8 @@
 // Typings of the `sotto` package in Node 20 (node.js); the browser's are index.d.ts. What both
-// share is in common.d.ts.
-import type {
-  ChatModelApi,
-  ChatOptions,
-  ProgressInfo,
-  RecognitionOptions,
-  Speech,
-  Transcript,
-  VoiceApi,
-  VoiceOptions,
-} from './common.js';
+// share is in common.d.ts, and exported from here as it is.
+import type { ChatModelApi, ChatOptions, ProgressInfo, RecognitionOptions, Transcript, VoiceApi, VoiceOptions } from './common.js';
 
-export { SottoError } from './common.js';
-export type {
-  ChatOptions,
-  GenerationOptions,
-  ProgressInfo,
-  RecognitionOptions,
-  Speech,
-  SottoErrorCode,
-  Transcript,
-  VoiceOptions,
-} from './common.js';
+export * from './common.js';
 
 /** A file: a path, a `file:` URL, its bytes, or a `Blob`. */
 export type FileInput = string | URL | ArrayBuffer | ArrayBufferView | Blob;
@@ -64,21 +45,17 @@ export interface ChatModelOptions extends ChatOptions, DownloadOptions {
   tokenizerConfig?: FileInput;
 }
 
-/** A text chat with a local model. */
-export class ChatModel implements ChatModelApi {
+/** A text chat with a local model (its methods: `ChatModelApi`). */
+export class ChatModel {
   static create(options: ChatModelOptions): Promise<ChatModel>;
-  reply(text: string, options?: { onToken?: (piece: string) => void }): Promise<string>;
-  reset(): Promise<void>;
-  dispose(): void;
 }
+export interface ChatModel extends ChatModelApi {}
 
-/** The embedded voice. */
-export class Voice implements VoiceApi {
+/** The embedded voice (its methods: `VoiceApi`). */
+export class Voice {
   static create(options?: VoiceOptions): Promise<Voice>;
-  synthesize(text: string): Promise<Speech>;
-  toWav(text: string): Promise<Uint8Array>;
-  dispose(): void;
 }
+export interface Voice extends VoiceApi {}
 
 /** The engine's version. */
 export function version(): Promise<string>;

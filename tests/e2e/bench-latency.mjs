@@ -16,7 +16,7 @@
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { statSync } from 'node:fs';
-import { openBrowser, repoRoot, startServer } from './harness.mjs';
+import { openBrowserWithMicrophone, repoRoot, startServer } from './harness.mjs';
 import { REAL, realModelsFolder, speechWav, wer } from './real-models.mjs';
 
 const QUESTIONS = [
@@ -58,14 +58,7 @@ const speech = speechWav(parts);
 
 /** One page session: loads the models, listens to the whole file, returns the records. */
 async function measure(server, set, query) {
-  const browser = await openBrowser({
-    extraFlags: [
-      '--use-fake-ui-for-media-stream',
-      '--use-fake-device-for-media-stream',
-      `--use-file-for-fake-audio-capture=${speech.path}%noloop`,
-      '--autoplay-policy=no-user-gesture-required',
-    ],
-  });
+  const browser = await openBrowserWithMicrophone(speech.path);
   const { page } = browser;
   await page.goto(`${server.origin}/?manual${query}`);
   await page.waitForFunction(() => window.sotto, undefined, { timeout: 60_000 });

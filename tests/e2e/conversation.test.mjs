@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { openBrowser, startServer } from './harness.mjs';
+import { openBrowserWithMicrophone, startServer } from './harness.mjs';
 
 let server;
 let browser;
@@ -26,14 +26,7 @@ function makeSpeech() {
 before(async () => {
   speechWav = makeSpeech();
   server = await startServer();
-  browser = await openBrowser({
-    extraFlags: [
-      '--use-fake-ui-for-media-stream',
-      '--use-fake-device-for-media-stream',
-      `--use-file-for-fake-audio-capture=${speechWav}`,
-      '--autoplay-policy=no-user-gesture-required',
-    ],
-  });
+  browser = await openBrowserWithMicrophone(speechWav, { loop: true });
   const { page } = browser;
   await page.goto(`${server.origin}/`);
   await page.waitForSelector('body[data-models="loaded"]', { timeout: 120_000 });

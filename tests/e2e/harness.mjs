@@ -1,5 +1,6 @@
 // Shared pieces of the browser tests: a `sotto serve` on a free 127.0.0.1 port and Debian's
-// headless Chromium with a fresh profile, watching for console errors and off-machine requests.
+// headless Chromium with a fresh profile, watching for console errors and off-machine requests,
+// optionally with a fake microphone playing a WAV file.
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -91,4 +92,19 @@ export async function openBrowser({ extraFlags = [] } = {}) {
       await rm(profile, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * `openBrowser` with a fake microphone, granted without a prompt, that plays the WAV file at
+ * `wav` once (`loop`: over and over), and audio that plays without a user gesture.
+ */
+export function openBrowserWithMicrophone(wav, { loop = false } = {}) {
+  return openBrowser({
+    extraFlags: [
+      '--use-fake-ui-for-media-stream',
+      '--use-fake-device-for-media-stream',
+      `--use-file-for-fake-audio-capture=${wav}${loop ? '' : '%noloop'}`,
+      '--autoplay-policy=no-user-gesture-required',
+    ],
+  });
 }

@@ -5,7 +5,7 @@
 // over the second reply, which stops, and is answered. No console error, nothing off 127.0.0.1.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { openBrowser, startServer } from './harness.mjs';
+import { openBrowserWithMicrophone, startServer } from './harness.mjs';
 import { REAL, realModelsFolder, speechWav, wer } from './real-models.mjs';
 
 const QUESTIONS = [
@@ -31,14 +31,7 @@ before(async () => {
     { silence: 20.0 },
   ]);
   server = await startServer({ models });
-  browser = await openBrowser({
-    extraFlags: [
-      '--use-fake-ui-for-media-stream',
-      '--use-fake-device-for-media-stream',
-      `--use-file-for-fake-audio-capture=${speech.path}%noloop`,
-      '--autoplay-policy=no-user-gesture-required',
-    ],
-  });
+  browser = await openBrowserWithMicrophone(speech.path);
   const { page } = browser;
   await page.goto(`${server.origin}/`);
   // The page loads the models beside it by default: the real ones (downloaded into the cache,

@@ -2,7 +2,8 @@
 // (package.json and package-lock.json committed), assembled with the shared app into
 // target/npm-consumers/<name>/; its registry packages come from `npm ci` (run again only when
 // the lockfile changes) through npm's one cache, then the packed tarball is installed as a user
-// would install it. Also: the real models these tests need and the fake microphone's question.
+// would install it. Also: a throwaway project with the tarball installed (`projectWith`), the
+// real models these tests need and the fake microphone's question.
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
@@ -34,11 +35,13 @@ const npm = (args, cwd) => run('npm', [...args, '--no-audit', '--no-fund', '--lo
 
 /** The projects that are browser apps (the others are Node's and the typings'). */
 const APPS = ['vite8', 'vite7', 'webpack', 'importmap'];
+/** The projects Vite builds: Vite 7 and 8 take the same configuration, the README's. */
+const VITE = ['vite8', 'vite7'];
 
 /**
  * The project `name`, ready to build: its files, for an app the shared app's (`app/main.js`, and
- * `app/index.html` unless it has its own), its locked registry packages and `sotto` from the
- * tarball. Resolves with its folder.
+ * `app/index.html` unless it has its own; for a Vite project `app/vite.config.js`), its locked
+ * registry packages and `sotto` from the tarball. Resolves with its folder.
  */
 export async function prepareProject(name) {
   const dir = join(workDir, name);
@@ -48,6 +51,7 @@ export async function prepareProject(name) {
   if (APPS.includes(name)) {
     await cp(join(consumersDir, 'app/main.js'), join(dir, 'main.js'));
     if (!existsSync(join(consumersDir, name, 'index.html'))) await cp(join(consumersDir, 'app/index.html'), join(dir, 'index.html'));
+    if (VITE.includes(name)) await cp(join(consumersDir, 'app/vite.config.js'), join(dir, 'vite.config.js'));
   }
   const lock = await readFile(join(dir, 'package-lock.json'), 'utf8');
   const stamp = join(dir, 'node_modules/.sotto-installed-lock');
@@ -58,6 +62,14 @@ export async function prepareProject(name) {
     await writeFile(stamp, lock);
   }
   await npm(['install', '--no-save', '--offline', await tarball()], dir);
+  return dir;
+}
+
+/** A fresh project folder with `sotto` (and `extra` packages) installed from npm's cache or registry. */
+export async function projectWith(extra = [], packageJson = {}) {
+  const dir = await mkdtemp(join(tmpdir(), 'sotto-npm-'));
+  await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module', ...packageJson }));
+  await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', await tarball(), ...extra], { cwd: dir, timeout: 300_000 });
   return dir;
 }
 

@@ -16,7 +16,7 @@ import { spawn } from 'node:child_process';
 import { cp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { openBrowser } from '../e2e/harness.mjs';
+import { openBrowserWithMicrophone } from '../e2e/harness.mjs';
 import {
   QUESTION, REAL, buildSizes, npmRun, prepareProject, questionWav, realModelMounts, requireRealModels, workDir, words,
 } from './consumer.mjs';
@@ -81,14 +81,7 @@ before(async () => {
   localCatalog = await writeLocalCatalog();
   question = await questionWav();
   modelServer = await serveStatic({ mounts: realModelMounts('/'), cors: true });
-  browser = await openBrowser({
-    extraFlags: [
-      '--use-fake-ui-for-media-stream',
-      '--use-fake-device-for-media-stream',
-      `--use-file-for-fake-audio-capture=${question}%noloop`,
-      '--autoplay-policy=no-user-gesture-required',
-    ],
-  });
+  browser = await openBrowserWithMicrophone(question);
 });
 
 after(async () => {

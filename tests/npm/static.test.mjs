@@ -5,7 +5,7 @@ import { cp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { openBrowser, startServer } from '../e2e/harness.mjs';
-import { modelsDir, projectWith } from './install.mjs';
+import { modelsDir, projectWith } from './consumer.mjs';
 
 const PAGE = `<!doctype html>
 <meta charset="utf-8">

@@ -6,7 +6,7 @@ import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { openBrowser, startServer } from '../e2e/harness.mjs';
-import { projectWith, run } from './install.mjs';
+import { projectWith, run } from './consumer.mjs';
 
 const VITE = 'vite@7.3.8';
 
