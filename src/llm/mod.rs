@@ -26,7 +26,7 @@ pub mod think;
 pub mod tokenizer;
 
 pub use chat_model::ChatModel;
-pub use conversation::{Conversation, DEFAULT_SYSTEM_PROMPT, PromptStats, ReadAhead, ReplyStream};
+pub use conversation::{Conversation, PromptStats, ReadAhead, ReplyStream, DEFAULT_SYSTEM_PROMPT};
 pub use model::{Arch, Config, Model};
 pub use sampling::SamplingParams;
 pub use session::{FinishReason, GenerateOptions, GenerationStats, Session};

@@ -428,7 +428,8 @@ fn test(flags: &[&str]) -> Result {
     tally.run_counted(
         "cargo test",
         cargo()
-            .args(["test", "--release", "--workspace", "--all-targets"])
+            // The `ci` profile: release optimisation without LTO (see Cargo.toml).
+            .args(["test", "--profile", "ci", "--workspace", "--all-targets"])
             // The output of passing tests too, so that a test that skipped is seen (and fails).
             .args(["--", "--show-output"])
             .current_dir(root()),

@@ -18,8 +18,9 @@ pub struct Tally {
     failed: u64,
     /// Tests that skipped, which count as failed.
     skipped: Vec<String>,
-    /// Does not echo the command's output. This module's own tests feed it fake test output
-    /// that, echoed under `cargo test --show-output`, the outer run would count as its own skips.
+    /// Prints nothing: not the command (whose arguments are the fake output in this module's
+    /// tests), not its output, not the counts. Those tests feed it fake test output that, shown
+    /// under the outer `cargo test --show-output`, the outer run would count as its own skips.
     quiet: bool,
 }
 
@@ -27,7 +28,9 @@ impl Tally {
     /// Runs a test command, streaming its output while counting `cargo test`'s
     /// `test result:` lines and node's `# pass`/`# fail` lines.
     pub fn run_counted(&mut self, label: &str, command: &mut Command) -> Result {
-        eprintln!("+ {}", describe(command));
+        if !self.quiet {
+            eprintln!("+ {}", describe(command));
+        }
         let mut child = command
             .stdout(Stdio::piped())
             .spawn()
@@ -81,9 +84,11 @@ impl Tally {
         failed += skipped.len() as u64;
         self.passed += passed;
         self.failed += failed;
-        eprintln!("{label}: {passed} passed, {failed} failed");
-        for name in &skipped {
-            eprintln!("{label}: SKIPPED, counted as failed: {name}");
+        if !self.quiet {
+            eprintln!("{label}: {passed} passed, {failed} failed");
+            for name in &skipped {
+                eprintln!("{label}: SKIPPED, counted as failed: {name}");
+            }
         }
         self.skipped.extend(skipped);
         if status.success() && self.skipped.is_empty() {
@@ -112,6 +117,9 @@ impl Tally {
     }
 
     fn finish_line(&self) {
+        if self.quiet {
+            return;
+        }
         println!("{} passed, {} failed", self.passed, self.failed);
     }
 }
@@ -174,6 +182,8 @@ mod tests {
         assert_eq!(tally.skipped, ["b"]);
     }
 
+    /// Run under `cargo test --show-output` by `cargo xtask test` itself: were anything of the fake
+    /// output printed, the outer count would take it for skips of its own.
     #[test]
     fn node_skips_count_as_failed_and_clean_runs_pass() {
         let (tally, result) = tally_of("# pass 3\n# fail 0\n# skipped 1\n# todo 0\n");
