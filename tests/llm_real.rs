@@ -209,10 +209,9 @@ fn smollm2_135m_tokenizer_matches_hf() {
 #[test]
 fn smollm2_135m_q4_1_answers_the_demo_conversation_with_the_default_prompt() {
     use sotto::llm::{Conversation, GenerateOptions, DEFAULT_SYSTEM_PROMPT};
-    let page = std::fs::read_to_string(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("www/index.html"),
-    )
-    .unwrap();
+    let page =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("www/index.html"))
+            .unwrap();
     assert!(
         page.contains(&format!(">{DEFAULT_SYSTEM_PROMPT}</textarea>")),
         "the page's system prompt box starts with DEFAULT_SYSTEM_PROMPT"
@@ -235,7 +234,11 @@ fn smollm2_135m_q4_1_answers_the_demo_conversation_with_the_default_prompt() {
         println!("{question} → {text}");
         replies.push(text);
     }
-    assert!(replies[0].contains("Paris"), "the first answer: {:?}", replies[0]);
+    assert!(
+        replies[0].contains("Paris"),
+        "the first answer: {:?}",
+        replies[0]
+    );
     for reply in &replies {
         // French articles and words the model slid into with other prompts.
         let french = reply
@@ -243,6 +246,9 @@ fn smollm2_135m_q4_1_answers_the_demo_conversation_with_the_default_prompt() {
             .filter(|w| ["la", "le", "les", "est", "de", "l'Étoile"].contains(w))
             .count();
         assert_eq!(french, 0, "an English answer: {reply:?}");
-        assert!(reply.split_whitespace().count() >= 3, "an answer: {reply:?}");
+        assert!(
+            reply.split_whitespace().count() >= 3,
+            "an answer: {reply:?}"
+        );
     }
 }
