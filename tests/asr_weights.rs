@@ -91,7 +91,7 @@ fn gguf_q8_0_and_q4_0_load_with_the_same_names_and_stay_close() {
     }
 }
 
-/// Quantized matrices run on the project's integer kernels (`llm::quant`); they agree with
+/// Quantized matrices run on the project's integer kernels (`kernels::quant`); they agree with
 /// candle's quantized matmul (same q8_0 activations, only f32 rounding differs), for one row (the
 /// decoder's step) and for many (the encoder's frames, four at a time plus a remainder).
 #[test]

@@ -12,8 +12,8 @@ use candle_core::quantized::{gguf_file, GgmlDType, QMatMul, QTensor};
 use candle_core::{DType, Device, Module, Tensor};
 
 use super::AsrError;
-use crate::llm::quant::packed::pack_q8_0_in_place;
-use crate::llm::quant::{GgmlType, QMatrix};
+use crate::kernels::quant::packed::pack_q8_0_in_place;
+use crate::kernels::quant::{GgmlType, QMatrix};
 
 /// The container format of a weight file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -189,7 +189,7 @@ pub enum Matrix {
     /// Dense weights (or an encoding of GGUF the block kernels lack): candle's matmul.
     Candle(QMatMul),
     /// Quantized blocks, multiplied with the dialog model's integer kernels
-    /// ([`crate::llm::quant`]): activations quantized to 8 bits as ggml does, four frames or
+    /// ([`crate::kernels::quant`]): activations quantized to 8 bits as ggml does, four frames or
     /// tokens at a time, SIMD in wasm. Candle's quantized matmul is several times slower there.
     Blocks(QMatrix),
 }

@@ -10,8 +10,8 @@ use candle_nn::kv_cache::KvCache;
 
 use super::weights::{Matrix, Weights};
 use super::{AsrError, Config};
-use crate::llm::elementwise::{gelu_erf_in_place, softmax_in_place};
-use crate::llm::quant::kernels::dot_f32_slices;
+use crate::kernels::elementwise::{gelu_erf_in_place, softmax_in_place};
+use crate::kernels::quant::kernels::dot_f32_slices;
 
 const LN_EPS: f32 = 1e-5;
 

@@ -6,8 +6,8 @@
 
 use std::collections::HashMap;
 
-use super::quant::GgmlType;
 use super::LlmError;
+use crate::kernels::quant::GgmlType;
 
 /// One metadata value. Integers of every width are widened; arrays keep their element values.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,23 +1,21 @@
 //! The dialog model: GGUF chat models, chat templates, sampling and a cross-turn KV cache.
 //!
 //! - [`gguf`] parses the container without copying tensor data; [`model`] runs the llama family,
-//!   Qwen2/2.5, Qwen3 and Gemma 3 over views of that one buffer; [`quant`] holds the block kernels.
+//!   Qwen2/2.5, Qwen3 and Gemma 3 over views of that one buffer, on the shared [`crate::kernels`]
+//!   (quantized products, elementwise functions, attention).
 //! - [`ChatModel`] bundles model, [`tokenizer`] and chat [`template`]; a [`Conversation`] keeps its
 //!   KV cache between turns and streams replies ([`ReplyStream`]) that can be cancelled between tokens;
 //!   [`think`] keeps a model's think blocks out of the reply.
 
-pub mod attention;
 pub mod chat_model;
 pub mod conversation;
 mod decoder;
-pub mod elementwise;
 mod gemma3;
 pub mod gguf;
 pub mod kv_cache;
 mod llama;
 mod loader;
 pub mod model;
-pub mod quant;
 pub mod sampling;
 mod sentencepiece;
 pub mod session;
@@ -26,7 +24,7 @@ pub mod think;
 pub mod tokenizer;
 
 pub use chat_model::ChatModel;
-pub use conversation::{Conversation, DEFAULT_SYSTEM_PROMPT, PromptStats, ReadAhead, ReplyStream};
+pub use conversation::{Conversation, PromptStats, ReadAhead, ReplyStream, DEFAULT_SYSTEM_PROMPT};
 pub use model::{Arch, Config, Model};
 pub use sampling::SamplingParams;
 pub use session::{FinishReason, GenerateOptions, GenerationStats, Session};
@@ -80,6 +78,12 @@ pub enum LlmError {
     /// Inputs of the wrong shape (e.g. an empty prompt).
     #[error("invalid input: {0}")]
     Shape(String),
+}
+
+impl From<crate::kernels::quant::UnsupportedType> for LlmError {
+    fn from(e: crate::kernels::quant::UnsupportedType) -> Self {
+        LlmError::Unsupported(e.to_string())
+    }
 }
 
 impl LlmError {
