@@ -9,7 +9,7 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use sotto::llm::gguf::GgufFile;
+use sotto::gguf::GgufFile;
 use sotto::llm::kv_cache::KvCache;
 use sotto::llm::sampling::argmax;
 use sotto::llm::Model;

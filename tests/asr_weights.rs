@@ -181,6 +181,34 @@ fn corrupt_and_truncated_weights_are_errors_naming_the_file() {
         assert!(matches!(err, AsrError::Weights { .. }), "{name}: {err}");
         assert!(err.to_string().contains(name), "{err}");
     }
+    // GGUF goes through the crate's one reader, whose errors say what is wrong.
+    for (name, bytes, problem) in [
+        (
+            "cut.gguf",
+            gguf[..gguf.len() / 2].to_vec(),
+            "lies past the end",
+        ),
+        (
+            "header.gguf",
+            gguf[..10].to_vec(),
+            "truncated: tensor count",
+        ),
+        (
+            "version-9.gguf",
+            {
+                let mut g = gguf.clone();
+                g[4..8].copy_from_slice(&9u32.to_le_bytes());
+                g
+            },
+            "GGUF version 9",
+        ),
+    ] {
+        let err = load_error(&bytes, name, &cfg).to_string();
+        assert!(
+            err.starts_with(&format!("{name}: invalid GGUF: ")) && err.contains(problem),
+            "{err}"
+        );
+    }
 }
 
 #[test]

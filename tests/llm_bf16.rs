@@ -8,7 +8,7 @@ mod llm_common;
 use candle_core::quantized::gguf_file::Content;
 use candle_core::quantized::GgmlDType;
 use llm_common::{fixture, logits, max_abs_diff, reference};
-use sotto::llm::gguf::GgufFile;
+use sotto::gguf::GgufFile;
 use sotto::llm::Model;
 use sotto::testmodels::{write_gguf, GgufTensor};
 

@@ -6,7 +6,7 @@
 mod llm_common;
 
 use llm_common::{fixture, logits, max_abs_diff};
-use sotto::llm::gguf::GgufFile;
+use sotto::gguf::GgufFile;
 use sotto::llm::sampling::argmax;
 use sotto::llm::{Arch, Model};
 

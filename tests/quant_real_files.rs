@@ -7,10 +7,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
+use sotto::gguf::GgufFile;
 use sotto::kernels::quant::kernels::{dequantize_row, QuantizedActivations};
 use sotto::kernels::quant::packed::pack_in_place;
 use sotto::kernels::quant::{GgmlType, QMatrix};
-use sotto::llm::gguf::GgufFile;
 use sotto::llm::{ChatModel, Conversation, GenerateOptions};
 
 mod quant_common;

@@ -5,9 +5,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::gguf::GgufFile;
 use super::model::Config;
 use super::LlmError;
+use crate::gguf::GgufFile;
 use crate::kernels::quant::{packed, GgmlType, QMatrix};
 
 /// The matrices of layer `i`, as every supported architecture names them: name, rows and row

@@ -1,6 +1,6 @@
 //! The dialog model: GGUF chat models, chat templates, sampling and a cross-turn KV cache.
 //!
-//! - [`gguf`] parses the container without copying tensor data; [`model`] runs the llama family,
+//! - [`crate::gguf`] parses the container without copying tensor data; [`model`] runs the llama family,
 //!   Qwen2/2.5, Qwen3 and Gemma 3 over views of that one buffer, on the shared [`crate::kernels`]
 //!   (quantized products, elementwise functions, attention).
 //! - [`ChatModel`] bundles model, [`tokenizer`] and chat [`template`]; a [`Conversation`] keeps its
@@ -11,7 +11,6 @@ pub mod chat_model;
 pub mod conversation;
 mod decoder;
 mod gemma3;
-pub mod gguf;
 pub mod kv_cache;
 mod llama;
 mod loader;
@@ -78,6 +77,15 @@ pub enum LlmError {
     /// Inputs of the wrong shape (e.g. an empty prompt).
     #[error("invalid input: {0}")]
     Shape(String),
+}
+
+impl From<crate::gguf::GgufError> for LlmError {
+    fn from(e: crate::gguf::GgufError) -> Self {
+        match e {
+            crate::gguf::GgufError::Invalid(reason) => LlmError::Gguf(reason),
+            crate::gguf::GgufError::Unsupported(e) => e.into(),
+        }
+    }
 }
 
 impl From<crate::kernels::quant::UnsupportedType> for LlmError {
