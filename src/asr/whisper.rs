@@ -535,8 +535,3 @@ fn softmax_last_dim(x: &Tensor) -> candle_core::Result<Tensor> {
 fn gelu_erf(x: &Tensor) -> candle_core::Result<Tensor> {
     map_values(x, gelu_erf_in_place)
 }
-
-/// Softmax over the last dimension, for callers holding logits as a tensor.
-pub fn log_softmax(logits: &Tensor) -> candle_core::Result<Tensor> {
-    candle_nn::ops::log_softmax(logits, D::Minus1)
-}
