@@ -9,7 +9,7 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use sotto::llm::gguf::GgufFile;
+use sotto::gguf::GgufFile;
 use sotto::llm::kv_cache::KvCache;
 use sotto::llm::sampling::argmax;
 use sotto::llm::Model;
@@ -145,7 +145,7 @@ pub extern "C" fn matmul_macs_per_token() -> f64 {
 /// kernel alone: its multiply-accumulates per second bound the prefill rate of any model whose
 /// products run through it, whatever the rest of a forward pass costs.
 struct KernelProbe {
-    matrix: sotto::llm::quant::QMatrix,
+    matrix: sotto::kernels::quant::QMatrix,
     input: Vec<f32>,
     tokens: usize,
     out: Vec<f32>,
@@ -159,7 +159,7 @@ thread_local! {
 /// multiply-accumulates of one product.
 #[no_mangle]
 pub extern "C" fn kernel_setup(rows: usize, cols: usize, tokens: usize) -> f64 {
-    use sotto::llm::quant::{encode::quantize_row, GgmlType, QMatrix};
+    use sotto::kernels::quant::{encode::quantize_row, GgmlType, QMatrix};
     let value = |i: usize| ((i * 7919 % 2003) as f32 / 1001.5 - 1.0) * 0.1;
     let mut bytes = Vec::new();
     for r in 0..rows {
@@ -167,7 +167,7 @@ pub extern "C" fn kernel_setup(rows: usize, cols: usize, tokens: usize) -> f64 {
         quantize_row(GgmlType::Q8_0, &row, &mut bytes);
     }
     // Packed once, as a model's layers are when it loads.
-    let packed = sotto::llm::quant::packed::pack_q8_0_in_place(&mut bytes, rows, cols);
+    let packed = sotto::kernels::quant::packed::pack_q8_0_in_place(&mut bytes, rows, cols);
     let probe = KernelProbe {
         matrix: QMatrix::new_packed(Arc::new(bytes), 0, rows, cols, packed),
         input: (0..tokens * cols).map(|i| value(i + 17)).collect(),

@@ -18,9 +18,9 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use sotto::llm::quant::encode::quantize_row;
-use sotto::llm::quant::packed::{self, pack_in_place, Tile, TileFormat, TILE_ROWS};
-use sotto::llm::quant::{GgmlType, QMatrix, TokenGroup};
+use sotto::kernels::quant::encode::quantize_row;
+use sotto::kernels::quant::packed::{self, pack_in_place, Tile, TileFormat, TILE_ROWS};
+use sotto::kernels::quant::{GgmlType, QMatrix, TokenGroup};
 
 /// The encodings measured, by GGML type id; q8_0 (the reference) first.
 const TYPES: [u32; 10] = [8, 2, 3, 6, 7, 10, 11, 12, 13, 14];

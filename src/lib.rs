@@ -3,6 +3,9 @@
 //! One module per pipeline stage, in the order audio flows through them:
 //! [`audio`] (WAV, resampling, log-mel) → [`vad`] (voice activity, endpointing) → [`asr`] (Whisper)
 //! → [`llm`] (chat model) → [`tts`] (speech synthesis), wired by [`assistant`] (turn taking).
+//! [`kernels`] holds the compute loops Whisper and the chat model share (quantized matrix
+//! products, elementwise functions, attention), so neither model depends on the other, and
+//! [`gguf`] is the one reader of GGUF files, used by both and by the browser's file check.
 //! `web` holds the wasm-bindgen surface and exists only on `wasm32`; the native CLI
 //! (`src/bin/sotto`) and the tests use the same core; [`eval`] (native only) scores transcripts
 //! (openai-whisper's English normalizer, WER) on the real-speech test set. [`testmodels`] writes the deterministic tiny
@@ -14,6 +17,8 @@ pub mod assistant;
 pub mod audio;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod eval;
+pub mod gguf;
+pub mod kernels;
 pub mod llm;
 pub mod parallel;
 pub mod testmodels;

@@ -91,7 +91,7 @@ fn gguf_q8_0_and_q4_0_load_with_the_same_names_and_stay_close() {
     }
 }
 
-/// Quantized matrices run on the project's integer kernels (`llm::quant`); they agree with
+/// Quantized matrices run on the project's integer kernels (`kernels::quant`); they agree with
 /// candle's quantized matmul (same q8_0 activations, only f32 rounding differs), for one row (the
 /// decoder's step) and for many (the encoder's frames, four at a time plus a remainder).
 #[test]
@@ -180,6 +180,34 @@ fn corrupt_and_truncated_weights_are_errors_naming_the_file() {
         let err = load_error(&bytes, name, &cfg);
         assert!(matches!(err, AsrError::Weights { .. }), "{name}: {err}");
         assert!(err.to_string().contains(name), "{err}");
+    }
+    // GGUF goes through the crate's one reader, whose errors say what is wrong.
+    for (name, bytes, problem) in [
+        (
+            "cut.gguf",
+            gguf[..gguf.len() / 2].to_vec(),
+            "lies past the end",
+        ),
+        (
+            "header.gguf",
+            gguf[..10].to_vec(),
+            "truncated: tensor count",
+        ),
+        (
+            "version-9.gguf",
+            {
+                let mut g = gguf.clone();
+                g[4..8].copy_from_slice(&9u32.to_le_bytes());
+                g
+            },
+            "GGUF version 9",
+        ),
+    ] {
+        let err = load_error(&bytes, name, &cfg).to_string();
+        assert!(
+            err.starts_with(&format!("{name}: invalid GGUF: ")) && err.contains(problem),
+            "{err}"
+        );
     }
 }
 

@@ -1,10 +1,10 @@
-//! One head's attention (`sotto::llm::attention`) against a plain f64 computation, for heads of
+//! One head's attention (`sotto::kernels::attention`) against a plain f64 computation, for heads of
 //! several lengths (a multiple of 32, of 4 only, and neither) and every visible length from 1.
 
 mod attention_common;
 
 use attention_common::{for_each_group, for_each_visible, Case};
-use sotto::llm::attention::HeadLayout;
+use sotto::kernels::attention::HeadLayout;
 
 /// softmax(scale · q·kₚ) · vₚ in f64.
 fn reference(

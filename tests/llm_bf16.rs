@@ -8,7 +8,7 @@ mod llm_common;
 use candle_core::quantized::gguf_file::Content;
 use candle_core::quantized::GgmlDType;
 use llm_common::{fixture, logits, max_abs_diff, reference};
-use sotto::llm::gguf::GgufFile;
+use sotto::gguf::GgufFile;
 use sotto::llm::Model;
 use sotto::testmodels::{write_gguf, GgufTensor};
 
@@ -74,7 +74,7 @@ fn bf16_model_runs_as_its_values_in_f32() {
     assert!(gguf
         .tensors
         .values()
-        .all(|t| t.dtype == sotto::llm::quant::GgmlType::BF16));
+        .all(|t| t.dtype == sotto::kernels::quant::GgmlType::BF16));
     let ours = prompt_logits(bf16);
     let as_f32 = prompt_logits(bf16_copy(GgmlDType::F32));
     assert_eq!(ours, as_f32, "bf16 weights against their values in f32");

@@ -6,7 +6,7 @@
 mod llm_common;
 
 use llm_common::{fixture, logits, max_abs_diff};
-use sotto::llm::gguf::GgufFile;
+use sotto::gguf::GgufFile;
 use sotto::llm::sampling::argmax;
 use sotto::llm::{Arch, Model};
 
@@ -115,7 +115,7 @@ fn greedy_decoding_matches_hf() {
 /// absolute error of 1 + tanh near tanh = −1 (about 2e-7 of x/2), and 0 or x at the extremes.
 #[test]
 fn gelu_tanh_matches_the_formula() {
-    use sotto::llm::elementwise::gelu_tanh_in_place;
+    use sotto::kernels::elementwise::gelu_tanh_in_place;
     let formula = |x: f64| {
         let u = (2.0 / std::f64::consts::PI).sqrt() * (x + 0.044715 * x * x * x);
         0.5 * x * (1.0 + u.tanh())

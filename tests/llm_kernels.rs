@@ -3,11 +3,11 @@
 //! activations' block sums, as llama.cpp's q8_1 stores them). Under `wasm32 + simd128` the
 //! dispatching functions run the SIMD kernels, so the same tests are their parity tests.
 
-use sotto::llm::quant::encode::quantize_row;
-use sotto::llm::quant::kernels::f16_at;
-use sotto::llm::quant::kernels::{self, QuantizedActivations};
-use sotto::llm::quant::packed::{PackedTile, Tile, TILE_ROWS};
-use sotto::llm::quant::{
+use sotto::kernels::quant::encode::quantize_row;
+use sotto::kernels::quant::kernels::f16_at;
+use sotto::kernels::quant::kernels::{self, QuantizedActivations};
+use sotto::kernels::quant::packed::{PackedTile, Tile, TILE_ROWS};
+use sotto::kernels::quant::{
     vec_dot_packed_group, vec_dot_q4_0, vec_dot_q8_0, GgmlType, QMatrix, TokenGroup,
 };
 use std::sync::Arc;
@@ -374,7 +374,7 @@ fn erf_reference(x: f64) -> f64 {
 /// formula.
 #[test]
 fn erf_f32_is_within_three_tenths_of_a_millionth() {
-    use sotto::llm::elementwise::{erf_f32, gelu_erf_in_place};
+    use sotto::kernels::elementwise::{erf_f32, gelu_erf_in_place};
     let mut x = -6.0f32;
     while x < 6.0 {
         let ours = f64::from(erf_f32(x));

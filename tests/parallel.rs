@@ -5,8 +5,8 @@
 
 mod llm_common;
 
-use sotto::llm::quant::encode::quantize_row;
-use sotto::llm::quant::{GgmlType, QMatrix};
+use sotto::kernels::quant::encode::quantize_row;
+use sotto::kernels::quant::{GgmlType, QMatrix};
 use sotto::parallel;
 use std::sync::Arc;
 

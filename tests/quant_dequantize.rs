@@ -5,8 +5,8 @@
 //! `scripts/reference/make_quant_fixtures.py`). Equal bit for bit, NaNs by class.
 
 use serde::Deserialize;
-use sotto::llm::quant::kernels::dequantize_row;
-use sotto::llm::quant::GgmlType;
+use sotto::kernels::quant::kernels::dequantize_row;
+use sotto::kernels::quant::GgmlType;
 
 #[derive(Deserialize)]
 struct Fixture {

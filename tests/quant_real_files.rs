@@ -7,10 +7,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
-use sotto::llm::gguf::GgufFile;
-use sotto::llm::quant::kernels::{dequantize_row, QuantizedActivations};
-use sotto::llm::quant::packed::pack_in_place;
-use sotto::llm::quant::{GgmlType, QMatrix};
+use sotto::gguf::GgufFile;
+use sotto::kernels::quant::kernels::{dequantize_row, QuantizedActivations};
+use sotto::kernels::quant::packed::pack_in_place;
+use sotto::kernels::quant::{GgmlType, QMatrix};
 use sotto::llm::{ChatModel, Conversation, GenerateOptions};
 
 mod quant_common;
@@ -139,8 +139,8 @@ fn same_products_as_the_one_token_kernel(gguf: &GgufFile, bytes: &[u8], name: &s
             for r in 0..rows {
                 let w = &original[r * row_len..(r + 1) * row_len];
                 let expected = match t.dtype {
-                    GgmlType::Q4K => sotto::llm::quant::kquants::dot_q4k_q8k(w, &q8_k),
-                    GgmlType::Q6K => sotto::llm::quant::kquants::dot_q6k_q8k(w, &q8_k),
+                    GgmlType::Q4K => sotto::kernels::quant::kquants::dot_q4k_q8k(w, &q8_k),
+                    GgmlType::Q6K => sotto::kernels::quant::kquants::dot_q6k_q8k(w, &q8_k),
                     dtype => one_token_dot(dtype, w, &q8_0),
                 };
                 let got = out[t_ * rows + r];

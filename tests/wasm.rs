@@ -65,10 +65,10 @@ fn model_files_are_recognised_and_damage_is_named() {
 /// the wasm benchmark's own self-test.)
 #[wasm_bindgen_test]
 fn simd_kernels_match_the_portable_kernels() {
-    use sotto::llm::quant::encode::quantize_row;
-    use sotto::llm::quant::kernels::{self, QuantizedActivations};
-    use sotto::llm::quant::packed::{self, PackedTile};
-    use sotto::llm::quant::{
+    use sotto::kernels::quant::encode::quantize_row;
+    use sotto::kernels::quant::kernels::{self, QuantizedActivations};
+    use sotto::kernels::quant::packed::{self, PackedTile};
+    use sotto::kernels::quant::{
         vec_dot_packed_group, vec_dot_q4_0, vec_dot_q8_0, GgmlType, TokenGroup,
     };
     let values = |n: usize, seed: usize| -> Vec<f32> {
@@ -134,8 +134,8 @@ fn simd_kernels_match_the_portable_kernels() {
 #[wasm_bindgen_test]
 fn simd_f16_decoding_equals_the_scalar_decoding_on_every_pattern() {
     use core::arch::wasm32::{u32x4, u32x4_extract_lane};
-    use sotto::llm::quant::kernels::f16_bits_to_f32;
-    use sotto::llm::quant::simd128::f16_to_f32x4;
+    use sotto::kernels::quant::kernels::f16_bits_to_f32;
+    use sotto::kernels::quant::simd128::f16_to_f32x4;
     for h in (0..=u16::MAX as u32).step_by(4) {
         let v = f16_to_f32x4(u32x4(h, h + 1, h + 2, h + 3));
         let lanes = [
@@ -156,7 +156,7 @@ fn simd_f16_decoding_equals_the_scalar_decoding_on_every_pattern() {
 #[wasm_bindgen_test]
 fn simd_finite_f16_decoding_equals_the_full_decoding_on_finite_patterns() {
     use core::arch::wasm32::{u32x4, u32x4_extract_lane};
-    use sotto::llm::quant::simd128::{f16_to_f32x4, finite_f16_to_f32x4};
+    use sotto::kernels::quant::simd128::{f16_to_f32x4, finite_f16_to_f32x4};
     for h in (0..0x7c00u32).chain(0x8000..0xfc00).step_by(4) {
         let lanes = |v| {
             [
@@ -189,8 +189,8 @@ fn simd_products_with_non_finite_scales_equal_the_one_token_kernel() {
 
 #[wasm_bindgen_test]
 fn simd_quantization_equals_the_portable_quantization() {
-    use sotto::llm::quant::kernels::{quantize_block_q8_1, QuantizedActivations};
-    use sotto::llm::quant::TokenGroup;
+    use sotto::kernels::quant::kernels::{quantize_block_q8_1, QuantizedActivations};
+    use sotto::kernels::quant::TokenGroup;
     let mut blocks: Vec<[f32; 32]> = (0..66)
         .map(|b| {
             std::array::from_fn(|i| {
@@ -280,8 +280,8 @@ fn simd_quantization_equals_the_portable_quantization() {
 /// packed) exactly too, except q8_0's and q4_0's simd128 row kernels, within f32 reordering.
 #[wasm_bindgen_test]
 fn quantized_products_equal_the_portable_kernel_row_by_row() {
-    use sotto::llm::quant::encode::quantize_row;
-    use sotto::llm::quant::GgmlType;
+    use sotto::kernels::quant::encode::quantize_row;
+    use sotto::kernels::quant::GgmlType;
     let (rows, cols) = (19, 96);
     let value =
         |i: usize| ((i * 7919 % 2003) as f32 / 1001.5 - 1.0) * if i % 37 == 0 { 4.0 } else { 1.0 };
@@ -313,10 +313,10 @@ fn quantized_products_equal_the_portable_kernel_row_by_row() {
 /// 1 and 5 tokens (two super-blocks per row, values spread across every bit).
 #[wasm_bindgen_test]
 fn k_quant_products_equal_the_portable_dots() {
-    use sotto::llm::quant::encode::quantize_row;
-    use sotto::llm::quant::kernels::QuantizedActivations;
-    use sotto::llm::quant::kquants::dot_portable;
-    use sotto::llm::quant::{GgmlType, QMatrix};
+    use sotto::kernels::quant::encode::quantize_row;
+    use sotto::kernels::quant::kernels::QuantizedActivations;
+    use sotto::kernels::quant::kquants::dot_portable;
+    use sotto::kernels::quant::{GgmlType, QMatrix};
     use std::sync::Arc;
     let (rows, cols) = (5, 512);
     let value =
@@ -370,8 +370,8 @@ fn simd_grouped_heads_equal_each_head_alone() {
 /// visible lengths that do and do not fill blocks of four keys.
 #[wasm_bindgen_test]
 fn simd_attention_equals_the_portable_steps_exactly() {
-    use sotto::llm::attention::portable;
-    use sotto::llm::elementwise::softmax_in_place;
+    use sotto::kernels::attention::portable;
+    use sotto::kernels::elementwise::softmax_in_place;
     for len in [64, 12] {
         for_each_visible(len, 9, |c: &Case, visible, simd| {
             let mut scores = vec![0f32; visible];

@@ -5,15 +5,16 @@
 //! mismatched config is an error naming the tensor, not a panic deep in a matmul.
 
 use std::collections::HashMap;
-use std::io::Cursor;
 use std::sync::Arc;
 
-use candle_core::quantized::{gguf_file, GgmlDType, QMatMul, QTensor};
+use candle_core::quantized::ggml_file::qtensor_from_ggml;
+use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 use candle_core::{DType, Device, Module, Tensor};
 
 use super::AsrError;
-use crate::llm::quant::packed::pack_q8_0_in_place;
-use crate::llm::quant::{GgmlType, QMatrix};
+use crate::gguf::GgufFile;
+use crate::kernels::quant::packed::pack_q8_0_in_place;
+use crate::kernels::quant::{GgmlType, QMatrix};
 
 /// The container format of a weight file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -189,7 +190,7 @@ pub enum Matrix {
     /// Dense weights (or an encoding of GGUF the block kernels lack): candle's matmul.
     Candle(QMatMul),
     /// Quantized blocks, multiplied with the dialog model's integer kernels
-    /// ([`crate::llm::quant`]): activations quantized to 8 bits as ggml does, four frames or
+    /// ([`crate::kernels::quant`]): activations quantized to 8 bits as ggml does, four frames or
     /// tokens at a time, SIMD in wasm. Candle's quantized matmul is several times slower there.
     Blocks(QMatrix),
 }
@@ -212,37 +213,45 @@ impl Matrix {
     }
 }
 
+/// The tensors of a GGUF file, read with the crate's own reader ([`crate::gguf`]); each tensor's
+/// blocks are copied into a candle [`QTensor`] (dimensions outermost first, as candle orders them).
 fn read_gguf(bytes: &[u8], name: &str) -> Result<HashMap<String, Arc<QTensor>>, AsrError> {
-    let bad = |e: candle_core::Error| AsrError::Weights {
+    let file = GgufFile::parse(bytes).map_err(|e| AsrError::Weights {
         name: name.to_string(),
-        reason: format!("not a valid GGUF file: {e}"),
-    };
-    let mut cursor = Cursor::new(bytes);
-    let content = gguf_file::Content::read(&mut cursor).map_err(bad)?;
-    let mut tensors = HashMap::with_capacity(content.tensor_infos.len());
-    for (tensor, info) in &content.tensor_infos {
-        // Guard the element count before candle multiplies the dimensions out.
-        let elements = info
-            .shape
-            .dims()
-            .iter()
-            .try_fold(1usize, |acc, &d| acc.checked_mul(d));
-        if elements.is_none_or(|n| n > bytes.len().saturating_mul(2)) {
-            return Err(AsrError::Weights {
-                name: name.to_string(),
-                reason: format!(
-                    "tensor {tensor} claims shape {:?}, larger than the file",
-                    info.shape.dims()
-                ),
-            });
-        }
-        let q = content
-            .tensor(&mut cursor, tensor, &Device::Cpu)
-            .map_err(|e| AsrError::Weights {
-                name: name.to_string(),
-                reason: format!("tensor {tensor}: {e}"),
+        reason: e.to_string(),
+    })?;
+    let mut tensors = HashMap::with_capacity(file.tensors.len());
+    for (tensor, info) in &file.tensors {
+        // The reader checked that the data lies inside the buffer and fits the blocks.
+        let data = &bytes[info.offset..info.offset + info.len];
+        let dims = info.dims.iter().rev().copied().collect();
+        let q =
+            qtensor_from_ggml(candle_type(info.dtype), data, dims, &Device::Cpu).map_err(|e| {
+                AsrError::Weights {
+                    name: name.to_string(),
+                    reason: format!("tensor {tensor}: {e}"),
+                }
             })?;
         tensors.insert(tensor.clone(), Arc::new(q));
     }
     Ok(tensors)
+}
+
+/// Candle's name for an encoding (it reads every one this crate does).
+fn candle_type(dtype: GgmlType) -> GgmlDType {
+    match dtype {
+        GgmlType::F32 => GgmlDType::F32,
+        GgmlType::F16 => GgmlDType::F16,
+        GgmlType::BF16 => GgmlDType::BF16,
+        GgmlType::Q4_0 => GgmlDType::Q4_0,
+        GgmlType::Q4_1 => GgmlDType::Q4_1,
+        GgmlType::Q5_0 => GgmlDType::Q5_0,
+        GgmlType::Q5_1 => GgmlDType::Q5_1,
+        GgmlType::Q8_0 => GgmlDType::Q8_0,
+        GgmlType::Q2K => GgmlDType::Q2K,
+        GgmlType::Q3K => GgmlDType::Q3K,
+        GgmlType::Q4K => GgmlDType::Q4K,
+        GgmlType::Q5K => GgmlDType::Q5K,
+        GgmlType::Q6K => GgmlDType::Q6K,
+    }
 }

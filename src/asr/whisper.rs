@@ -10,8 +10,8 @@ use candle_nn::kv_cache::KvCache;
 
 use super::weights::{Matrix, Weights};
 use super::{AsrError, Config};
-use crate::llm::elementwise::{gelu_erf_in_place, softmax_in_place};
-use crate::llm::quant::kernels::dot_f32_slices;
+use crate::kernels::elementwise::{gelu_erf_in_place, softmax_in_place};
+use crate::kernels::quant::kernels::dot_f32_slices;
 
 const LN_EPS: f32 = 1e-5;
 
@@ -534,9 +534,4 @@ fn softmax_last_dim(x: &Tensor) -> candle_core::Result<Tensor> {
 /// `F.gelu` (the erf form), vectorized ([`gelu_erf_in_place`]) instead of candle's libm `erff`.
 fn gelu_erf(x: &Tensor) -> candle_core::Result<Tensor> {
     map_values(x, gelu_erf_in_place)
-}
-
-/// Softmax over the last dimension, for callers holding logits as a tensor.
-pub fn log_softmax(logits: &Tensor) -> candle_core::Result<Tensor> {
-    candle_nn::ops::log_softmax(logits, D::Minus1)
 }

@@ -1,10 +1,10 @@
 //! A model with its tokenizer, chat template and end-of-turn tokens, loaded from GGUF bytes or files.
 
-use super::gguf::{GgufFile, MetaValue};
 use super::model::Model;
 use super::template::{self, ChatTemplate};
 use super::tokenizer::TextTokenizer;
 use super::LlmError;
+use crate::gguf::{GgufFile, MetaValue};
 
 /// Token texts that end a turn in the families supported (llama.cpp also recognises them by text),
 /// besides the end-of-turn marker each chat template shows ([`ChatTemplate::end_of_turn`]).

@@ -5,14 +5,14 @@
 
 use std::ops::Range;
 
-use super::attention::{attend_group, HeadLayout};
-use super::elementwise::{add_bias, gelu_tanh_in_place, rms_norm_in_place, rope};
 use super::kv_cache::KvCache;
 use super::loader::{layer_matrices, Loader};
 use super::model::Config;
-use super::quant::kernels::exp_f32;
-use super::quant::QMatrix;
 use super::LlmError;
+use crate::kernels::attention::{attend_group, HeadLayout};
+use crate::kernels::elementwise::{add_bias, gelu_tanh_in_place, rms_norm_in_place, rope};
+use crate::kernels::quant::kernels::exp_f32;
+use crate::kernels::quant::QMatrix;
 use crate::parallel::{for_each_chunk, DisjointOut};
 
 /// The token embedding table and the output projection, which tied models (SmolLM2, Qwen2.5

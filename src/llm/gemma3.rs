@@ -20,12 +20,12 @@ use std::ops::Range;
 use super::decoder::{
     grow_heap_once, Activation, AttentionKind, Embedding, LayerBuffers, Mlp, Rotary, SelfAttention,
 };
-use super::elementwise::{rms_norm, rms_norm_in_place};
-use super::gguf::MetaValue;
 use super::kv_cache::KvCache;
 use super::loader::Loader;
 use super::model::Config;
 use super::LlmError;
+use crate::gguf::MetaValue;
+use crate::kernels::elementwise::{rms_norm, rms_norm_in_place};
 
 /// Every sixth layer is global, the others slide (HF `sliding_window_pattern`; GGUF does not
 /// store it and llama.cpp sets it: `hparams.set_swa_pattern(6)`).

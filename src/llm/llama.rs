@@ -13,11 +13,11 @@ use std::ops::Range;
 use super::decoder::{
     grow_heap_once, Activation, AttentionKind, Embedding, LayerBuffers, Mlp, Rotary, SelfAttention,
 };
-use super::elementwise::rms_norm;
 use super::kv_cache::KvCache;
 use super::loader::Loader;
 use super::model::{Arch, Config};
 use super::LlmError;
+use crate::kernels::elementwise::rms_norm;
 
 struct Layer {
     attn_norm: Vec<f32>,

@@ -5,10 +5,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::gguf::GgufFile;
 use super::model::Config;
-use super::quant::{packed, GgmlType, QMatrix};
 use super::LlmError;
+use crate::gguf::GgufFile;
+use crate::kernels::quant::{packed, GgmlType, QMatrix};
 
 /// The matrices of layer `i`, as every supported architecture names them: name, rows and row
 /// length.
@@ -113,7 +113,7 @@ impl<'a> Loader<'a> {
             )));
         }
         let mut out = vec![0f32; len];
-        super::quant::kernels::dequantize_row(
+        crate::kernels::quant::kernels::dequantize_row(
             t.dtype,
             &self.buf[t.offset..t.offset + t.len],
             &mut out,

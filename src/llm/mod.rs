@@ -1,23 +1,20 @@
 //! The dialog model: GGUF chat models, chat templates, sampling and a cross-turn KV cache.
 //!
-//! - [`gguf`] parses the container without copying tensor data; [`model`] runs the llama family,
-//!   Qwen2/2.5, Qwen3 and Gemma 3 over views of that one buffer; [`quant`] holds the block kernels.
+//! - [`crate::gguf`] parses the container without copying tensor data; [`model`] runs the llama family,
+//!   Qwen2/2.5, Qwen3 and Gemma 3 over views of that one buffer, on the shared [`crate::kernels`]
+//!   (quantized products, elementwise functions, attention).
 //! - [`ChatModel`] bundles model, [`tokenizer`] and chat [`template`]; a [`Conversation`] keeps its
 //!   KV cache between turns and streams replies ([`ReplyStream`]) that can be cancelled between tokens;
 //!   [`think`] keeps a model's think blocks out of the reply.
 
-pub mod attention;
 pub mod chat_model;
 pub mod conversation;
 mod decoder;
-pub mod elementwise;
 mod gemma3;
-pub mod gguf;
 pub mod kv_cache;
 mod llama;
 mod loader;
 pub mod model;
-pub mod quant;
 pub mod sampling;
 mod sentencepiece;
 pub mod session;
@@ -80,6 +77,21 @@ pub enum LlmError {
     /// Inputs of the wrong shape (e.g. an empty prompt).
     #[error("invalid input: {0}")]
     Shape(String),
+}
+
+impl From<crate::gguf::GgufError> for LlmError {
+    fn from(e: crate::gguf::GgufError) -> Self {
+        match e {
+            crate::gguf::GgufError::Invalid(reason) => LlmError::Gguf(reason),
+            crate::gguf::GgufError::Unsupported(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::kernels::quant::UnsupportedType> for LlmError {
+    fn from(e: crate::kernels::quant::UnsupportedType) -> Self {
+        LlmError::Unsupported(e.to_string())
+    }
 }
 
 impl LlmError {

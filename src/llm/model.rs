@@ -3,11 +3,11 @@
 //! [`super::gemma3`], made of the blocks in [`super::decoder`].
 
 use super::gemma3::Gemma3;
-use super::gguf::GgufFile;
 use super::kv_cache::KvCache;
 use super::llama::Llama;
 use super::loader::Loader;
 use super::LlmError;
+use crate::gguf::GgufFile;
 
 /// Model families this crate runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

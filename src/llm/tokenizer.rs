@@ -7,9 +7,9 @@
 
 use serde_json::{json, Value};
 
-use super::gguf::{GgufFile, MetaValue};
 use super::sentencepiece;
 use super::LlmError;
+use crate::gguf::{GgufFile, MetaValue};
 
 /// GPT-2's split, also SmolLM's (after isolating digits).
 const GPT2_REGEX: &str =

@@ -4,11 +4,13 @@
 
 use wasm_bindgen::prelude::*;
 
+use crate::gguf::GgufFile;
+
 /// What a model file's header says.
 #[derive(serde::Serialize)]
 #[serde(tag = "format", rename_all = "lowercase")]
 enum Summary {
-    /// A GGUF file: version and counts from its fixed header.
+    /// A GGUF file: its version, tensors and metadata entries (the whole header parsed).
     Gguf {
         version: u32,
         tensors: u64,
@@ -34,31 +36,12 @@ fn summarize(bytes: &[u8]) -> Result<Summary, String> {
         return Err("the file is empty".into());
     }
     if bytes.starts_with(b"GGUF") {
-        let header = bytes
-            .get(..24)
-            .ok_or("truncated GGUF header (fewer than 24 bytes)")?;
-        let u32_at =
-            |at: usize| u32::from_le_bytes(header[at..at + 4].try_into().expect("4 bytes"));
-        let u64_at =
-            |at: usize| u64::from_le_bytes(header[at..at + 8].try_into().expect("8 bytes"));
-        let version = u32_at(4);
-        if !(2..=3).contains(&version) {
-            return Err(format!(
-                "GGUF version {version} is not supported (expected 2 or 3)"
-            ));
-        }
-        let (tensors, metadata_entries) = (u64_at(8), u64_at(16));
-        // Every tensor and metadata entry takes at least a few bytes: larger counts mean a corrupt header.
-        if tensors.saturating_add(metadata_entries) > bytes.len() as u64 / 8 {
-            return Err(format!(
-                "corrupt GGUF header: {tensors} tensors and {metadata_entries} metadata entries cannot fit in {} bytes",
-                bytes.len()
-            ));
-        }
+        // The crate's one GGUF reader: metadata and tensor directory, every size checked.
+        let file = GgufFile::parse(bytes).map_err(|e| e.to_string())?;
         return Ok(Summary::Gguf {
-            version,
-            tensors,
-            metadata_entries,
+            version: file.version,
+            tensors: file.tensors.len() as u64,
+            metadata_entries: file.metadata.len() as u64,
         });
     }
     if bytes[0] == b'{' || bytes[0].is_ascii_whitespace() {

@@ -1,7 +1,7 @@
 //! Shared by the native attention test and the wasm one: one head's attention over deterministic
 //! keys, values and query, for every visible length.
 
-use sotto::llm::attention::{attend, attend_group, HeadLayout};
+use sotto::kernels::attention::{attend, attend_group, HeadLayout};
 
 /// One head of `len` floats (the middle one of three per position) over `positions` positions.
 pub struct Case {

@@ -4,9 +4,9 @@
 
 use std::sync::Arc;
 
-use sotto::llm::quant::kernels::{self, QuantizedActivations};
-use sotto::llm::quant::packed::{pack_in_place, TILE_ROWS};
-use sotto::llm::quant::{GgmlType, QMatrix};
+use sotto::kernels::quant::kernels::{self, QuantizedActivations};
+use sotto::kernels::quant::packed::{pack_in_place, TILE_ROWS};
+use sotto::kernels::quant::{GgmlType, QMatrix};
 
 /// The 32-value encodings, which the tile kernel multiplies.
 pub const TILED: [GgmlType; 5] = [
@@ -104,7 +104,7 @@ pub fn products_with_non_finite_scales_equal_the_one_token_kernel(xs: impl Fn(us
         let weights: Vec<f32> = (0..rows * cols)
             .map(|i| ((i * 37) % 101) as f32 / 50.0 - 1.0)
             .collect();
-        sotto::llm::quant::encode::quantize_row(dtype, &weights, &mut bytes);
+        sotto::kernels::quant::encode::quantize_row(dtype, &weights, &mut bytes);
         // Row 11's second block scale: +inf; row 20's first: a NaN; row 17's first minimum: -inf.
         let block = dtype.block_bytes();
         bytes[11 * row_len + block..][..2].copy_from_slice(&0x7c00u16.to_le_bytes());

@@ -2,9 +2,9 @@
 //! [`TileFormat`], and the portable conversions between rows' blocks and it.
 
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-use crate::llm::quant::kernels::block_values as values_of;
-use crate::llm::quant::kernels::QK8_0;
-use crate::llm::quant::GgmlType;
+use crate::kernels::quant::kernels::block_values as values_of;
+use crate::kernels::quant::kernels::QK8_0;
+use crate::kernels::quant::GgmlType;
 
 /// Rows in one packed tile: two sets of four, one `i32x4` accumulator each per token.
 pub const TILE_ROWS: usize = 8;
@@ -134,7 +134,7 @@ pub(super) fn pack_block(dtype: GgmlType, blocks: &[&[u8]], packed: &mut [u8]) {
     }
     if format == TileFormat::Bytes {
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        crate::llm::quant::simd128::pack_block_values(dtype, blocks, values);
+        crate::kernels::quant::simd128::pack_block_values(dtype, blocks, values);
         #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
         values.copy_from_slice(&pair_order(dtype, blocks).map(|v| v as u8));
         return;
@@ -162,7 +162,7 @@ pub(super) fn pack_block(dtype: GgmlType, blocks: &[&[u8]], packed: &mut [u8]) {
 }
 
 /// The values of up to eight rows' blocks (`blocks`, of `dtype`) in pair order, as
-/// [`crate::llm::quant::kernels::block_values`] gives them; missing rows are zeros.
+/// [`crate::kernels::quant::kernels::block_values`] gives them; missing rows are zeros.
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 fn pair_order(dtype: GgmlType, blocks: &[&[u8]]) -> [i8; QK8_0 * TILE_ROWS] {
     let mut pairs = [0i8; QK8_0 * TILE_ROWS];
@@ -179,7 +179,7 @@ fn pair_order(dtype: GgmlType, blocks: &[&[u8]]) -> [i8; QK8_0 * TILE_ROWS] {
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 fn pair_order(dtype: GgmlType, blocks: &[&[u8]]) -> [i8; QK8_0 * TILE_ROWS] {
     let mut pairs = [0u8; QK8_0 * TILE_ROWS];
-    crate::llm::quant::simd128::pack_block_values(dtype, blocks, &mut pairs);
+    crate::kernels::quant::simd128::pack_block_values(dtype, blocks, &mut pairs);
     pairs.map(|v| v as i8)
 }
 

@@ -21,7 +21,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use crate::parallel::{for_each_chunk, DisjointOut};
-pub use dtype::GgmlType;
+pub use dtype::{GgmlType, UnsupportedType};
 pub use kernels::{QuantizedActivations, TokenGroup, QK8_0, QK_K};
 use packed::{KeptTile, PackedTile, Tile, TileFormat, TILE_ROWS};
 

@@ -1,13 +1,27 @@
 //! GGUF container parsing: metadata and tensor directory, every size checked against the buffer.
 //!
+//! The one GGUF reader of the crate: the chat model ([`crate::llm`]) loads its files with it,
+//! Whisper ([`crate::asr`]) reads quantized weights with it, and the browser's model check
+//! (`web::inspect`) validates headers with it.
+//!
 //! Format reference: <https://github.com/ggml-org/ggml/blob/master/docs/gguf.md>. The parser never
 //! copies tensor data: [`GgufFile`] records where each tensor lies in the caller's buffer, so the model
 //! can keep the one buffer and slice its quantized blocks out of it.
 
 use std::collections::HashMap;
 
-use super::quant::GgmlType;
-use super::LlmError;
+use crate::kernels::quant::{GgmlType, UnsupportedType};
+
+/// Why a GGUF buffer could not be read. The messages say what is wrong; callers add the file name.
+#[derive(Debug, thiserror::Error)]
+pub enum GgufError {
+    /// The container is malformed or truncated, or lacks a required metadata value.
+    #[error("invalid GGUF: {0}")]
+    Invalid(String),
+    /// A tensor uses an encoding this crate does not read.
+    #[error("unsupported: {0}")]
+    Unsupported(#[from] UnsupportedType),
+}
 
 /// One metadata value. Integers of every width are widened; arrays keep their element values.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,6 +85,8 @@ pub struct TensorInfo {
 /// A parsed GGUF header: metadata plus the tensor directory (data stays in the caller's buffer).
 #[derive(Debug)]
 pub struct GgufFile {
+    /// The format version (2 or 3).
+    pub version: u32,
     /// Metadata key/values.
     pub metadata: HashMap<String, MetaValue>,
     /// Tensor directory by name.
@@ -91,9 +107,9 @@ impl<'a> Reader<'a> {
         self.buf.len() - self.pos
     }
 
-    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], LlmError> {
+    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], GgufError> {
         if n > self.remaining() {
-            return Err(LlmError::Gguf(format!(
+            return Err(GgufError::Invalid(format!(
                 "truncated: {what} needs {n} bytes at offset {} but only {} remain",
                 self.pos,
                 self.remaining()
@@ -104,23 +120,23 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
-    fn u32(&mut self, what: &str) -> Result<u32, LlmError> {
+    fn u32(&mut self, what: &str) -> Result<u32, GgufError> {
         Ok(u32::from_le_bytes(self.take(4, what)?.try_into().unwrap()))
     }
 
-    fn u64(&mut self, what: &str) -> Result<u64, LlmError> {
+    fn u64(&mut self, what: &str) -> Result<u64, GgufError> {
         Ok(u64::from_le_bytes(self.take(8, what)?.try_into().unwrap()))
     }
 
     /// A count that must fit in what remains, given the minimum encoded size of one item.
-    fn count(&mut self, what: &str, min_item_bytes: usize) -> Result<usize, LlmError> {
+    fn count(&mut self, what: &str, min_item_bytes: usize) -> Result<usize, GgufError> {
         let n = self.u64(what)?;
         let fits = usize::try_from(n)
             .ok()
             .and_then(|n| n.checked_mul(min_item_bytes))
             .is_some_and(|bytes| bytes <= self.remaining());
         if !fits {
-            return Err(LlmError::Gguf(format!(
+            return Err(GgufError::Invalid(format!(
                 "{what} is {n}, more than the {} remaining bytes can hold",
                 self.remaining()
             )));
@@ -128,12 +144,12 @@ impl<'a> Reader<'a> {
         Ok(n as usize)
     }
 
-    fn string(&mut self, what: &str) -> Result<String, LlmError> {
+    fn string(&mut self, what: &str) -> Result<String, GgufError> {
         let len = self.count(what, 1)?;
         Ok(String::from_utf8_lossy(self.take(len, what)?).into_owned())
     }
 
-    fn value(&mut self, ty: u32, key: &str, depth: u32) -> Result<MetaValue, LlmError> {
+    fn value(&mut self, ty: u32, key: &str, depth: u32) -> Result<MetaValue, GgufError> {
         Ok(match ty {
             0 => MetaValue::U64(self.take(1, key)?[0] as u64),
             1 => MetaValue::I64(self.take(1, key)?[0] as i8 as i64),
@@ -153,7 +169,7 @@ impl<'a> Reader<'a> {
                     8 | 10..=12 => 8,
                     9 => 12,
                     other => {
-                        return Err(LlmError::Gguf(format!(
+                        return Err(GgufError::Invalid(format!(
                             "metadata `{key}`: unknown array element type {other}"
                         )))
                     }
@@ -169,7 +185,7 @@ impl<'a> Reader<'a> {
             11 => MetaValue::I64(self.u64(key)? as i64),
             12 => MetaValue::F64(f64::from_bits(self.u64(key)?)),
             other => {
-                return Err(LlmError::Gguf(format!(
+                return Err(GgufError::Invalid(format!(
                     "metadata `{key}`: unsupported value type {other}"
                 )))
             }
@@ -179,14 +195,14 @@ impl<'a> Reader<'a> {
 
 impl GgufFile {
     /// Parses the header of a GGUF buffer and checks that every tensor lies inside it.
-    pub fn parse(buf: &[u8]) -> Result<Self, LlmError> {
+    pub fn parse(buf: &[u8]) -> Result<Self, GgufError> {
         let mut r = Reader { buf, pos: 0 };
         if r.take(4, "magic")? != b"GGUF" {
-            return Err(LlmError::Gguf("not a GGUF file (bad magic)".into()));
+            return Err(GgufError::Invalid("not a GGUF file (bad magic)".into()));
         }
         let version = r.u32("version")?;
         if !(2..=3).contains(&version) {
-            return Err(LlmError::Gguf(format!(
+            return Err(GgufError::Invalid(format!(
                 "GGUF version {version} (expected 2 or 3)"
             )));
         }
@@ -205,7 +221,7 @@ impl GgufFile {
             let name = r.string("tensor name")?;
             let n_dims = r.u32(&name)? as usize;
             if n_dims == 0 || n_dims > 4 {
-                return Err(LlmError::Gguf(format!(
+                return Err(GgufError::Invalid(format!(
                     "tensor `{name}` has {n_dims} dimensions (expected 1 to 4)"
                 )));
             }
@@ -213,7 +229,7 @@ impl GgufFile {
             for _ in 0..n_dims {
                 let d = r.u64(&name)?;
                 dims.push(usize::try_from(d).map_err(|_| {
-                    LlmError::Gguf(format!("tensor `{name}` dimension {d} is too large"))
+                    GgufError::Invalid(format!("tensor `{name}` dimension {d} is too large"))
                 })?);
             }
             let dtype = GgmlType::from_id(r.u32(&name)?, &name)?;
@@ -226,7 +242,7 @@ impl GgufFile {
                 .as_u64()
                 .filter(|a| *a > 0 && *a <= 1 << 16)
                 .ok_or_else(|| {
-                    LlmError::Gguf("general.alignment must be a small positive integer".into())
+                    GgufError::Invalid("general.alignment must be a small positive integer".into())
                 })? as usize,
             None => 32,
         };
@@ -234,7 +250,7 @@ impl GgufFile {
         let mut tensors = HashMap::with_capacity(infos.len());
         for (name, dims, dtype, offset) in infos {
             let len = dtype.byte_len(&dims).ok_or_else(|| {
-                LlmError::Gguf(format!(
+                GgufError::Invalid(format!(
                     "tensor `{name}` {dims:?} does not fit {dtype:?} blocks of {}",
                     dtype.block_len()
                 ))
@@ -256,14 +272,18 @@ impl GgufFile {
                     );
                 }
                 _ => {
-                    return Err(LlmError::Gguf(format!(
+                    return Err(GgufError::Invalid(format!(
                         "truncated: tensor `{name}` ({len} bytes at data offset {offset}) lies past the end of the {}-byte file",
                         buf.len()
                     )))
                 }
             }
         }
-        Ok(GgufFile { metadata, tensors })
+        Ok(GgufFile {
+            version,
+            metadata,
+            tensors,
+        })
     }
 
     /// A metadata value by key.
@@ -272,17 +292,17 @@ impl GgufFile {
     }
 
     /// A required unsigned integer.
-    pub fn u64(&self, key: &str) -> Result<u64, LlmError> {
+    pub fn u64(&self, key: &str) -> Result<u64, GgufError> {
         self.get(key)
             .and_then(MetaValue::as_u64)
-            .ok_or_else(|| LlmError::Gguf(format!("missing or non-integer metadata `{key}`")))
+            .ok_or_else(|| GgufError::Invalid(format!("missing or non-integer metadata `{key}`")))
     }
 
     /// A required string.
-    pub fn str(&self, key: &str) -> Result<&str, LlmError> {
+    pub fn str(&self, key: &str) -> Result<&str, GgufError> {
         self.get(key)
             .and_then(MetaValue::as_str)
-            .ok_or_else(|| LlmError::Gguf(format!("missing or non-string metadata `{key}`")))
+            .ok_or_else(|| GgufError::Invalid(format!("missing or non-string metadata `{key}`")))
     }
 
     /// An array of strings (for vocabularies and merges).

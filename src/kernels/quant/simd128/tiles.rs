@@ -4,9 +4,9 @@
 use core::arch::wasm32::*;
 
 use super::{finite_f16_to_f32x4, load, store, unpack_q4_0};
-use crate::llm::quant::kernels::{block_values, TokenGroup, QK8_0};
-use crate::llm::quant::packed::{KeptTile, Tile, TileFormat, SCALE_BYTES, TILE_ROWS};
-use crate::llm::quant::GgmlType;
+use crate::kernels::quant::kernels::{block_values, TokenGroup, QK8_0};
+use crate::kernels::quant::packed::{KeptTile, Tile, TileFormat, SCALE_BYTES, TILE_ROWS};
+use crate::kernels::quant::GgmlType;
 
 /// [`packed_tokens`]' formats, as constants ([`TileFormat`] in a const generic).
 const BYTES: u8 = 0;
@@ -42,7 +42,7 @@ struct Source<'a> {
     scales: &'a [f32],
 }
 
-/// The packed tile · four tokens (the prefill kernel): [`crate::llm::quant::packed::dot_packed_group`],
+/// The packed tile · four tokens (the prefill kernel): [`crate::kernels::quant::packed::dot_packed_group`],
 /// bit for bit. For each pair of a block, the pair's weights of rows 0–3 and of rows 4–7 are
 /// two i16x8 vectors (from two 8-byte loads widened to i16, `v128.load8x8_s`, in a q8_0 tile;
 /// from shifts and masks of the 4-bit fields in the others), and each token's pair of
@@ -394,7 +394,7 @@ unsafe fn unpack_chunk<const FORMAT: u8>(
     })
 }
 
-/// [`crate::llm::quant::packed`]'s interleaving of the values of one block of up to eight rows
+/// [`crate::kernels::quant::packed`]'s interleaving of the values of one block of up to eight rows
 /// of a 32-value encoding into `packed` (256 bytes, pair order): each row's 32 values as two
 /// i8x16 vectors (q8_0's as stored, q4_0's nibbles minus 8, the others' as
 /// [`block_values`] gives them), eight pairs each, then 8 × 8 transposes of their 16-bit lanes

@@ -2,7 +2,19 @@
 //! (<https://github.com/ggml-org/llama.cpp/blob/master/ggml/src/ggml-common.h>).
 
 use super::kernels::{QK8_0, QK_K};
-use crate::llm::LlmError;
+
+/// A tensor whose GGML type id this crate does not read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "tensor `{tensor}` has GGML type {id}; supported: f32, f16, bf16, q4_0, q4_1, q5_0, q5_1, \
+     q8_0, q2_k, q3_k, q4_k, q5_k, q6_k"
+)]
+pub struct UnsupportedType {
+    /// The GGML type id.
+    pub id: u32,
+    /// The tensor's name.
+    pub tensor: String,
+}
 
 /// Tensor encodings this crate reads (GGML type ids).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -37,7 +49,7 @@ pub enum GgmlType {
 
 impl GgmlType {
     /// Maps a GGML type id; unsupported encodings are an error naming the tensor.
-    pub fn from_id(id: u32, tensor: &str) -> Result<Self, LlmError> {
+    pub fn from_id(id: u32, tensor: &str) -> Result<Self, UnsupportedType> {
         Ok(match id {
             0 => GgmlType::F32,
             1 => GgmlType::F16,
@@ -53,10 +65,10 @@ impl GgmlType {
             14 => GgmlType::Q6K,
             30 => GgmlType::BF16,
             other => {
-                return Err(LlmError::Unsupported(format!(
-                    "tensor `{tensor}` has GGML type {other}; supported: f32, f16, bf16, q4_0, \
-                     q4_1, q5_0, q5_1, q8_0, q2_k, q3_k, q4_k, q5_k, q6_k"
-                )))
+                return Err(UnsupportedType {
+                    id: other,
+                    tensor: tensor.to_string(),
+                })
             }
         })
     }
