@@ -90,32 +90,31 @@ fn unpack_q3k(block: &[u8]) -> Unpacked<16> {
 /// q4_K (144 bytes): d, dmin, 12 bytes of 6-bit scales and mins, 128 bytes of 4-bit values.
 /// Value `64j + l` is the low nibble of byte `32j + l`, value `64j + 32 + l` its high nibble.
 fn unpack_q4k(block: &[u8]) -> Unpacked<8> {
-    let mut q = [0i8; QK_K];
-    for (q, qs) in q.chunks_exact_mut(64).zip(block[16..144].chunks_exact(32)) {
-        for (l, &b) in qs.iter().enumerate() {
-            q[l] = (b & 0x0F) as i8;
-            q[l + 32] = (b >> 4) as i8;
-        }
-    }
-    let sm: [(u8, u8); 8] = std::array::from_fn(|j| scale_min_k4(j, &block[4..16]));
-    Unpacked {
-        q,
-        scales: sm.map(|(s, _)| i32::from(s)),
-        mins: sm.map(|(_, m)| i32::from(m)),
-        d: f16_at(block),
-        dmin: f16_at(&block[2..]),
-    }
+    unpack_q4k_layout(block, &block[16..144], None)
 }
 
 /// q5_K (176 bytes): q4_K's fields with 32 bytes of fifth bits before the nibbles: bit `2j`
 /// of byte `l` for value `64j + l`, bit `2j + 1` for value `64j + 32 + l`.
 fn unpack_q5k(block: &[u8]) -> Unpacked<8> {
-    let (qh, qs) = (&block[16..48], &block[48..176]);
+    unpack_q4k_layout(block, &block[48..176], Some(&block[16..48]))
+}
+
+/// The layout q4_K and q5_K share: the header (d, dmin, scales and mins) and the nibbles, with
+/// q5_K's fifth bits when given.
+fn unpack_q4k_layout(block: &[u8], nibbles: &[u8], fifth_bits: Option<&[u8]>) -> Unpacked<8> {
     let mut q = [0i8; QK_K];
-    for (j, (q, qs)) in q.chunks_exact_mut(64).zip(qs.chunks_exact(32)).enumerate() {
-        for (l, (&b, &h)) in qs.iter().zip(qh).enumerate() {
-            q[l] = ((b & 0x0F) | (((h >> (2 * j)) & 1) << 4)) as i8;
-            q[l + 32] = ((b >> 4) | (((h >> (2 * j + 1)) & 1) << 4)) as i8;
+    for (j, (q, qs)) in q
+        .chunks_exact_mut(64)
+        .zip(nibbles.chunks_exact(32))
+        .enumerate()
+    {
+        for (l, &b) in qs.iter().enumerate() {
+            let (low_fifth, high_fifth) = fifth_bits.map_or((0, 0), |qh| {
+                let h = qh[l];
+                (((h >> (2 * j)) & 1) << 4, ((h >> (2 * j + 1)) & 1) << 4)
+            });
+            q[l] = ((b & 0x0F) | low_fifth) as i8;
+            q[l + 32] = ((b >> 4) | high_fifth) as i8;
         }
     }
     let sm: [(u8, u8); 8] = std::array::from_fn(|j| scale_min_k4(j, &block[4..16]));
