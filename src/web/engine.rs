@@ -75,6 +75,9 @@ struct ModelInfo {
     summary: String,
 }
 
+/// Reply tokens `step` returns before the test hook's panic (see [`Engine::debug_panic`]).
+const DEBUG_PANIC_AFTER_TOKENS: u32 = 2;
+
 fn js_error(message: impl std::fmt::Display) -> JsError {
     JsError::new(&message.to_string())
 }
@@ -323,7 +326,18 @@ impl Engine {
                 .iter()
                 .filter(|e| matches!(e, AssistantEvent::Token { .. }))
                 .count() as u32;
-            self.panic_after_tokens = Some(left.saturating_sub(tokens));
+            let ended = events.iter().any(|e| {
+                matches!(
+                    e,
+                    AssistantEvent::Reply { .. } | AssistantEvent::Interrupted { .. }
+                )
+            });
+            // A reply that ended first does not count: the panic cuts one in progress.
+            self.panic_after_tokens = Some(if ended {
+                DEBUG_PANIC_AFTER_TOKENS
+            } else {
+                left.saturating_sub(tokens)
+            });
         }
         events_to_js(events)
     }
@@ -500,15 +514,15 @@ impl Engine {
     }
 
     /// Test hook, reachable only from a page opened for tests: `"reply"` makes the engine panic
-    /// in the `step` after the one that returned the second token of the next reply, so the
-    /// crash cuts a reply the page has begun to show (a Rust panic, which under `panic=abort`
+    /// in the `step` after the one that returned the second token of a reply still in progress,
+    /// so the crash cuts a reply the page has begun to show (a Rust panic, which under `panic=abort`
     /// traps the wasm instance, as a real bug would); `"now"` panics at once; `"helper"` and
     /// `"helper-hang"` make the next piece of parallel work on a helper thread panic or never
     /// finish (threaded build only).
     #[wasm_bindgen(js_name = debugPanic)]
     pub fn debug_panic(&mut self, what: &str) -> Result<(), JsError> {
         match what {
-            "reply" => self.panic_after_tokens = Some(2),
+            "reply" => self.panic_after_tokens = Some(DEBUG_PANIC_AFTER_TOKENS),
             "now" => panic!("debugPanic: the engine panicked, as a test asked"),
             "helper" => crate::parallel::debug_fault(crate::parallel::DebugFault::Panic),
             "helper-hang" => crate::parallel::debug_fault(crate::parallel::DebugFault::Hang),
