@@ -19,6 +19,10 @@ export type SottoErrorCode =
   | 'unsupported'
   /** Browser: the engine worker could not start or crashed. */
   | 'worker'
+  /** Browser: the engine's wasm crashed (a panic or trap); it restarts with the same state. */
+  | 'engine-crashed'
+  /** Browser: the engine crashed again and again, or could not be restarted. */
+  | 'engine-failed'
   /** Browser: the object was disposed while a request was pending. */
   | 'disposed'
   /** A pipeline stage failed during a conversation (from the `error` event). */

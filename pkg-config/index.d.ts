@@ -99,6 +99,8 @@ export interface SottoOptions {
    * elsewhere, or with 0, the engine is single-threaded. See `Sotto.engine.threads`.
    */
   threads?: number;
+  /** Tests only: enables `debugPanic` and `debugConversation`. */
+  testHooks?: boolean;
 }
 
 export type AssistantState = 'listening' | 'hearing-you' | 'thinking' | 'speaking';
@@ -154,7 +156,14 @@ export interface SottoEventMap {
   'digital-silence': { type: 'digital-silence'; for_ms: number };
   /** Sound arrives again after a `digital-silence`. */
   'digital-silence-ended': { type: 'digital-silence-ended' };
-  error: { type?: 'error'; stage?: 'asr' | 'llm' | 'tts' | 'engine'; code?: SottoErrorCode; message: string };
+  /** A stage failed; `code: 'engine-crashed'` (with the Rust `panic` message) means the engine
+   *  crashed and is being restarted: `recovered` follows. */
+  error: { type?: 'error'; stage?: 'asr' | 'llm' | 'tts' | 'engine'; code?: SottoErrorCode; message: string; panic?: string | null };
+  /** A new engine took over after a crash, with the old one's models, settings and conversation
+   *  (`messages` restored) and the microphone still flowing in. */
+  recovered: { type: 'recovered'; message: string; panic: string | null; messages: number; threads: number; build: 'threads' | 'single'; singleThreadReason: string | null; ms: number };
+  /** A helper thread failed: the engine goes on single-threaded. */
+  degraded: { type: 'degraded'; threads: number; reason: string };
   /** The microphone level, in dBFS. */
   level: { db: number };
   playback: { rendered: number };
@@ -231,6 +240,11 @@ export class Sotto extends EventTarget {
   /** 16 kHz mono samples or WAV bytes. */
   transcribe(input: Float32Array | ArrayBuffer | ArrayBufferView | Blob): Promise<Transcript>;
   readonly models: ModelManager;
+  /** Tests only (`testHooks: true`): makes the engine panic ('reply': once the next reply
+   *  has streamed two tokens; 'now'; 'helper' / 'helper-hang': a helper thread of the threaded build). */
+  debugPanic(what?: 'reply' | 'now' | 'helper' | 'helper-hang'): Promise<unknown>;
+  /** Tests only (`testHooks: true`): the conversation the engine holds. */
+  debugConversation(): Promise<{ role: 'user' | 'assistant'; content: string }[]>;
   dispose(): void;
 }
 

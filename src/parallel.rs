@@ -9,9 +9,19 @@
 //!
 //! Only the caller publishes work; helpers and the caller then claim chunks from one atomic
 //! counter, so a helper that wakes late costs nothing but its share: the caller takes it over.
+//!
+//! The browser build aborts on panic (`catch_unwind` catches nothing there): a helper whose
+//! thread traps never finishes the chunk it claimed. Its Worker then marks the helper's slot dead
+//! in the shared memory (see [`claim_helper_slot`]); the caller, which waits for the chunks,
+//! sees it, runs that chunk itself and gives up the helpers: from then on every piece of work
+//! runs on the caller alone ([`degraded_reason`] says why). A helper that neither finishes nor
+//! is known dead within [`HELPER_DEADLINE_MS`] may still be running the caller's closure, so the
+//! caller cannot return: it panics, which traps the engine, and the engine worker restarts the
+//! engine single-threaded.
 
+use std::cell::Cell;
 use std::ops::Range;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
 /// Spin iterations a helper polls for the next job before it sleeps. Matrix products come back to
@@ -25,11 +35,153 @@ const SPIN_ROUNDS: u32 = 200_000;
 /// say).
 const PARALLEL_MIN_COST: usize = 128 * 1024;
 
+/// How long (ms) the caller waits for helpers to finish their chunks of one piece of work before
+/// it gives up on the engine (browser build; a chunk takes micro- to milliseconds).
+pub const HELPER_DEADLINE_MS: f64 = 5_000.0;
+
+/// Caller spins between two looks at the helpers' slots and the clock.
+const CHECK_EVERY_SPINS: u32 = 4096;
+
+/// Helpers whose death can be noticed (the engine worker starts at most three).
+const MAX_SLOTS: usize = 16;
+
+/// What the caller can see of one helper thread.
+struct HelperSlot {
+    /// 1 once the helper's thread has trapped: its Worker stores it from JavaScript.
+    dead: AtomicU32,
+    /// The index + 1 of the chunk the helper is running (0: none).
+    running: AtomicUsize,
+}
+
+static SLOTS: [HelperSlot; MAX_SLOTS] = [const {
+    HelperSlot {
+        dead: AtomicU32::new(0),
+        running: AtomicUsize::new(0),
+    }
+}; MAX_SLOTS];
+static NEXT_SLOT: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// The slot of this helper thread, if it claimed one.
+    static MY_SLOT: Cell<Option<usize>> = const { Cell::new(None) };
+}
+
+/// Why the helpers were given up, once they were.
+static DEGRADED: Mutex<Option<String>> = Mutex::new(None);
+static IS_DEGRADED: AtomicBool = AtomicBool::new(false);
+
+/// A test's fault for the next chunk a helper runs: 0 none, 1 panic, 2 never finish.
+static DEBUG_FAULT: AtomicU32 = AtomicU32::new(0);
+
+/// A fault a test asks a helper thread to have (see [`debug_fault`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DebugFault {
+    /// The helper panics in the next chunk it runs.
+    Panic,
+    /// The helper never finishes the next chunk it runs.
+    Hang,
+}
+
+/// Test hook: the next chunk a helper thread runs has `fault`.
+pub fn debug_fault(fault: DebugFault) {
+    let code = match fault {
+        DebugFault::Panic => 1,
+        DebugFault::Hang => 2,
+    };
+    DEBUG_FAULT.store(code, Ordering::Release);
+}
+
+fn take_debug_fault() {
+    match DEBUG_FAULT.swap(0, Ordering::AcqRel) {
+        1 => panic!("debugPanic: a helper thread panicked, as a test asked"),
+        2 => loop {
+            std::hint::spin_loop();
+        },
+        _ => {}
+    }
+}
+
+/// Claims a slot for the calling helper thread (before [`run_helper`]); returns the byte address
+/// of its `dead` word, which the helper's Worker sets to 1 with `Atomics.store` when the thread
+/// traps (0: no slot is left; such a helper's death is noticed only at the deadline).
+pub fn claim_helper_slot() -> usize {
+    let index = NEXT_SLOT.fetch_add(1, Ordering::AcqRel);
+    if index >= MAX_SLOTS {
+        return 0;
+    }
+    MY_SLOT.with(|slot| slot.set(Some(index)));
+    &SLOTS[index].dead as *const AtomicU32 as usize
+}
+
+/// Why the helpers were given up (a helper thread trapped), or `None` while they work.
+pub fn degraded_reason() -> Option<String> {
+    if !IS_DEGRADED.load(Ordering::Acquire) {
+        return None;
+    }
+    DEGRADED.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+fn degrade(reason: String) {
+    let mut degraded = DEGRADED.lock().unwrap_or_else(|e| e.into_inner());
+    if degraded.is_none() {
+        *degraded = Some(reason);
+        IS_DEGRADED.store(true, Ordering::Release);
+    }
+}
+
+/// Slots claimed so far.
+fn claimed_slots() -> &'static [HelperSlot] {
+    &SLOTS[..NEXT_SLOT.load(Ordering::Acquire).min(MAX_SLOTS)]
+}
+
+/// Gives the helpers up if one of them has died.
+fn notice_dead_helpers() {
+    if let Some(i) = claimed_slots()
+        .iter()
+        .position(|slot| slot.dead.load(Ordering::Acquire) != 0)
+    {
+        degrade(format!(
+            "helper thread {} trapped; the engine runs its parallel work alone",
+            i + 1
+        ));
+    }
+}
+
+/// The caller's clock for [`HELPER_DEADLINE_MS`]: only the browser build has a deadline (native
+/// helpers unwind, so a panicking chunk still counts as finished).
+#[derive(Default)]
+struct Deadline {
+    #[cfg(target_arch = "wasm32")]
+    started: Option<f64>,
+}
+
+impl Deadline {
+    /// Panics once the helpers have had [`HELPER_DEADLINE_MS`] since the first check.
+    fn check(&mut self, finished: usize, chunks: usize) {
+        #[cfg(target_arch = "wasm32")]
+        {
+            let now = js_sys::Date::now();
+            let started = *self.started.get_or_insert(now);
+            if now - started > HELPER_DEADLINE_MS {
+                panic!(
+                    "a helper thread did not finish its share of the work within {} s \
+                     ({finished} of {chunks} chunks done): the engine gives up its helper threads",
+                    HELPER_DEADLINE_MS / 1000.0
+                );
+            }
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        let _ = (finished, chunks);
+    }
+}
+
 /// One published piece of work: `work` over `0..n_items`, in chunks of `chunk`.
 struct Job {
     /// Erased borrow of the caller's closure. It is called only for a claimed chunk index below
     /// `chunks`, and the caller returns only once `finished == chunks`, so every call happens
-    /// while the closure is alive (a late helper claims an index ≥ `chunks` and never calls).
+    /// while the closure is alive (a late helper claims an index ≥ `chunks` and never calls). A
+    /// chunk whose helper died counts as finished only once the caller has run it again, and a
+    /// dead helper (its thread trapped) never runs anything again.
     work: *const (dyn Fn(Range<usize>) + Sync + 'static),
     n_items: usize,
     chunk: usize,
@@ -45,22 +197,54 @@ unsafe impl Send for Job {}
 unsafe impl Sync for Job {}
 
 impl Job {
-    /// Claims and runs chunks until none is left.
-    fn run_chunks(&self) {
+    /// Claims and runs chunks until none is left; a helper shows the chunk it runs in its slot.
+    fn run_chunks(&self, slot: Option<&HelperSlot>) {
         loop {
             let index = self.next.fetch_add(1, Ordering::Relaxed);
             if index >= self.chunks {
                 return;
             }
-            let start = index * self.chunk;
-            let range = start..(start + self.chunk).min(self.n_items);
-            // SAFETY: index < chunks, so the caller is still waiting for this chunk (see `work`).
-            let work = unsafe { &*self.work };
-            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(range)));
-            if result.is_err() {
-                self.panicked.store(true, Ordering::Relaxed);
+            if let Some(slot) = slot {
+                slot.running.store(index + 1, Ordering::Release);
+            }
+            self.run_chunk(index, slot.is_some());
+            if let Some(slot) = slot {
+                slot.running.store(0, Ordering::Release);
             }
             self.finished.fetch_add(1, Ordering::Release);
+        }
+    }
+
+    /// Runs chunk `index` (not counted as finished); on a helper, after a test's fault.
+    fn run_chunk(&self, index: usize, on_helper: bool) {
+        let start = index * self.chunk;
+        let range = start..(start + self.chunk).min(self.n_items);
+        // SAFETY: index < chunks, and the caller is still waiting for this chunk (see `work`).
+        let work = unsafe { &*self.work };
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            if on_helper {
+                take_debug_fault();
+            }
+            work(range)
+        }));
+        if result.is_err() {
+            self.panicked.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// The chunks that helpers which died left unfinished: the caller runs them (a dead helper
+    /// never touches the work again, and a chunk's outputs are written whole by each run).
+    fn take_over_dead_helpers(&self) {
+        for slot in claimed_slots() {
+            if slot.dead.load(Ordering::Acquire) == 0 {
+                continue;
+            }
+            notice_dead_helpers();
+            let running = slot.running.swap(0, Ordering::AcqRel);
+            if running != 0 {
+                self.run_chunk(running - 1, false);
+                self.finished.fetch_add(1, Ordering::Release);
+            }
         }
     }
 }
@@ -97,8 +281,12 @@ pub fn helper_count() -> usize {
     POOL.helpers.load(Ordering::Acquire)
 }
 
-/// Threads that share the work: the caller plus the helpers.
+/// Threads that share the work: the caller plus the helpers (the caller alone once the helpers
+/// were given up).
 pub fn thread_count() -> usize {
+    if IS_DEGRADED.load(Ordering::Acquire) {
+        return 1;
+    }
     helper_count() + 1
 }
 
@@ -113,6 +301,7 @@ pub fn for_each_chunk(
     cost: usize,
     work: &(dyn Fn(Range<usize>) + Sync),
 ) {
+    notice_dead_helpers();
     let threads = thread_count();
     let min_chunk = min_chunk.max(1);
     // About four chunks per thread: a late or preempted thread leaves little for the others.
@@ -149,10 +338,21 @@ pub fn for_each_chunk(
         POOL.generation.store(slot.generation, Ordering::Release);
     }
     POOL.wake.notify_all();
-    job.run_chunks();
-    // The remaining chunks are being run by helpers right now: a short wait.
-    while job.finished.load(Ordering::Acquire) < job.chunks {
+    job.run_chunks(None);
+    // The remaining chunks are being run by helpers right now: a short wait, unless one died.
+    let mut deadline = Deadline::default();
+    let mut spins = 0u32;
+    loop {
+        let finished = job.finished.load(Ordering::Acquire);
+        if finished >= job.chunks {
+            break;
+        }
         std::hint::spin_loop();
+        spins = spins.wrapping_add(1);
+        if spins % CHECK_EVERY_SPINS == 0 {
+            job.take_over_dead_helpers();
+            deadline.check(finished, job.chunks);
+        }
     }
     POOL.slot.lock().unwrap_or_else(|e| e.into_inner()).job = None;
     POOL.busy.store(false, Ordering::Release);
@@ -180,7 +380,8 @@ pub fn run_helper() -> ! {
             slot.job.clone()
         };
         if let Some(job) = job {
-            job.run_chunks();
+            let slot = MY_SLOT.with(Cell::get).map(|i| &SLOTS[i]);
+            job.run_chunks(slot);
         }
     }
 }

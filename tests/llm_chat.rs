@@ -315,3 +315,35 @@ fn abandon_after(finish: Finish) {
     assert_eq!((a.ids, a.cached), (b.ids, b.cached), "{finish:?}");
     assert!(b.computed > a.computed, "{finish:?} {a:?} {b:?}");
 }
+
+/// A conversation restored from its messages into a new `Conversation` (as the browser engine
+/// does after a crash) answers the next turn exactly as the original does, and a reply in
+/// progress is dropped by the restore.
+#[test]
+fn a_restored_conversation_goes_on_as_the_original() {
+    let chat = load("llama", "q8_0");
+    let mut original = Conversation::new(chat.clone(), Some("Be brief.".into()));
+    original
+        .reply("Hello there!", greedy(6))
+        .unwrap()
+        .finish()
+        .unwrap();
+    let mut restored = Conversation::new(chat.clone(), Some("Be brief.".into()));
+    restored
+        .begin_reply("A turn the crash cut.", greedy(6))
+        .unwrap();
+    restored.restore(original.messages().to_vec());
+    assert_eq!(restored.messages(), original.messages());
+    let (a, _, _) = original
+        .reply("Tell me more.", greedy(6))
+        .unwrap()
+        .finish()
+        .unwrap();
+    let (b, _, _) = restored
+        .reply("Tell me more.", greedy(6))
+        .unwrap()
+        .finish()
+        .unwrap();
+    assert_eq!(a, b);
+    assert_eq!(restored.messages(), original.messages());
+}

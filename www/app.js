@@ -47,6 +47,15 @@ class ConversationView {
     item.textContent += text;
   }
 
+  /** The engine crashed: the reply streaming in ends where it was. */
+  crashed() {
+    for (const item of this.replies.values()) {
+      if (item.dataset.complete) continue;
+      item.dataset.crashed = 'true';
+      item.dataset.complete = 'true';
+    }
+  }
+
   finish(turn, interrupted) {
     const item = this.replies.get(turn);
     if (item && interrupted) item.dataset.interrupted = 'true';
@@ -141,9 +150,15 @@ function fillModelSelect(select, models, role) {
 async function main() {
   let sotto;
   try {
-    // `?threads=N` caps the engine's helper threads (0: single-threaded), for comparisons.
-    const threads = new URLSearchParams(location.search).get('threads');
-    sotto = await Sotto.create({ systemPrompt: $('system-input').value, ...(threads === null ? {} : { threads: Number(threads) }) });
+    // `?threads=N` caps the engine's helper threads (0: single-threaded), for comparisons;
+    // `?test` enables the test hooks (making the engine panic, for the recovery test).
+    const params = new URLSearchParams(location.search);
+    const threads = params.get('threads');
+    sotto = await Sotto.create({
+      systemPrompt: $('system-input').value,
+      testHooks: params.has('test'),
+      ...(threads === null ? {} : { threads: Number(threads) }),
+    });
   } catch (err) {
     showStatus('error', `The engine failed to start: ${err.message}`);
     return;
@@ -174,7 +189,25 @@ async function main() {
   sotto.on('interrupted', ({ turn }) => conversation.finish(turn, true));
   const waterfall = new Waterfall($('waterfall'), $('latency-text'));
   sotto.on('latency', (record) => waterfall.update(record));
-  sotto.on('error', ({ message }) => say(message));
+  sotto.on('error', ({ code, message }) => {
+    if (code === 'engine-crashed') {
+      showStatus('recovering', `${message}. Restarting it…`);
+      conversation.crashed();
+    } else if (code === 'engine-failed') {
+      showStatus('error', message);
+    } else {
+      say(message);
+    }
+  });
+  // The status line keeps saying what happened after a crash, as text.
+  sotto.on('recovered', ({ message, messages }) => {
+    showStatus('ready', `${message}. It was restarted with the same models and settings, and ${messages} message(s) of the conversation; listening goes on.`);
+    showFacts(sotto.engine);
+  });
+  sotto.on('degraded', ({ reason }) => {
+    showStatus('ready', `The engine runs single-threaded now: ${reason}.`);
+    showFacts(sotto.engine);
+  });
   const SILENT_MICROPHONE = 'The microphone delivers only silence: is it muted, or is another device selected?';
   sotto.on('digital-silence', () => say(SILENT_MICROPHONE));
   sotto.on('digital-silence-ended', () => $('mic-message').textContent === SILENT_MICROPHONE && say(''));

@@ -7,6 +7,7 @@ import { loadCatalog } from './catalog.js';
 import { ModelLibrary } from './model-library.js';
 import { ModelStore, StoreError } from './model-store.js';
 import { SystemVoiceRoute } from './voice-route.js';
+import { CrashRecovery, EngineRecord, isCrash } from './engine-recovery.js';
 
 // A minimal module whose body uses a v128 instruction: if the browser validates it, it has
 // WebAssembly SIMD. (i8x16.splat then i8x16.popcnt, returning a v128.)
@@ -21,6 +22,12 @@ let playback = null; // MessagePort to the playback worklet
 let capture = null; // MessagePort from the capture worklet
 let lastLevelPost = 0;
 const loaded = { asr: null, llm: null };
+const record = new EngineRecord(); // what the engine was told, to tell a new one after a crash
+let helperWorkers = []; // the helper Workers of the threaded build
+let instances = 0; // wasm instances started: each after the first imports a fresh copy of the glue
+const compiled = new Map(); // build folder → its compiled module, instantiated again after a crash
+let lastHelperPanic = null;
+let testHooks = false; // `debug-*` requests answer only when the page asked for test hooks
 
 const post = (message, transfer) => self.postMessage(message, transfer ?? []);
 
@@ -37,6 +44,8 @@ const HELPER_JOIN_MS = 10_000;
  * single-threaded build. Returns `{threads, build, reason}` for the engine facts.
  */
 async function loadWasm(requested) {
+  // wasm-bindgen's glue holds one instance per module: a new instance needs a new copy of it.
+  const fresh = instances++ === 0 ? '' : `?instance=${instances}`;
   const spare = Math.max(0, (navigator.hardwareConcurrency ?? 1) - 1);
   const cap = Number.isFinite(requested) ? Math.max(0, Math.floor(requested)) : MAX_HELPERS;
   const helpers = Math.min(MAX_HELPERS, spare, cap);
@@ -45,8 +54,8 @@ async function loadWasm(requested) {
   else if (helpers < 1) reason = cap === 0 ? `threads: ${requested} was asked for` : 'this device has one core';
   if (!reason) {
     try {
-      const threaded = await import('./pkg-threads/sotto.js');
-      const module = await WebAssembly.compileStreaming(fetch(new URL('./pkg-threads/sotto_bg.wasm', import.meta.url)));
+      const threaded = await import(`./pkg-threads/sotto.js${fresh}`);
+      const module = await compile('pkg-threads');
       await threaded.default({ module_or_path: module });
       wasm = threaded;
       const joined = await startHelpers(module, threaded.wasmMemory(), helpers);
@@ -56,22 +65,34 @@ async function loadWasm(requested) {
       wasm = null;
     }
   }
-  const single = await import('./pkg/sotto.js');
-  await single.default({ module_or_path: new URL('./pkg/sotto_bg.wasm', import.meta.url) });
+  const single = await import(`./pkg/sotto.js${fresh}`);
+  await single.default({ module_or_path: await compile('pkg') });
   wasm = single;
   return { threads: 1, build: 'single', reason };
+}
+
+/** The compiled engine module of a build folder (`pkg`, `pkg-threads`), compiled once. */
+async function compile(folder) {
+  if (!compiled.has(folder)) {
+    const module = WebAssembly.compileStreaming(fetch(new URL(`./${folder}/sotto_bg.wasm`, import.meta.url)));
+    compiled.set(folder, module);
+    module.catch(() => compiled.delete(folder));
+  }
+  return compiled.get(folder);
 }
 
 /** Starts `count` helper Workers on `memory`; resolves with how many joined the engine. */
 async function startHelpers(module, memory, count) {
   const joins = Array.from({ length: count }, (_, i) => new Promise((resolve) => {
     const helper = new Worker(new URL('./engine-helper.js', import.meta.url), { type: 'module', name: `sotto-helper-${i + 1}` });
+    helperWorkers.push(helper);
     const timer = setTimeout(() => resolve(false), HELPER_JOIN_MS);
     helper.addEventListener('message', ({ data }) => {
       clearTimeout(timer);
       if (data?.error) console.warn(`sotto: helper thread ${i + 1} failed: ${data.error}`);
+      if (data?.panic) lastHelperPanic = data.panic;
       resolve(data?.ready === true);
-    }, { once: true });
+    });
     helper.addEventListener('error', (event) => {
       clearTimeout(timer);
       console.warn(`sotto: helper thread ${i + 1} failed: ${event.message}`);
@@ -89,8 +110,9 @@ async function startHelpers(module, memory, count) {
 }
 
 /** `page`: the page's URL, against which the local catalog (`models/local-catalog.json`) resolves. */
-async function startEngine({ threads, page } = {}) {
+async function startEngine({ threads, page, testHooks: hooks } = {}) {
   const started = performance.now();
+  testHooks = hooks === true;
   const browserSimd = WebAssembly.validate(SIMD_PROBE);
   if (!browserSimd) {
     throw new Error('this browser lacks WebAssembly SIMD, which the engine needs (Chrome 91+, Firefox 89+, Safari 16.4+)');
@@ -106,6 +128,7 @@ async function startEngine({ threads, page } = {}) {
   return {
     library,
     engine: new wasm.Engine(),
+    threads,
     facts: {
       version: wasm.version(),
       simd: { build: wasm.simdEnabled(), browser: browserSimd },
@@ -134,18 +157,18 @@ async function filesFromBytes(source) {
   return files;
 }
 
-/** Loads `files` (by kind) into the engine for `role`. */
-function loadIntoEngine(role, files, chatTemplate) {
+/** Loads `files` (by kind) into `engine` for `role`. */
+function loadIntoEngine(engine, role, files, chatTemplate) {
   const need = (kind) => {
     if (!files[kind]) throw new StoreError('missing-file', `the ${role} model needs a ${kind} file`);
     return files[kind];
   };
   if (role === 'asr') {
     const weights = need('weights');
-    return core.engine.loadAsr(need('config').bytes, need('tokenizer').bytes, weights.bytes, weights.name);
+    return engine.loadAsr(need('config').bytes, need('tokenizer').bytes, weights.bytes, weights.name);
   }
   if (role === 'llm') {
-    return core.engine.loadLlm(need('weights').bytes, files.tokenizer?.bytes, files.tokenizer_config?.bytes, chatTemplate ?? undefined);
+    return engine.loadLlm(need('weights').bytes, files.tokenizer?.bytes, files.tokenizer_config?.bytes, chatTemplate ?? undefined);
   }
   throw new StoreError('role', `unknown model role ${role}`);
 }
@@ -159,22 +182,26 @@ function loadIntoEngine(role, files, chatTemplate) {
 async function use({ role, source, chatTemplate }) {
   let files;
   let id;
+  let model = null;
   if (typeof source === 'string' || source?.url) {
     const { library } = core;
-    const model = typeof source === 'string' ? await library.find(source) : await library.fromUrl(role, source.url);
+    model = typeof source === 'string' ? await library.find(source) : await library.fromUrl(role, source.url);
     if (model.role !== role) throw new StoreError('role', `${model.name} is a ${model.role} model, not ${role}`);
     files = await library.files(model);
     id = model.id;
     // Per-model decoding defaults (the random test models need the no-speech gate off).
-    if (role === 'asr' && model.decode) core.engine.setAsr(model.decode);
+    if (role === 'asr' && model.decode) record.apply(core.engine, 'setAsr', model.decode);
   } else if (source?.files) {
     files = await filesFromBytes(source);
     id = `bytes-${role}`;
   } else {
     throw new StoreError('source', `a ${role} model source is a catalog id, {url} or {files}`);
   }
-  const info = loadIntoEngine(role, files, chatTemplate);
+  const info = loadIntoEngine(core.engine, role, files, chatTemplate);
   loaded[role] = id;
+  // A cached model is read again from the store after a crash; bytes from the page are kept.
+  record.loaded(role, { id, model, files: model ? null : files, chatTemplate });
+  if (role === 'llm') record.snapshot(core.engine);
   return { role, model: id, ...info };
 }
 
@@ -200,6 +227,8 @@ const SYSTEM_VOICE_RMS = 0.1;
 
 /** Sends assistant events to the page; audio goes to the playback worklet (or the system voice). */
 function dispatch(events) {
+  if (record.observe(events)) record.snapshot(core.engine);
+  reportDegraded();
   for (const event of events) {
     if (event.type === 'audio') {
       const { samples, ...rest } = event;
@@ -265,12 +294,13 @@ async function pump() {
   if (pumping) return;
   pumping = true;
   try {
-    while (core.engine.hasWork()) {
+    while (!recovery.active && core.engine.hasWork()) {
       dispatch(core.engine.step(performance.now()));
       await yieldToEvents();
     }
   } catch (err) {
-    post({ type: 'event', event: { type: 'error', stage: 'engine', message: err?.message ?? String(err) } });
+    if (isCrash(err)) recovery.crashed(err);
+    else post({ type: 'event', event: { type: 'error', stage: 'engine', message: err?.message ?? String(err) } });
   } finally {
     pumping = false;
   }
@@ -282,7 +312,17 @@ async function pump() {
 const audioTime = (at) => (typeof at === 'number' ? at : NaN);
 
 function onCaptureFrame(samples, at) {
-  dispatch(core.engine.pushAudio(samples, audioTime(at), performance.now()));
+  if (recovery.active) {
+    recovery.buffer(samples, at);
+    return;
+  }
+  try {
+    dispatch(core.engine.pushAudio(samples, audioTime(at), performance.now()));
+  } catch (err) {
+    if (!isCrash(err)) throw err;
+    recovery.crashed(err);
+    return;
+  }
   const now = performance.now();
   if (now - lastLevelPost > 66) {
     lastLevelPost = now;
@@ -292,6 +332,16 @@ function onCaptureFrame(samples, at) {
 }
 
 function onPlaybackMessage(message) {
+  if (recovery.active) return;
+  try {
+    onPlayback(message);
+  } catch (err) {
+    if (!isCrash(err)) throw err;
+    recovery.crashed(err);
+  }
+}
+
+function onPlayback(message) {
   const now = performance.now();
   const ofConversation = message.turn >= 0; // turn -1 is `say`, outside the conversation
   if (message.type === 'started') {
@@ -305,6 +355,59 @@ function onPlaybackMessage(message) {
     if (message.turn != null) dispatch(core.engine.playbackProgress(message.turn, message.rendered, now));
     post({ type: 'playback', rendered: message.total });
   }
+}
+
+// --- Recovery after a crash --------------------------------------------------------------------
+
+let degradedReported = false;
+
+/** The threaded build gave up its helper threads (one trapped): tells the page, once. */
+function reportDegraded() {
+  if (degradedReported || core.facts.build !== 'threads') return;
+  const reason = wasm.threadsDegraded();
+  if (!reason) return;
+  degradedReported = true;
+  const detail = lastHelperPanic ? `${reason}: ${lastHelperPanic}` : reason;
+  core.facts = { ...core.facts, threads: 1, singleThreadReason: detail };
+  post({ type: 'event', event: { type: 'degraded', threads: 1, reason: detail } });
+}
+
+const recovery = new CrashRecovery({
+  post,
+  helperPanic: () => {
+    const panic = lastHelperPanic;
+    lastHelperPanic = null;
+    return panic;
+  },
+  // The old engine stops: never freed (its instance is gone), its audio dropped, helpers ended.
+  stop: () => {
+    core.engine.__destroy_into_raw?.();
+    playback?.postMessage({ type: 'flush' });
+    systemVoice?.clear();
+    for (const helper of helperWorkers) helper.terminate();
+    helperWorkers = [];
+  },
+  restart,
+  resume: (frames) => {
+    for (const frame of frames) onCaptureFrame(frame.samples, frame.at);
+    pump();
+  },
+});
+
+/** A new wasm instance and engine with the old one's state (single-threaded if a helper failed). */
+async function restart(helperFailed) {
+  const singleThreaded = helperFailed && core.facts.build === 'threads';
+  const build = await loadWasm(singleThreaded ? 0 : core.threads);
+  const engine = new wasm.Engine();
+  const messages = await record.restore(engine, async (target, role, entry) => {
+    loadIntoEngine(target, role, entry.files ?? (await core.library.files(entry.model)), entry.chatTemplate);
+  });
+  core.engine = engine;
+  const reason = singleThreaded ? 'a helper thread failed, so the engine was restarted single-threaded' : build.reason;
+  const { singleThreadReason: _, ...facts } = core.facts;
+  core.facts = { ...facts, threads: build.threads, build: build.build, ...(reason ? { singleThreadReason: reason } : {}) };
+  degradedReported = false;
+  return { messages, threads: core.facts.threads, build: core.facts.build, singleThreadReason: reason ?? null };
 }
 
 // --- Requests ----------------------------------------------------------------------------------
@@ -323,14 +426,18 @@ const handlers = {
   import: async ({ files }) => core.library.import(files),
   use,
   configure: async ({ config, systemPrompt, generation, voice, asr }) => {
-    if (config) core.engine.setConfig(config);
-    if (asr) core.engine.setAsr(asr);
-    if (systemPrompt !== undefined) core.engine.setSystemPrompt(systemPrompt);
-    if (generation) core.engine.setGeneration(generation);
+    const { engine } = core;
+    if (config) record.apply(engine, 'setConfig', config);
+    if (asr) record.apply(engine, 'setAsr', asr);
+    if (systemPrompt !== undefined) {
+      record.apply(engine, 'setSystemPrompt', systemPrompt);
+      record.snapshot(engine); // a new conversation
+    }
+    if (generation) record.apply(engine, 'setGeneration', generation);
     if (voice) {
       const { system, ...embedded } = voice;
       if (system !== undefined) systemVoice = system ? (systemVoice ?? new SystemVoiceRoute()) : null;
-      if (Object.keys(embedded).length) core.engine.setVoice(embedded);
+      if (Object.keys(embedded).length) record.apply(engine, 'setVoice', embedded);
     }
     return {};
   },
@@ -347,7 +454,7 @@ const handlers = {
     // Synthesize at a rate the voice supports, as close to the device's as possible.
     const rates = [48000, 24000, 22050, 16000];
     const rate = rates.find((r) => sampleRate % r === 0) ?? (sampleRate % 22050 === 0 ? 22050 : 24000);
-    core.engine.setVoice({ sampleRate: rate });
+    record.apply(core.engine, 'setVoice', { sampleRate: rate });
     return { voiceSampleRate: rate };
   },
   ask: async ({ text }) => {
@@ -383,9 +490,23 @@ const handlers = {
       if (stream) post({ type: 'event', event: { type: 'token', turn: -1, text: piece } });
       await yieldToEvents();
     }
+    record.snapshot(core.engine);
     return { text: reply };
   },
-  'chat-reset': async () => core.engine.resetConversation(),
+  'chat-reset': async () => {
+    core.engine.resetConversation();
+    record.snapshot(core.engine);
+  },
+  // Test hooks (the page's `?test`): make the engine panic, read the conversation it holds.
+  'debug-panic': async ({ what }) => {
+    if (!testHooks) throw new StoreError('unknown-request', 'debug-panic needs the test hooks');
+    core.engine.debugPanic(what);
+    return {};
+  },
+  'debug-conversation': async () => {
+    if (!testHooks) throw new StoreError('unknown-request', 'debug-conversation needs the test hooks');
+    return { messages: core.engine.conversationMessages() };
+  },
 };
 
 let ready = null;
@@ -399,8 +520,14 @@ self.addEventListener('message', async ({ data }) => {
   try {
     ready ??= startEngine(data.type === 'init' ? data : {}).then((started) => (core = started));
     await ready;
+    await recovery.active;
     post({ type: 'reply', id: data.id, result: (await handler(data)) ?? {} });
   } catch (err) {
+    if (core && isCrash(err)) {
+      const message = recovery.crashed(err);
+      post({ type: 'reply', id: data.id, error: { code: 'engine-crashed', message } });
+      return;
+    }
     post({ type: 'reply', id: data.id, error: { code: err?.code ?? 'engine', message: err?.message ?? String(err) } });
   }
 });

@@ -57,8 +57,11 @@ class EngineClient extends EventTarget {
 /** The URL relative model URLs and the local catalog resolve against: the page's (or a worker's). */
 const baseUrl = () => globalThis.document?.baseURI ?? globalThis.location.href;
 
-/** Starts the engine worker. `threads` caps the helper threads (0: the single-threaded build). */
-async function startEngine(onProgress, threads) {
+/**
+ * Starts the engine worker. `threads` caps the helper threads (0: the single-threaded build);
+ * `testHooks` lets the `debug*` calls through (tests only).
+ */
+async function startEngine(onProgress, threads, testHooks) {
   let worker;
   try {
     worker = new Worker(new URL('./engine-worker.js', import.meta.url), { type: 'module', name: 'sotto-engine' });
@@ -68,7 +71,7 @@ async function startEngine(onProgress, threads) {
   const client = new EngineClient(worker);
   if (onProgress) client.addEventListener('progress', (e) => onProgress(e.detail));
   // The page's URL: relative model URLs and the local catalog resolve against it, not the worker's.
-  const facts = await client.request('init', { page: baseUrl(), ...(threads === undefined ? {} : { threads }) });
+  const facts = await client.request('init', { page: baseUrl(), testHooks: testHooks === true, ...(threads === undefined ? {} : { threads }) });
   return { client, facts };
 }
 
@@ -120,6 +123,8 @@ const EVENT_NAMES = {
   'digital-silence': 'digital-silence',
   'digital-silence-ended': 'digital-silence-ended',
   error: 'error',
+  recovered: 'recovered',
+  degraded: 'degraded',
 };
 
 /** The conversation loop: microphone in, spoken replies out, all on the device. */
@@ -136,10 +141,17 @@ export class Sotto extends EventTarget {
    * embedded voice when there is none),
    * `recognition` ({language, noSpeechThreshold, maxTokens}), `onProgress` (download progress),
    * `threads` (most helper threads for the models' matrix products; used only on a cross-origin
-   * isolated page; 0 keeps the engine single-threaded).
+   * isolated page; 0 keeps the engine single-threaded), `testHooks` (tests only: enables
+   * `debugPanic` and `debugConversation`).
+   *
+   * If the engine crashes (a bug in the wasm), an `error` event with the code `engine-crashed`
+   * and the panic's message says so (a reply in progress rejects with it); the engine restarts
+   * with the same models, settings and conversation and keeps listening, then a `recovered`
+   * event follows (`{message, panic, messages, threads, build, singleThreadReason, ms}`). A
+   * `degraded` event (`{threads, reason}`) says the engine gave up its helper threads.
    */
   static async create(options = {}) {
-    const { client, facts } = await startEngine(options.onProgress, options.threads);
+    const { client, facts } = await startEngine(options.onProgress, options.threads, options.testHooks);
     const sotto = new Sotto(client, facts);
     try {
       await sotto.configure(options);
@@ -187,7 +199,12 @@ export class Sotto extends EventTarget {
     if (event.type === 'interrupted') this.speaker?.cancel(event.turn);
     if (event.type === 'error') {
       const pending = [...this.replies.values()].find((r) => r.resolve);
-      pending?.reject?.(new SottoError(event.stage ?? 'engine', event.message));
+      pending?.reject?.(new SottoError(event.code ?? event.stage ?? 'engine', event.message));
+    }
+    if (event.type === 'recovered' || event.type === 'degraded') {
+      const { singleThreadReason: _, ...facts } = this.engine;
+      const reason = event.type === 'degraded' ? event.reason : event.singleThreadReason;
+      this.engine = { ...facts, threads: event.threads, ...(event.build ? { build: event.build } : {}), ...(reason ? { singleThreadReason: reason } : {}) };
     }
     this.#emit(name, event);
   }
@@ -348,6 +365,19 @@ export class Sotto extends EventTarget {
       import: (files) => request('import', { files: [...files] }),
       verify: (id) => request('verify', { model: id }),
     };
+  }
+
+  /**
+   * Test hook (needs `testHooks: true`): makes the engine panic. `what`: 'reply' (once the next
+   * reply has streamed two tokens), 'now', 'helper' (a helper thread, threaded build), 'helper-hang'.
+   */
+  debugPanic(what = 'reply') {
+    return this.client.request('debug-panic', { what });
+  }
+
+  /** Test hook (needs `testHooks: true`): the conversation the engine holds, `[{role, content}]`. */
+  async debugConversation() {
+    return (await this.client.request('debug-conversation')).messages;
   }
 
   /** Stops everything and frees the engine. */

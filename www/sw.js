@@ -17,6 +17,7 @@ const SHELL = [
   './system-speaker.js',
   './voice-route.js',
   './engine-worker.js',
+  './engine-recovery.js',
   './engine-helper.js',
   './catalog.js',
   './downloader.js',

@@ -128,6 +128,23 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
         &mut self.responder
     }
 
+    /// The dialog model, to read (the conversation so far, say).
+    pub fn responder(&self) -> &L {
+        &self.responder
+    }
+
+    /// The last turn begun (0 before the first).
+    pub fn turn(&self) -> u64 {
+        self.turn
+    }
+
+    /// Numbers the next turns after `turn` (when it is later than the last one begun): a
+    /// conversation restored into a new engine goes on with its turn numbers, so the caller's
+    /// record of a turn is never mistaken for a new one.
+    pub fn continue_after_turn(&mut self, turn: u64) {
+        self.turn = self.turn.max(turn);
+    }
+
     /// The voice (to change its rate or pitch, say).
     pub fn voice_mut(&mut self) -> &mut V {
         &mut self.voice

@@ -84,6 +84,18 @@ impl Conversation {
         &self.messages
     }
 
+    /// Replaces the turns so far with `messages` (oldest first, without the system prompt), as
+    /// when a conversation is restored into a new engine: a reply in progress is dropped, and the
+    /// next turn reads the conversation again past what the KV cache shares with it.
+    pub fn restore(&mut self, messages: Vec<Message>) {
+        self.pending = None;
+        self.before_pending = None;
+        self.messages = messages;
+        self.turn_start.clear();
+        self.computed_since_turn_start = 0;
+        self.last_prompt = None;
+    }
+
     /// The session (ids fed and KV cache).
     pub fn session(&self) -> &Session {
         &self.session

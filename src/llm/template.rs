@@ -6,12 +6,12 @@
 //! template then closes an empty think block in the generation prompt, so the model answers at
 //! once. A voice reply cannot wait for a chain of thought, so Sotto never asks for one.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::LlmError;
 
 /// Who said a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Instructions for the assistant.
@@ -23,7 +23,7 @@ pub enum Role {
 }
 
 /// One chat message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
     /// Speaker.
     pub role: Role,

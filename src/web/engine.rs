@@ -14,7 +14,7 @@ use crate::assistant::{
     Assistant, AssistantConfig, AssistantEvent, AudioClock, ChatResponder, EmbeddedVoice,
     WhisperRecognizer,
 };
-use crate::llm::{ChatModel, Conversation, GenerateOptions, DEFAULT_SYSTEM_PROMPT};
+use crate::llm::{ChatModel, Conversation, GenerateOptions, Message, Role, DEFAULT_SYSTEM_PROMPT};
 use crate::tts::SpeechOptions;
 
 type LiveAssistant = Assistant<WhisperRecognizer, ChatResponder, EmbeddedVoice>;
@@ -116,6 +116,9 @@ struct ModelInfo {
     summary: String,
 }
 
+/// Reply tokens `step` returns before the test hook's panic (see [`Engine::debug_panic`]).
+const DEBUG_PANIC_AFTER_TOKENS: u32 = 2;
+
 fn js_error(message: impl std::fmt::Display) -> JsError {
     JsError::new(&message.to_string())
 }
@@ -167,6 +170,9 @@ pub struct Engine {
     audio_clock: AudioClock,
     system_prompt: Option<String>,
     chat: Option<Arc<ChatModel>>,
+    /// Test hook ([`Engine::debug_panic`]): reply tokens `step` still returns before the next
+    /// `step` panics.
+    panic_after_tokens: Option<u32>,
 }
 
 impl Default for Engine {
@@ -196,6 +202,7 @@ impl Engine {
             audio_clock: AudioClock::default(),
             system_prompt: Some(DEFAULT_SYSTEM_PROMPT.to_string()),
             chat: None,
+            panic_after_tokens: None,
         }
     }
 
@@ -362,7 +369,30 @@ impl Engine {
 
     /// Does one unit of work (a transcript, one reply token, a partial); returns its events.
     pub fn step(&mut self, now_ms: f64) -> Result<Array, JsError> {
-        events_to_js(self.assistant.step(now_ms))
+        if self.panic_after_tokens == Some(0) {
+            self.panic_after_tokens = None;
+            panic!("debugPanic: the engine panicked mid-reply, as a test asked");
+        }
+        let events = self.assistant.step(now_ms);
+        if let Some(left) = self.panic_after_tokens {
+            let tokens = events
+                .iter()
+                .filter(|e| matches!(e, AssistantEvent::Token { .. }))
+                .count() as u32;
+            let ended = events.iter().any(|e| {
+                matches!(
+                    e,
+                    AssistantEvent::Reply { .. } | AssistantEvent::Interrupted { .. }
+                )
+            });
+            // A reply that ended first does not count: the panic cuts one in progress.
+            self.panic_after_tokens = Some(if ended {
+                DEBUG_PANIC_AFTER_TOKENS
+            } else {
+                left.saturating_sub(tokens)
+            });
+        }
+        events_to_js(events)
     }
 
     /// Whether `step` has work to do.
@@ -497,6 +527,61 @@ impl Engine {
             .as_mut()
             .ok_or_else(|| js_error("no dialog model is loaded"))?;
         conversation.next_piece().transpose().map_err(js_error)
+    }
+
+    /// The conversation's turns so far (without the system prompt, without a reply still being
+    /// generated): `[{role: 'user' | 'assistant', content}]`; empty without a dialog model.
+    #[wasm_bindgen(js_name = conversationMessages)]
+    pub fn conversation_messages(&self) -> Result<JsValue, JsError> {
+        let conversation = self.assistant.responder().conversation.as_ref();
+        to_js(&conversation.map_or(&[][..], |c| c.messages()))
+    }
+
+    /// Replaces the conversation's turns with `messages` (as `conversationMessages` returns
+    /// them), continuing the turn numbers after `lastTurn`: how a conversation is restored into
+    /// a new engine after a crash. Needs the dialog model loaded; the system prompt is the
+    /// engine's own.
+    #[wasm_bindgen(js_name = restoreConversation)]
+    pub fn restore_conversation(
+        &mut self,
+        messages: JsValue,
+        last_turn: f64,
+    ) -> Result<(), JsError> {
+        let messages: Vec<Message> = serde_wasm_bindgen::from_value(messages).map_err(js_error)?;
+        if messages.iter().any(|m| m.role == Role::System) {
+            return Err(js_error(
+                "a restored conversation holds user and assistant messages only",
+            ));
+        }
+        self.assistant.interrupt();
+        self.assistant
+            .continue_after_turn(last_turn.max(0.0) as u64);
+        let conversation = self
+            .assistant
+            .responder_mut()
+            .conversation
+            .as_mut()
+            .ok_or_else(|| js_error("no dialog model is loaded"))?;
+        conversation.restore(messages);
+        Ok(())
+    }
+
+    /// Test hook, reachable only from a page opened for tests: `"reply"` makes the engine panic
+    /// in the `step` after the one that returned the second token of a reply still in progress,
+    /// so the crash cuts a reply the page has begun to show (a Rust panic, which under `panic=abort`
+    /// traps the wasm instance, as a real bug would); `"now"` panics at once; `"helper"` and
+    /// `"helper-hang"` make the next piece of parallel work on a helper thread panic or never
+    /// finish (threaded build only).
+    #[wasm_bindgen(js_name = debugPanic)]
+    pub fn debug_panic(&mut self, what: &str) -> Result<(), JsError> {
+        match what {
+            "reply" => self.panic_after_tokens = Some(DEBUG_PANIC_AFTER_TOKENS),
+            "now" => panic!("debugPanic: the engine panicked, as a test asked"),
+            "helper" => crate::parallel::debug_fault(crate::parallel::DebugFault::Panic),
+            "helper-hang" => crate::parallel::debug_fault(crate::parallel::DebugFault::Hang),
+            other => return Err(js_error(format!("debugPanic: unknown fault {other:?}"))),
+        }
+        Ok(())
     }
 
     /// Stops the text-only reply, keeping it as far as it went.

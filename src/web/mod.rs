@@ -10,11 +10,29 @@ pub use inspect::inspect_model_file;
 
 use wasm_bindgen::prelude::*;
 
+/// The global property where the panic hook leaves the last panic's message (on the global of
+/// the Worker whose thread panicked), for the engine worker to report after the trap.
+const PANIC_MESSAGE_PROPERTY: &str = "sottoPanicMessage";
+
 /// Installs a panic hook so that a Rust panic shows its message in the console instead of
-/// `unreachable executed`. Called once by the engine worker right after instantiation.
+/// `unreachable executed`, and leaves it in `self.sottoPanicMessage` as well: under
+/// `panic=abort` the panic then traps the instance, and the engine worker reads the message there
+/// (calling into the trapped instance is not safe) to report the crash and recover. Runs once,
+/// right after instantiation.
 #[wasm_bindgen(start)]
 pub fn start() {
-    console_error_panic_hook::set_once();
+    std::panic::set_hook(Box::new(|info| {
+        let message = JsValue::from_str(&info.to_string());
+        let _ = js_sys::Reflect::set(&js_sys::global(), &PANIC_MESSAGE_PROPERTY.into(), &message);
+        console_error_panic_hook::hook(info);
+    }));
+}
+
+/// Why the helper threads were given up (a helper trapped; the engine then runs its parallel
+/// work alone), or `undefined` while they work.
+#[wasm_bindgen(js_name = threadsDegraded)]
+pub fn threads_degraded() -> Option<String> {
+    crate::parallel::degraded_reason()
 }
 
 /// The engine's version string (the crate version).
@@ -43,6 +61,16 @@ pub fn thread_count() -> usize {
 #[wasm_bindgen(js_name = runHelperThread)]
 pub fn run_helper_thread() {
     crate::parallel::run_helper()
+}
+
+/// Called by a helper Worker before `runHelperThread`: the byte address in the shared memory of
+/// the word its Worker sets to 1 (with `Atomics.store`, without calling into the instance) when
+/// the thread traps, so the engine takes over the work the helper left unfinished instead of
+/// waiting for it.
+#[cfg(target_feature = "atomics")]
+#[wasm_bindgen(js_name = claimHelperSlot)]
+pub fn claim_helper_slot() -> usize {
+    crate::parallel::claim_helper_slot()
 }
 
 /// The engine's memory, which the engine worker hands to the helper Workers of the threaded build

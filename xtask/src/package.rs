@@ -17,6 +17,7 @@ const SCRIPTS: &[&str] = &[
     "errors.js",
     "wav.js",
     "engine-worker.js",
+    "engine-recovery.js",
     "catalog.js",
     "downloader.js",
     "model-library.js",

@@ -1,0 +1,174 @@
+// What the engine worker needs to bring a crashed engine back: which errors mean the wasm
+// instance is gone, and a record of everything the engine was told (settings, models, the
+// conversation so far) to tell a new engine.
+//
+// A Rust panic aborts the wasm build, which traps the instance (a `WebAssembly.RuntimeError`);
+// wasm-bindgen then never releases the `Engine`'s borrow, and every later call fails with
+// "recursive use of an object". Either means: start a new instance and a new `Engine`.
+
+/** Whether `err`, thrown by a call into the engine, means its wasm instance can no longer be used. */
+export function isCrash(err) {
+  if (err instanceof WebAssembly.RuntimeError) return true;
+  const message = String(err?.message ?? '');
+  if (err instanceof RangeError && /call stack/i.test(message)) return true;
+  // The borrow a trap left behind, or the old engine used after a crash destroyed it.
+  return /recursive use of an object|attempted to take ownership of Rust value while it was borrowed|null pointer passed to rust/i.test(message);
+}
+
+/**
+ * The panic's message, which the panic hook left on this worker's global, taken so that the next
+ * crash reports its own.
+ */
+function takePanicMessage() {
+  const message = self.sottoPanicMessage ?? null;
+  delete self.sottoPanicMessage;
+  return message;
+}
+
+// Microphone frames kept while a new engine starts (the newest 15 s), then fed to it.
+const MAX_BUFFERED_SAMPLES = 16000 * 15;
+// More crashes than this within CRASH_WINDOW_MS: the engine is not restarted again.
+const MAX_CRASHES = 3;
+const CRASH_WINDOW_MS = 60_000;
+
+/**
+ * Restarts the engine after a crash. The worker provides `post` (to the page), `helperPanic()`
+ * (the message a helper thread's Worker sent, if any), `stop()` (leaves the old engine),
+ * `restart(helperFailed)` (a new instance and engine with the old one's state; resolves with
+ * what the `recovered` event reports) and `resume(frames)` (feeds the microphone frames that
+ * came meanwhile to the new engine).
+ */
+export class CrashRecovery {
+  constructor({ post, helperPanic, stop, restart, resume }) {
+    Object.assign(this, { post, helperPanic, stop, restart, resume });
+    this.active = null; // the restart in progress (a rejected promise once restarting was given up)
+    this.frames = [];
+    this.samples = 0;
+    this.crashes = [];
+  }
+
+  /** Keeps a microphone frame that came during the restart. */
+  buffer(samples, at) {
+    this.frames.push({ samples, at });
+    this.samples += samples.length;
+    while (this.samples > MAX_BUFFERED_SAMPLES) this.samples -= this.frames.shift().samples.length;
+  }
+
+  /**
+   * The engine's instance trapped (`err`): tells the page (an `error` event with the code
+   * `engine-crashed` and the panic's message), then restarts it (a `recovered` event follows).
+   * Returns the message; a crash seen again while restarting starts nothing more.
+   */
+  crashed(err) {
+    const panic = takePanicMessage() ?? this.helperPanic();
+    const message = `The engine crashed: ${panic ?? err?.message ?? String(err)}`;
+    if (this.active) return message;
+    const crashedAt = performance.now();
+    this.crashes = [...this.crashes.filter((at) => crashedAt - at < CRASH_WINDOW_MS), crashedAt];
+    this.stop();
+    this.post({ type: 'event', event: { type: 'error', stage: 'engine', code: 'engine-crashed', message, panic } });
+    if (this.crashes.length > MAX_CRASHES) {
+      this.#giveUp(`${message}. It crashed ${this.crashes.length} times within a minute, so it is not restarted again: reload the page.`);
+      return message;
+    }
+    this.active = this.restart(/helper thread/i.test(message)).then((restored) => {
+      this.active = null;
+      this.post({ type: 'event', event: { type: 'state', state: 'listening' } });
+      this.post({ type: 'event', event: { type: 'recovered', message, panic, ms: performance.now() - crashedAt, ...restored } });
+      const frames = this.frames;
+      this.frames = [];
+      this.samples = 0;
+      this.resume(frames);
+    }, (failed) => this.#giveUp(`${message}. Restarting it failed: ${failed?.message ?? failed}`));
+    return message;
+  }
+
+  #giveUp(failure) {
+    this.active = Promise.reject(Object.assign(new Error(failure), { code: 'engine-failed' }));
+    this.active.catch(() => {});
+    this.post({ type: 'event', event: { type: 'error', stage: 'engine', code: 'engine-failed', message: failure } });
+  }
+}
+
+// Setters whose last call wins, and setters that merge (settings left out keep their value), in
+// the order a new engine gets them: the system prompt before the dialog model loads.
+const REPLACING = ['setConfig', 'setGeneration', 'setSystemPrompt'];
+const MERGING = ['setAsr', 'setVoice'];
+
+/** A record of what the engine was told, to tell a new one after a crash. */
+export class EngineRecord {
+  constructor() {
+    this.settings = new Map(); // setter → its argument (merged for MERGING)
+    this.models = new Map(); // role → {id, model?, files?, chatTemplate}
+    this.messages = []; // the conversation at the end of the last reply
+    this.current = null; // the turn in progress: {turn, user, reply}
+    this.lastTurn = 0;
+  }
+
+  /** Calls `engine[setter](value)` and remembers it. */
+  apply(engine, setter, value) {
+    const result = engine[setter](value);
+    if (MERGING.includes(setter)) this.settings.set(setter, { ...this.settings.get(setter), ...value });
+    else this.settings.set(setter, value);
+    return result;
+  }
+
+  /**
+   * Remembers the model now in the engine for `role`: a cached model (`model`, read again from
+   * the store) or the bytes the page sent (`files`, kept: they exist nowhere else).
+   */
+  loaded(role, record) {
+    this.models.set(role, record);
+  }
+
+  /** Follows the conversation through the engine's events; true when a reply ended. */
+  observe(events) {
+    let ended = false;
+    for (const event of events) {
+      if (Number.isFinite(event.turn) && event.turn > this.lastTurn) this.lastTurn = event.turn;
+      if (event.type === 'transcript' && event.turn >= 0) this.current = { turn: event.turn, user: event.text, reply: '' };
+      else if (event.type === 'token' && this.current?.turn === event.turn) this.current.reply += event.text;
+      else if (event.type === 'reply' || event.type === 'interrupted') ended = true;
+      else if (event.type === 'error') this.current = null;
+    }
+    return ended;
+  }
+
+  /** Takes the conversation's messages from the engine (after a reply, or a new conversation). */
+  snapshot(engine) {
+    this.messages = engine.conversationMessages();
+    this.current = null;
+  }
+
+  /**
+   * The messages to restore: the conversation at the end of the last reply, and the turn the
+   * crash cut, as far as the page saw it (its reply kept as far as it streamed; a turn without
+   * a word of reply is dropped, as chat templates want users and assistants to alternate).
+   */
+  conversation() {
+    const messages = [...this.messages];
+    if (this.current?.reply) {
+      messages.push({ role: 'user', content: this.current.user }, { role: 'assistant', content: this.current.reply });
+    }
+    return messages;
+  }
+
+  /**
+   * Tells a new engine everything: settings, then the models (`load(engine, role, record)`,
+   * which reads a cached model's files again), then the conversation. Returns how many messages
+   * were restored.
+   */
+  async restore(engine, load) {
+    for (const setter of [...MERGING, ...REPLACING]) {
+      if (this.settings.has(setter)) engine[setter](this.settings.get(setter));
+    }
+    for (const [role, record] of this.models) await load(engine, role, record);
+    const messages = this.conversation();
+    if (this.models.has('llm')) {
+      engine.restoreConversation(messages, this.lastTurn);
+      this.messages = messages;
+    }
+    this.current = null;
+    return this.models.has('llm') ? messages.length : 0;
+  }
+}
