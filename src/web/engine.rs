@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use js_sys::{Array, Float32Array, Object, Reflect};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -14,99 +14,12 @@ use crate::assistant::{
     Assistant, AssistantConfig, AssistantEvent, AudioClock, ChatResponder, EmbeddedVoice,
     WhisperRecognizer,
 };
-use crate::llm::{ChatModel, Conversation, GenerateOptions, Message, Role, DEFAULT_SYSTEM_PROMPT};
+use crate::llm::{ChatModel, Conversation, Message, Role, DEFAULT_SYSTEM_PROMPT};
 use crate::tts::SpeechOptions;
 
+use super::settings::{generate_options, overlay, AsrSettings, GenerationSettings, VoiceSettings};
+
 type LiveAssistant = Assistant<WhisperRecognizer, ChatResponder, EmbeddedVoice>;
-
-/// How replies are generated (the JS side's `generation` settings). The defaults are the CLI's
-/// (`GenerateOptions::default()`: greedy, no penalty), so the page and `sotto converse` say the
-/// same thing to the same question.
-#[derive(Serialize, Deserialize)]
-#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
-struct GenerationSettings {
-    max_tokens: usize,
-    temperature: f32,
-    top_k: usize,
-    top_p: f32,
-    repetition_penalty: f32,
-    seed: u64,
-    stop: Vec<String>,
-}
-
-impl From<&GenerateOptions> for GenerationSettings {
-    fn from(options: &GenerateOptions) -> Self {
-        Self {
-            max_tokens: options.max_tokens,
-            temperature: options.sampling.temperature,
-            top_k: options.sampling.top_k,
-            top_p: options.sampling.top_p,
-            repetition_penalty: options.sampling.repetition_penalty,
-            seed: options.sampling.seed,
-            stop: options.stop_strings.clone(),
-        }
-    }
-}
-
-impl Default for GenerationSettings {
-    fn default() -> Self {
-        Self::from(&GenerateOptions::default())
-    }
-}
-
-/// How the voice speaks (the JS side's `voice` settings; the page sets the speaking rate, the
-/// playback worklet's set-up the sample rate).
-#[derive(Serialize, Deserialize, Default)]
-#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
-struct VoiceSettings {
-    sample_rate: u32,
-    rate: f32,
-    pitch: f32,
-}
-
-/// How speech is decoded (the JS side's `asr` settings); `language: null` detects the language.
-#[derive(Serialize, Deserialize, Default)]
-#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
-struct AsrSettings {
-    language: Option<String>,
-    no_speech_threshold: f32,
-    max_tokens: usize,
-    full_window: bool,
-}
-
-/// `current` with the fields `patch` names replaced, recursively: the one way every settings
-/// setter changes settings, so a field left out keeps its value and `null` clears an optional
-/// one. A misspelt field or a value of the wrong type is an error that names it.
-fn overlay<T: Serialize + serde::de::DeserializeOwned>(
-    current: &T,
-    patch: JsValue,
-    what: &str,
-) -> Result<T, JsError> {
-    let mut value = serde_json::to_value(current).map_err(js_error)?;
-    if patch.is_null() || patch.is_undefined() {
-        return serde_json::from_value(value).map_err(js_error);
-    }
-    let patch: serde_json::Value = serde_wasm_bindgen::from_value(patch)
-        .map_err(|e| js_error(format!("{what} settings: {e}")))?;
-    if !patch.is_object() {
-        return Err(js_error(format!(
-            "{what} settings must be an object of fields, not {patch}"
-        )));
-    }
-    merge(&mut value, patch);
-    serde_json::from_value(value).map_err(|e| js_error(format!("{what} settings: {e}")))
-}
-
-fn merge(into: &mut serde_json::Value, patch: serde_json::Value) {
-    match (into, patch) {
-        (serde_json::Value::Object(fields), serde_json::Value::Object(changes)) => {
-            for (key, change) in changes {
-                merge(fields.entry(key).or_insert(serde_json::Value::Null), change);
-            }
-        }
-        (slot, change) => *slot = change,
-    }
-}
 
 /// What a loaded model reports.
 #[derive(Serialize)]
@@ -603,20 +516,6 @@ fn performance_now() -> f64 {
         .and_then(|now| now.call0(&performance).ok())
         .and_then(|value| value.as_f64())
         .unwrap_or(0.0)
-}
-
-fn generate_options(settings: GenerationSettings) -> GenerateOptions {
-    let mut options = GenerateOptions {
-        max_tokens: settings.max_tokens,
-        stop_strings: settings.stop,
-        ..GenerateOptions::default()
-    };
-    options.sampling.temperature = settings.temperature;
-    options.sampling.top_k = settings.top_k;
-    options.sampling.top_p = settings.top_p;
-    options.sampling.repetition_penalty = settings.repetition_penalty;
-    options.sampling.seed = settings.seed;
-    options
 }
 
 /// Decodes a WAV file (any common layout and rate) to 16 kHz mono samples, as `transcribe`

@@ -3,6 +3,7 @@
 mod engine;
 mod hash;
 mod inspect;
+mod settings;
 
 pub use engine::{decode_wav, Engine};
 pub use hash::Sha256Hasher;
