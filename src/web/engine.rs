@@ -433,12 +433,7 @@ impl Engine {
     /// The next piece of the text-only reply, or `undefined` when it is complete.
     #[wasm_bindgen(js_name = chatNext)]
     pub fn chat_next(&mut self) -> Result<Option<String>, JsError> {
-        let conversation = self
-            .assistant
-            .responder_mut()
-            .conversation
-            .as_mut()
-            .ok_or_else(|| js_error("no dialog model is loaded"))?;
+        let conversation = self.conversation_mut()?;
         conversation.next_piece().transpose().map_err(js_error)
     }
 
@@ -469,13 +464,7 @@ impl Engine {
         self.assistant.interrupt();
         self.assistant
             .continue_after_turn(last_turn.max(0.0) as u64);
-        let conversation = self
-            .assistant
-            .responder_mut()
-            .conversation
-            .as_mut()
-            .ok_or_else(|| js_error("no dialog model is loaded"))?;
-        conversation.restore(messages);
+        self.conversation_mut()?.restore(messages);
         Ok(())
     }
 
@@ -503,6 +492,17 @@ impl Engine {
         if let Some(conversation) = self.assistant.responder_mut().conversation.as_mut() {
             conversation.cancel_reply(None);
         }
+    }
+}
+
+impl Engine {
+    /// The conversation with the loaded dialog model, or an error that says none is loaded.
+    fn conversation_mut(&mut self) -> Result<&mut Conversation, JsError> {
+        let responder = self.assistant.responder_mut();
+        responder
+            .conversation
+            .as_mut()
+            .ok_or_else(|| js_error("no dialog model is loaded"))
     }
 }
 

@@ -2,29 +2,15 @@
 // espeak-ng WAV is the microphone (Chromium loops it, so the second utterance talks over the
 // reply: barge-in). Also the text box, without a microphone.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { openBrowserWithMicrophone, startServer } from './harness.mjs';
+import { openBrowserWithMicrophone, startServer, twoPlusTwoWav } from './harness.mjs';
 
 let server;
 let browser;
 let speechWav;
 
-/** "What is two plus two?" by espeak-ng, 48 kHz mono, with a second of silence before and 2.5 s after. */
-function makeSpeech() {
-  const dir = mkdtempSync(join(tmpdir(), 'sotto-speech-'));
-  const raw = join(dir, 'raw.wav');
-  const out = join(dir, 'speech.wav');
-  execFileSync('espeak-ng', ['-v', 'en-us', '-s', '150', '-w', raw, 'What is two plus two?']);
-  execFileSync('sox', ['-D', raw, '-r', '48000', '-c', '1', '-b', '16', out, 'pad', '1.0', '2.5']);
-  return out;
-}
-
 before(async () => {
-  speechWav = makeSpeech();
+  speechWav = twoPlusTwoWav();
   server = await startServer();
   browser = await openBrowserWithMicrophone(speechWav, { loop: true });
   const { page } = browser;

@@ -1,7 +1,8 @@
 // Shared pieces of the browser tests: a `sotto serve` on a free 127.0.0.1 port and Debian's
 // headless Chromium with a fresh profile, watching for console errors and off-machine requests,
 // optionally with a fake microphone playing a WAV file.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -107,4 +108,14 @@ export function openBrowserWithMicrophone(wav, { loop = false } = {}) {
       '--autoplay-policy=no-user-gesture-required',
     ],
   });
+}
+
+/** "What is two plus two?" by espeak-ng, 48 kHz mono, with a second of silence before and 2.5 s after. */
+export function twoPlusTwoWav() {
+  const dir = mkdtempSync(join(tmpdir(), 'sotto-speech-'));
+  const raw = join(dir, 'raw.wav');
+  const out = join(dir, 'speech.wav');
+  execFileSync('espeak-ng', ['-v', 'en-us', '-s', '150', '-w', raw, 'What is two plus two?']);
+  execFileSync('sox', ['-D', raw, '-r', '48000', '-c', '1', '-b', '16', out, 'pad', '1.0', '2.5']);
+  return out;
 }

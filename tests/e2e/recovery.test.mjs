@@ -4,25 +4,11 @@
 // the crash with the panic's message, restart with its models, settings and conversation, and
 // answer the next turn, spoken through the fake microphone that kept running.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { openBrowser, startServer } from './harness.mjs';
+import { openBrowser, startServer, twoPlusTwoWav } from './harness.mjs';
 
 let server;
 let browser;
-
-/** "What is two plus two?" by espeak-ng, 48 kHz mono, with a second of silence before and 2.5 s after. */
-function makeSpeech() {
-  const dir = mkdtempSync(join(tmpdir(), 'sotto-speech-'));
-  const raw = join(dir, 'raw.wav');
-  const out = join(dir, 'speech.wav');
-  execFileSync('espeak-ng', ['-v', 'en-us', '-s', '150', '-w', raw, 'What is two plus two?']);
-  execFileSync('sox', ['-D', raw, '-r', '48000', '-c', '1', '-b', '16', out, 'pad', '1.0', '2.5']);
-  return out;
-}
 
 /**
  * Opens `path`. A fresh Chromium here sometimes leaves one of the page's module scripts pending
@@ -56,7 +42,7 @@ async function openPage() {
 }
 
 before(async () => {
-  const speechWav = makeSpeech();
+  const speechWav = twoPlusTwoWav();
   server = await startServer();
   browser = await openBrowser({
     extraFlags: [
