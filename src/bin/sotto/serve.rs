@@ -24,8 +24,11 @@ pub struct Args {
     /// The port on 127.0.0.1.
     #[arg(long, default_value_t = 8080)]
     port: u16,
-    /// Worker threads answering requests.
-    #[arg(long, default_value_t = 4)]
+    /// Worker threads answering requests. A thread streams one response at a time and a
+    /// browser keeps a connection per request in flight, so a page loading its modules while
+    /// the engine downloads several model files needs more threads than there are downloads:
+    /// with 4, all of them could be streaming models while a module script waited.
+    #[arg(long, default_value_t = 16)]
     threads: usize,
 }
 
