@@ -40,12 +40,20 @@ fn sha256_streams_like_a_one_shot_digest() {
 
 #[wasm_bindgen_test]
 fn model_files_are_recognised_and_damage_is_named() {
+    // A whole (if empty) GGUF v3: no tensors, one metadata entry (a string).
     let mut gguf = b"GGUF".to_vec();
     gguf.extend(3u32.to_le_bytes());
+    gguf.extend(0u64.to_le_bytes());
     gguf.extend(1u64.to_le_bytes());
-    gguf.extend(1u64.to_le_bytes());
-    gguf.extend([0u8; 64]);
-    assert!(sotto::web::inspect_model_file("m.gguf", &gguf).is_ok());
+    let (key, value) = ("general.architecture", "llama");
+    gguf.extend((key.len() as u64).to_le_bytes());
+    gguf.extend(key.as_bytes());
+    gguf.extend(8u32.to_le_bytes());
+    gguf.extend((value.len() as u64).to_le_bytes());
+    gguf.extend(value.as_bytes());
+    gguf.resize(gguf.len().next_multiple_of(32), 0);
+    let report = sotto::web::inspect_model_file("m.gguf", &gguf);
+    assert!(report.is_ok(), "an empty GGUF is read whole");
     let mut corrupt = gguf.clone();
     corrupt[8..16].copy_from_slice(&u64::MAX.to_le_bytes());
     assert!(sotto::web::inspect_model_file("m.gguf", &corrupt).is_err());
