@@ -137,7 +137,7 @@ impl<'a> Reader<'a> {
             .is_some_and(|bytes| bytes <= self.remaining());
         if !fits {
             return Err(GgufError::Invalid(format!(
-                "{what} is {n}, more than the {} remaining bytes can hold",
+                "truncated or corrupt: {what} is {n}, more than the {} remaining bytes can hold",
                 self.remaining()
             )));
         }

@@ -1,0 +1,164 @@
+//! Whisper: weights (safetensors, GGUF, CTranslate2 `model.bin`), config.json and tokenizer.json
+//! that are broken or belong to another model.
+
+use sotto::asr::ctranslate2::Ct2Model;
+use sotto::asr::Transcriber;
+use sotto::testmodels::{write_ct2_whisper, Ct2Quantization};
+
+use super::llm_common::fixture;
+use super::{load_whisper, scratch, tiny_whisper, Corpus};
+
+fn good() -> Result<(), String> {
+    load_whisper().map(|_| ())
+}
+
+fn read(name: &str) -> Vec<u8> {
+    std::fs::read(tiny_whisper().join(name)).unwrap()
+}
+
+/// Loads with the good files except the ones given.
+fn load(
+    config: (&[u8], &str),
+    tokenizer: (&[u8], &str),
+    weights: (&[u8], &str),
+) -> Result<(), String> {
+    Transcriber::from_bytes(config, tokenizer, weights)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+#[test]
+fn bad_whisper_files() {
+    let (cfg, tok) = (read("config.json"), read("tokenizer.json"));
+    let (st, gguf) = (read("model.safetensors"), read("model.gguf"));
+    let cfg = (cfg.as_slice(), "config.json");
+    let tok = (tok.as_slice(), "tokenizer.json");
+    let mut corpus = Corpus::default();
+    let mut weights = |name: &str, bytes: Vec<u8>, needles: &[&str]| {
+        let mut all = vec![name];
+        all.extend_from_slice(needles);
+        corpus.case(name, || load(cfg, tok, (&bytes, name)), &all, good);
+    };
+    weights(
+        "cut.safetensors",
+        st[..st.len() / 2].to_vec(),
+        &["safetensors"],
+    );
+    weights("cut-header.safetensors", st[..5].to_vec(), &["safetensors"]);
+    let mut huge = st.clone();
+    huge[..8].copy_from_slice(&(1u64 << 40).to_le_bytes());
+    weights("huge-header.safetensors", huge, &["header"]);
+    let mut not_json = 8u64.to_le_bytes().to_vec();
+    not_json.extend_from_slice(b"not json");
+    weights("not-json.safetensors", not_json, &["header"]);
+    weights(
+        "cut.gguf",
+        gguf[..gguf.len() / 2].to_vec(),
+        &["invalid GGUF", "past the end"],
+    );
+
+    // A config of the same family but other sizes: the first tensor of the wrong shape is named.
+    let mut wide: serde_json::Value = serde_json::from_slice(cfg.0).unwrap();
+    wide["d_model"] = 128.into();
+    let wide = serde_json::to_vec(&wide).unwrap();
+    corpus.case(
+        "config.json wider than the weights",
+        || load((&wide, "wide/config.json"), tok, (&st, "model.safetensors")),
+        &["model.safetensors", "shape"],
+        good,
+    );
+    let llama_config = br#"{"architectures": ["LlamaForCausalLM"], "model_type": "llama",
+        "hidden_size": 64, "num_hidden_layers": 2, "vocab_size": 1024}"#;
+    corpus.case(
+        "config.json of a chat model",
+        || {
+            load(
+                (llama_config, "llama/config.json"),
+                tok,
+                (&st, "model.safetensors"),
+            )
+        },
+        &["llama/config.json"],
+        good,
+    );
+    corpus.case(
+        "config.json not JSON",
+        || {
+            load(
+                (b"{\"d_model\": 64,", "broken/config.json"),
+                tok,
+                (&st, "model.safetensors"),
+            )
+        },
+        &["broken/config.json"],
+        good,
+    );
+    let chat_tok = std::fs::read(fixture("qwen2-tokenizer.json")).unwrap();
+    corpus.case(
+        "tokenizer.json of a chat model",
+        || {
+            load(
+                cfg,
+                (&chat_tok, "qwen2/tokenizer.json"),
+                (&st, "model.safetensors"),
+            )
+        },
+        &[
+            "qwen2/tokenizer.json",
+            "not a Whisper tokenizer",
+            "<|startoftranscript|>",
+        ],
+        good,
+    );
+    corpus.case(
+        "tokenizer.json not JSON",
+        || {
+            load(
+                cfg,
+                (b"\x00\x01 not json", "binary/tokenizer.json"),
+                (&st, "model.safetensors"),
+            )
+        },
+        &["binary/tokenizer.json"],
+        good,
+    );
+    corpus.finish(10);
+}
+
+#[test]
+fn bad_ctranslate2_model_bin() {
+    let dir = scratch("ct2");
+    write_ct2_whisper(tiny_whisper(), &dir, Ct2Quantization::Float32).unwrap();
+    let full = std::fs::read(dir.join("model.bin")).unwrap();
+    let good = || {
+        Ct2Model::parse(&full, "good/model.bin")
+            .map(|m| assert_eq!(m.spec, "WhisperSpec"))
+            .map_err(|e| e.to_string())
+    };
+    let mut corpus = Corpus::default();
+    for (name, len) in [
+        ("cut-in-version/model.bin", 2),
+        ("cut-in-spec/model.bin", 9),
+        ("cut-in-variables/model.bin", 200),
+        ("cut-in-data/model.bin", full.len() / 2),
+        ("cut-at-end/model.bin", full.len() - 1),
+    ] {
+        corpus.case(name, || Ct2Model::parse(&full[..len], name), &[name], good);
+    }
+    let mut b = full.clone();
+    b[..4].copy_from_slice(&99u32.to_le_bytes());
+    corpus.case(
+        "version-99/model.bin",
+        || Ct2Model::parse(&b, "version-99/model.bin"),
+        &["version-99/model.bin", "binary version", "99"],
+        good,
+    );
+    corpus.case(
+        "gguf-as/model.bin",
+        || Ct2Model::parse(b"GGUF\x03\0\0\0\0\0\0\0", "gguf-as/model.bin"),
+        &["gguf-as/model.bin", "not a CTranslate2 model.bin"],
+        good,
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    corpus.finish(7);
+}
