@@ -16,7 +16,7 @@
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { statSync } from 'node:fs';
-import { openBrowserWithMicrophone, repoRoot, startServer } from './harness.mjs';
+import { openBrowserWithMicrophone, repoRoot, startServer, loadPage } from './harness.mjs';
 import { REAL, realModelsFolder, speechWav, wer } from './real-models.mjs';
 
 const QUESTIONS = [
@@ -60,7 +60,7 @@ const speech = speechWav(parts);
 async function measure(server, set, query) {
   const browser = await openBrowserWithMicrophone(speech.path);
   const { page } = browser;
-  await page.goto(`${server.origin}/?manual${query}`);
+  await loadPage(page, `${server.origin}/?manual${query}`);
   await page.waitForFunction(() => window.sotto, undefined, { timeout: 60_000 });
   const loadMs = await page.evaluate(async ({ asr, llm, settings }) => {
     const started = performance.now();

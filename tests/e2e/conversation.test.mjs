@@ -3,7 +3,7 @@
 // reply: barge-in). Also the text box, without a microphone.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { openBrowserWithMicrophone, startServer, twoPlusTwoWav } from './harness.mjs';
+import { openBrowserWithMicrophone, startServer, twoPlusTwoWav, loadPage } from './harness.mjs';
 
 let server;
 let browser;
@@ -14,7 +14,7 @@ before(async () => {
   server = await startServer();
   browser = await openBrowserWithMicrophone(speechWav, { loop: true });
   const { page } = browser;
-  await page.goto(`${server.origin}/`);
+  await loadPage(page, `${server.origin}/`);
   await page.waitForSelector('body[data-models="loaded"]', { timeout: 120_000 });
   // Record every event the public API emits.
   await page.evaluate(() => {

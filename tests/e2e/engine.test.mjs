@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { openBrowser, repoRoot, startServer } from './harness.mjs';
+import { openBrowser, repoRoot, startServer, loadPage } from './harness.mjs';
 
 let server;
 let browser;
@@ -35,7 +35,7 @@ test('the server sends the isolation headers and the wasm MIME type', async () =
 
 test('the engine worker starts the wasm engine and reports its version and SIMD', async () => {
   const { page, problems } = browser;
-  await page.goto(`${server.origin}/`);
+  await loadPage(page, `${server.origin}/`);
   await page.waitForSelector('body[data-engine="ready"], body[data-engine="error"]', { timeout: 60_000 });
   const status = await page.textContent('#engine-status');
   assert.equal(await page.getAttribute('body', 'data-engine'), 'ready', `engine status: ${status}`);
@@ -49,7 +49,7 @@ test('the engine worker starts the wasm engine and reports its version and SIMD'
 
 test('an isolated page runs the threaded build with a helper, and its replies equal the single-threaded build\'s', async () => {
   const { page, problems } = browser;
-  await page.goto(`${server.origin}/?manual`);
+  await loadPage(page, `${server.origin}/?manual`);
   await page.waitForFunction(() => window.sotto, undefined, { timeout: 60_000 });
   const cores = await page.evaluate(() => navigator.hardwareConcurrency);
   // The tiny model's prompt (about 40 tokens) makes its FFN products large enough to be split.

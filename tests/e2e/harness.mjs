@@ -119,3 +119,19 @@ export function twoPlusTwoWav() {
   execFileSync('sox', ['-D', raw, '-r', '48000', '-c', '1', '-b', '16', out, 'pad', '1.0', '2.5']);
   return out;
 }
+
+/**
+ * Opens `url` in `page`, trying once more if the page does not finish loading: a fresh headless
+ * Chromium sometimes leaves one of the page's module scripts pending forever (seen in about one
+ * load in ten on this 2-core machine under load, with no server error; not understood yet, see
+ * issue 23's closing note). The second try is logged, so that it stays visible.
+ */
+export async function loadPage(page, url, { timeout = 45_000 } = {}) {
+  try {
+    await page.goto(url, { timeout });
+  } catch (err) {
+    if (err.name !== 'TimeoutError') throw err;
+    console.log(`loading ${url} stalled (${err.message.split('\n')[0]}); loading it again`);
+    await page.goto(url, { timeout });
+  }
+}

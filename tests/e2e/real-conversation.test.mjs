@@ -5,7 +5,7 @@
 // over the second reply, which stops, and is answered. No console error, nothing off 127.0.0.1.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { openBrowserWithMicrophone, startServer } from './harness.mjs';
+import { openBrowserWithMicrophone, startServer, loadPage } from './harness.mjs';
 import { REAL, realModelsFolder, speechWav, wer } from './real-models.mjs';
 
 const QUESTIONS = [
@@ -33,7 +33,7 @@ before(async () => {
   server = await startServer({ models });
   browser = await openBrowserWithMicrophone(speech.path);
   const { page } = browser;
-  await page.goto(`${server.origin}/`);
+  await loadPage(page, `${server.origin}/`);
   // The page loads the models beside it by default: the real ones (downloaded into the cache,
   // verified, loaded).
   await page.waitForSelector('body[data-models="loaded"]', { timeout: 300_000 });
