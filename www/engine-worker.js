@@ -54,7 +54,7 @@ async function loadWasm(requested) {
   else if (helpers < 1) reason = cap === 0 ? `threads: ${requested} was asked for` : 'this device has one core';
   if (!reason) {
     try {
-      const threaded = await import(`./pkg-threads/sotto.js${fresh}`);
+      const threaded = await importGlue('pkg-threads', fresh);
       const module = await compile('pkg-threads');
       await threaded.default({ module_or_path: module });
       wasm = threaded;
@@ -65,16 +65,43 @@ async function loadWasm(requested) {
       wasm = null;
     }
   }
-  const single = await import(`./pkg/sotto.js${fresh}`);
+  const single = await importGlue('pkg', fresh);
   await single.default({ module_or_path: await compile('pkg') });
   wasm = single;
   return { threads: 1, build: 'single', reason };
 }
 
+/**
+ * The two engine builds' glue and wasm, named by literal URLs: a bundler (Vite, webpack) sees
+ * those, emits the files and rewrites the URLs; a URL computed from a variable it cannot follow.
+ */
+const BUILDS = {
+  pkg: {
+    glue: () => import('./pkg/sotto.js'),
+    glueUrl: () => new URL('./pkg/sotto.js', import.meta.url),
+    wasm: () => new URL('./pkg/sotto_bg.wasm', import.meta.url),
+  },
+  'pkg-threads': {
+    glue: () => import('./pkg-threads/sotto.js'),
+    glueUrl: () => new URL('./pkg-threads/sotto.js', import.meta.url),
+    wasm: () => new URL('./pkg-threads/sotto_bg.wasm', import.meta.url),
+  },
+};
+
+/**
+ * A build's glue. After a crash (`fresh` is `?instance=N`) a new copy of it, under another URL:
+ * wasm-bindgen's glue holds one instance. In a bundled app the glue module may not exist at
+ * that URL, so there a restart can fail, and the engine then reports `engine-failed`.
+ */
+async function importGlue(folder, fresh) {
+  if (!fresh) return BUILDS[folder].glue();
+  return import(/* @vite-ignore */ /* webpackIgnore: true */ `${BUILDS[folder].glueUrl().href}${fresh}`);
+}
+
 /** The compiled engine module of a build folder (`pkg`, `pkg-threads`), compiled once. */
 async function compile(folder) {
   if (!compiled.has(folder)) {
-    const module = WebAssembly.compileStreaming(fetch(new URL(`./${folder}/sotto_bg.wasm`, import.meta.url)));
+    const module = WebAssembly.compileStreaming(fetch(BUILDS[folder].wasm()));
     compiled.set(folder, module);
     module.catch(() => compiled.delete(folder));
   }
