@@ -92,6 +92,11 @@ pub fn debug_fault(fault: DebugFault) {
 }
 
 fn take_debug_fault() {
+    // A plain load first: every chunk a helper runs passes here, and a swap would write the
+    // shared word each time.
+    if DEBUG_FAULT.load(Ordering::Relaxed) == 0 {
+        return;
+    }
     match DEBUG_FAULT.swap(0, Ordering::AcqRel) {
         1 => panic!("debugPanic: a helper thread panicked, as a test asked"),
         2 => loop {

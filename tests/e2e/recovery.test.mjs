@@ -5,31 +5,20 @@
 // answer the next turn, spoken through the fake microphone that kept running.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { openBrowser, startServer, twoPlusTwoWav } from './harness.mjs';
+import { loadPage, openBrowserWithMicrophone, startServer, twoPlusTwoWav } from './harness.mjs';
 
 let server;
 let browser;
 
-/**
- * Opens `path`. A fresh Chromium here sometimes leaves one of the page's module scripts pending
- * forever (seen with main's page too, and in conversation.test.mjs; not a recovery matter): one more
- * try then.
- */
+const EVENTS = ['state', 'speech-start', 'transcript', 'token', 'reply', 'interrupted', 'error', 'recovered', 'degraded'];
+
+/** Opens `path` and waits for its models. */
 async function navigate(path) {
   const { page } = browser;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await page.goto(`${server.origin}${path}`, { timeout: 45_000 });
-      await page.waitForSelector('body[data-models="loaded"]', { timeout: 120_000 });
-      return page;
-    } catch (err) {
-      if (attempt === 2) throw err;
-      console.log(`navigation to ${path} stalled (${err.message.split('\n')[0]}); trying again`);
-    }
-  }
+  await loadPage(page, `${server.origin}${path}`);
+  await page.waitForSelector('body[data-models="loaded"]', { timeout: 120_000 });
+  return page;
 }
-
-const EVENTS = ['state', 'speech-start', 'transcript', 'token', 'reply', 'interrupted', 'error', 'recovered', 'degraded'];
 
 /** Opens the page with the test hooks and records the API's events in `window.recorded`. */
 async function openPage() {
@@ -44,14 +33,7 @@ async function openPage() {
 before(async () => {
   const speechWav = twoPlusTwoWav();
   server = await startServer();
-  browser = await openBrowser({
-    extraFlags: [
-      '--use-fake-ui-for-media-stream',
-      '--use-fake-device-for-media-stream',
-      `--use-file-for-fake-audio-capture=${speechWav}`,
-      '--autoplay-policy=no-user-gesture-required',
-    ],
-  });
+  browser = await openBrowserWithMicrophone(speechWav, { loop: true });
 });
 
 after(async () => {
