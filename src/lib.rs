@@ -21,6 +21,7 @@ pub mod gguf;
 pub mod kernels;
 pub mod llm;
 pub mod parallel;
+pub mod settings;
 pub mod testmodels;
 pub mod tts;
 pub mod vad;

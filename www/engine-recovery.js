@@ -90,26 +90,28 @@ export class CrashRecovery {
   }
 }
 
-// Setters whose last call wins, and setters that merge (settings left out keep their value), in
-// the order a new engine gets them: the system prompt before the dialog model loads.
-const REPLACING = ['setConfig', 'setGeneration', 'setSystemPrompt'];
-const MERGING = ['setAsr', 'setVoice'];
+// The settings setters: each merges its fields over the engine's settings (Rust's one settings
+// type); after each, the record keeps the engine's whole settings (`getSettings`), which a new
+// engine gets back in one `setSettings` after its models load (a model's own decode settings
+// would otherwise override what was set after it).
+const SETTINGS_SETTERS = ['setConfig', 'setGeneration', 'setAsr', 'setVoice', 'setSettings'];
 
 /** A record of what the engine was told, to tell a new one after a crash. */
 export class EngineRecord {
   constructor() {
-    this.settings = new Map(); // setter → its argument (merged for MERGING)
+    this.settings = null; // the engine's whole settings after the last setter
+    this.systemPrompt = undefined; // the last setSystemPrompt argument, if any
     this.models = new Map(); // role → {id, model?, files?, chatTemplate}
     this.messages = []; // the conversation at the end of the last reply
     this.current = null; // the turn in progress: {turn, user, reply}
     this.lastTurn = 0;
   }
 
-  /** Calls `engine[setter](value)` and remembers it. */
+  /** Calls `engine[setter](value)` and remembers its effect. */
   apply(engine, setter, value) {
     const result = engine[setter](value);
-    if (MERGING.includes(setter)) this.settings.set(setter, { ...this.settings.get(setter), ...value });
-    else this.settings.set(setter, value);
+    if (SETTINGS_SETTERS.includes(setter)) this.settings = engine.getSettings();
+    else if (setter === 'setSystemPrompt') this.systemPrompt = value;
     return result;
   }
 
@@ -159,10 +161,12 @@ export class EngineRecord {
    * were restored.
    */
   async restore(engine, load) {
-    for (const setter of [...MERGING, ...REPLACING]) {
-      if (this.settings.has(setter)) engine[setter](this.settings.get(setter));
-    }
+    // The system prompt before the dialog model loads; the settings after the models.
+    // (Loading a model may apply its own settings and so replace the record's: keep it first.)
+    const settings = this.settings;
+    if (this.systemPrompt !== undefined) engine.setSystemPrompt(this.systemPrompt);
     for (const [role, record] of this.models) await load(engine, role, record);
+    if (settings) this.apply(engine, 'setSettings', settings);
     const messages = this.conversation();
     if (this.models.has('llm')) {
       engine.restoreConversation(messages, this.lastTurn);

@@ -8,7 +8,8 @@ use serde::Serialize;
 use super::SpecialTokens;
 
 /// How to transcribe.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
 pub struct DecodeOptions {
     /// Language code (`en`, `fr`, ...); `None` detects it on multilingual models. English-only
     /// models accept only `en` (or `None`).

@@ -114,7 +114,7 @@ pub enum Mode {
 
 /// Settings of the conversation loop.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default, rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
 pub struct AssistantConfig {
     /// Voice activity detection and endpointing.
     pub vad: VadConfig,

@@ -18,7 +18,7 @@ use crate::tts::chunker::{Chunk, Chunker};
 
 /// Limits on the spoken part of a reply (settings: `AssistantConfig::reply`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(default, rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReplyPolicy {
     /// The voice stops after this many sentences (a list item or a line counts as one); 0 for
     /// no limit.

@@ -43,7 +43,8 @@ pub enum TtsError {
 }
 
 /// How to speak: output sample rate, speaking rate and pitch.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
 pub struct SpeechOptions {
     /// Output sample rate in Hz: one of [`SAMPLE_RATES`].
     pub sample_rate: u32,

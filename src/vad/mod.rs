@@ -24,7 +24,7 @@ const FRAME_MS: u32 = 20;
 
 /// Endpointing settings. Durations are in milliseconds.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default, rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
 pub struct VadConfig {
     /// Silence that ends a turn.
     pub endpoint_ms: u32,

@@ -17,7 +17,8 @@ use crate::assistant::{
 use crate::llm::{ChatModel, Conversation, Message, Role, DEFAULT_SYSTEM_PROMPT};
 use crate::tts::SpeechOptions;
 
-use super::settings::{generate_options, overlay, AsrSettings, GenerationSettings, VoiceSettings};
+use super::settings::overlay;
+use crate::settings::{GenerationSettings, Settings};
 
 type LiveAssistant = Assistant<WhisperRecognizer, ChatResponder, EmbeddedVoice>;
 
@@ -101,7 +102,7 @@ impl Engine {
     pub fn new() -> Engine {
         let responder = ChatResponder {
             conversation: None,
-            options: generate_options(GenerationSettings::default()),
+            options: GenerationSettings::default().to_options(),
         };
         let mut assistant = Assistant::new(
             AssistantConfig::default(),
@@ -210,63 +211,65 @@ impl Engine {
         self.reset_conversation();
     }
 
-    /// Turn taking and endpointing settings (`AssistantConfig`'s fields, camelCase); fields
-    /// left out keep their values.
+    /// Turn taking and endpointing settings (the `turns` section of [`crate::settings`]):
+    /// fields left out keep their values.
     #[wasm_bindgen(js_name = setConfig)]
     pub fn set_config(&mut self, config: JsValue) -> Result<(), JsError> {
-        let config: AssistantConfig = overlay(self.assistant.config(), config, "turn-taking")?;
+        let config: AssistantConfig = overlay(self.assistant.config(), config)?;
         self.assistant.set_config(config);
         Ok(())
     }
 
-    /// Reply generation settings: maxTokens, temperature, topK, topP, repetitionPenalty, seed,
-    /// stop. Fields left out keep their values (greedy by default, as in the CLI).
+    /// Reply generation settings (the `generation` section: maxTokens, temperature, topK, topP,
+    /// repetitionPenalty, seed, stop). Fields left out keep their values (greedy by default, as
+    /// in the CLI).
     #[wasm_bindgen(js_name = setGeneration)]
     pub fn set_generation(&mut self, settings: JsValue) -> Result<(), JsError> {
         let responder = self.assistant.responder_mut();
         let current = GenerationSettings::from(&responder.options);
-        let settings: GenerationSettings = overlay(&current, settings, "generation")?;
-        responder.options = generate_options(settings);
+        responder.options = overlay(&current, settings)?.to_options();
         Ok(())
     }
 
-    /// Speech decoding settings: language (a code, or null to detect), noSpeechThreshold (1
-    /// disables the no-speech gate), maxTokens, fullWindow. Fields left out keep their values.
+    /// Speech decoding settings (the `asr` section: language, a code or null to detect;
+    /// noSpeechThreshold, 1 disables the no-speech gate; maxTokens; fullWindow; ...). Fields
+    /// left out keep their values.
     #[wasm_bindgen(js_name = setAsr)]
     pub fn set_asr(&mut self, settings: JsValue) -> Result<(), JsError> {
         let options = &mut self.assistant.recognizer_mut().options;
-        let current = AsrSettings {
-            language: options.language.clone(),
-            no_speech_threshold: options.no_speech_threshold,
-            max_tokens: options.max_tokens,
-            full_window: options.full_window,
-        };
-        let settings: AsrSettings = overlay(&current, settings, "asr")?;
-        options.language = settings.language;
-        options.no_speech_threshold = settings.no_speech_threshold;
-        options.max_tokens = settings.max_tokens;
-        options.full_window = settings.full_window;
+        *options = overlay(options, settings)?;
         Ok(())
     }
 
-    /// Voice settings: sampleRate (16000, 22050, 24000 or 48000), rate, pitch. Fields left out
-    /// keep their values.
+    /// Voice settings (the `voice` section: sampleRate, 16000, 22050, 24000 or 48000; rate;
+    /// pitch). Fields left out keep their values.
     #[wasm_bindgen(js_name = setVoice)]
     pub fn set_voice(&mut self, settings: JsValue) -> Result<(), JsError> {
-        let current = self.assistant.voice_mut().options;
-        let current = VoiceSettings {
-            sample_rate: current.sample_rate,
-            rate: current.rate,
-            pitch: current.pitch,
-        };
-        let settings: VoiceSettings = overlay(&current, settings, "voice")?;
-        let options = SpeechOptions {
-            sample_rate: settings.sample_rate,
-            rate: settings.rate,
-            pitch: settings.pitch,
-        };
-        options.validate().map_err(js_error)?;
-        self.assistant.voice_mut().options = options;
+        let options = &mut self.assistant.voice_mut().options;
+        *options = overlay(options, settings)?;
+        Ok(())
+    }
+
+    /// Every setting in force, as the one settings type's JSON (`{turns, generation, asr,
+    /// voice}`, see [`crate::settings::Settings`]): what a restarted engine is given back.
+    #[wasm_bindgen(js_name = getSettings)]
+    pub fn get_settings(&mut self) -> Result<JsValue, JsError> {
+        let settings = self.settings();
+        let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+        settings.serialize(&serializer).map_err(js_error)
+    }
+
+    /// Patches any sections at once (`{turns?, generation?, asr?, voice?}`), all or nothing:
+    /// an invalid field leaves every setting as it was.
+    #[wasm_bindgen(js_name = setSettings)]
+    pub fn set_settings(&mut self, patch: JsValue) -> Result<(), JsError> {
+        let patch: serde_json::Value = serde_wasm_bindgen::from_value(patch)
+            .map_err(|e| js_error(format!("settings: {e}")))?;
+        let settings = self.settings().patched(patch).map_err(js_error)?;
+        self.assistant.set_config(settings.turns);
+        self.assistant.responder_mut().options = settings.generation.to_options();
+        self.assistant.recognizer_mut().options = settings.asr;
+        self.assistant.voice_mut().options = settings.voice;
         Ok(())
     }
 
@@ -500,6 +503,16 @@ impl Engine {
 }
 
 impl Engine {
+    /// The settings now in force, gathered from the stages that hold them.
+    fn settings(&mut self) -> Settings {
+        Settings {
+            turns: self.assistant.config().clone(),
+            generation: GenerationSettings::from(&self.assistant.responder().options),
+            asr: self.assistant.recognizer_mut().options.clone(),
+            voice: self.assistant.voice_mut().options,
+        }
+    }
+
     /// The conversation with the loaded dialog model, or an error that says none is loaded.
     fn conversation_mut(&mut self) -> Result<&mut Conversation, JsError> {
         let responder = self.assistant.responder_mut();

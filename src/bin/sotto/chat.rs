@@ -6,9 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use sotto::llm::session::Generation;
-use sotto::llm::{
-    ChatModel, Conversation, GenerateOptions, GenerationStats, SamplingParams, Session,
-};
+use sotto::llm::{ChatModel, Conversation, GenerationStats, Session};
 
 /// Arguments of `sotto chat`.
 #[derive(clap::Args)]
@@ -36,24 +34,28 @@ pub struct Args {
     /// Feed the prompt as is, without the chat template (the tokenizer may still add a BOS).
     #[arg(long, requires = "prompt")]
     raw: bool,
-    /// Most tokens per reply.
-    #[arg(long, default_value_t = 256)]
-    max_tokens: usize,
-    /// Sampling temperature (0 = greedy).
-    #[arg(long, default_value_t = 0.0)]
-    temperature: f32,
-    /// Keep the k most likely tokens (0 = all).
-    #[arg(long, default_value_t = 0)]
-    top_k: usize,
-    /// Nucleus sampling threshold.
-    #[arg(long, default_value_t = 1.0)]
-    top_p: f32,
-    /// Repetition penalty (1 = none).
-    #[arg(long, default_value_t = 1.0)]
-    repeat_penalty: f32,
-    /// Random seed.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    /// Most tokens per reply (default: the settings', 256).
+    #[arg(long)]
+    max_tokens: Option<usize>,
+    /// Sampling temperature (0 = greedy, the default).
+    #[arg(long)]
+    temperature: Option<f32>,
+    /// Keep the k most likely tokens (0 = all, the default).
+    #[arg(long)]
+    top_k: Option<usize>,
+    /// Nucleus sampling threshold (default 1).
+    #[arg(long)]
+    top_p: Option<f32>,
+    /// Repetition penalty (1 = none, the default).
+    #[arg(long)]
+    repeat_penalty: Option<f32>,
+    /// Random seed (default 0).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// A JSON settings file (its `generation` section applies; see `sotto settings`); flags
+    /// override it.
+    #[arg(long)]
+    settings: Option<PathBuf>,
     /// Print one JSON object per reply: text, tokens, prompt_tokens and timings.
     #[arg(long)]
     json: bool,
@@ -75,18 +77,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .map_err(|e| e.in_file(args.model.display().to_string()))?;
     }
     let chat = Arc::new(chat);
-    let options = GenerateOptions {
-        max_tokens: args.max_tokens,
-        sampling: SamplingParams {
-            temperature: args.temperature,
-            top_k: args.top_k,
-            top_p: args.top_p,
-            repetition_penalty: args.repeat_penalty,
-            seed: args.seed,
-            ..Default::default()
-        },
-        stop_strings: Vec::new(),
-    };
+    let mut generation = crate::settings_file::load(&args.settings)?.generation;
+    use crate::settings_file::flag;
+    flag(&mut generation.max_tokens, args.max_tokens);
+    flag(&mut generation.temperature, args.temperature);
+    flag(&mut generation.top_k, args.top_k);
+    flag(&mut generation.top_p, args.top_p);
+    flag(&mut generation.repetition_penalty, args.repeat_penalty);
+    flag(&mut generation.seed, args.seed);
+    sotto::settings::Section::validate(&generation)?;
+    let options = generation.to_options();
     if args.raw {
         let prompt = args.prompt.as_deref().unwrap_or_default();
         let ids = chat.tokenizer.encode(prompt, true)?;

@@ -14,15 +14,16 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sotto::asr::{DecodeOptions, Transcriber};
+use sotto::asr::Transcriber;
 use sotto::assistant::{
-    Assistant, AssistantConfig, AssistantEvent, ChatResponder, EmbeddedVoice, Latency, ReplyPolicy,
-    StageError, WhisperRecognizer,
+    Assistant, AssistantEvent, ChatResponder, EmbeddedVoice, Latency, StageError, WhisperRecognizer,
 };
 use sotto::audio::{read_wav_file, write_wav_file, SAMPLE_RATE};
-use sotto::llm::{ChatModel, Conversation, GenerateOptions, SamplingParams};
+use sotto::llm::{ChatModel, Conversation};
 
 use crate::model_files::{apply_chat_template, tokenizer_config, whisper_files};
+use crate::settings_file::flag;
+use sotto::settings::Settings;
 
 /// Microphone frame length, as the capture worklet posts them.
 const FRAME_MS: u64 = 20;
@@ -51,28 +52,32 @@ pub struct Args {
     /// System prompt (an empty text leaves the model's chat template its own).
     #[arg(long, default_value = sotto::llm::DEFAULT_SYSTEM_PROMPT)]
     system: String,
-    /// Most tokens per reply.
-    #[arg(long, default_value_t = 128)]
-    max_tokens: usize,
-    /// Sampling temperature (0 = greedy).
-    #[arg(long, default_value_t = 0.0)]
-    temperature: f32,
-    /// Random seed.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Silence that ends a turn, in ms.
-    #[arg(long, default_value_t = 400)]
-    endpoint_ms: u32,
+    /// A JSON settings file (see `sotto settings` for every field and its default; the same
+    /// fields as the browser's setters); the flags below override it.
+    #[arg(long)]
+    settings: Option<PathBuf>,
+    /// Most tokens per reply (default 256).
+    #[arg(long)]
+    max_tokens: Option<usize>,
+    /// Sampling temperature (0 = greedy, the default).
+    #[arg(long)]
+    temperature: Option<f32>,
+    /// Random seed (default 0).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Silence that ends a turn, in ms (default 400).
+    #[arg(long)]
+    endpoint_ms: Option<u32>,
     /// Silence after which the final transcript and the reply's prompt are made speculatively,
-    /// before the endpoint, in ms (0 = off).
-    #[arg(long, default_value_t = AssistantConfig::default().speculate_ms)]
-    speculate_ms: u32,
-    /// The voice stops after this many sentences of a reply (0: no limit).
-    #[arg(long, default_value_t = ReplyPolicy::default().max_sentences)]
-    reply_sentences: u32,
-    /// The voice stops once a reply has this many tokens (0: no limit).
-    #[arg(long, default_value_t = ReplyPolicy::default().max_tokens)]
-    reply_tokens: u32,
+    /// before the endpoint, in ms (0 = off; default 160).
+    #[arg(long)]
+    speculate_ms: Option<u32>,
+    /// The voice stops after this many sentences of a reply (0: no limit; default 2).
+    #[arg(long)]
+    reply_sentences: Option<u32>,
+    /// The voice stops once a reply has this many tokens (0: no limit; default 80).
+    #[arg(long)]
+    reply_tokens: Option<u32>,
     /// Write the whole reply (shown, not spoken) after the voice has stopped.
     #[arg(long)]
     full_reply: bool,
@@ -80,12 +85,13 @@ pub struct Args {
     /// from the speculative transcript (held back until the turn ends).
     #[arg(long)]
     no_reply_ahead: bool,
-    /// Tokens Whisper decodes per final transcript at most.
-    #[arg(long, default_value_t = 224)]
-    asr_max_tokens: usize,
-    /// Whisper outputs no text when its no-speech probability exceeds this; 1 disables the gate.
-    #[arg(long, default_value_t = 0.6)]
-    no_speech_threshold: f32,
+    /// Tokens Whisper decodes per final transcript at most (default 224).
+    #[arg(long)]
+    asr_max_tokens: Option<usize>,
+    /// Whisper outputs no text when its no-speech probability exceeds this; 1 disables the gate
+    /// (default 0.6).
+    #[arg(long)]
+    no_speech_threshold: Option<f32>,
     /// Print one JSON object: the turns (transcript, reply, latencies) and totals.
     #[arg(long)]
     json: bool,
@@ -197,6 +203,29 @@ impl Playback {
     }
 }
 
+/// The settings file's settings (or the defaults) with the flags given applied over them.
+fn settings_with_flags(args: &Args) -> anyhow::Result<Settings> {
+    let mut settings = crate::settings_file::load(&args.settings)?;
+    let generation = &mut settings.generation;
+    flag(&mut generation.max_tokens, args.max_tokens);
+    flag(&mut generation.temperature, args.temperature);
+    flag(&mut generation.seed, args.seed);
+    let turns = &mut settings.turns;
+    flag(&mut turns.vad.endpoint_ms, args.endpoint_ms);
+    flag(&mut turns.speculate_ms, args.speculate_ms);
+    flag(&mut turns.reply.max_sentences, args.reply_sentences);
+    flag(&mut turns.reply.max_tokens, args.reply_tokens);
+    turns.reply.full_text |= args.full_reply;
+    turns.reply_ahead &= !args.no_reply_ahead;
+    flag(&mut settings.asr.max_tokens, args.asr_max_tokens);
+    flag(
+        &mut settings.asr.no_speech_threshold,
+        args.no_speech_threshold,
+    );
+    settings.validate()?;
+    Ok(settings)
+}
+
 /// Runs the conversation and writes the reply audio.
 pub fn run(args: Args) -> anyhow::Result<()> {
     // Refuse a reply path that cannot be written before spending the conversation's time.
@@ -218,47 +247,31 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     apply_chat_template(&mut chat, &args.chat_template)?;
     chat.template()
         .map_err(|e| e.in_file(args.llm.display().to_string()))?;
+    let settings = settings_with_flags(&args)?;
     let recognizer = WhisperRecognizer {
         transcriber: Some(transcriber),
-        options: DecodeOptions {
-            no_speech_threshold: args.no_speech_threshold,
-            max_tokens: args.asr_max_tokens,
-            ..DecodeOptions::default()
-        },
+        options: settings.asr.clone(),
     };
     let responder = ChatResponder {
         conversation: Some(Conversation::new(
             Arc::new(chat),
             Some(args.system.clone()).filter(|s| !s.trim().is_empty()),
         )),
-        options: GenerateOptions {
-            max_tokens: args.max_tokens,
-            sampling: SamplingParams {
-                temperature: args.temperature,
-                seed: args.seed,
-                ..Default::default()
-            },
-            stop_strings: Vec::new(),
-        },
+        options: settings.generation.to_options(),
     };
-    let voice = EmbeddedVoice::default();
+    let voice = EmbeddedVoice {
+        options: settings.voice,
+    };
     let sample_rate = voice.options.sample_rate;
-    let mut config = AssistantConfig::default();
-    config.vad.endpoint_ms = args.endpoint_ms;
-    config.speculate_ms = args.speculate_ms;
-    config.reply = ReplyPolicy {
-        max_sentences: args.reply_sentences,
-        max_tokens: args.reply_tokens,
-        full_text: args.full_reply,
-    };
-    config.reply_ahead = !args.no_reply_ahead;
+    let config = settings.turns;
+    let endpoint_ms = config.vad.endpoint_ms;
     let start = Instant::now();
     let mut assistant = Assistant::new(config, recognizer, responder, voice);
     // Marks of work are taken when each stage's call returns, on the simulation's clock.
     assistant.set_clock(move || start.elapsed().as_secs_f64() * 1e3);
 
     let mut input = read_wav_file(&args.input, sotto::audio::DEFAULT_MAX_SECONDS)?.samples;
-    let tail_ms = u64::from(args.endpoint_ms) + TAIL_MARGIN_MS;
+    let tail_ms = u64::from(endpoint_ms) + TAIL_MARGIN_MS;
     input.resize(
         input.len() + (tail_ms * SAMPLE_RATE as u64 / 1000) as usize,
         0.0,

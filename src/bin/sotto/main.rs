@@ -17,6 +17,8 @@ mod say;
 #[cfg(not(target_arch = "wasm32"))]
 mod serve;
 #[cfg(not(target_arch = "wasm32"))]
+mod settings_file;
+#[cfg(not(target_arch = "wasm32"))]
 mod transcribe;
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -36,6 +38,7 @@ fn main() -> std::process::ExitCode {
         Command::Chat(args) => chat::run(args),
         Command::Converse(args) => converse::run(args),
         Command::Import(args) => import::run(args),
+        Command::Settings => settings_file::print_defaults(),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -82,4 +85,7 @@ enum Command {
     /// Convert a CTranslate2 Whisper (faster-whisper's format) into safetensors, q8_0 GGUF and
     /// Hugging Face configs.
     Import(import::Args),
+    /// Print the default settings as JSON (the fields a --settings file and the browser's
+    /// setters take).
+    Settings,
 }

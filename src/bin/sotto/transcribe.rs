@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::model_files::pick;
-use sotto::asr::{DecodeOptions, Transcriber};
+use sotto::asr::Transcriber;
 
 /// Arguments of `sotto transcribe`.
 #[derive(clap::Args)]
@@ -24,15 +24,18 @@ pub struct Args {
     /// models take only en.
     #[arg(long)]
     language: Option<String>,
-    /// Tokens generated per 30 s window at most.
-    #[arg(long, default_value_t = 224)]
-    max_tokens: usize,
+    /// Tokens generated per 30 s window at most (default: the settings', 224).
+    #[arg(long)]
+    max_tokens: Option<usize>,
     /// Run the encoder on the full 30 s window (exact, slower) instead of the utterance.
     #[arg(long)]
     full_window: bool,
     /// Output no text when the no-speech probability exceeds this; 1 disables the gate.
-    #[arg(long, default_value_t = 0.6)]
-    no_speech_threshold: f32,
+    #[arg(long)]
+    no_speech_threshold: Option<f32>,
+    /// A JSON settings file (its `asr` section applies; see `sotto settings`); flags override it.
+    #[arg(long)]
+    settings: Option<PathBuf>,
     /// Print one JSON object: text, tokens, language, no_speech_prob, timings_ms.
     #[arg(long)]
     json: bool,
@@ -64,13 +67,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "weights",
     )?;
     let transcriber = Transcriber::from_files(&config, &tokenizer, &weights)?;
-    let opts = DecodeOptions {
-        language: args.language,
-        max_tokens: args.max_tokens,
-        full_window: args.full_window,
-        no_speech_threshold: args.no_speech_threshold,
-        ..DecodeOptions::default()
-    };
+    let mut opts = crate::settings_file::load(&args.settings)?.asr;
+    if args.language.is_some() {
+        opts.language = args.language;
+    }
+    crate::settings_file::flag(&mut opts.max_tokens, args.max_tokens);
+    opts.full_window |= args.full_window;
+    crate::settings_file::flag(&mut opts.no_speech_threshold, args.no_speech_threshold);
+    sotto::settings::Section::validate(&opts)?;
     let audio = sotto::audio::read_wav_file(Path::new(&args.file), opts.max_seconds)?;
     let transcript = transcriber.transcribe(&audio.samples, &opts)?;
     if args.json {
