@@ -24,6 +24,7 @@ const SHELL = [
   './model-library.js',
   './model-store.js',
   './errors.js',
+  './protocol.js',
   './wav.js',
   './pkg/sotto.js',
   './pkg/sotto_bg.wasm',
