@@ -20,8 +20,9 @@ export function isCrash(err) {
  * crash reports its own.
  */
 function takePanicMessage() {
-  const message = self.sottoPanicMessage ?? null;
-  delete self.sottoPanicMessage;
+  const global = /** @type {any} */ (self);
+  const message = global.sottoPanicMessage ?? null;
+  delete global.sottoPanicMessage;
   return message;
 }
 
@@ -39,8 +40,17 @@ const CRASH_WINDOW_MS = 60_000;
  * came meanwhile to the new engine).
  */
 export class CrashRecovery {
+  /**
+   * @param {{post: (message: import('./protocol.js').WorkerMessage) => void, helperPanic: () => string | null,
+   *   stop: () => void, restart: (helperFailed: boolean) => Promise<object>,
+   *   resume: (frames: {samples: Float32Array, at: number}[]) => void}} worker
+   */
   constructor({ post, helperPanic, stop, restart, resume }) {
-    Object.assign(this, { post, helperPanic, stop, restart, resume });
+    this.post = post;
+    this.helperPanic = helperPanic;
+    this.stop = stop;
+    this.restart = restart;
+    this.resume = resume;
     this.active = null; // the restart in progress (a rejected promise once restarting was given up)
     this.frames = [];
     this.samples = 0;

@@ -125,7 +125,8 @@ export const UNKNOWN_REQUEST = 'unknown-request';
 /**
  * A model source as the worker takes it: a catalog id, `{url}`, or `{files}` by kind (`weights`,
  * `config`, `tokenizer`, `tokenizer_config`), each `{name, bytes}` (an ArrayBuffer or a Blob).
- * @typedef {string | {url: string} | {files: {[kind: string]: {name?: string, bytes: ArrayBufferLike | Blob}}}} ModelSourceMessage
+ * @typedef {string | {url: string, files?: undefined}
+ *   | {files: {[kind: string]: {name?: string, bytes: ArrayBufferLike | Blob}}, url?: undefined}} ModelSourceMessage
  */
 
 /**
@@ -312,7 +313,7 @@ export const UNKNOWN_REQUEST = 'unknown-request';
  * @typedef {{module: WebAssembly.Module, memory: WebAssembly.Memory}} HelperStart
  */
 /**
- * Helper → engine worker: it joined the engine, or it failed (`panic`: the Rust panic's message;
- * `died`: after it had joined).
- * @typedef {{ready: true} | {error: string, panic: string | null, died: boolean}} HelperReport
+ * Helper → engine worker: it joined the engine (`{ready: true}`), or it failed (`error`; `panic`:
+ * the Rust panic's message; `died`: after it had joined).
+ * @typedef {{ready?: true, error?: string, panic?: string | null, died?: boolean}} HelperReport
  */
