@@ -11,16 +11,10 @@ import { SystemVoiceRoute } from './voice-route.js';
 import { CrashRecovery, EngineRecord, isCrash } from './engine-recovery.js';
 import { EVENT, FROM_WORKER, REQUEST, SYSTEM_VOICE_STATE, UNKNOWN_REQUEST, WORKLET } from './protocol.js';
 
-/** @typedef {import('./protocol.js').WorkerMessage} WorkerMessage */
-/** @typedef {import('./protocol.js').StepEvent} StepEvent */
 /** @typedef {import('./protocol.js').PlaybackCommand} PlaybackCommand */
 /** @typedef {import('./protocol.js').PlaybackReport} PlaybackReport */
-/** @typedef {import('./protocol.js').CaptureFrame} CaptureFrame */
-/** @typedef {import('./protocol.js').HelperStart} HelperStart */
-/** @typedef {import('./protocol.js').HelperReport} HelperReport */
 /** @typedef {import('./protocol.js').Requests} Requests */
 /** @typedef {import('./protocol.js').RequestMessage} RequestMessage */
-/** @typedef {import('./protocol.js').RequestHandlers} RequestHandlers */
 /** @template Out, In @typedef {import('./protocol.js').Port<Out, In>} Port */
 
 // A minimal module whose body uses a v128 instruction: if the browser validates it, it has
@@ -34,7 +28,7 @@ const createHasher = () => new wasm.Sha256Hasher();
 let core = null; // {library, engine, facts}
 /** @type {Port<PlaybackCommand, PlaybackReport>} */
 let playback = null; // MessagePort to the playback worklet
-/** @type {Port<never, CaptureFrame>} */
+/** @type {Port<never, import('./protocol.js').CaptureFrame>} */
 let capture = null; // MessagePort from the capture worklet
 let lastLevelPost = 0;
 const loaded = { asr: null, llm: null };
@@ -45,7 +39,7 @@ const compiled = new Map(); // build folder → its compiled module, instantiate
 let lastHelperPanic = null;
 let testHooks = false; // `debug-*` requests answer only when the page asked for test hooks
 
-/** @type {(message: WorkerMessage, transfer?: Transferable[]) => void} */
+/** @type {(message: import('./protocol.js').WorkerMessage, transfer?: Transferable[]) => void} */
 const post = (message, transfer) => self.postMessage(message, transfer ?? []);
 
 // Helper threads beyond the engine's own: one per spare core, at most three (decoding is bound by
@@ -131,7 +125,7 @@ async function startHelpers(module, memory, count) {
     const helper = new Worker(new URL('./engine-helper.js', import.meta.url), { type: 'module', name: `sotto-helper-${i + 1}` });
     helperWorkers.push(helper);
     const timer = setTimeout(() => resolve(false), HELPER_JOIN_MS);
-    helper.addEventListener('message', (/** @type {MessageEvent<HelperReport>} */ { data }) => {
+    helper.addEventListener('message', (/** @type {MessageEvent<import('./protocol.js').HelperReport>} */ { data }) => {
       clearTimeout(timer);
       if (data?.error) console.warn(`sotto: helper thread ${i + 1} failed: ${data.error}`);
       if (data?.panic) lastHelperPanic = data.panic;
@@ -142,7 +136,7 @@ async function startHelpers(module, memory, count) {
       console.warn(`sotto: helper thread ${i + 1} failed: ${event.message}`);
       resolve(false);
     }, { once: true });
-    helper.postMessage(/** @satisfies {HelperStart} */ ({ module, memory }));
+    helper.postMessage(/** @satisfies {import('./protocol.js').HelperStart} */ ({ module, memory }));
   }));
   const joined = (await Promise.all(joins)).filter(Boolean).length;
   // A helper registers right after it reports ready; wait for the registrations to land.
@@ -275,7 +269,7 @@ const SYSTEM_VOICE_RMS = 0.1;
 
 /**
  * Sends assistant events to the page; audio goes to the playback worklet (or the system voice).
- * @param {StepEvent[]} events
+ * @param {import('./protocol.js').StepEvent[]} events
  */
 function dispatch(events) {
   if (record.observe(events)) record.snapshot(core.engine);
@@ -467,7 +461,7 @@ async function restart(helperFailed) {
 
 // --- Requests ----------------------------------------------------------------------------------
 
-/** @type {RequestHandlers} */
+/** @type {import('./protocol.js').RequestHandlers} */
 const handlers = {
   init: async () => core.facts,
   models: describeModels,
