@@ -176,8 +176,40 @@ export const UNKNOWN_REQUEST = 'unknown-request';
 /** @typedef {{[K in RequestType]: RequestOf<K>}[RequestType]} RequestMessage */
 
 /**
- * The worker's request handlers: one per request type; each resolves with the reply's `result`.
- * @typedef {{[K in RequestType]: (request: RequestOf<K>) => Promise<unknown>}} RequestHandlers
+ * The `result` of each request's reply. The shapes the package's typings promise are taken from
+ * them (`./common.js`, `./index.js`: pkg-config/, beside this file in the package).
+ * @typedef {Awaited<ReturnType<import('./index.js').ModelManager['verify']>>} VerifyResult
+ * @typedef {{
+ *   'init': import('./index.js').EngineFacts,
+ *   'models': {models: import('./index.js').ModelEntry[], storage: {usage: number, quota: number}},
+ *   'download': {model: string, files: unknown[]},
+ *   'cancel': {model: string, cancelled: boolean},
+ *   'remove': {model: string},
+ *   'verify': VerifyResult,
+ *   'load': VerifyResult,
+ *   'import': {model: string, files: unknown[]},
+ *   'use': {role: 'asr' | 'llm', model: string, summary: string},
+ *   'configure': {},
+ *   'system-voice': void,
+ *   'capture-port': {},
+ *   'playback-port': {voiceSampleRate: number},
+ *   'ask': {},
+ *   'interrupt': {},
+ *   'press-to-talk': void,
+ *   'release-to-talk': void,
+ *   'say': import('./common.js').Speech,
+ *   'transcribe': import('./common.js').Transcript,
+ *   'chat': {text: string},
+ *   'chat-reset': void,
+ *   'debug-panic': {},
+ *   'debug-conversation': {messages: {role: 'user' | 'assistant', content: string}[]},
+ * }} Results
+ */
+
+/**
+ * The worker's request handlers: one per request type; each resolves with its reply's `result`
+ * (nothing: the reply's result is `{}`).
+ * @typedef {{[K in RequestType]: (request: RequestOf<K>) => Promise<Results[K]>}} RequestHandlers
  */
 
 /**

@@ -15,6 +15,7 @@ import { EVENT, FROM_WORKER, REQUEST } from './protocol.js';
 
 /** @typedef {import('./protocol.js').EngineEvent} EngineEvent */
 /** @typedef {import('./protocol.js').Requests} Requests */
+/** @typedef {import('./protocol.js').Results} Results */
 /** @typedef {import('./protocol.js').RequestType} RequestType */
 /** @typedef {import('./protocol.js').WorkerMessage} WorkerMessage */
 
@@ -51,7 +52,7 @@ class EngineClient extends EventTarget {
    * @param {K} type
    * @param {Requests[K]} [payload]
    * @param {Transferable[]} [transfer]
-   * @returns {Promise<any>}
+   * @returns {Promise<Results[K]>}
    */
   request(type, payload = /** @type {Requests[K]} */ ({}), transfer = []) {
     const id = this.nextId++;
@@ -362,7 +363,7 @@ export class Sotto extends EventTarget {
 
   /** The model catalog and cache: list, download, cancel, remove, import, verify. */
   get models() {
-    /** @type {<K extends RequestType>(type: K, payload?: Requests[K]) => Promise<any>} */
+    /** @type {<K extends RequestType>(type: K, payload?: Requests[K]) => Promise<Results[K]>} */
     const request = (type, payload) => this.client.request(type, payload).catch((err) => { throw toError(err); });
     return {
       list: () => request(REQUEST.MODELS),
