@@ -11,7 +11,7 @@ import { AudioIo } from './audio-io.js';
 import { SystemSpeaker } from './system-speaker.js';
 import { encodeWav } from './wav.js';
 import { SottoError, toError } from './errors.js';
-import { EVENT, FROM_WORKER, REQUEST } from './protocol.js';
+import { EVENT, FROM_WORKER, REQUEST, SYSTEM_VOICE_STATE } from './protocol.js';
 
 /** @typedef {import('./protocol.js').EngineEvent} EngineEvent */
 /** @typedef {import('./protocol.js').Requests} Requests */
@@ -274,13 +274,14 @@ export class Sotto extends EventTarget {
     this.speaker = null;
     this.systemVoice = null;
     if (!on) return;
+    /** @type {(state: Requests['system-voice']['state'], chunk: {turn: number, index: number}, extra?: {idle?: boolean}) => Promise<void>} */
     const report = (state, chunk, extra = {}) =>
       this.client.request(REQUEST.SYSTEM_VOICE, { turn: chunk.turn, index: chunk.index, state, ...extra }).catch(() => {});
     const speaker = new SystemSpeaker({
       lang: lang ?? 'en-US',
-      fallback: (chunk) => report('fallback', chunk),
-      onstart: (chunk) => report('start', chunk),
-      onend: (chunk) => report('end', chunk, { idle: !speaker.speaking }),
+      fallback: (chunk) => report(SYSTEM_VOICE_STATE.FALLBACK, chunk),
+      onstart: (chunk) => report(SYSTEM_VOICE_STATE.START, chunk),
+      onend: (chunk) => report(SYSTEM_VOICE_STATE.END, chunk, { idle: !speaker.speaking }),
     });
     this.speaker = speaker;
     const local = await speaker.ready();
