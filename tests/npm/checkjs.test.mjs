@@ -56,6 +56,8 @@ const MISSPELT = [
   { file: 'sotto.js', from: 'event.type === EVENT.REPLY ? event.text : event.spoken', to: 'event.type === EVENT.REPLY ? event.txt : event.spoken', project: 'page' },
   { file: 'engine-worker.js', from: 'interrupted: message.interrupted', to: 'interrupted: message.interupted', project: 'worker' },
   { file: 'engine-worker.js', from: 'post({ type: FROM_WORKER.LEVEL, db:', to: 'post({ type: FROM_WORKER.LEVEL, dB:', project: 'worker' },
+  { file: 'engine-worker.js', from: "'playback-port': async ({ port, sampleRate })", to: "'playback-port': async ({ port, sampleRat })", project: 'worker' },
+  { file: 'engine-recovery.js', from: 'type: EVENT.RECOVERED, message, panic', to: 'type: EVENT.RECOVERED, mesage: message, panic', project: 'worker' },
   { file: 'playback-worklet.js', from: 'rendered: this.rendered, at: this.playedUntil', to: 'renderd: this.rendered, at: this.playedUntil', project: 'worklet' },
   { file: 'capture-worklet.js', from: "{ type: 'audio', samples: this.frame, at }", to: "{ type: 'audi', samples: this.frame, at }", project: 'worklet' },
 ];
