@@ -113,7 +113,7 @@ export const ERROR_CODES = Object.freeze(/** @type {const} */ ([
   'role',
 ]));
 
-/** The worker's answer to a request type it does not know (never sent by the package). */
+/** The error code of the worker's answer to a request it does not know or, without the test hooks, does not take (`debug-*`). */
 export const UNKNOWN_REQUEST = 'unknown-request';
 
 /** @typedef {typeof ERROR_CODES[number]} ErrorCode */
