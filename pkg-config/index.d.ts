@@ -195,7 +195,8 @@ export interface ModelEntry {
   origin?: string;
   note?: string;
   languages?: string[];
-  cached: unknown | null;
+  /** The cache's record of the model (`bytes`: its size), or null when it is not downloaded. */
+  cached: { id: string; bytes: number; files: unknown[]; storedAt: string; [key: string]: unknown } | null;
   inUse: boolean;
   [key: string]: unknown;
 }
@@ -207,7 +208,8 @@ export interface ModelManager {
   cancel(id: string): Promise<{ model: string; cancelled: boolean }>;
   remove(id: string): Promise<{ model: string }>;
   import(files: Iterable<File>): Promise<{ model: string; files: unknown[] }>;
-  verify(id: string): Promise<{ model: string; files: { name: string; size: number; sha256: string; header: unknown }[] }>;
+  /** Reads a cached model's files again, checks their hashes and headers (`header.format`: which format the file is). */
+  verify(id: string): Promise<{ model: string; files: { name: string; size: number; sha256: string; header: { format: 'gguf' | 'safetensors' | 'json'; [key: string]: unknown } }[] }>;
 }
 
 /** The conversation loop (browser only): microphone in, spoken replies out, all on the device. */

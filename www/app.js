@@ -3,6 +3,7 @@
 import { Sotto } from './sotto.js';
 import { ModelsPanel } from './models-ui.js';
 
+/** The page's element `id` (its DOM is not type-checked: `any`). @type {(id: string) => any} */
 const $ = (id) => document.getElementById(id);
 const STATE_LABELS = { listening: 'Listening', 'hearing-you': 'Hearing you', thinking: 'Thinking', speaking: 'Speaking' };
 
@@ -163,7 +164,7 @@ async function main() {
     showStatus('error', `The engine failed to start: ${err.message}`);
     return;
   }
-  window.sotto = sotto; // for the browser tests and the console
+  /** @type {any} */ (window).sotto = sotto; // for the browser tests and the console
   showFacts(sotto.engine);
   showStatus('ready', `Engine ready (Sotto ${sotto.engine.version}).`);
 

@@ -1,6 +1,12 @@
 // Microphone and speaker plumbing on the page: getUserMedia with echo cancellation, noise
 // suppression and auto gain; one AudioContext with a capture worklet and a playback worklet, each
 // wired to the engine worker by its own MessagePort so that audio never crosses the main thread.
+import { REQUEST, WORKLET } from './protocol.js';
+
+/** @typedef {import('./protocol.js').PortRequest} PortRequest */
+/** @typedef {import('./protocol.js').CaptureCommand} CaptureCommand */
+/** @typedef {import('./protocol.js').ConnectCommand} ConnectCommand */
+/** @typedef {(message: PortRequest, transfer: Transferable[]) => void} PostToEngine */
 
 /** A microphone problem the UI can explain: `code` is denied, no-device, busy or unsupported. */
 export class MicrophoneError extends Error {
@@ -32,6 +38,7 @@ function explain(err) {
  * Created on a user gesture (browsers only start audio after one).
  */
 export class AudioIo {
+  /** @param {PostToEngine} postToEngine */
   static async create(postToEngine) {
     if (!globalThis.AudioContext || !globalThis.AudioWorkletNode) {
       throw new MicrophoneError('unsupported', 'This browser lacks Web Audio worklets: replies are shown as text only.');
@@ -44,12 +51,16 @@ export class AudioIo {
     const playback = new AudioWorkletNode(context, 'sotto-playback', { numberOfInputs: 0, outputChannelCount: [1] });
     playback.connect(context.destination);
     const channel = new MessageChannel();
-    playback.port.postMessage({ type: 'connect', port: channel.port1 }, [channel.port1]);
-    postToEngine({ type: 'playback-port', port: channel.port2, sampleRate: context.sampleRate }, [channel.port2]);
+    playback.port.postMessage(/** @satisfies {ConnectCommand} */ ({ type: WORKLET.CONNECT, port: channel.port1 }), [channel.port1]);
+    postToEngine({ type: REQUEST.PLAYBACK_PORT, port: channel.port2, sampleRate: context.sampleRate }, [channel.port2]);
     if (context.state === 'suspended') await context.resume();
     return new AudioIo(context, postToEngine);
   }
 
+  /**
+   * @param {AudioContext} context
+   * @param {PostToEngine} postToEngine
+   */
   constructor(context, postToEngine) {
     this.context = context;
     this.postToEngine = postToEngine;
@@ -73,8 +84,8 @@ export class AudioIo {
     const source = this.context.createMediaStreamSource(this.stream);
     this.capture = new AudioWorkletNode(this.context, 'sotto-capture', { numberOfInputs: 1, numberOfOutputs: 0 });
     const channel = new MessageChannel();
-    this.capture.port.postMessage({ type: 'connect', port: channel.port1 }, [channel.port1]);
-    this.postToEngine({ type: 'capture-port', port: channel.port2 }, [channel.port2]);
+    this.capture.port.postMessage(/** @satisfies {CaptureCommand} */ ({ type: WORKLET.CONNECT, port: channel.port1 }), [channel.port1]);
+    this.postToEngine({ type: REQUEST.CAPTURE_PORT, port: channel.port2 }, [channel.port2]);
     source.connect(this.capture);
     this.source = source;
     if (this.context.state === 'suspended') await this.context.resume();
@@ -83,7 +94,7 @@ export class AudioIo {
   /** Closes the microphone (the playback stays). */
   stopMicrophone() {
     this.source?.disconnect();
-    this.capture?.port.postMessage({ type: 'pause' });
+    this.capture?.port.postMessage(/** @satisfies {CaptureCommand} */ ({ type: WORKLET.PAUSE }));
     for (const track of this.stream?.getTracks() ?? []) track.stop();
     this.stream = null;
     this.capture = null;

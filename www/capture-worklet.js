@@ -2,6 +2,11 @@
 // 16 kHz and posts 20 ms frames straight to the engine worker over a MessagePort, so audio never
 // passes through the main thread. The buffers are transferred, not copied. Each frame carries the
 // AudioContext time of its last sample (`at`, seconds): the clock the latency marks are placed on.
+// Its messages are protocol.js's, whose types it uses (a worklet cannot import it: bundlers copy or
+// inline a worklet as one file).
+/** @typedef {import('./protocol.js').CaptureCommand} CaptureCommand */
+/** @typedef {import('./protocol.js').CaptureFrame} CaptureFrame */
+/** @typedef {import('./protocol.js').Port<CaptureFrame, never>} CaptureToEngine */
 const TARGET_RATE = 16000;
 const FRAME = 320; // 20 ms at 16 kHz
 
@@ -33,6 +38,7 @@ class Biquad {
 class CaptureProcessor extends AudioWorkletProcessor {
   constructor() {
     super();
+    /** @type {CaptureToEngine} */
     this.engine = null; // the MessagePort to the engine worker
     this.step = sampleRate / TARGET_RATE; // input samples per output sample
     this.position = 0; // fractional read position into the current input block
@@ -42,7 +48,7 @@ class CaptureProcessor extends AudioWorkletProcessor {
     this.frame = new Float32Array(FRAME);
     this.filled = 0;
     this.capturing = true;
-    this.port.onmessage = ({ data }) => {
+    this.port.onmessage = (/** @type {MessageEvent<CaptureCommand>} */ { data }) => {
       if (data.type === 'connect') this.engine = data.port;
       else if (data.type === 'pause') this.capturing = false;
       else if (data.type === 'resume') this.capturing = true;

@@ -8,18 +8,21 @@
 // instance is not called again), and the engine runs that chunk itself and goes on without
 // helpers. The panic's message, which the panic hook left on this Worker's global, goes to the
 // engine worker.
-self.addEventListener('message', async ({ data: { module, memory } }) => {
+/** @typedef {import('./protocol.js').HelperStart} HelperStart */
+/** @typedef {import('./protocol.js').HelperReport} HelperReport */
+self.addEventListener('message', async (/** @type {MessageEvent<HelperStart>} */ { data: { module, memory } }) => {
   let deadWord = 0;
   let ready = false;
   try {
     const glue = await import('./pkg-threads/sotto.js');
     await glue.default({ module_or_path: module, memory });
     deadWord = glue.claimHelperSlot();
-    self.postMessage({ ready: true });
+    self.postMessage(/** @satisfies {HelperReport} */ ({ ready: true }));
     ready = true;
     glue.runHelperThread();
   } catch (err) {
     if (deadWord) Atomics.store(new Int32Array(memory.buffer), deadWord / 4, 1);
-    self.postMessage({ error: err?.message ?? String(err), panic: self.sottoPanicMessage ?? null, died: ready });
+    const panic = /** @type {any} */ (self).sottoPanicMessage ?? null; // left by the panic hook
+    self.postMessage(/** @satisfies {HelperReport} */ ({ error: err?.message ?? String(err), panic, died: ready }));
   }
 }, { once: true });

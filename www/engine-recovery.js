@@ -5,6 +5,9 @@
 // A Rust panic aborts the wasm build, which traps the instance (a `WebAssembly.RuntimeError`);
 // wasm-bindgen then never releases the `Engine`'s borrow, and every later call fails with
 // "recursive use of an object". Either means: start a new instance and a new `Engine`.
+import { EVENT, FROM_WORKER } from './protocol.js';
+
+/** @typedef {import('./protocol.js').RecoveredEvent} RecoveredEvent */
 
 /** Whether `err`, thrown by a call into the engine, means its wasm instance can no longer be used. */
 export function isCrash(err) {
@@ -20,8 +23,9 @@ export function isCrash(err) {
  * crash reports its own.
  */
 function takePanicMessage() {
-  const message = self.sottoPanicMessage ?? null;
-  delete self.sottoPanicMessage;
+  const global = /** @type {any} */ (self);
+  const message = global.sottoPanicMessage ?? null;
+  delete global.sottoPanicMessage;
   return message;
 }
 
@@ -39,8 +43,19 @@ const CRASH_WINDOW_MS = 60_000;
  * came meanwhile to the new engine).
  */
 export class CrashRecovery {
+  /**
+   * @param {{post: (message: import('./protocol.js').WorkerMessage) => void, helperPanic: () => string | null,
+   *   stop: () => void, restart: (helperFailed: boolean) => Promise<Pick<RecoveredEvent, 'messages' | 'threads' | 'build' | 'singleThreadReason'>>,
+   *   resume: (frames: {samples: Float32Array, at: number}[]) => void}} worker
+   */
   constructor({ post, helperPanic, stop, restart, resume }) {
-    Object.assign(this, { post, helperPanic, stop, restart, resume });
+    /** @type {(message: import('./protocol.js').WorkerMessage) => void} */
+    this.post = post;
+    this.helperPanic = helperPanic;
+    this.stop = stop;
+    /** @type {(helperFailed: boolean) => Promise<Pick<RecoveredEvent, 'messages' | 'threads' | 'build' | 'singleThreadReason'>>} */
+    this.restart = restart;
+    this.resume = resume;
     this.active = null; // the restart in progress (a rejected promise once restarting was given up)
     this.frames = [];
     this.samples = 0;
@@ -66,15 +81,15 @@ export class CrashRecovery {
     const crashedAt = performance.now();
     this.crashes = [...this.crashes.filter((at) => crashedAt - at < CRASH_WINDOW_MS), crashedAt];
     this.stop();
-    this.post({ type: 'event', event: { type: 'error', stage: 'engine', code: 'engine-crashed', message, panic } });
+    this.post({ type: FROM_WORKER.EVENT, event: { type: EVENT.ERROR, stage: 'engine', code: 'engine-crashed', message, panic } });
     if (this.crashes.length > MAX_CRASHES) {
       this.#giveUp(`${message}. It crashed ${this.crashes.length} times within a minute, so it is not restarted again: reload the page.`);
       return message;
     }
     this.active = this.restart(/helper thread/i.test(message)).then((restored) => {
       this.active = null;
-      this.post({ type: 'event', event: { type: 'state', state: 'listening' } });
-      this.post({ type: 'event', event: { type: 'recovered', message, panic, ms: performance.now() - crashedAt, ...restored } });
+      this.post({ type: FROM_WORKER.EVENT, event: { type: EVENT.STATE, state: 'listening' } });
+      this.post({ type: FROM_WORKER.EVENT, event: { type: EVENT.RECOVERED, message, panic, ms: performance.now() - crashedAt, ...restored } });
       const frames = this.frames;
       this.frames = [];
       this.samples = 0;
@@ -86,7 +101,7 @@ export class CrashRecovery {
   #giveUp(failure) {
     this.active = Promise.reject(Object.assign(new Error(failure), { code: 'engine-failed' }));
     this.active.catch(() => {});
-    this.post({ type: 'event', event: { type: 'error', stage: 'engine', code: 'engine-failed', message: failure } });
+    this.post({ type: FROM_WORKER.EVENT, event: { type: EVENT.ERROR, stage: 'engine', code: 'engine-failed', message: failure } });
   }
 }
 
@@ -128,10 +143,10 @@ export class EngineRecord {
     let ended = false;
     for (const event of events) {
       if (Number.isFinite(event.turn) && event.turn > this.lastTurn) this.lastTurn = event.turn;
-      if (event.type === 'transcript' && event.turn >= 0) this.current = { turn: event.turn, user: event.text, reply: '' };
-      else if (event.type === 'token' && this.current?.turn === event.turn) this.current.reply += event.text;
-      else if (event.type === 'reply' || event.type === 'interrupted') ended = true;
-      else if (event.type === 'error') this.current = null;
+      if (event.type === EVENT.TRANSCRIPT && event.turn >= 0) this.current = { turn: event.turn, user: event.text, reply: '' };
+      else if (event.type === EVENT.TOKEN && this.current?.turn === event.turn) this.current.reply += event.text;
+      else if (event.type === EVENT.REPLY || event.type === EVENT.INTERRUPTED) ended = true;
+      else if (event.type === EVENT.ERROR) this.current = null;
     }
     return ended;
   }

@@ -3,11 +3,19 @@
 // answered by `{type: 'reply', id, result}` or `{type: 'reply', id, error: {code, message}}`;
 // the worker also sends `{type: 'event', event}` (assistant events) and `{type: 'progress', ...}`.
 // Microphone frames and reply audio travel over MessagePorts straight to and from the worklets.
+// Every message and its payload: protocol.js.
 import { loadCatalog } from './catalog.js';
 import { ModelLibrary } from './model-library.js';
 import { ModelStore, StoreError } from './model-store.js';
 import { SystemVoiceRoute } from './voice-route.js';
 import { CrashRecovery, EngineRecord, isCrash } from './engine-recovery.js';
+import { EVENT, FROM_WORKER, REQUEST, SYSTEM_VOICE_STATE, UNKNOWN_REQUEST, WORKLET } from './protocol.js';
+
+/** @typedef {import('./protocol.js').PlaybackCommand} PlaybackCommand */
+/** @typedef {import('./protocol.js').PlaybackReport} PlaybackReport */
+/** @typedef {import('./protocol.js').Requests} Requests */
+/** @typedef {import('./protocol.js').RequestMessage} RequestMessage */
+/** @template Out, In @typedef {import('./protocol.js').Port<Out, In>} Port */
 
 // A minimal module whose body uses a v128 instruction: if the browser validates it, it has
 // WebAssembly SIMD. (i8x16.splat then i8x16.popcnt, returning a v128.)
@@ -18,7 +26,9 @@ const SIMD_PROBE = new Uint8Array([
 let wasm = null; // the engine's wasm-bindgen module: the threaded build or the single-threaded one
 const createHasher = () => new wasm.Sha256Hasher();
 let core = null; // {library, engine, facts}
+/** @type {Port<PlaybackCommand, PlaybackReport>} */
 let playback = null; // MessagePort to the playback worklet
+/** @type {Port<never, import('./protocol.js').CaptureFrame>} */
 let capture = null; // MessagePort from the capture worklet
 let lastLevelPost = 0;
 const loaded = { asr: null, llm: null };
@@ -29,6 +39,7 @@ const compiled = new Map(); // build folder → its compiled module, instantiate
 let lastHelperPanic = null;
 let testHooks = false; // `debug-*` requests answer only when the page asked for test hooks
 
+/** @type {(message: import('./protocol.js').WorkerMessage, transfer?: Transferable[]) => void} */
 const post = (message, transfer) => self.postMessage(message, transfer ?? []);
 
 // Helper threads beyond the engine's own: one per spare core, at most three (decoding is bound by
@@ -114,7 +125,7 @@ async function startHelpers(module, memory, count) {
     const helper = new Worker(new URL('./engine-helper.js', import.meta.url), { type: 'module', name: `sotto-helper-${i + 1}` });
     helperWorkers.push(helper);
     const timer = setTimeout(() => resolve(false), HELPER_JOIN_MS);
-    helper.addEventListener('message', ({ data }) => {
+    helper.addEventListener('message', (/** @type {MessageEvent<import('./protocol.js').HelperReport>} */ { data }) => {
       clearTimeout(timer);
       if (data?.error) console.warn(`sotto: helper thread ${i + 1} failed: ${data.error}`);
       if (data?.panic) lastHelperPanic = data.panic;
@@ -125,7 +136,7 @@ async function startHelpers(module, memory, count) {
       console.warn(`sotto: helper thread ${i + 1} failed: ${event.message}`);
       resolve(false);
     }, { once: true });
-    helper.postMessage({ module, memory });
+    helper.postMessage(/** @satisfies {import('./protocol.js').HelperStart} */ ({ module, memory }));
   }));
   const joined = (await Promise.all(joins)).filter(Boolean).length;
   // A helper registers right after it reports ready; wait for the registrations to land.
@@ -136,7 +147,10 @@ async function startHelpers(module, memory, count) {
   return wasm.threadCount() - 1;
 }
 
-/** `page`: the page's URL, against which the local catalog (`models/local-catalog.json`) resolves. */
+/**
+ * `page`: the page's URL, against which the local catalog (`models/local-catalog.json`) resolves.
+ * @param {Requests['init']} [init]
+ */
 async function startEngine({ threads, page, testHooks: hooks } = {}) {
   const started = performance.now();
   testHooks = hooks === true;
@@ -149,7 +163,7 @@ async function startEngine({ threads, page, testHooks: hooks } = {}) {
     store: await ModelStore.open(),
     createHasher,
     loadCatalog: () => loadCatalog(page ?? self.location.href),
-    onProgress: (progress) => post({ type: 'progress', ...progress }),
+    onProgress: (progress) => post({ type: FROM_WORKER.PROGRESS, ...progress }),
     exists: (url) => fetch(url, { method: 'HEAD' }).then((r) => r.ok, () => false),
   });
   return {
@@ -205,6 +219,7 @@ function loadIntoEngine(engine, role, files, chatTemplate) {
  * `{url}` (a hub or same-origin URL, cached and pinned like a catalog model) or `{files}` (bytes).
  * Nothing reaches the engine before every file is complete and verified. `chatTemplate` (llm only)
  * replaces the model's chat template: a built-in name (`gemma`, `chatml`) or Jinja source.
+ * @param {Requests['use']} request
  */
 async function use({ role, source, chatTemplate }) {
   let files;
@@ -252,27 +267,30 @@ let systemVoice = null;
 // assumes a typical level (-20 dBFS).
 const SYSTEM_VOICE_RMS = 0.1;
 
-/** Sends assistant events to the page; audio goes to the playback worklet (or the system voice). */
+/**
+ * Sends assistant events to the page; audio goes to the playback worklet (or the system voice).
+ * @param {import('./protocol.js').StepEvent[]} events
+ */
 function dispatch(events) {
   if (record.observe(events)) record.snapshot(core.engine);
   reportDegraded();
   for (const event of events) {
-    if (event.type === 'audio') {
+    if (event.type === EVENT.AUDIO) {
       const { samples, ...rest } = event;
       if (systemVoice) {
         systemVoice.drop(event.turn - 1);
         systemVoice.add(event.turn, event.index, samples, event.sampleRate);
-        post({ type: 'event', event: { ...rest, samples: samples.length, system: true } });
+        post({ type: FROM_WORKER.EVENT, event: { ...rest, samples: samples.length, system: true } });
         continue;
       }
-      post({ type: 'event', event: { ...rest, samples: samples.length } });
-      if (playback) playback.postMessage({ type: 'chunk', turn: event.turn, samples, sampleRate: event.sampleRate }, [samples.buffer]);
+      post({ type: FROM_WORKER.EVENT, event: { ...rest, samples: samples.length } });
+      if (playback) playback.postMessage({ type: WORKLET.CHUNK, turn: event.turn, samples, sampleRate: event.sampleRate }, [samples.buffer]);
     } else {
-      if (event.type === 'interrupted') {
-        playback?.postMessage({ type: 'flush', turn: event.turn });
+      if (event.type === EVENT.INTERRUPTED) {
+        playback?.postMessage({ type: WORKLET.FLUSH, turn: event.turn });
         systemVoice?.drop(event.turn);
       }
-      post({ type: 'event', event });
+      post({ type: FROM_WORKER.EVENT, event });
     }
   }
 }
@@ -281,29 +299,32 @@ function dispatch(events) {
 function startedSounding(turn, now) {
   if (turnStarts.has(turn)) return;
   turnStarts.set(turn, now);
-  post({ type: 'event', event: { type: 'speaking', turn, at: now } });
+  post({ type: FROM_WORKER.EVENT, event: { type: EVENT.SPEAKING, turn, at: now } });
 }
 
-/** The page's system voice started (`start`), finished (`end`) or handed back (`fallback`) a chunk. */
+/**
+ * The page's system voice started (`start`), finished (`end`) or handed back (`fallback`) a chunk.
+ * @param {Requests['system-voice']} report
+ */
 function onSystemVoice({ turn, index, state, idle }) {
   if (!systemVoice) return;
   const now = performance.now();
-  if (state === 'start') {
+  if (state === SYSTEM_VOICE_STATE.START) {
     core.engine.playbackLevel(SYSTEM_VOICE_RMS);
     dispatch(core.engine.playbackStarted(turn, NaN, now));
     startedSounding(turn, now);
-  } else if (state === 'end') {
+  } else if (state === SYSTEM_VOICE_STATE.END) {
     const heard = systemVoice.heardThrough(turn, index);
     if (heard != null) dispatch(core.engine.playbackProgress(turn, heard, now));
     if (idle) {
       core.engine.playbackLevel(0);
-      post({ type: 'event', event: { type: 'speaking-stopped', turn, interrupted: false } });
+      post({ type: FROM_WORKER.EVENT, event: { type: EVENT.SPEAKING_STOPPED, turn, interrupted: false } });
     }
-  } else if (state === 'fallback') {
+  } else if (state === SYSTEM_VOICE_STATE.FALLBACK) {
     const chunk = systemVoice.fallback(turn, index);
     if (!chunk || !playback) return;
     const samples = chunk.samples.slice();
-    playback.postMessage({ type: 'chunk', turn, samples, sampleRate: chunk.sampleRate, offset: chunk.offset }, [samples.buffer]);
+    playback.postMessage({ type: WORKLET.CHUNK, turn, samples, sampleRate: chunk.sampleRate, offset: chunk.offset }, [samples.buffer]);
   }
 }
 
@@ -327,7 +348,7 @@ async function pump() {
     }
   } catch (err) {
     if (isCrash(err)) recovery.crashed(err);
-    else post({ type: 'event', event: { type: 'error', stage: 'engine', message: err?.message ?? String(err) } });
+    else post({ type: FROM_WORKER.EVENT, event: { type: EVENT.ERROR, stage: 'engine', message: err?.message ?? String(err) } });
   } finally {
     pumping = false;
   }
@@ -353,7 +374,7 @@ function onCaptureFrame(samples, at) {
   const now = performance.now();
   if (now - lastLevelPost > 66) {
     lastLevelPost = now;
-    post({ type: 'level', db: core.engine.levelDb() });
+    post({ type: FROM_WORKER.LEVEL, db: core.engine.levelDb() });
   }
   pump();
 }
@@ -368,19 +389,20 @@ function onPlaybackMessage(message) {
   }
 }
 
+/** @param {PlaybackReport} message */
 function onPlayback(message) {
   const now = performance.now();
   const ofConversation = message.turn >= 0; // turn -1 is `say`, outside the conversation
-  if (message.type === 'started') {
+  if (message.type === WORKLET.STARTED) {
     if (ofConversation) dispatch(core.engine.playbackStarted(message.turn, audioTime(message.at), now));
     startedSounding(message.turn, now);
-  } else if (message.type === 'stopped') {
+  } else if (message.type === WORKLET.STOPPED) {
     if (ofConversation) dispatch(core.engine.playbackStopped(message.turn, message.rendered, audioTime(message.at), now));
-    post({ type: 'event', event: { type: 'speaking-stopped', turn: message.turn, interrupted: message.interrupted } });
-  } else if (message.type === 'level') {
+    post({ type: FROM_WORKER.EVENT, event: { type: EVENT.SPEAKING_STOPPED, turn: message.turn, interrupted: message.interrupted } });
+  } else if (message.type === WORKLET.LEVEL) {
     core.engine.playbackLevel(message.rms);
     if (message.turn != null) dispatch(core.engine.playbackProgress(message.turn, message.rendered, now));
-    post({ type: 'playback', rendered: message.total });
+    post({ type: FROM_WORKER.PLAYBACK, rendered: message.total });
   }
 }
 
@@ -396,7 +418,7 @@ function reportDegraded() {
   degradedReported = true;
   const detail = lastHelperPanic ? `${reason}: ${lastHelperPanic}` : reason;
   core.facts = { ...core.facts, threads: 1, singleThreadReason: detail };
-  post({ type: 'event', event: { type: 'degraded', threads: 1, reason: detail } });
+  post({ type: FROM_WORKER.EVENT, event: { type: EVENT.DEGRADED, threads: 1, reason: detail } });
 }
 
 const recovery = new CrashRecovery({
@@ -409,7 +431,7 @@ const recovery = new CrashRecovery({
   // The old engine stops: never freed (its instance is gone), its audio dropped, helpers ended.
   stop: () => {
     core.engine.__destroy_into_raw?.();
-    playback?.postMessage({ type: 'flush' });
+    playback?.postMessage({ type: WORKLET.FLUSH });
     systemVoice?.clear();
     for (const helper of helperWorkers) helper.terminate();
     helperWorkers = [];
@@ -439,6 +461,7 @@ async function restart(helperFailed) {
 
 // --- Requests ----------------------------------------------------------------------------------
 
+/** @type {import('./protocol.js').RequestHandlers} */
 const handlers = {
   init: async () => core.facts,
   models: describeModels,
@@ -472,7 +495,7 @@ const handlers = {
   'capture-port': async ({ port }) => {
     capture?.close();
     capture = port;
-    capture.onmessage = ({ data }) => data.type === 'audio' && onCaptureFrame(data.samples, data.at);
+    capture.onmessage = ({ data }) => data.type === WORKLET.AUDIO && onCaptureFrame(data.samples, data.at);
     return {};
   },
   'playback-port': async ({ port, sampleRate }) => {
@@ -491,7 +514,7 @@ const handlers = {
   },
   interrupt: async () => {
     dispatch(core.engine.interrupt());
-    playback?.postMessage({ type: 'flush' });
+    playback?.postMessage({ type: WORKLET.FLUSH });
     return {};
   },
   'press-to-talk': async () => dispatch(core.engine.pressToTalk(performance.now())),
@@ -504,7 +527,7 @@ const handlers = {
     const sampleRate = core.engine.voiceSampleRate();
     if (play && playback) {
       const copy = samples.slice();
-      playback.postMessage({ type: 'chunk', turn: -1, samples: copy, sampleRate }, [copy.buffer]);
+      playback.postMessage({ type: WORKLET.CHUNK, turn: -1, samples: copy, sampleRate }, [copy.buffer]);
     }
     return { samples, sampleRate };
   },
@@ -514,7 +537,7 @@ const handlers = {
     let reply = '';
     for (let piece = core.engine.chatNext(); piece !== undefined; piece = core.engine.chatNext()) {
       reply += piece;
-      if (stream) post({ type: 'event', event: { type: 'token', turn: -1, text: piece } });
+      if (stream) post({ type: FROM_WORKER.EVENT, event: { type: EVENT.TOKEN, turn: -1, text: piece } });
       await yieldToEvents();
     }
     record.snapshot(core.engine);
@@ -526,35 +549,36 @@ const handlers = {
   },
   // Test hooks (the page's `?test`): make the engine panic, read the conversation it holds.
   'debug-panic': async ({ what }) => {
-    if (!testHooks) throw new StoreError('unknown-request', 'debug-panic needs the test hooks');
+    if (!testHooks) throw new StoreError(UNKNOWN_REQUEST, 'debug-panic needs the test hooks');
     core.engine.debugPanic(what);
     return {};
   },
   'debug-conversation': async () => {
-    if (!testHooks) throw new StoreError('unknown-request', 'debug-conversation needs the test hooks');
+    if (!testHooks) throw new StoreError(UNKNOWN_REQUEST, 'debug-conversation needs the test hooks');
     return { messages: core.engine.conversationMessages() };
   },
 };
 
 let ready = null;
 
-self.addEventListener('message', async ({ data }) => {
-  const handler = handlers[data?.type];
+self.addEventListener('message', async (/** @type {MessageEvent<RequestMessage>} */ { data }) => {
+  // Each handler takes its own request type; TypeScript cannot pair `data` with `handlers[data.type]`.
+  const handler = /** @type {(request: RequestMessage) => Promise<unknown>} */ (/** @type {unknown} */ (handlers[data?.type]));
   if (!handler) {
-    post({ type: 'reply', id: data?.id, error: { code: 'unknown-request', message: `unknown request ${data?.type}` } });
+    post({ type: FROM_WORKER.REPLY, id: data?.id, error: { code: UNKNOWN_REQUEST, message: `unknown request ${data?.type}` } });
     return;
   }
   try {
-    ready ??= startEngine(data.type === 'init' ? data : {}).then((started) => (core = started));
+    ready ??= startEngine(data.type === REQUEST.INIT ? data : {}).then((started) => (core = started));
     await ready;
     await recovery.active;
-    post({ type: 'reply', id: data.id, result: (await handler(data)) ?? {} });
+    post({ type: FROM_WORKER.REPLY, id: data.id, result: (await handler(data)) ?? {} });
   } catch (err) {
     if (core && isCrash(err)) {
       const message = recovery.crashed(err);
-      post({ type: 'reply', id: data.id, error: { code: 'engine-crashed', message } });
+      post({ type: FROM_WORKER.REPLY, id: data.id, error: { code: 'engine-crashed', message } });
       return;
     }
-    post({ type: 'reply', id: data.id, error: { code: err?.code ?? 'engine', message: err?.message ?? String(err) } });
+    post({ type: FROM_WORKER.REPLY, id: data.id, error: { code: err?.code ?? 'engine', message: err?.message ?? String(err) } });
   }
 });

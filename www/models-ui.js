@@ -33,7 +33,12 @@ function describeProgress(p) {
 }
 
 export class ModelsPanel {
-  /** `sotto` is a `Sotto` (the public API); `onChange` runs after the cache changed. */
+  /**
+   * `sotto` is a `Sotto` (the public API); `onChange` runs after the cache changed.
+   * @param {import('./sotto.js').Sotto} sotto
+   * @param {any} root the panel's element
+   * @param {(models: object[]) => void} [onChange]
+   */
   constructor(sotto, root, onChange = () => {}) {
     this.sotto = sotto;
     this.models = sotto.models;

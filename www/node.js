@@ -50,6 +50,8 @@ export class Transcriber {
    * Blobs, a URL or a catalog id (downloaded once into `cacheDir`, with `onProgress`).
    * `language`, `noSpeechThreshold` (1 disables the no-speech gate), `maxTokens`, `fullWindow`
    * tune decoding.
+   * @param {{model?: any, cacheDir?: string, onProgress?: (progress: import('./common.js').ProgressInfo) => void}
+   *   & import('./common.js').RecognitionOptions} [options]
    */
   static async create({ model, language, noSpeechThreshold, maxTokens, fullWindow, cacheDir, onProgress } = {}) {
     if (!model) throw new SottoError('source', 'Transcriber.create needs {model}: a Whisper folder path, a URL, a catalog id or {config, tokenizer, weights}.');
@@ -99,6 +101,7 @@ export class ChatModel {
    * with `onProgress`); `tokenizer`/`tokenizerConfig`: optional tokenizer.json /
    * tokenizer_config.json; `chatTemplate`: a built-in template's name (`gemma`, `chatml`) or Jinja
    * source, for a GGUF without a chat template.
+   * @param {{model?: any, tokenizer?: any, tokenizerConfig?: any, cacheDir?: string} & import('./common.js').ChatOptions} [options]
    */
   static async create({ model, tokenizer, tokenizerConfig, chatTemplate, systemPrompt, generation, cacheDir, onProgress } = {}) {
     if (!model) throw new SottoError('source', 'ChatModel.create needs {model}: a GGUF file path, bytes, a URL or a catalog id.');
@@ -127,7 +130,11 @@ export class ChatModel {
     this.engine = engine;
   }
 
-  /** Replies to `text` (the conversation goes on); `onToken` receives each piece as it comes. */
+  /**
+   * Replies to `text` (the conversation goes on); `onToken` receives each piece as it comes.
+   * @param {string} text
+   * @param {{onToken?: (piece: string) => void}} [options]
+   */
   async reply(text, { onToken } = {}) {
     try {
       this.engine.chatBegin(text);
@@ -156,7 +163,10 @@ export class ChatModel {
 
 /** The embedded voice: `synthesize` returns PCM, `toWav` a WAV file's bytes. */
 export class Voice {
-  /** `rate`, `pitch` (1 = normal), `sampleRate` (16000, 22050, 24000 or 48000; default 24000). */
+  /**
+   * `rate`, `pitch` (1 = normal), `sampleRate` (16000, 22050, 24000 or 48000; default 24000).
+   * @param {import('./common.js').VoiceOptions} [options]
+   */
   static async create({ rate, pitch, sampleRate } = {}) {
     const engine = await newEngine();
     try {

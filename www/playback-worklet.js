@@ -3,9 +3,16 @@
 // within one render quantum (barge-in). It reports back when a turn starts and stops sounding, with
 // the AudioContext time of its first rendered sample and of the end of its last (`at`, seconds),
 // how many samples it rendered, and the level it plays (so the detector can tell echo from the user).
+// Its messages are protocol.js's, whose types it uses (a worklet cannot import it: bundlers copy or
+// inline a worklet as one file).
+/** @typedef {import('./protocol.js').ConnectCommand} ConnectCommand */
+/** @typedef {import('./protocol.js').PlaybackCommand} PlaybackCommand */
+/** @typedef {import('./protocol.js').PlaybackReport} PlaybackReport */
+/** @typedef {import('./protocol.js').Port<PlaybackReport, PlaybackCommand>} PlaybackToEngine */
 class PlaybackProcessor extends AudioWorkletProcessor {
   constructor() {
     super();
+    /** @type {PlaybackToEngine} */
     this.engine = null;
     this.queue = []; // {turn, samples, rate, position}
     this.playingTurn = null;
@@ -15,7 +22,7 @@ class PlaybackProcessor extends AudioWorkletProcessor {
     this.counted = 0;
     this.total = 0; // every sample this worklet has played (what the tests count)
     this.turnSamples = new Map(); // turn → samples queued for it so far
-    this.port.onmessage = ({ data }) => {
+    this.port.onmessage = (/** @type {MessageEvent<ConnectCommand>} */ { data }) => {
       if (data.type === 'connect') {
         this.engine = data.port;
         this.engine.onmessage = ({ data: message }) => this.command(message);
@@ -23,6 +30,7 @@ class PlaybackProcessor extends AudioWorkletProcessor {
     };
   }
 
+  /** @param {PlaybackCommand} message */
   command(message) {
     if (message.type === 'chunk') {
       // Progress is counted in the chunk's own samples, which is what the engine knows. A turn

@@ -11,6 +11,13 @@ import { AudioIo } from './audio-io.js';
 import { SystemSpeaker } from './system-speaker.js';
 import { encodeWav } from './wav.js';
 import { SottoError, toError } from './errors.js';
+import { EVENT, FROM_WORKER, REQUEST, SYSTEM_VOICE_STATE } from './protocol.js';
+
+/** @typedef {import('./protocol.js').EngineEvent} EngineEvent */
+/** @typedef {import('./protocol.js').Requests} Requests */
+/** @typedef {import('./protocol.js').Results} Results */
+/** @typedef {import('./protocol.js').RequestType} RequestType */
+/** @typedef {import('./protocol.js').WorkerMessage} WorkerMessage */
 
 export { SottoError };
 
@@ -21,8 +28,8 @@ class EngineClient extends EventTarget {
     this.worker = worker;
     this.nextId = 1;
     this.pending = new Map();
-    worker.addEventListener('message', ({ data }) => {
-      if (data.type === 'reply') {
+    worker.addEventListener('message', (/** @type {MessageEvent<WorkerMessage>} */ { data }) => {
+      if (data.type === FROM_WORKER.REPLY) {
         const pending = this.pending.get(data.id);
         this.pending.delete(data.id);
         if (data.error) pending?.reject(toError(data.error));
@@ -39,7 +46,15 @@ class EngineClient extends EventTarget {
     });
   }
 
-  request(type, payload = {}, transfer = []) {
+  /**
+   * Sends request `type` with its payload (protocol.js `Requests`); resolves with the reply's result.
+   * @template {RequestType} K
+   * @param {K} type
+   * @param {Requests[K]} [payload]
+   * @param {Transferable[]} [transfer]
+   * @returns {Promise<Results[K]>}
+   */
+  request(type, payload = /** @type {Requests[K]} */ ({}), transfer = []) {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -69,9 +84,9 @@ async function startEngine(onProgress, threads, testHooks) {
     throw new SottoError('unsupported', `This browser cannot start module workers (${err.message}): use a current Chrome, Edge, Firefox or Safari.`);
   }
   const client = new EngineClient(worker);
-  if (onProgress) client.addEventListener('progress', (e) => onProgress(e.detail));
+  if (onProgress) client.addEventListener(FROM_WORKER.PROGRESS, (e) => onProgress(/** @type {CustomEvent} */ (e).detail));
   // The page's URL: relative model URLs and the local catalog resolve against it, not the worker's.
-  const facts = await client.request('init', { page: baseUrl(), testHooks: testHooks === true, ...(threads === undefined ? {} : { threads }) });
+  const facts = await client.request(REQUEST.INIT, { page: baseUrl(), testHooks: testHooks === true, ...(threads === undefined ? {} : { threads }) });
   return { client, facts };
 }
 
@@ -95,6 +110,7 @@ async function resolveSource(source) {
   const parts = source instanceof Blob || source instanceof ArrayBuffer || ArrayBuffer.isView(source) ? { weights: source } : source;
   if (!parts?.weights) throw new SottoError('source', 'a model source is a catalog id, a URL, bytes, or {weights, config, tokenizer}');
   const kinds = { weights: 'weights', config: 'config', tokenizer: 'tokenizer', tokenizerConfig: 'tokenizer_config' };
+  /** @type {{[kind: string]: {name: string, bytes: ArrayBufferLike | Blob}}} */
   const files = {};
   const transfer = [];
   for (const [key, kind] of Object.entries(kinds)) {
@@ -106,26 +122,8 @@ async function resolveSource(source) {
   return { source: { files }, transfer };
 }
 
-/** Events the assistant emits, with the engine's event types they come from. */
-const EVENT_NAMES = {
-  state: 'state',
-  'speech-start': 'speech-start',
-  partial: 'partial',
-  transcript: 'transcript',
-  'nothing-heard': 'nothing-heard',
-  token: 'token',
-  audio: 'audio',
-  reply: 'reply',
-  speaking: 'speaking',
-  'speaking-stopped': 'speaking-stopped',
-  interrupted: 'interrupted',
-  latency: 'latency',
-  'digital-silence': 'digital-silence',
-  'digital-silence-ended': 'digital-silence-ended',
-  error: 'error',
-  recovered: 'recovered',
-  degraded: 'degraded',
-};
+/** Events the assistant emits: the engine's events (protocol.js `EVENT`), each under its own name. */
+const EVENT_NAMES = new Set(Object.values(EVENT));
 
 /** The conversation loop: microphone in, spoken replies out, all on the device. */
 export class Sotto extends EventTarget {
@@ -164,6 +162,10 @@ export class Sotto extends EventTarget {
     return sotto;
   }
 
+  /**
+   * @param {EngineClient} client
+   * @param {import('./index.js').EngineFacts} facts
+   */
   constructor(client, facts) {
     super();
     this.client = client;
@@ -175,38 +177,39 @@ export class Sotto extends EventTarget {
     this.speaker = null; // the SystemSpeaker when replies use a system voice
     /** `{local, name, lang}` while replies use a system voice (`local`: one exists here), else null. */
     this.systemVoice = null;
-    client.addEventListener('event', ({ detail }) => this.#onEvent(detail.event));
-    client.addEventListener('level', ({ detail }) => this.#emit('level', { db: detail.db }));
-    client.addEventListener('playback', ({ detail }) => this.#emit('playback', { rendered: detail.rendered }));
-    client.addEventListener('progress', ({ detail }) => this.#emit('progress', detail));
-    client.addEventListener('fatal', ({ detail }) => this.#emit('error', { code: detail.code, message: detail.message }));
+    client.addEventListener(FROM_WORKER.EVENT, (/** @type {any} */ { detail }) => this.#onEvent(detail.event));
+    client.addEventListener(FROM_WORKER.LEVEL, (/** @type {any} */ { detail }) => this.#emit('level', { db: detail.db }));
+    client.addEventListener(FROM_WORKER.PLAYBACK, (/** @type {any} */ { detail }) => this.#emit('playback', { rendered: detail.rendered }));
+    client.addEventListener(FROM_WORKER.PROGRESS, (/** @type {any} */ { detail }) => this.#emit('progress', detail));
+    client.addEventListener('fatal', (/** @type {any} */ { detail }) => this.#emit('error', { code: detail.code, message: detail.message }));
   }
 
   #emit(type, detail) {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
 
+  /** @param {EngineEvent} event */
   #onEvent(event) {
-    const name = EVENT_NAMES[event.type];
-    if (!name) return;
-    if (event.type === 'transcript' && event.turn >= 0) this.replies.get(event.turn) ?? this.replies.set(event.turn, { text: '' });
-    if (event.type === 'reply' || event.type === 'interrupted') {
+    if (!EVENT_NAMES.has(event.type)) return;
+    if (event.type === EVENT.TRANSCRIPT && event.turn >= 0) this.replies.get(event.turn) ?? this.replies.set(event.turn, { text: '' });
+    if (event.type === EVENT.REPLY || event.type === EVENT.INTERRUPTED) {
       const pending = this.replies.get(event.turn);
-      pending?.resolve?.(event.type === 'reply' ? event.text : event.spoken);
+      pending?.resolve?.(event.type === EVENT.REPLY ? event.text : event.spoken);
       this.replies.delete(event.turn);
     }
-    if (event.type === 'audio' && event.system) this.speaker?.speak({ turn: event.turn, index: event.index, text: event.text });
-    if (event.type === 'interrupted') this.speaker?.cancel(event.turn);
-    if (event.type === 'error') {
+    if (event.type === EVENT.AUDIO && event.system) this.speaker?.speak({ turn: event.turn, index: event.index, text: event.text });
+    if (event.type === EVENT.INTERRUPTED) this.speaker?.cancel(event.turn);
+    if (event.type === EVENT.ERROR) {
       const pending = [...this.replies.values()].find((r) => r.resolve);
       pending?.reject?.(new SottoError(event.code ?? event.stage ?? 'engine', event.message));
     }
-    if (event.type === 'recovered' || event.type === 'degraded') {
+    if (event.type === EVENT.RECOVERED || event.type === EVENT.DEGRADED) {
       const { singleThreadReason: _, ...facts } = this.engine;
-      const reason = event.type === 'degraded' ? event.reason : event.singleThreadReason;
-      this.engine = { ...facts, threads: event.threads, ...(event.build ? { build: event.build } : {}), ...(reason ? { singleThreadReason: reason } : {}) };
+      const reason = event.type === EVENT.DEGRADED ? event.reason : event.singleThreadReason;
+      const build = event.type === EVENT.RECOVERED ? event.build : undefined;
+      this.engine = { ...facts, threads: event.threads, ...(build ? { build } : {}), ...(reason ? { singleThreadReason: reason } : {}) };
     }
-    this.#emit(name, event);
+    this.#emit(event.type, event);
   }
 
   /** Listens to an event; returns a function that stops listening. */
@@ -219,11 +222,15 @@ export class Sotto extends EventTarget {
   /**
    * Loads a model for `role` ('asr' or 'llm') from a source (see `resolveSource`). `chatTemplate`
    * (llm): a built-in template's name (`gemma`, `chatml`) or Jinja source, for a GGUF without one.
+   *
+   * @param {'asr' | 'llm'} role
+   * @param {import('./index.js').ModelSource} source
+   * @param {{chatTemplate?: string}} [options]
    */
   async load(role, source, { chatTemplate } = {}) {
     const { source: resolved, transfer } = await resolveSource(source);
     try {
-      return await this.client.request('use', { role, source: resolved, chatTemplate }, transfer);
+      return await this.client.request(REQUEST.USE, { role, source: resolved, chatTemplate }, transfer);
     } catch (err) {
       throw toError(err);
     }
@@ -254,7 +261,7 @@ export class Sotto extends EventTarget {
       request.voice = voice;
     }
     if (options.recognition) request.asr = options.recognition;
-    if (Object.keys(request).length) await this.client.request('configure', request);
+    if (Object.keys(request).length) await this.client.request(REQUEST.CONFIGURE, request);
   }
 
   /**
@@ -267,13 +274,14 @@ export class Sotto extends EventTarget {
     this.speaker = null;
     this.systemVoice = null;
     if (!on) return;
+    /** @type {(state: Requests['system-voice']['state'], chunk: {turn: number, index: number}, extra?: {idle?: boolean}) => Promise<void>} */
     const report = (state, chunk, extra = {}) =>
-      this.client.request('system-voice', { turn: chunk.turn, index: chunk.index, state, ...extra }).catch(() => {});
+      this.client.request(REQUEST.SYSTEM_VOICE, { turn: chunk.turn, index: chunk.index, state, ...extra }).catch(() => {});
     const speaker = new SystemSpeaker({
       lang: lang ?? 'en-US',
-      fallback: (chunk) => report('fallback', chunk),
-      onstart: (chunk) => report('start', chunk),
-      onend: (chunk) => report('end', chunk, { idle: !speaker.speaking }),
+      fallback: (chunk) => report(SYSTEM_VOICE_STATE.FALLBACK, chunk),
+      onstart: (chunk) => report(SYSTEM_VOICE_STATE.START, chunk),
+      onend: (chunk) => report(SYSTEM_VOICE_STATE.END, chunk, { idle: !speaker.speaking }),
     });
     this.speaker = speaker;
     const local = await speaker.ready();
@@ -311,11 +319,11 @@ export class Sotto extends EventTarget {
   async ask(text) {
     await this.#ensureAudio().catch(() => null); // replies are spoken when audio output is possible
     return new Promise((resolve, reject) => {
-      const off = this.on('transcript', (event) => {
+      const off = this.on(EVENT.TRANSCRIPT, (event) => {
         off();
         this.replies.set(event.turn, { resolve, reject });
       });
-      this.client.request('ask', { text }).catch((err) => {
+      this.client.request(REQUEST.ASK, { text }).catch((err) => {
         off();
         reject(toError(err));
       });
@@ -325,30 +333,30 @@ export class Sotto extends EventTarget {
   /** Speaks text with the embedded voice; resolves with `{samples, sampleRate}` once queued. */
   async say(text) {
     const audio = await this.#ensureAudio().catch(() => null);
-    return this.client.request('say', { text, play: audio != null });
+    return this.client.request(REQUEST.SAY, { text, play: audio != null });
   }
 
   /** Stops the reply in progress. */
   interrupt() {
     this.speaker?.cancel();
-    return this.client.request('interrupt');
+    return this.client.request(REQUEST.INTERRUPT);
   }
 
   /** Push-to-talk: the button (or Space) went down / came up. */
   pressToTalk() {
-    return this.client.request('press-to-talk');
+    return this.client.request(REQUEST.PRESS_TO_TALK);
   }
 
   releaseToTalk() {
-    return this.client.request('release-to-talk');
+    return this.client.request(REQUEST.RELEASE_TO_TALK);
   }
 
   /** Transcribes 16 kHz mono samples (`Float32Array`) or WAV bytes (`ArrayBuffer`, `Blob`, `File`). */
   async transcribe(input) {
     try {
-      if (input instanceof Float32Array) return await this.client.request('transcribe', { pcm: input.slice() });
+      if (input instanceof Float32Array) return await this.client.request(REQUEST.TRANSCRIBE, { pcm: input.slice() });
       const wav = await bytesOf(input);
-      return await this.client.request('transcribe', { wav, name: input.name ?? 'audio.wav' }, [wav]);
+      return await this.client.request(REQUEST.TRANSCRIBE, { wav, name: input.name ?? 'audio.wav' }, [wav]);
     } catch (err) {
       throw toError(err);
     }
@@ -356,28 +364,30 @@ export class Sotto extends EventTarget {
 
   /** The model catalog and cache: list, download, cancel, remove, import, verify. */
   get models() {
+    /** @type {<K extends RequestType>(type: K, payload?: Requests[K]) => Promise<Results[K]>} */
     const request = (type, payload) => this.client.request(type, payload).catch((err) => { throw toError(err); });
     return {
-      list: () => request('models'),
-      download: (id) => request('download', { model: id }),
-      cancel: (id) => request('cancel', { model: id }),
-      remove: (id) => request('remove', { model: id }),
-      import: (files) => request('import', { files: [...files] }),
-      verify: (id) => request('verify', { model: id }),
+      list: () => request(REQUEST.MODELS),
+      download: (id) => request(REQUEST.DOWNLOAD, { model: id }),
+      cancel: (id) => request(REQUEST.CANCEL, { model: id }),
+      remove: (id) => request(REQUEST.REMOVE, { model: id }),
+      import: (files) => request(REQUEST.IMPORT, { files: [...files] }),
+      verify: (id) => request(REQUEST.VERIFY, { model: id }),
     };
   }
 
   /**
    * Test hook (needs `testHooks: true`): makes the engine panic. `what`: 'reply' (once the next
    * reply has streamed two tokens), 'now', 'helper' (a helper thread, threaded build), 'helper-hang'.
+   * @param {'reply' | 'now' | 'helper' | 'helper-hang'} [what]
    */
   debugPanic(what = 'reply') {
-    return this.client.request('debug-panic', { what });
+    return this.client.request(REQUEST.DEBUG_PANIC, { what });
   }
 
   /** Test hook (needs `testHooks: true`): the conversation the engine holds, `[{role, content}]`. */
   async debugConversation() {
-    return (await this.client.request('debug-conversation')).messages;
+    return (await this.client.request(REQUEST.DEBUG_CONVERSATION)).messages;
   }
 
   /** Stops everything and frees the engine. */
@@ -394,8 +404,9 @@ export class Transcriber {
   /**
    * `model`: a model source; `language`, `noSpeechThreshold`, `maxTokens`, `fullWindow` tune
    * decoding (as `Sotto`'s `recognition`); `onProgress`, `threads` as for `Sotto.create`.
+   * @param {import('./index.js').TranscriberOptions} [options]
    */
-  static async create({ model, onProgress, language, noSpeechThreshold, maxTokens, fullWindow, threads } = {}) {
+  static async create({ model, onProgress, language, noSpeechThreshold, maxTokens, fullWindow, threads } = /** @type {any} */ ({})) {
     if (!model) throw new SottoError('source', 'Transcriber.create needs {model}: a catalog id, a URL or the Whisper files');
     const { client, facts } = await startEngine(onProgress, threads);
     const sotto = new Sotto(client, facts);
@@ -427,7 +438,8 @@ export class Transcriber {
 
 /** A text chat with a local model: `await chat.reply('Hi', {onToken})` resolves with the reply. */
 export class ChatModel {
-  static async create({ model, chatTemplate, systemPrompt, generation, onProgress, threads } = {}) {
+  /** @param {import('./index.js').ChatModelOptions} [options] */
+  static async create({ model, chatTemplate, systemPrompt, generation, onProgress, threads } = /** @type {any} */ ({})) {
     if (!model) throw new SottoError('source', 'ChatModel.create needs {model}: a catalog id, a URL or a GGUF file');
     const { client, facts } = await startEngine(onProgress, threads);
     const sotto = new Sotto(client, facts);
@@ -445,10 +457,14 @@ export class ChatModel {
     this.sotto = sotto;
   }
 
+  /**
+   * @param {string} text
+   * @param {{onToken?: (piece: string) => void}} [options]
+   */
   async reply(text, { onToken } = {}) {
-    const off = onToken ? this.sotto.on('token', (e) => e.turn === -1 && onToken(e.text)) : null;
+    const off = onToken ? this.sotto.on(EVENT.TOKEN, (e) => e.turn === -1 && onToken(e.text)) : null;
     try {
-      const { text: reply } = await this.sotto.client.request('chat', { text, stream: Boolean(onToken) });
+      const { text: reply } = await this.sotto.client.request(REQUEST.CHAT, { text, stream: Boolean(onToken) });
       return reply;
     } catch (err) {
       throw toError(err);
@@ -459,7 +475,7 @@ export class ChatModel {
 
   /** Forgets the conversation (keeps the model). */
   async reset() {
-    await this.sotto.client.request('chat-reset');
+    await this.sotto.client.request(REQUEST.CHAT_RESET);
   }
 
   dispose() {
@@ -469,6 +485,7 @@ export class ChatModel {
 
 /** The embedded voice: `synthesize` returns PCM, `toWav` a WAV file's bytes; `speak` plays it. */
 export class Voice {
+  /** @param {import('./index.js').VoiceOptions} [options] */
   static async create({ rate, pitch, sampleRate } = {}) {
     const { client, facts } = await startEngine();
     const sotto = new Sotto(client, facts);
@@ -487,7 +504,7 @@ export class Voice {
 
   /** `{samples: Float32Array, sampleRate}` without playing. */
   synthesize(text) {
-    return this.sotto.client.request('say', { text, play: false });
+    return this.sotto.client.request(REQUEST.SAY, { text, play: false });
   }
 
   /** The speech as a 16-bit mono WAV file's bytes. */

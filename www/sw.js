@@ -24,6 +24,7 @@ const SHELL = [
   './model-library.js',
   './model-store.js',
   './errors.js',
+  './protocol.js',
   './wav.js',
   './pkg/sotto.js',
   './pkg/sotto_bg.wasm',
@@ -31,35 +32,37 @@ const SHELL = [
   './pkg-threads/sotto_bg.wasm',
 ];
 const OPTIONAL = ['./models/catalog.json', './models/local-catalog.json'];
+/** This worker's global scope, typed as a service worker's. */
+const sw = /** @type {ServiceWorkerGlobalScope} */ (/** @type {unknown} */ (self));
 
-self.addEventListener('install', (event) => {
+sw.addEventListener('install', (event) => {
   event.waitUntil((async () => {
     const cache = await caches.open(SHELL_CACHE);
     await cache.addAll(SHELL);
     await Promise.all(OPTIONAL.map((url) => cache.add(url).catch(() => {})));
-    await self.skipWaiting();
+    await sw.skipWaiting();
   })());
 });
 
-self.addEventListener('activate', (event) => {
+sw.addEventListener('activate', (event) => {
   event.waitUntil((async () => {
     const names = await caches.keys();
     await Promise.all(names.filter((n) => n.startsWith('sotto-shell-') && n !== SHELL_CACHE).map((n) => caches.delete(n)));
-    await self.clients.claim();
+    await sw.clients.claim();
   })());
 });
 
 function isShellRequest(request) {
   if (request.method !== 'GET') return false;
   const url = new URL(request.url);
-  if (url.origin !== self.location.origin) return false;
+  if (url.origin !== sw.location.origin) return false;
   if (url.pathname.includes('/__sotto__/')) return false;
   // Model files are large and kept by the engine worker; only the catalogs belong to the shell.
   if (url.pathname.includes('/models/') && !url.pathname.endsWith('catalog.json')) return false;
   return true;
 }
 
-self.addEventListener('fetch', (event) => {
+sw.addEventListener('fetch', (event) => {
   if (!isShellRequest(event.request)) return;
   event.respondWith((async () => {
     const cache = await caches.open(SHELL_CACHE);

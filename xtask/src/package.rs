@@ -15,6 +15,7 @@ const SCRIPTS: &[&str] = &[
     "node-sources.js",
     "folder-store.js",
     "errors.js",
+    "protocol.js",
     "wav.js",
     "engine-worker.js",
     "engine-recovery.js",
