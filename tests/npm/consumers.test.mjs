@@ -1,8 +1,3 @@
-// NOT RUN YET (issue 26 is open): this runner is kept out of `*.test.mjs`, so `cargo xtask test`
-// does not run it. It has never passed: it needs the threaded build (pkg-threads) and was written
-// before the session ended. Run it by hand with `node --test tests/npm/consumers-browser.pending.mjs`
-// after `cargo xtask build`; rename it to `consumers.test.mjs` once it passes.
-//
 // The npm package in the bundlers people use, each a real project made from the packed tarball
 // (tests/npm/consumers/): Vite 8 and 7, webpack 5, and a page without a bundler (an import map).
 // Each built app runs the README's example in one headless Chromium on the real models, loaded
@@ -16,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { cp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { openBrowserWithMicrophone } from '../e2e/harness.mjs';
+import { loadPage, openBrowserWithMicrophone } from '../e2e/harness.mjs';
 import {
   QUESTION, REAL, buildSizes, npmRun, prepareProject, questionWav, realModelMounts, requireRealModels, workDir, words,
 } from './consumer.mjs';
@@ -26,6 +21,12 @@ const BUNDLED = ['vite8', 'vite7', 'webpack'];
 /** Where each project's built site is. */
 const SITE = { vite8: 'dist', vite7: 'dist', webpack: 'dist', importmap: '.' };
 const LOCAL_WHISPER = 'real-whisper-tiny.en';
+/**
+ * The question transcribed in one go (`Transcriber.transcribe` of the whole WAV): whisper-tiny.en
+ * hears this espeak-ng clip's "of" as "on" or "and" that way (in Node too, with `fullWindow` or
+ * not), where the microphone's endpointed turn hears it right; the other words must be there.
+ */
+const ONE_SHOT = /^what is the capital \w+ france$/;
 
 /** Each run: a project, its page isolated or not, where the models come from, extra sources. */
 const RUNS = [
@@ -97,7 +98,7 @@ async function runPage(url, timeout = 300_000) {
   const logs = [];
   page.on('console', (message) => logs.push(message.text()));
   try {
-    await page.goto(url);
+    await loadPage(page, url);
     await page.waitForFunction(() => window.result, null, { timeout, polling: 250 });
     const result = await page.evaluate(() => window.result);
     assert.equal(result.error, undefined, `${url} failed: ${result.error} (code ${result.code})\n${logs.join('\n')}`);
@@ -127,8 +128,14 @@ test('the bundles carry the engine worker, its helper, both wasm builds and the 
   for (const project of BUNDLED) {
     const built = report.builds[project];
     assert.equal(built.wasm > 2 * 1024 * 1024, true, `${project}: both engine builds (${built.wasm} bytes of wasm)`);
-    const files = JSON.stringify(await readdir(join(dirs[project], 'dist'), { recursive: true }));
-    assert.match(files, /catalog[^"]*\.json/, `${project} emits the model catalog: ${files}`);
+    // The catalog is emitted as an asset (webpack names it by its hash alone): a JSON file of it.
+    const files = await readdir(join(dirs[project], 'dist'), { recursive: true });
+    const catalogs = [];
+    for (const file of files.filter((f) => f.endsWith('.json'))) {
+      const json = JSON.parse(await readFile(join(dirs[project], 'dist', file), 'utf8'));
+      if (json.models?.some((m) => m.id === 'whisper-tiny.en-q8_0')) catalogs.push(file);
+    }
+    assert.equal(catalogs.length, 1, `${project} emits the model catalog once: ${catalogs} among ${files}`);
   }
 });
 
@@ -150,16 +157,17 @@ for (const run of RUNS) {
       assert.match(result.typedReply, /blue/i, `the typed reply "${result.typedReply}"`);
       assert.equal(result.engine.crossOriginIsolated, run.isolate);
       assert.equal(result.engine.build, run.isolate ? 'threads' : 'single', result.engine.singleThreadReason);
+      if (run.isolate) assert.ok(result.engine.threads >= 2, `the engine's helper threads joined: ${JSON.stringify(result.engine)}`);
       assert.ok(result.models.includes('whisper-tiny.en-q8_0'), `the package's catalog is in the bundle: ${result.models}`);
       assert.ok(result.models.includes(LOCAL_WHISPER), `the app's local catalog is merged: ${result.models}`);
       assert.deepEqual(result.unknownModel, { sotto: true, code: 'unknown-model' });
       assert.deepEqual(result.badSource, { sotto: true, code: 'source' });
       assert.deepEqual(result.errors, []);
       if (run.catalog) {
-        assert.match(words(result.catalogTranscript.text).join(' '), /capital of france/, `a catalog id: "${result.catalogTranscript.text}"`);
+        assert.match(words(result.catalogTranscript.text).join(' '), ONE_SHOT, `a catalog id: "${result.catalogTranscript.text}"`);
       }
       if (run.blobs) {
-        assert.match(words(result.blobTranscript.text).join(' '), /capital of france/, `Blobs: "${result.blobTranscript.text}"`);
+        assert.match(words(result.blobTranscript.text).join(' '), ONE_SHOT, `Blobs: "${result.blobTranscript.text}"`);
         assert.match(result.fileReply, /blue/i, `a File: "${result.fileReply}"`);
       }
       report.runs.push({ ...run, firstAudioMs: Math.round(result.firstAudioMs), threads: result.engine.threads, transcript: result.transcript, reply: result.reply });
