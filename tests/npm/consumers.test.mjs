@@ -3,17 +3,20 @@
 // Each built app runs the README's example in one headless Chromium on the real models, loaded
 // from URLs (same-origin, or cross-origin with CORS), with the page cross-origin isolated and
 // not: the fake microphone asks a question, the transcript and the reply are checked, then a
-// typed `ask()` is timed to its first sound. Vite's dev and preview servers run the README's
-// configuration. The build sizes and timings are printed as JSON (and kept in
-// target/npm-consumers/report.json).
+// typed `ask()` is timed to its first sound. Vite's dev and preview servers and webpack's dev
+// server run the README's configuration (which must be these projects' own) and must be
+// cross-origin isolated. The build sizes and timings are printed as JSON (and kept in
+// target/npm-consumers/report.json). Needs `cargo xtask build` (the packed package) and the real
+// models (`cargo xtask real-models`).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { cp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { loadPage, openBrowserWithMicrophone } from '../e2e/harness.mjs';
 import {
-  QUESTION, REAL, buildSizes, npmRun, prepareProject, questionWav, realModelMounts, requireRealModels, workDir, words,
+  QUESTION, REAL, buildSizes, consumersDir, npmRun, prepareProject, questionWav, realModelMounts, repoRoot, requireRealModels, workDir, words,
 } from './consumer.mjs';
 import { serveStatic } from './static-server.mjs';
 
@@ -76,8 +79,11 @@ before(async () => {
     await npmRun(dirs[name], 'build');
     report.builds[name] = { seconds: +((performance.now() - t0) / 1000).toFixed(1), ...(await buildSizes(join(dirs[name], 'dist'))) };
   }));
-  // webpack emits no page: the app's own index.html loads its bundle.
+  // webpack emits no page: the app's own index.html loads its bundle (its dev server serves the
+  // page from public/).
   await cp(join(dirs.webpack, 'index.html'), join(dirs.webpack, 'dist/index.html'));
+  await mkdir(join(dirs.webpack, 'public'), { recursive: true });
+  await cp(join(dirs.webpack, 'index.html'), join(dirs.webpack, 'public/index.html'));
   report.prepareSeconds = +((performance.now() - started) / 1000).toFixed(1);
   localCatalog = await writeLocalCatalog();
   question = await questionWav();
@@ -178,10 +184,27 @@ for (const run of RUNS) {
   });
 }
 
-for (const project of ['vite8', 'vite7']) {
-  test(`${project}: the README's configuration isolates the dev and preview servers`, async () => {
-    for (const script of ['dev', 'preview']) {
-      const server = await viteServer(dirs[project], script);
+test("the README's Bundlers section shows the configurations these projects are built with", async () => {
+  const readme = await readFile(join(repoRoot, 'pkg-config/README.md'), 'utf8');
+  const section = readme.split('\n## Bundlers\n')[1]?.split('\n## ')[0];
+  assert.ok(section, 'pkg-config/README.md has a "Bundlers" section');
+  const blocks = [...section.matchAll(/```(\w+)\n([\s\S]*?)```/g)].map(([, lang, code]) => ({ lang, code: code.trim() }));
+  const shown = (lang, pattern) => blocks.find((b) => b.lang === lang && pattern.test(b.code))?.code;
+  const file = async (path) => (await readFile(join(consumersDir, path), 'utf8')).trim();
+  assert.equal(shown('js', /from 'vite'/), await file('app/vite.config.js'), 'the Vite configuration is app/vite.config.js');
+  assert.equal(shown('js', /entry:/), await file('webpack/webpack.config.js'), 'the webpack configuration is webpack/webpack.config.js');
+  const squash = (text) => text.replace(/\s+/g, ' ');
+  const importMap = shown('html', /importmap/);
+  assert.ok(importMap && squash(await file('importmap/index.html')).includes(squash(importMap)), 'the import map is importmap/index.html\'s');
+});
+
+/** The dev servers (and Vite's preview server) each project's configuration isolates. */
+const SERVERS = { vite8: ['dev', 'preview'], vite7: ['dev', 'preview'], webpack: ['dev'] };
+
+for (const [project, scripts] of Object.entries(SERVERS)) {
+  test(`${project}: the README's configuration isolates the ${scripts.join(' and ')} server${scripts.length > 1 ? 's' : ''}`, async () => {
+    for (const script of scripts) {
+      const server = await devServer(project, script);
       try {
         const result = await runPage(`${server.origin}/?smoke`, 120_000);
         assert.equal(result.engine.crossOriginIsolated, true, `${script}: ${JSON.stringify(result.engine)}`);
@@ -196,20 +219,37 @@ for (const project of ['vite8', 'vite7']) {
   });
 }
 
-/** Starts `vite` (dev) or `vite preview` in a project on a free port; resolves once it answers. */
-async function viteServer(dir, script) {
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const args = script === 'dev' ? ['--port', String(port), '--strictPort', '--host', '127.0.0.1'] : ['preview', '--port', String(port), '--strictPort', '--host', '127.0.0.1'];
-  const child = spawn(join(dir, 'node_modules/.bin/vite'), args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts a project's dev server (`vite`, `webpack serve`) or `vite preview` on a free port, as
+ * its package.json scripts would; resolves once it answers.
+ */
+async function devServer(project, script) {
+  const dir = dirs[project];
+  const port = String(await freePort());
+  const [bin, args] = project === 'webpack'
+    ? ['webpack', ['serve', '--port', port, '--host', '127.0.0.1']]
+    : ['vite', [...(script === 'preview' ? ['preview'] : []), '--port', port, '--strictPort', '--host', '127.0.0.1']];
+  const child = spawn(join(dir, 'node_modules/.bin', bin), args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk) => { output += chunk; });
   child.stderr.on('data', (chunk) => { output += chunk; });
   const origin = `http://127.0.0.1:${port}`;
-  for (let attempt = 0; attempt < 150; attempt++) {
-    if (child.exitCode !== null) throw new Error(`vite ${script} exited: ${output}`);
+  for (let attempt = 0; attempt < 300; attempt++) {
+    if (child.exitCode !== null) throw new Error(`${bin} ${args[0]} exited: ${output}`);
     if (await fetch(origin).then((r) => r.ok, () => false)) return { origin, stop: () => child.kill() };
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   child.kill();
-  throw new Error(`vite ${script} did not answer on ${origin}: ${output}`);
+  throw new Error(`${project} ${script} did not answer on ${origin}: ${output}`);
 }
