@@ -4,8 +4,8 @@
 // from URLs (same-origin, or cross-origin with CORS), with the page cross-origin isolated and
 // not: the fake microphone asks a question, the transcript and the reply are checked, then a
 // typed `ask()` is timed to its first sound. Vite's dev and preview servers and webpack's dev
-// server run the README's configuration (which must be these projects' own) and must be
-// cross-origin isolated. The build sizes and timings are printed as JSON (and kept in
+// server run the README's configuration (types.test.mjs checks that it is these projects' own)
+// and must be cross-origin isolated. The build sizes and timings are printed as JSON (and kept in
 // target/npm-consumers/report.json). Needs `cargo xtask build` (the packed package) and the real
 // models (`cargo xtask real-models`).
 import assert from 'node:assert/strict';
@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { loadPage, openBrowserWithMicrophone } from '../e2e/harness.mjs';
 import {
-  QUESTION, REAL, buildSizes, consumersDir, npmRun, prepareProject, questionWav, realModelMounts, repoRoot, requireRealModels, workDir, words,
+  QUESTION, REAL, buildSizes, npmRun, prepareProject, questionWav, realModelMounts, requireRealModels, workDir, words,
 } from './consumer.mjs';
 import { serveStatic } from './static-server.mjs';
 
@@ -192,20 +192,6 @@ for (const run of RUNS) {
     }
   });
 }
-
-test("the README's Bundlers section shows the configurations these projects are built with", async () => {
-  const readme = await readFile(join(repoRoot, 'pkg-config/README.md'), 'utf8');
-  const section = readme.split('\n## Bundlers\n')[1]?.split('\n## ')[0];
-  assert.ok(section, 'pkg-config/README.md has a "Bundlers" section');
-  const blocks = [...section.matchAll(/```(\w+)\n([\s\S]*?)```/g)].map(([, lang, code]) => ({ lang, code: code.trim() }));
-  const shown = (lang, pattern) => blocks.find((b) => b.lang === lang && pattern.test(b.code))?.code;
-  const file = async (path) => (await readFile(join(consumersDir, path), 'utf8')).trim();
-  assert.equal(shown('js', /from 'vite'/), await file('app/vite.config.js'), 'the Vite configuration is app/vite.config.js');
-  assert.equal(shown('js', /entry:/), await file('webpack/webpack.config.js'), 'the webpack configuration is webpack/webpack.config.js');
-  const squash = (text) => text.replace(/\s+/g, ' ');
-  const importMap = shown('html', /importmap/);
-  assert.ok(importMap && squash(await file('importmap/index.html')).includes(squash(importMap)), 'the import map is importmap/index.html\'s');
-});
 
 /** The dev servers (and Vite's preview server) each project's configuration isolates. */
 const SERVERS = { vite8: ['dev', 'preview'], vite7: ['dev', 'preview'], webpack: ['dev'] };
