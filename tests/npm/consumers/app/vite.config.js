@@ -11,4 +11,7 @@ export default defineConfig({
   preview: { headers: isolation },
   // Sotto's engine worker loads its wasm glue with dynamic imports, which need ES module workers.
   worker: { format: 'es' },
+  // Vite 7's dev server would pre-bundle Sotto into node_modules/.vite/deps, away from its worker,
+  // worklets and wasm (which it finds by `new URL(..., import.meta.url)`): serve it as it ships.
+  optimizeDeps: { exclude: ['sotto'] },
 });

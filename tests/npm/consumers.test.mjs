@@ -1,22 +1,20 @@
-// NOT RUN YET (issue 26 is open): this runner is kept out of `*.test.mjs`, so `cargo xtask test`
-// does not run it. It has never passed: it needs the threaded build (pkg-threads) and was written
-// before the session ended. Run it by hand with `node --test tests/npm/consumers-browser.pending.mjs`
-// after `cargo xtask build`; rename it to `consumers.test.mjs` once it passes.
-//
 // The npm package in the bundlers people use, each a real project made from the packed tarball
 // (tests/npm/consumers/): Vite 8 and 7, webpack 5, and a page without a bundler (an import map).
 // Each built app runs the README's example in one headless Chromium on the real models, loaded
 // from URLs (same-origin, or cross-origin with CORS), with the page cross-origin isolated and
 // not: the fake microphone asks a question, the transcript and the reply are checked, then a
-// typed `ask()` is timed to its first sound. Vite's dev and preview servers run the README's
-// configuration. The build sizes and timings are printed as JSON (and kept in
-// target/npm-consumers/report.json).
+// typed `ask()` is timed to its first sound. Vite's dev and preview servers and webpack's dev
+// server run the README's configuration (types.test.mjs checks that it is these projects' own)
+// and must be cross-origin isolated. The build sizes and timings are printed as JSON (and kept in
+// target/npm-consumers/report.json). Needs `cargo xtask build` (the packed package) and the real
+// models (`cargo xtask real-models`).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { cp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { openBrowserWithMicrophone } from '../e2e/harness.mjs';
+import { loadPage, openBrowserWithMicrophone } from '../e2e/harness.mjs';
 import {
   QUESTION, REAL, buildSizes, npmRun, prepareProject, questionWav, realModelMounts, requireRealModels, workDir, words,
 } from './consumer.mjs';
@@ -26,6 +24,12 @@ const BUNDLED = ['vite8', 'vite7', 'webpack'];
 /** Where each project's built site is. */
 const SITE = { vite8: 'dist', vite7: 'dist', webpack: 'dist', importmap: '.' };
 const LOCAL_WHISPER = 'real-whisper-tiny.en';
+/**
+ * The question transcribed in one go (`Transcriber.transcribe` of the whole WAV): whisper-tiny.en
+ * hears this espeak-ng clip's "of" as "on" or "and" that way (in Node too, with `fullWindow` or
+ * not), where the microphone's endpointed turn hears it right; the other words must be there.
+ */
+const ONE_SHOT = /^what is the capital \w+ france$/;
 
 /** Each run: a project, its page isolated or not, where the models come from, extra sources. */
 const RUNS = [
@@ -39,7 +43,11 @@ const RUNS = [
   { project: 'importmap', isolate: false, models: 'cross-origin' },
 ];
 
-const report = { builds: {}, runs: [] };
+/**
+ * What the report keeps: each bundle's build time and sizes (the import-map page's: the package
+ * as installed), each passing run, and the first audio after a typed `ask()` by project and build.
+ */
+const report = { builds: {}, runs: [], firstAudioMs: {} };
 const dirs = {};
 let browser;
 let modelServer; // the cross-origin host of the models (CORS)
@@ -70,13 +78,19 @@ before(async () => {
   // Install and build the projects in parallel; the builds are the slow part.
   await Promise.all(['importmap', ...BUNDLED].map(async (name) => {
     dirs[name] = await prepareProject(name);
-    if (!BUNDLED.includes(name)) return;
+    if (!BUNDLED.includes(name)) {
+      report.builds[name] = { seconds: 0, ...(await buildSizes(join(dirs[name], 'node_modules/sotto'))) };
+      return;
+    }
     const t0 = performance.now();
     await npmRun(dirs[name], 'build');
     report.builds[name] = { seconds: +((performance.now() - t0) / 1000).toFixed(1), ...(await buildSizes(join(dirs[name], 'dist'))) };
   }));
-  // webpack emits no page: the app's own index.html loads its bundle.
+  // webpack emits no page: the app's own index.html loads its bundle (its dev server serves the
+  // page from public/).
   await cp(join(dirs.webpack, 'index.html'), join(dirs.webpack, 'dist/index.html'));
+  await mkdir(join(dirs.webpack, 'public'), { recursive: true });
+  await cp(join(dirs.webpack, 'index.html'), join(dirs.webpack, 'public/index.html'));
   report.prepareSeconds = +((performance.now() - started) / 1000).toFixed(1);
   localCatalog = await writeLocalCatalog();
   question = await questionWav();
@@ -97,7 +111,7 @@ async function runPage(url, timeout = 300_000) {
   const logs = [];
   page.on('console', (message) => logs.push(message.text()));
   try {
-    await page.goto(url);
+    await loadPage(page, url);
     await page.waitForFunction(() => window.result, null, { timeout, polling: 250 });
     const result = await page.evaluate(() => window.result);
     assert.equal(result.error, undefined, `${url} failed: ${result.error} (code ${result.code})\n${logs.join('\n')}`);
@@ -127,8 +141,14 @@ test('the bundles carry the engine worker, its helper, both wasm builds and the 
   for (const project of BUNDLED) {
     const built = report.builds[project];
     assert.equal(built.wasm > 2 * 1024 * 1024, true, `${project}: both engine builds (${built.wasm} bytes of wasm)`);
-    const files = JSON.stringify(await readdir(join(dirs[project], 'dist'), { recursive: true }));
-    assert.match(files, /catalog[^"]*\.json/, `${project} emits the model catalog: ${files}`);
+    // The catalog is emitted as an asset (webpack names it by its hash alone): a JSON file of it.
+    const files = await readdir(join(dirs[project], 'dist'), { recursive: true });
+    const catalogs = [];
+    for (const file of files.filter((f) => f.endsWith('.json'))) {
+      const json = JSON.parse(await readFile(join(dirs[project], 'dist', file), 'utf8'));
+      if (json.models?.some((m) => m.id === 'whisper-tiny.en-q8_0')) catalogs.push(file);
+    }
+    assert.equal(catalogs.length, 1, `${project} emits the model catalog once: ${catalogs} among ${files}`);
   }
 });
 
@@ -150,19 +170,22 @@ for (const run of RUNS) {
       assert.match(result.typedReply, /blue/i, `the typed reply "${result.typedReply}"`);
       assert.equal(result.engine.crossOriginIsolated, run.isolate);
       assert.equal(result.engine.build, run.isolate ? 'threads' : 'single', result.engine.singleThreadReason);
+      if (run.isolate) assert.ok(result.engine.threads >= 2, `the engine's helper threads joined: ${JSON.stringify(result.engine)}`);
       assert.ok(result.models.includes('whisper-tiny.en-q8_0'), `the package's catalog is in the bundle: ${result.models}`);
       assert.ok(result.models.includes(LOCAL_WHISPER), `the app's local catalog is merged: ${result.models}`);
       assert.deepEqual(result.unknownModel, { sotto: true, code: 'unknown-model' });
       assert.deepEqual(result.badSource, { sotto: true, code: 'source' });
       assert.deepEqual(result.errors, []);
       if (run.catalog) {
-        assert.match(words(result.catalogTranscript.text).join(' '), /capital of france/, `a catalog id: "${result.catalogTranscript.text}"`);
+        assert.match(words(result.catalogTranscript.text).join(' '), ONE_SHOT, `a catalog id: "${result.catalogTranscript.text}"`);
       }
       if (run.blobs) {
-        assert.match(words(result.blobTranscript.text).join(' '), /capital of france/, `Blobs: "${result.blobTranscript.text}"`);
+        assert.match(words(result.blobTranscript.text).join(' '), ONE_SHOT, `Blobs: "${result.blobTranscript.text}"`);
         assert.match(result.fileReply, /blue/i, `a File: "${result.fileReply}"`);
       }
-      report.runs.push({ ...run, firstAudioMs: Math.round(result.firstAudioMs), threads: result.engine.threads, transcript: result.transcript, reply: result.reply });
+      const firstAudioMs = Math.round(result.firstAudioMs);
+      report.runs.push({ ...run, firstAudioMs, threads: result.engine.threads, transcript: result.transcript, reply: result.reply });
+      (report.firstAudioMs[run.project] ??= {})[result.engine.build] = firstAudioMs;
       checkProblems();
     } finally {
       await site.close();
@@ -170,10 +193,13 @@ for (const run of RUNS) {
   });
 }
 
-for (const project of ['vite8', 'vite7']) {
-  test(`${project}: the README's configuration isolates the dev and preview servers`, async () => {
-    for (const script of ['dev', 'preview']) {
-      const server = await viteServer(dirs[project], script);
+/** The dev servers (and Vite's preview server) each project's configuration isolates. */
+const SERVERS = { vite8: ['dev', 'preview'], vite7: ['dev', 'preview'], webpack: ['dev'] };
+
+for (const [project, scripts] of Object.entries(SERVERS)) {
+  test(`${project}: the README's configuration isolates the ${scripts.join(' and ')} server${scripts.length > 1 ? 's' : ''}`, async () => {
+    for (const script of scripts) {
+      const server = await devServer(project, script);
       try {
         const result = await runPage(`${server.origin}/?smoke`, 120_000);
         assert.equal(result.engine.crossOriginIsolated, true, `${script}: ${JSON.stringify(result.engine)}`);
@@ -188,20 +214,37 @@ for (const project of ['vite8', 'vite7']) {
   });
 }
 
-/** Starts `vite` (dev) or `vite preview` in a project on a free port; resolves once it answers. */
-async function viteServer(dir, script) {
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const args = script === 'dev' ? ['--port', String(port), '--strictPort', '--host', '127.0.0.1'] : ['preview', '--port', String(port), '--strictPort', '--host', '127.0.0.1'];
-  const child = spawn(join(dir, 'node_modules/.bin/vite'), args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts a project's dev server (`vite`, `webpack serve`) or `vite preview` on a free port, as
+ * its package.json scripts would; resolves once it answers.
+ */
+async function devServer(project, script) {
+  const dir = dirs[project];
+  const port = String(await freePort());
+  const [bin, args] = project === 'webpack'
+    ? ['webpack', ['serve', '--port', port, '--host', '127.0.0.1']]
+    : ['vite', [...(script === 'preview' ? ['preview'] : []), '--port', port, '--strictPort', '--host', '127.0.0.1']];
+  const child = spawn(join(dir, 'node_modules/.bin', bin), args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk) => { output += chunk; });
   child.stderr.on('data', (chunk) => { output += chunk; });
   const origin = `http://127.0.0.1:${port}`;
-  for (let attempt = 0; attempt < 150; attempt++) {
-    if (child.exitCode !== null) throw new Error(`vite ${script} exited: ${output}`);
+  for (let attempt = 0; attempt < 300; attempt++) {
+    if (child.exitCode !== null) throw new Error(`${bin} ${args[0]} exited: ${output}`);
     if (await fetch(origin).then((r) => r.ok, () => false)) return { origin, stop: () => child.kill() };
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   child.kill();
-  throw new Error(`vite ${script} did not answer on ${origin}: ${output}`);
+  throw new Error(`${project} ${script} did not answer on ${origin}: ${output}`);
 }
