@@ -19,9 +19,9 @@ const next = (assistant, type, accept = () => true, ms = 120_000) => new Promise
 });
 
 async function conversation() {
-  // The README's "A dozen lines", with URL sources. The system prompt is the engine's default: with
-  // the README's ('You are a helpful, brief assistant.') the 135M chat model these tests load
-  // slides into French (tests/llm_real.rs keeps it on topic with the default).
+  // The README's "A dozen lines", with URL sources and its system prompt, the engine's default
+  // (tests/llm_real.rs checks that it keeps the 135M chat model these tests load on topic; other
+  // prompts slide it into French).
   const assistant = await Sotto.create({
     asr: query.get('asr'),
     llm: query.get('llm'),

@@ -13,7 +13,7 @@ const transcript = await asr.transcribe(wavPath);
 const fromCatalog = await Transcriber.create({ model: catalogId, fullWindow: true, onProgress });
 const fullWindow = await fromCatalog.transcribe(await readFile(wavPath));
 
-const chat = await ChatModel.create({ model: llmUrl, systemPrompt: 'You are a helpful, brief assistant.', generation: { temperature: 0 }, onProgress });
+const chat = await ChatModel.create({ model: llmUrl, systemPrompt: 'You are a helpful assistant. Keep answers short.', generation: { temperature: 0 }, onProgress });
 const pieces = [];
 const reply = await chat.reply(question, { onToken: (piece) => pieces.push(piece) });
 await chat.reset();
