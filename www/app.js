@@ -2,6 +2,7 @@
 // Model output is always rendered as text, never as HTML.
 import { Sotto } from './sotto.js';
 import { ModelsPanel } from './models-ui.js';
+import { ConversationView } from './conversation-view.js';
 
 /** The page's element `id` (its DOM is not type-checked: `any`). @type {(id: string) => any} */
 const $ = (id) => document.getElementById(id);
@@ -20,48 +21,6 @@ function showFacts(facts) {
   $('engine-threads').textContent = facts.singleThreadReason ? `${facts.threads} (${facts.singleThreadReason})` : String(facts.threads);
   $('engine-startup').textContent = `${facts.startupMs.toFixed(0)} ms`;
   $('engine-facts').hidden = false;
-}
-
-/** The conversation as a list of turns; replies stream in token by token. */
-class ConversationView {
-  constructor(list) {
-    this.list = list;
-    this.replies = new Map(); // turn → <li>
-  }
-
-  add(role, text, turn) {
-    const item = document.createElement('li');
-    item.className = role;
-    item.dataset.turn = String(turn);
-    item.textContent = text;
-    this.list.append(item);
-    item.scrollIntoView({ block: 'nearest' });
-    return item;
-  }
-
-  token(turn, text) {
-    let item = this.replies.get(turn);
-    if (!item) {
-      item = this.add('assistant', '', turn);
-      this.replies.set(turn, item);
-    }
-    item.textContent += text;
-  }
-
-  /** The engine crashed: the reply streaming in ends where it was. */
-  crashed() {
-    for (const item of this.replies.values()) {
-      if (item.dataset.complete) continue;
-      item.dataset.crashed = 'true';
-      item.dataset.complete = 'true';
-    }
-  }
-
-  finish(turn, interrupted) {
-    const item = this.replies.get(turn);
-    if (item && interrupted) item.dataset.interrupted = 'true';
-    if (item) item.dataset.complete = 'true';
-  }
 }
 
 /**

@@ -9,6 +9,7 @@ const SHELL = [
   './index.html',
   './style.css',
   './app.js',
+  './conversation-view.js',
   './models-ui.js',
   './sotto.js',
   './audio-io.js',

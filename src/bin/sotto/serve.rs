@@ -188,12 +188,18 @@ fn text(status: u16, message: &str) -> tiny_http::ResponseBox {
         .boxed()
 }
 
+/// The page's Content-Security-Policy, also in its `<meta>` (`www/index.html`; the browser test
+/// `security.test.mjs` keeps them equal). The header is what binds the workers, which do the
+/// downloads: scripts and wasm from this origin only, models from it or the model hub.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self' blob: https://huggingface.co https://*.huggingface.co https://*.hf.co; img-src 'self' data:; media-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'none'";
+
 fn send(request: Request, mut response: tiny_http::ResponseBox, extra: &[(&str, String)]) -> u16 {
     let isolation = [
         ("Cross-Origin-Opener-Policy", "same-origin"),
         ("Cross-Origin-Embedder-Policy", "require-corp"),
         ("Cross-Origin-Resource-Policy", "same-origin"),
         ("X-Content-Type-Options", "nosniff"),
+        ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
     ];
     for (name, value) in isolation {
         response.add_header(header(name, value));
