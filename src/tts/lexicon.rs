@@ -54,6 +54,12 @@ fn cmudict() -> &'static [&'static str] {
     })
 }
 
+/// Builds the lexicon's tables now (they are built on first use otherwise).
+pub(crate) fn warm_up() {
+    table();
+    cmudict();
+}
+
 /// Number of entries in Sotto's own lexicon (for tests and reports).
 pub fn len() -> usize {
     table().len()

@@ -29,6 +29,11 @@ fn letter_slot(c: u8) -> Option<usize> {
     }
 }
 
+/// Builds the rule table now (it is built on first use otherwise).
+pub(crate) fn warm_up() {
+    rules();
+}
+
 fn rules() -> &'static RuleSet {
     static RULES: OnceLock<RuleSet> = OnceLock::new();
     RULES.get_or_init(|| {

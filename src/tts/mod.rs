@@ -80,6 +80,15 @@ impl SpeechOptions {
     }
 }
 
+/// Builds the voice's lexicon and letter-to-sound tables, which are otherwise built on the first
+/// sentence spoken: an engine calls it while its models load, so the first reply does not pay
+/// for it (turn 1 of the real-model latency benchmark took 326 ms from first token to first
+/// chunk, later turns about 150).
+pub fn warm_up() {
+    lexicon::warm_up();
+    lts::warm_up();
+}
+
 /// Synthesizes `text` (any English text: it is normalized first) to mono f32 PCM in -1..=1.
 pub fn synthesize(text: &str, options: &SpeechOptions) -> Result<Vec<f32>, TtsError> {
     options.validate()?;

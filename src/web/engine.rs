@@ -15,7 +15,6 @@ use crate::assistant::{
     WhisperRecognizer,
 };
 use crate::llm::{ChatModel, Conversation, Message, Role, DEFAULT_SYSTEM_PROMPT};
-use crate::tts::SpeechOptions;
 
 use super::settings::overlay;
 use crate::settings::{GenerationSettings, Settings};
@@ -111,10 +110,7 @@ impl Engine {
             EmbeddedVoice::default(),
         );
         assistant.set_clock(performance_now);
-        // The voice's lexicon and letter-to-sound rules are built on first use: build them now,
-        // while the models load, rather than in the first reply (turn 1 of the real-model
-        // benchmark took 326 ms from first token to first chunk, later turns about 150).
-        let _ = crate::tts::synthesize("Ready.", &SpeechOptions::default());
+        crate::tts::warm_up();
         Engine {
             assistant,
             audio_clock: AudioClock::default(),

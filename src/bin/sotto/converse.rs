@@ -241,6 +241,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let [config, tokenizer, weights] = whisper_files(&args.asr)?;
     let transcriber = Transcriber::from_files(&config, &tokenizer, &weights)?;
     transcriber.warm_up()?;
+    sotto::tts::warm_up();
     let chat_config = tokenizer_config(&args.tokenizer_config, &args.tokenizer);
     let mut chat =
         ChatModel::from_files(&args.llm, args.tokenizer.as_deref(), chat_config.as_deref())?;
