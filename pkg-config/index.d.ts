@@ -151,6 +151,8 @@ export interface SottoEventMap {
     /** How the reply's prompt was read: its ids, those the cache kept from the conversation,
      *  those read ahead while the user spoke, and all computed for it. */
     prompt: { ids: number; cached: number; readAhead: number; computed: number } | null;
+    /** The engine's wasm memory when the record was sent, in bytes (it never shrinks). */
+    wasmMemoryBytes: number;
   };
   /** The microphone has delivered only zeros for a few seconds (muted or broken). */
   'digital-silence': { type: 'digital-silence'; for_ms: number };

@@ -255,7 +255,8 @@ export const UNKNOWN_REQUEST = 'unknown-request';
  *   transcript: number | null, firstToken: number | null, firstChunk: number | null,
  *   firstAudio: number | null, interruptOnset: number | null, playbackStop: number | null,
  *   speculations: number, speculativeFinal: boolean, tokensAhead: number,
- *   prompt: {ids: number, cached: number, readAhead: number, computed: number} | null}} LatencyEvent
+ *   prompt: {ids: number, cached: number, readAhead: number, computed: number} | null,
+ *   wasmMemoryBytes: number}} LatencyEvent
  */
 
 /**

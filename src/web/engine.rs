@@ -68,6 +68,14 @@ fn events_to_js(events: Vec<AssistantEvent>) -> Result<Array, JsError> {
                     .map_err(|_| js_error("cannot build an event"))?;
                 object.into()
             }
+            AssistantEvent::Latency(record) => {
+                let value = to_js(&AssistantEvent::Latency(record))?;
+                // With the memory the engine holds then, for the soak's memory curve.
+                let bytes = core::arch::wasm32::memory_size(0) as f64 * 65_536.0;
+                Reflect::set(&value, &"wasmMemoryBytes".into(), &bytes.into())
+                    .map_err(|_| js_error("cannot build an event"))?;
+                value
+            }
             other => to_js(&other)?,
         };
         out.push(&value);
