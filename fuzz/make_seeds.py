@@ -94,6 +94,14 @@ def gguf_seeds():
         [("general.architecture", 8, "whisper")],
         [("model.encoder.conv1.bias", [4], 0, f32), ("model.encoder.layer_norm.weight", [4], 1, f16[:8])],
     ))
+    # general.alignment 1 and a header of odd length: the f32 tensor starts at an odd address,
+    # which candle must not read in place (regression seed: a debug build panicked on it).
+    for pad in range(4):
+        kvs_odd = [("general.alignment", 4, 1), ("general.name", 8, "x" * pad)]
+        odd = gguf(kvs_odd, [("model.encoder.conv1.bias", [4], 0, f32)], alignment=1)
+        if (len(odd) - len(f32)) % 2 == 1:
+            put("gguf", "unaligned-f32.gguf", odd)
+            break
     # A whole (tiny, random-weight) chat model that loads: the loaders' deeper checks.
     put("gguf", "qwen2-q4_0.gguf", fixture("llm", "qwen2-q4_0.gguf"))
 
