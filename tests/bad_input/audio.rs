@@ -25,7 +25,7 @@ fn good() -> Result<(), String> {
 fn wav(format: u16, channels: u16, rate: u32, bits: u16, data_len: u32, data: &[u8]) -> Vec<u8> {
     let block = channels.wrapping_mul(bits.div_ceil(8));
     let mut b = b"RIFF".to_vec();
-    b.extend_from_slice(&(36 + data_len).to_le_bytes());
+    b.extend_from_slice(&36u32.wrapping_add(data_len).to_le_bytes());
     b.extend_from_slice(b"WAVEfmt ");
     b.extend_from_slice(&16u32.to_le_bytes());
     b.extend_from_slice(&format.to_le_bytes());
