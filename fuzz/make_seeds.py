@@ -238,6 +238,7 @@ def wav_seeds():
     put("wav", "mono-8k-u8.wav", wav_pcm(8000, 1, 1, bytes(range(0, 256, 4))))
     put("wav", "mono-48k-i24.wav", wav_pcm(48000, 1, 3, bytes(range(96))))
     floats = struct.pack("<8f", 0.0, 0.5, -0.5, 1.0, -1.0, 0.25, float("nan"), float("inf"))
+    # Regression seed: NaN and infinity at 22.05 kHz made the resampler's FFT panic.
     put("wav", "mono-22k-f32.wav", wav_chunks(3, 1, 22050, 32, floats))
     put("wav", "extensible-i16.wav", wav_chunks(0xFFFE, 2, 16000, 16, tone16[:32], 1))
     put("wav", "empty-16k.wav", wav_pcm(16000, 1, 2, b""))
@@ -269,6 +270,8 @@ def chat_tokenizer_seeds():
     put("chat_tokenizer", "bpe-chatml", tiny + b"\0" + json.dumps(chatml).encode())
     put("chat_tokenizer", "bpe-llama-config", tiny + b"\0" + fixture("llm", "llama-tokenizer_config.json"))
     put("chat_tokenizer", "bpe-qwen3-config", tiny + b"\0" + fixture("llm", "qwen3-tokenizer_config.json"))
+    # Regression seed: JSON that breaks off inside `decoder` made tokenizers 0.23 panic.
+    put("chat_tokenizer", "decoder-broken", b'{"decoder": {"type": ' + b"\0" + json.dumps(chatml).encode())
     with open(os.path.join(FIXTURES, "llm", "templates", "smollm2.jinja")) as f:
         smollm2 = {"bos_token": {"content": "<|im_start|>"}, "eos_token": {"content": "<|im_end|>"},
                    "chat_template": [{"name": "default", "template": f.read()}]}
@@ -298,6 +301,8 @@ def whisper_json_seeds():
               "decoder_start_token_id": 3, "eos_token_id": 2}
     put("whisper_json", "tiny-multilingual", json.dumps(config).encode() + b"\0" + json.dumps(tokenizer).encode())
     put("whisper_json", "fixture-config-only", fixture("asr", "config.json"))
+    # Regression seed: a tokenizer.json broken inside `decoder` (tokenizers 0.23 panicked).
+    put("whisper_json", "decoder-broken", json.dumps(config).encode() + b'\0{"decoder": [}')
     english = dict(config, vocab_size=51864)
     put("whisper_json", "english-only", json.dumps(english).encode() + b"\0" + json.dumps(tokenizer).encode())
 

@@ -164,3 +164,22 @@ fn odd_audio_transcribes_or_fails_clearly() {
     }
     corpus.finish(4);
 }
+
+/// NaN and infinite samples in a WAV that is not at 16 kHz: resampled as zeros. rubato's FFT
+/// resampler panicked on them ("Imaginary part of first value was non-zero"); found by the `wav`
+/// fuzz target (the 16 kHz cases above never resample).
+#[test]
+fn non_finite_samples_resample_as_zeros() {
+    let mut samples = vec![0.25f32; 4410];
+    samples[7] = f32::NAN;
+    samples[100] = f32::INFINITY;
+    samples[2000] = f32::NEG_INFINITY;
+    let mut bytes = float_wav(&samples);
+    // float_wav writes 16 kHz; this one says 44.1 kHz (sample rate, then byte rate).
+    bytes[24..28].copy_from_slice(&44_100u32.to_le_bytes());
+    bytes[28..32].copy_from_slice(&(44_100u32 * 4).to_le_bytes());
+    let audio = audio::decode_wav_16k(&bytes, "nan-44k.wav", DEFAULT_MAX_SECONDS).unwrap();
+    assert_eq!(audio.sample_rate, 16_000);
+    assert_eq!(audio.samples.len(), 1600);
+    assert!(audio.samples.iter().all(|s| s.is_finite()));
+}

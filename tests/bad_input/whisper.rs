@@ -206,3 +206,26 @@ fn unaligned_gguf_tensors_load_the_same() {
     )
     .unwrap();
 }
+
+/// A `tokenizer.json` that breaks off inside its `decoder` is an error, for Whisper and for the
+/// chat model: tokenizers 0.23 panicked there (`expect("Helper")`); found by the
+/// `chat_tokenizer` and `whisper_json` fuzz targets.
+#[test]
+fn tokenizer_json_broken_in_its_decoder_is_an_error() {
+    let cfg = read("config.json");
+    let cfg = sotto::asr::Config::from_json(&cfg, "config.json").unwrap();
+    for bad in [
+        &br#"{"decoder": {"type": "ByteLevel", 1: 2}}"#[..],
+        &br#"{"decoder": {"type": "#[..],
+        &br#"{"decoder": [}"#[..],
+    ] {
+        let whisper = sotto::asr::WhisperTokenizer::from_bytes(bad, "bad/tokenizer.json", &cfg);
+        let error = whisper.err().expect("an error").to_string();
+        assert!(error.contains("bad/tokenizer.json"), "{error}");
+        assert!(error.contains("not a valid tokenizer.json"), "{error}");
+        let chat = sotto::llm::tokenizer::TextTokenizer::from_json(bad);
+        assert!(chat.is_err());
+    }
+    let (good, _) = (read("tokenizer.json"), ());
+    sotto::asr::WhisperTokenizer::from_bytes(&good, "tokenizer.json", &cfg).unwrap();
+}
