@@ -41,7 +41,7 @@ pub const fn simd128_enabled() -> bool {
 /// (`expect("Helper")` in its decoder's deserializer) instead of failing when the document breaks
 /// off or goes wrong inside the `decoder` field (found by the `chat_tokenizer` and `whisper_json`
 /// fuzz targets).
-pub(crate) fn tokenizer_from_json(bytes: &[u8]) -> Result<tokenizers::Tokenizer, String> {
+pub fn tokenizer_from_json(bytes: &[u8]) -> Result<tokenizers::Tokenizer, String> {
     serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(|e| e.to_string())?;
     tokenizers::Tokenizer::from_bytes(bytes).map_err(|e| e.to_string())
 }
