@@ -165,15 +165,16 @@ fn odd_audio_transcribes_or_fails_clearly() {
     corpus.finish(4);
 }
 
-/// NaN and infinite samples in a WAV that is not at 16 kHz: resampled as zeros. rubato's FFT
-/// resampler panicked on them ("Imaginary part of first value was non-zero"); found by the `wav`
+/// NaN, infinite and huge samples in a WAV that is not at 16 kHz: clipped (NaN as zero).
+/// rubato's FFT resampler panicked on them ("Imaginary part of first value was non-zero"); found by the `wav`
 /// fuzz target (the 16 kHz cases above never resample).
 #[test]
-fn non_finite_samples_resample_as_zeros() {
+fn non_finite_and_huge_samples_resample_clipped() {
     let mut samples = vec![0.25f32; 4410];
     samples[7] = f32::NAN;
     samples[100] = f32::INFINITY;
     samples[2000] = f32::NEG_INFINITY;
+    samples[3000] = f32::MAX;
     let mut bytes = float_wav(&samples);
     // float_wav writes 16 kHz; this one says 44.1 kHz (sample rate, then byte rate).
     bytes[24..28].copy_from_slice(&44_100u32.to_le_bytes());
@@ -182,4 +183,8 @@ fn non_finite_samples_resample_as_zeros() {
     assert_eq!(audio.sample_rate, 16_000);
     assert_eq!(audio.samples.len(), 1600);
     assert!(audio.samples.iter().all(|s| s.is_finite()));
+    assert!(
+        audio.samples.iter().all(|s| s.abs() < 2.0),
+        "clipped before resampling"
+    );
 }

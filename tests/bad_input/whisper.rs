@@ -218,6 +218,7 @@ fn tokenizer_json_broken_in_its_decoder_is_an_error() {
         &br#"{"decoder": {"type": "ByteLevel", 1: 2}}"#[..],
         &br#"{"decoder": {"type": "#[..],
         &br#"{"decoder": [}"#[..],
+        &br#"{"decoder": "\ud800"}"#[..],
     ] {
         let whisper = sotto::asr::WhisperTokenizer::from_bytes(bad, "bad/tokenizer.json", &cfg);
         let error = whisper.err().expect("an error").to_string();
