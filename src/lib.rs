@@ -38,6 +38,17 @@ pub const fn simd128_enabled() -> bool {
     cfg!(all(target_arch = "wasm32", target_feature = "simd128"))
 }
 
+/// Parses a `tokenizer.json`. The bytes are checked to be JSON first: tokenizers 0.23 panics
+/// (`expect("Helper")` in its decoder's deserializer) instead of failing when the document breaks
+/// off or goes wrong inside the `decoder` field (found by the `chat_tokenizer` and `whisper_json`
+/// fuzz targets).
+pub fn tokenizer_from_json(bytes: &[u8]) -> Result<tokenizers::Tokenizer, String> {
+    // A whole parse: skipping values (`IgnoredAny`) does not check a string's escapes, and a
+    // lone surrogate (`"\ud800"`) in `decoder` panics as well.
+    serde_json::from_slice::<serde_json::Value>(bytes).map_err(|e| e.to_string())?;
+    tokenizers::Tokenizer::from_bytes(bytes).map_err(|e| e.to_string())
+}
+
 /// Lowercase hexadecimal of a byte string (digests in catalogs and logs).
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;

@@ -62,7 +62,7 @@ impl WhisperTokenizer {
             name: name.to_string(),
             reason,
         };
-        let tokenizer = Tokenizer::from_bytes(bytes)
+        let tokenizer = crate::tokenizer_from_json(bytes)
             .map_err(|e| err(format!("not a valid tokenizer.json: {e}")))?;
         let id = |token: &str| {
             tokenizer

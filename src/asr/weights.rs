@@ -221,9 +221,10 @@ fn read_gguf(bytes: &[u8], name: &str) -> Result<HashMap<String, Arc<QTensor>>, 
         reason: e.to_string(),
     })?;
     let mut tensors = HashMap::with_capacity(file.tensors.len());
+    let mut scratch = Vec::new();
     for (tensor, info) in &file.tensors {
         // The reader checked that the data lies inside the buffer and fits the blocks.
-        let data = &bytes[info.offset..info.offset + info.len];
+        let data = aligned(&bytes[info.offset..info.offset + info.len], &mut scratch);
         let dims = info.dims.iter().rev().copied().collect();
         let q =
             qtensor_from_ggml(candle_type(info.dtype), data, dims, &Device::Cpu).map_err(|e| {
@@ -235,6 +236,23 @@ fn read_gguf(bytes: &[u8], name: &str) -> Result<HashMap<String, Arc<QTensor>>, 
         tensors.insert(tensor.clone(), Arc::new(q));
     }
     Ok(tensors)
+}
+
+/// `data`, or a copy of it in `scratch` that starts on an 8-byte boundary. Candle reads a
+/// tensor's blocks in place as `f32`, `f16` and block structs, which must be aligned (a
+/// misaligned read is undefined behaviour, caught by a panic only in debug builds), while a GGUF
+/// tensor starts wherever the file puts it: a `general.alignment` of 1, a bad offset, or a
+/// buffer that itself starts unaligned.
+fn aligned<'a>(data: &'a [u8], scratch: &'a mut Vec<u8>) -> &'a [u8] {
+    const ALIGN: usize = 8;
+    if data.as_ptr().align_offset(ALIGN) == 0 {
+        return data;
+    }
+    scratch.clear();
+    scratch.resize(data.len() + ALIGN, 0);
+    let shift = scratch.as_ptr().align_offset(ALIGN);
+    scratch[shift..shift + data.len()].copy_from_slice(data);
+    &scratch[shift..shift + data.len()]
 }
 
 /// Candle's name for an encoding (it reads every one this crate does).

@@ -6,7 +6,8 @@ use rubato::{Fft, FixedSync, Resampler};
 use super::AudioError;
 
 /// Resamples mono audio from `from_rate` to `to_rate`; the output has `len * to / from` samples
-/// (rounded up), aligned with the input (the resampler's delay is removed).
+/// (rounded up), aligned with the input (the resampler's delay is removed). Samples outside
+/// [-1, 1] are clipped to it, and NaNs resampled as zeros.
 pub fn resample(samples: &[f32], from_rate: u32, to_rate: u32) -> Result<Vec<f32>, AudioError> {
     if from_rate == to_rate || samples.is_empty() {
         return Ok(samples.to_vec());
@@ -24,6 +25,19 @@ pub fn resample(samples: &[f32], from_rate: u32, to_rate: u32) -> Result<Vec<f32
         FixedSync::Input,
     )
     .map_err(|e| fail(e.to_string()))?;
+    // A NaN or infinity, or a float sample so large that the FFT's sums overflow, makes rubato's
+    // FFT panic ("Imaginary part of first value was non-zero") (found by the `wav` fuzz target).
+    // Samples are in [-1, 1]: a NaN is resampled as silence, anything else clipped.
+    let clipped: Vec<f32>;
+    let samples = if samples.iter().all(|s| s.abs() <= 1.0) {
+        samples
+    } else {
+        clipped = samples
+            .iter()
+            .map(|&s| if s.is_nan() { 0.0 } else { s.clamp(-1.0, 1.0) })
+            .collect();
+        &clipped
+    };
     let input =
         InterleavedSlice::new(samples, 1, samples.len()).map_err(|e| fail(e.to_string()))?;
     let output = resampler

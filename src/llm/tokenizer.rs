@@ -42,7 +42,7 @@ impl TextTokenizer {
     /// Reads a Hugging Face `tokenizer.json`.
     pub fn from_json(bytes: &[u8]) -> Result<Self, LlmError> {
         Ok(TextTokenizer {
-            inner: tokenizers::Tokenizer::from_bytes(bytes).map_err(tok_err)?,
+            inner: crate::tokenizer_from_json(bytes).map_err(tok_err)?,
         })
     }
 

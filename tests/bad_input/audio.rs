@@ -25,7 +25,7 @@ fn good() -> Result<(), String> {
 fn wav(format: u16, channels: u16, rate: u32, bits: u16, data_len: u32, data: &[u8]) -> Vec<u8> {
     let block = channels.wrapping_mul(bits.div_ceil(8));
     let mut b = b"RIFF".to_vec();
-    b.extend_from_slice(&(36 + data_len).to_le_bytes());
+    b.extend_from_slice(&36u32.wrapping_add(data_len).to_le_bytes());
     b.extend_from_slice(b"WAVEfmt ");
     b.extend_from_slice(&16u32.to_le_bytes());
     b.extend_from_slice(&format.to_le_bytes());
@@ -163,4 +163,28 @@ fn odd_audio_transcribes_or_fails_clearly() {
         );
     }
     corpus.finish(4);
+}
+
+/// NaN, infinite and huge samples in a WAV that is not at 16 kHz: clipped (NaN as zero).
+/// rubato's FFT resampler panicked on them ("Imaginary part of first value was non-zero"); found by the `wav`
+/// fuzz target (the 16 kHz cases above never resample).
+#[test]
+fn non_finite_and_huge_samples_resample_clipped() {
+    let mut samples = vec![0.25f32; 4410];
+    samples[7] = f32::NAN;
+    samples[100] = f32::INFINITY;
+    samples[2000] = f32::NEG_INFINITY;
+    samples[3000] = f32::MAX;
+    let mut bytes = float_wav(&samples);
+    // float_wav writes 16 kHz; this one says 44.1 kHz (sample rate, then byte rate).
+    bytes[24..28].copy_from_slice(&44_100u32.to_le_bytes());
+    bytes[28..32].copy_from_slice(&(44_100u32 * 4).to_le_bytes());
+    let audio = audio::decode_wav_16k(&bytes, "nan-44k.wav", DEFAULT_MAX_SECONDS).unwrap();
+    assert_eq!(audio.sample_rate, 16_000);
+    assert_eq!(audio.samples.len(), 1600);
+    assert!(audio.samples.iter().all(|s| s.is_finite()));
+    assert!(
+        audio.samples.iter().all(|s| s.abs() < 2.0),
+        "clipped before resampling"
+    );
 }

@@ -2,7 +2,7 @@
 //! that are broken or belong to another model.
 
 use sotto::asr::ctranslate2::Ct2Model;
-use sotto::asr::Transcriber;
+use sotto::asr::{Transcriber, Weights};
 use sotto::testmodels::{write_ct2_whisper, Ct2Quantization};
 
 use super::llm_common::fixture;
@@ -161,4 +161,72 @@ fn bad_ctranslate2_model_bin() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
     corpus.finish(7);
+}
+
+/// A GGUF whose tensors start at odd addresses (here the whole file does; a `general.alignment`
+/// of 1 or a bad offset does the same to one tensor) loads the same values as an aligned one.
+/// Candle reads a tensor's blocks in place as `f32`, `f16` and block structs, which must be
+/// aligned, so the loader copies such a tensor first. Found by the `gguf` fuzz target, whose
+/// build (debug assertions on) panicked without the copy: "unsafe precondition(s) violated:
+/// slice::from_raw_parts requires the pointer to be aligned" in candle's `qtensor_from_ggml`; a
+/// release build read misaligned memory instead. The debug-assertion check is what makes this
+/// test fail without the copy; the fuzz smoke run replays the same case from its seed
+/// `fuzz/corpus/gguf/unaligned-f32.gguf` under debug assertions in CI.
+#[test]
+fn unaligned_gguf_tensors_load_the_same() {
+    let gguf = read("model.gguf");
+    let mut shifted = vec![0u8; gguf.len() + 1];
+    shifted[1..].copy_from_slice(&gguf);
+    let odd = &shifted[1..];
+    assert_ne!(
+        odd.as_ptr() as usize % 2,
+        0,
+        "the copy starts at an odd address"
+    );
+    let aligned = Weights::from_bytes(&gguf, "model.gguf").unwrap();
+    let unaligned = Weights::from_bytes(odd, "odd/model.gguf").unwrap();
+    for (name, shape) in [
+        ("model.encoder.layer_norm.weight", vec![64]),
+        ("model.encoder.conv1.weight", vec![64, 80, 3]),
+        ("model.encoder.layers.0.fc1.weight", vec![256, 64]),
+        ("model.decoder.embed_tokens.weight", vec![2632, 64]),
+    ] {
+        let values = |w: &Weights| {
+            w.tensor(name, &shape)
+                .and_then(|t| Ok(t.flatten_all()?.to_vec1::<f32>()?))
+                .unwrap_or_else(|e| panic!("{name}: {e}"))
+        };
+        assert_eq!(values(&aligned), values(&unaligned), "{name}");
+    }
+    let (cfg, tok) = (read("config.json"), read("tokenizer.json"));
+    load(
+        (&cfg, "config.json"),
+        (&tok, "tokenizer.json"),
+        (odd, "odd/model.gguf"),
+    )
+    .unwrap();
+}
+
+/// A `tokenizer.json` that breaks off inside its `decoder` is an error, for Whisper and for the
+/// chat model: tokenizers 0.23 panicked there (`expect("Helper")`); found by the
+/// `chat_tokenizer` and `whisper_json` fuzz targets.
+#[test]
+fn tokenizer_json_broken_in_its_decoder_is_an_error() {
+    let cfg = read("config.json");
+    let cfg = sotto::asr::Config::from_json(&cfg, "config.json").unwrap();
+    for bad in [
+        &br#"{"decoder": {"type": "ByteLevel", 1: 2}}"#[..],
+        &br#"{"decoder": {"type": "#[..],
+        &br#"{"decoder": [}"#[..],
+        &br#"{"decoder": "\ud800"}"#[..],
+    ] {
+        let whisper = sotto::asr::WhisperTokenizer::from_bytes(bad, "bad/tokenizer.json", &cfg);
+        let error = whisper.err().expect("an error").to_string();
+        assert!(error.contains("bad/tokenizer.json"), "{error}");
+        assert!(error.contains("not a valid tokenizer.json"), "{error}");
+        let chat = sotto::llm::tokenizer::TextTokenizer::from_json(bad);
+        assert!(chat.is_err());
+    }
+    let (good, _) = (read("tokenizer.json"), ());
+    sotto::asr::WhisperTokenizer::from_bytes(&good, "tokenizer.json", &cfg).unwrap();
 }

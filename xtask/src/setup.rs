@@ -1,6 +1,7 @@
 //! Installs what the build and the tests need, only when it is missing, so that a second run
 //! reinstalls nothing: the rustup wasm32 target, wasm-bindgen-cli of the version pinned in
-//! Cargo.lock (into the git-ignored `.tools/`), Debian packages, and the browser tests' npm packages.
+//! Cargo.lock and the pinned cargo-fuzz (both into the git-ignored `.tools/`), Debian packages, and
+//! the browser tests' npm packages.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -27,6 +28,10 @@ const SPEECH_PACKAGES: &[&str] = &[
 /// from), in rust-toolchain.toml's format.
 const THREADS_TOOLCHAIN_FILE: &str = "xtask/threads-toolchain.toml";
 
+/// The cargo-fuzz release of `cargo xtask fuzz` (its fuzz targets build with the threaded
+/// build's pinned nightly).
+const CARGO_FUZZ_VERSION: &str = "0.13.2";
+
 /// Everything the build needs.
 pub fn for_build() -> Result {
     wasm_target(None)?;
@@ -39,6 +44,7 @@ pub fn for_build() -> Result {
 pub fn all() -> Result {
     for_build()?;
     apt(TEST_PACKAGES)?;
+    cargo_fuzz()?;
     speech_tools()?;
     npm_packages()
 }
@@ -139,9 +145,7 @@ pub fn threads_toolchain() -> Result<String> {
 /// PATH with the right version, else installed with `cargo install` into the tools folder.
 pub fn wasm_bindgen() -> Result<PathBuf> {
     let version = pinned_wasm_bindgen()?;
-    let tools = std::env::var_os("SOTTO_TOOLS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join(".tools"));
+    let tools = tools_dir();
     let local = tools.join("bin/wasm-bindgen");
     for candidate in [local.clone(), PathBuf::from("wasm-bindgen")] {
         if let Ok(text) = output(Command::new(&candidate).arg("--version")) {
@@ -161,6 +165,41 @@ pub fn wasm_bindgen() -> Result<PathBuf> {
             "wasm-bindgen-cli",
             "--version",
             &version,
+            "--root",
+        ])
+        .arg(&tools))?;
+    Ok(local)
+}
+
+/// The tools folder: `.tools` (or `$SOTTO_TOOLS_DIR`).
+fn tools_dir() -> PathBuf {
+    std::env::var_os("SOTTO_TOOLS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(".tools"))
+}
+
+/// The pinned `cargo-fuzz` in the tools folder, installed with `cargo install` when it is
+/// missing or of another version. `cargo xtask fuzz` puts its folder first on PATH.
+pub fn cargo_fuzz() -> Result<PathBuf> {
+    let tools = tools_dir();
+    let local = tools.join("bin/cargo-fuzz");
+    // `cargo-fuzz --version` prints `cargo-fuzz 0.13.2`.
+    if let Ok(text) = output(Command::new(&local).arg("--version")) {
+        if text.split_whitespace().nth(1) == Some(CARGO_FUZZ_VERSION) {
+            return Ok(local);
+        }
+    }
+    eprintln!(
+        "installing cargo-fuzz {CARGO_FUZZ_VERSION} into {} (takes a few minutes, once)",
+        tools.display()
+    );
+    run(Command::new("cargo")
+        .args([
+            "install",
+            "cargo-fuzz",
+            "--locked",
+            "--version",
+            CARGO_FUZZ_VERSION,
             "--root",
         ])
         .arg(&tools))?;

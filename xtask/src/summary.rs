@@ -106,6 +106,22 @@ impl Tally {
         }
     }
 
+    /// Counts a step that is one test (a fuzz target's run): passed, or failed with its error,
+    /// which stops the run as a failed runner does.
+    pub fn record(&mut self, label: &str, result: Result) -> Result {
+        match result {
+            Ok(()) => {
+                self.passed += 1;
+                Ok(())
+            }
+            Err(message) => {
+                self.failed += 1;
+                self.finish_line();
+                Err(format!("{label}: {message}"))
+            }
+        }
+    }
+
     /// Prints the closing line; fails if any test failed.
     pub fn finish(&self) -> Result {
         self.finish_line();
@@ -192,5 +208,18 @@ mod tests {
         let (tally, result) = tally_of("test result: ok. 4 passed; 0 failed\n");
         assert!(result.is_ok());
         assert_eq!((tally.passed, tally.failed), (4, 0));
+    }
+
+    #[test]
+    fn a_recorded_step_counts_once_and_its_failure_stops_the_run() {
+        let mut tally = Tally {
+            quiet: true,
+            ..Tally::default()
+        };
+        assert!(tally.record("fuzz a", Ok(())).is_ok());
+        let failed = tally.record("fuzz b", Err("crashed".into()));
+        assert_eq!(failed, Err("fuzz b: crashed".to_string()));
+        assert_eq!((tally.passed, tally.failed), (1, 1));
+        assert!(tally.finish().is_err());
     }
 }

@@ -53,7 +53,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         MergesCheck::Unchanged { reason } => println!("tokenizer.json: unchanged ({reason})"),
     }
-    let tokenizer = tokenizers::Tokenizer::from_bytes(&tokenizer_json)
+    let tokenizer = sotto::tokenizer_from_json(&tokenizer_json)
         .map_err(|e| anyhow::anyhow!("{tokenizer_name}: not a valid tokenizer.json: {e}"))?;
     let imported = import_whisper(&model, (&ct2_config, &config_name), &tokenizer)?;
 
