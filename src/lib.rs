@@ -45,8 +45,36 @@ pub const fn simd128_enabled() -> bool {
 pub fn tokenizer_from_json(bytes: &[u8]) -> Result<tokenizers::Tokenizer, String> {
     // A whole parse: skipping values (`IgnoredAny`) does not check a string's escapes, and a
     // lone surrogate (`"\ud800"`) in `decoder` panics as well.
-    serde_json::from_slice::<serde_json::Value>(bytes).map_err(|e| e.to_string())?;
+    let json: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    if let Some(processor) = json.get("post_processor") {
+        check_template_special_tokens(processor)?;
+    }
     tokenizers::Tokenizer::from_bytes(bytes).map_err(|e| e.to_string())
+}
+
+/// Every special token a post-processor's template names must be among its `special_tokens`.
+/// tokenizers checks that only when the processor's `type` tag is read; a processor it reaches
+/// untagged (in a `Sequence`, with the tag misspelt) loads, then panics on the first encode
+/// ("no entry found for key"; found by the `chat_tokenizer` fuzz target).
+fn check_template_special_tokens(value: &serde_json::Value) -> Result<(), String> {
+    match value {
+        serde_json::Value::Array(items) => items.iter().try_for_each(check_template_special_tokens),
+        serde_json::Value::Object(fields) => {
+            if let Some(defined) = fields.get("special_tokens").and_then(|t| t.as_object()) {
+                let templates = ["single", "pair"].into_iter().filter_map(|k| fields.get(k));
+                for piece in templates.filter_map(|t| t.as_array()).flatten() {
+                    let named = piece.pointer("/SpecialToken/id").and_then(|id| id.as_str());
+                    if let Some(name) = named.filter(|name| !defined.contains_key(*name)) {
+                        return Err(format!(
+                            "post_processor: the template names the special token {name:?}, which its special_tokens do not define"
+                        ));
+                    }
+                }
+            }
+            fields.values().try_for_each(check_template_special_tokens)
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Lowercase hexadecimal of a byte string (digests in catalogs and logs).

@@ -230,3 +230,26 @@ fn tokenizer_json_broken_in_its_decoder_is_an_error() {
     let (good, _) = (read("tokenizer.json"), ());
     sotto::asr::WhisperTokenizer::from_bytes(&good, "tokenizer.json", &cfg).unwrap();
 }
+
+/// A post-processor whose template names a special token it does not define is an error: read
+/// untagged (its `type` misspelt, inside a `Sequence`), tokenizers 0.23 loaded it and panicked
+/// on the first encode; found by the `chat_tokenizer` fuzz target.
+#[test]
+fn a_template_naming_an_undefined_special_token_is_an_error() {
+    let good: serde_json::Value = serde_json::from_slice(&read("tokenizer.json")).unwrap();
+    let mut bad = good.clone();
+    bad["post_processor"] = serde_json::json!({"type": "Sequence", "processors": [
+        {"ypet": "TemplateProcessing",
+         "single": [{"SpecialToken": {"id": "<|missing|>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}],
+         "pair": [{"Sequence": {"id": "A", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}}],
+         "special_tokens": {"<|endoftext|>": {"id": "<|endoftext|>", "ids": [1], "tokens": ["<|endoftext|>"]}}}
+    ]});
+    let bytes = serde_json::to_vec(&bad).unwrap();
+    let error = sotto::llm::tokenizer::TextTokenizer::from_json(&bytes)
+        .err()
+        .expect("an error")
+        .to_string();
+    assert!(error.contains("<|missing|>"), "{error}");
+    let good = serde_json::to_vec(&good).unwrap();
+    sotto::llm::tokenizer::TextTokenizer::from_json(&good).unwrap();
+}
