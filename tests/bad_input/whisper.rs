@@ -245,10 +245,10 @@ fn a_template_naming_an_undefined_special_token_is_an_error() {
          "special_tokens": {"<|endoftext|>": {"id": "<|endoftext|>", "ids": [1], "tokens": ["<|endoftext|>"]}}}
     ]});
     let bytes = serde_json::to_vec(&bad).unwrap();
-    let error = sotto::llm::tokenizer::TextTokenizer::from_json(&bytes)
-        .err()
-        .expect("an error")
-        .to_string();
+    let Err(error) = sotto::llm::tokenizer::TextTokenizer::from_json(&bytes) else {
+        panic!("a template naming an undefined special token loaded");
+    };
+    let error = error.to_string();
     assert!(error.contains("<|missing|>"), "{error}");
     let good = serde_json::to_vec(&good).unwrap();
     sotto::llm::tokenizer::TextTokenizer::from_json(&good).unwrap();
