@@ -76,6 +76,25 @@ impl Config {
         if cfg.vocab_size == 0 || cfg.max_target_positions == 0 || cfg.max_source_positions == 0 {
             return Err(bad("vocab_size and the position counts must be positive"));
         }
+        // Far beyond any Whisper (large-v3: d_model 1280, 32 layers, 51866 tokens), so that
+        // products of sizes cannot overflow (a d_model of 8.9e18 did; found by the
+        // `whisper_json` fuzz target).
+        let sizes = [
+            ("num_mel_bins", cfg.num_mel_bins, 1024),
+            ("d_model", cfg.d_model, 1 << 16),
+            ("encoder_attention_heads", cfg.encoder_attention_heads, 1024),
+            ("decoder_attention_heads", cfg.decoder_attention_heads, 1024),
+            ("encoder_layers", cfg.encoder_layers, 1024),
+            ("decoder_layers", cfg.decoder_layers, 1024),
+            ("vocab_size", cfg.vocab_size, 1 << 22),
+            ("max_source_positions", cfg.max_source_positions, 1 << 20),
+            ("max_target_positions", cfg.max_target_positions, 1 << 20),
+            ("encoder_ffn_dim", cfg.encoder_ffn_dim.unwrap_or(0), 1 << 20),
+            ("decoder_ffn_dim", cfg.decoder_ffn_dim.unwrap_or(0), 1 << 20),
+        ];
+        if let Some((field, value, most)) = sizes.iter().find(|(_, value, most)| value > most) {
+            return Err(bad(&format!("{field} is {value}, more than {most}")));
+        }
         Ok(cfg)
     }
 

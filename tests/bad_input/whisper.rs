@@ -253,3 +253,29 @@ fn a_template_naming_an_undefined_special_token_is_an_error() {
     let good = serde_json::to_vec(&good).unwrap();
     sotto::llm::tokenizer::TextTokenizer::from_json(&good).unwrap();
 }
+
+/// A config whose sizes are far beyond any Whisper is an error that names the field, not an
+/// overflow (`4 * d_model` panicked with overflow checks on; found by the `whisper_json` fuzz
+/// target in the smoke run).
+#[test]
+fn a_config_with_huge_sizes_is_an_error() {
+    let good: serde_json::Value = serde_json::from_slice(&read("config.json")).unwrap();
+    for (field, value) in [
+        ("d_model", serde_json::json!(8_888_888_888_888_888_884_u64)),
+        ("vocab_size", serde_json::json!(1_u64 << 40)),
+        ("decoder_ffn_dim", serde_json::json!(1_u64 << 62)),
+    ] {
+        let mut bad = good.clone();
+        bad[field] = value;
+        let bytes = serde_json::to_vec(&bad).unwrap();
+        let error = sotto::asr::Config::from_json(&bytes, "huge/config.json")
+            .map(drop)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("huge/config.json") && error.contains(field),
+            "{error}"
+        );
+    }
+    sotto::asr::Config::from_json(&read("config.json"), "config.json").unwrap();
+}
