@@ -69,10 +69,14 @@ const LONG_QUESTIONS = [
   'Compare the trains, buses and ferries of a large harbour city, and say which one a visitor should take first.',
 ];
 
-/** Asks long questions until `done(answer)` or none is left; returns the last answer. */
+/**
+ * Asks long questions until `done(answer)` or none is left (each twice: a fault set for the
+ * next chunk a helper runs waits until a product is large enough to share, which failed to
+ * come in five questions in one run of five); returns the last answer.
+ */
 async function askUntil(done) {
   let answer;
-  for (const question of LONG_QUESTIONS) {
+  for (const question of [...LONG_QUESTIONS, ...LONG_QUESTIONS]) {
     answer = await ask(question);
     if (await done(answer)) break;
   }
