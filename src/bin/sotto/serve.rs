@@ -54,6 +54,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         site: args.root.clone(),
         models: args.models.clone(),
     });
+    let page = std::fs::read_to_string(args.root.join("index.html")).unwrap_or_default();
+    let _ = CONTENT_SECURITY_POLICY.set(page_policy(&page));
     println!("Serving {} on http://{address}/", args.root.display());
     if let Some(models) = &args.models {
         println!(
@@ -188,10 +190,22 @@ fn text(status: u16, message: &str) -> tiny_http::ResponseBox {
         .boxed()
 }
 
-/// The page's Content-Security-Policy, also in its `<meta>` (`www/index.html`; the browser test
-/// `security.test.mjs` keeps them equal). The header is what binds the workers, which do the
-/// downloads: scripts and wasm from this origin only, models from it or the model hub.
-const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self' blob: https://huggingface.co https://*.huggingface.co https://*.hf.co; img-src 'self' data:; media-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'none'";
+/// The served page's Content-Security-Policy, read once from the `<meta http-equiv=
+/// "Content-Security-Policy">` of the root's `index.html` (the demo's, `www/index.html`) and sent
+/// as a header with every file: the header is what binds the workers, which do the downloads.
+/// A root whose page has no such `<meta>` (an app of the user's own) gets no policy from here.
+static CONTENT_SECURITY_POLICY: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+
+/// The `content` of the page's CSP `<meta>`, if it has one.
+fn page_policy(html: &str) -> Option<String> {
+    let at = html.find("http-equiv=\"Content-Security-Policy\"")?;
+    let tag_end = at + html[at..].find('>')?;
+    let tag = &html[..tag_end];
+    let tag = &tag[tag.rfind('<')?..];
+    let content = tag.find("content=\"")? + "content=\"".len();
+    let len = tag[content..].find('"')?;
+    Some(tag[content..content + len].to_string())
+}
 
 fn send(request: Request, mut response: tiny_http::ResponseBox, extra: &[(&str, String)]) -> u16 {
     let isolation = [
@@ -199,13 +213,15 @@ fn send(request: Request, mut response: tiny_http::ResponseBox, extra: &[(&str, 
         ("Cross-Origin-Embedder-Policy", "require-corp"),
         ("Cross-Origin-Resource-Policy", "same-origin"),
         ("X-Content-Type-Options", "nosniff"),
-        ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
     ];
     for (name, value) in isolation {
         response.add_header(header(name, value));
     }
     for (name, value) in extra {
         response.add_header(header(name, value));
+    }
+    if let Some(Some(policy)) = CONTENT_SECURITY_POLICY.get() {
+        response.add_header(header("Content-Security-Policy", policy));
     }
     let status = response.status_code().0;
     // A client that hung up mid-body (a cancelled download) is not the server's error.
@@ -277,6 +293,18 @@ fn mime_type(path: &Path) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_policy_is_read_from_the_pages_meta() {
+        let page = "<head>\n  <meta charset=\"utf-8\">\n  <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'self'; object-src 'none'\">\n</head>";
+        assert_eq!(
+            page_policy(page).as_deref(),
+            Some("default-src 'self'; object-src 'none'")
+        );
+        assert_eq!(page_policy("<head><title>my app</title></head>"), None);
+        let demo = include_str!("../../../www/index.html");
+        assert!(page_policy(demo).unwrap().contains("'wasm-unsafe-eval'"));
+    }
 
     #[test]
     fn ranges() {
