@@ -343,6 +343,16 @@ pub fn for_each_chunk(
         POOL.generation.store(slot.generation, Ordering::Release);
     }
     POOL.wake.notify_all();
+    // A test's helper fault (see `debug_fault`) needs a helper to take a chunk: let one, or the
+    // caller may run them all itself whenever the helpers wake late (the recovery test's hang
+    // was then never taken). Outside tests this is one relaxed load.
+    if DEBUG_FAULT.load(Ordering::Relaxed) != 0 && POOL.helpers.load(Ordering::Acquire) > 0 {
+        let mut spins = 0u32;
+        while job.next.load(Ordering::Acquire) == 0 && spins < 1 << 28 {
+            std::hint::spin_loop();
+            spins += 1;
+        }
+    }
     job.run_chunks(None);
     // The remaining chunks are being run by helpers right now: a short wait, unless one died.
     let mut deadline = Deadline::default();
