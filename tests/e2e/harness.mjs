@@ -24,7 +24,8 @@ const CHROMIUM_FLAGS = [
   '--disable-quic',
 ];
 
-async function freePort() {
+/** A free TCP port on 127.0.0.1. */
+export async function freePort() {
   return new Promise((done, fail) => {
     const probe = createServer();
     probe.once('error', fail);

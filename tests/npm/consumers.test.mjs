@@ -11,10 +11,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { cp, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { loadPage, openBrowserWithMicrophone } from '../e2e/harness.mjs';
+import { freePort, loadPage, openBrowserWithMicrophone } from '../e2e/harness.mjs';
 import {
   QUESTION, REAL, buildSizes, npmRun, prepareProject, questionWav, realModelMounts, requireRealModels, workDir, words,
 } from './consumer.mjs';
@@ -211,17 +210,6 @@ for (const [project, scripts] of Object.entries(SERVERS)) {
       }
     }
     checkProblems();
-  });
-}
-
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
   });
 }
 

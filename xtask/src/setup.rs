@@ -3,7 +3,7 @@
 //! Cargo.lock and the pinned cargo-fuzz (both into the git-ignored `.tools/`), Debian packages, and
 //! the browser tests' npm packages.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::{root, run, Result};
@@ -159,15 +159,7 @@ pub fn wasm_bindgen() -> Result<PathBuf> {
         tools.display()
     );
     // Not --locked: its lockfile pins a webpki-roots release that the registry lacks.
-    run(Command::new("cargo")
-        .args([
-            "install",
-            "wasm-bindgen-cli",
-            "--version",
-            &version,
-            "--root",
-        ])
-        .arg(&tools))?;
+    cargo_install("wasm-bindgen-cli", &version, false, &tools)?;
     Ok(local)
 }
 
@@ -193,17 +185,18 @@ pub fn cargo_fuzz() -> Result<PathBuf> {
         "installing cargo-fuzz {CARGO_FUZZ_VERSION} into {} (takes a few minutes, once)",
         tools.display()
     );
-    run(Command::new("cargo")
-        .args([
-            "install",
-            "cargo-fuzz",
-            "--locked",
-            "--version",
-            CARGO_FUZZ_VERSION,
-            "--root",
-        ])
-        .arg(&tools))?;
+    cargo_install("cargo-fuzz", CARGO_FUZZ_VERSION, true, &tools)?;
     Ok(local)
+}
+
+/// `cargo install NAME --version VERSION --root TOOLS` (with `--locked` when its lockfile builds).
+fn cargo_install(name: &str, version: &str, locked: bool, tools: &Path) -> Result {
+    let mut command = Command::new("cargo");
+    command.args(["install", name, "--version", version]);
+    if locked {
+        command.arg("--locked");
+    }
+    run(command.arg("--root").arg(tools))
 }
 
 /// The wasm-bindgen-test runner that comes with the same CLI.
