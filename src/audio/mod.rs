@@ -8,7 +8,7 @@ mod resample;
 mod wav;
 
 pub use mel::{log_mel_spectrogram, mel_filters, MelSpectrogram, HOP_LENGTH, N_FFT, N_SAMPLES};
-pub use resample::resample;
+pub use resample::{resample, SUPPORTED_RATES};
 pub use wav::{decode_wav, decode_wav_16k, encode_wav_i16, Audio, DEFAULT_MAX_SECONDS};
 #[cfg(not(target_arch = "wasm32"))]
 pub use wav::{read_wav_file, write_wav_file};

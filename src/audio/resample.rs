@@ -5,6 +5,12 @@ use rubato::{Fft, FixedSync, Resampler};
 
 use super::AudioError;
 
+/// The sample rates audio may have: Web Audio's range (3 kHz to 768 kHz), which covers every real
+/// WAV. Far outside it rubato plans FFTs as long as the rate itself: a WAV announcing 4.29 GHz
+/// took minutes on 64 samples (found by the `wav` fuzz target); inside it the worst (767,999 Hz,
+/// prime to 16 kHz) takes 0.4 s per second of audio.
+pub const SUPPORTED_RATES: std::ops::RangeInclusive<u32> = 3_000..=768_000;
+
 /// Resamples mono audio from `from_rate` to `to_rate`; the output has `len * to / from` samples
 /// (rounded up), aligned with the input (the resampler's delay is removed). Samples outside
 /// [-1, 1] are clipped to it, and NaNs resampled as zeros.
@@ -17,6 +23,15 @@ pub fn resample(samples: &[f32], from_rate: u32, to_rate: u32) -> Result<Vec<f32
         to_rate,
         reason,
     };
+    for rate in [from_rate, to_rate] {
+        if !SUPPORTED_RATES.contains(&rate) {
+            return Err(fail(format!(
+                "{rate} Hz is outside the supported {} to {} Hz",
+                SUPPORTED_RATES.start(),
+                SUPPORTED_RATES.end()
+            )));
+        }
+    }
     let mut resampler = Fft::<f32>::new(
         from_rate as usize,
         to_rate as usize,

@@ -37,8 +37,13 @@ pub fn decode_wav(bytes: &[u8], name: &str, max_seconds: f64) -> Result<Audio, A
         name: name.to_string(),
         reason,
     };
-    if spec.sample_rate == 0 {
-        return Err(unsupported("a sample rate of 0 Hz".into()));
+    if !super::SUPPORTED_RATES.contains(&spec.sample_rate) {
+        return Err(unsupported(format!(
+            "a sample rate of {} Hz (supported: {} to {} Hz)",
+            spec.sample_rate,
+            super::SUPPORTED_RATES.start(),
+            super::SUPPORTED_RATES.end()
+        )));
     }
     if spec.channels == 0 {
         return Err(unsupported("zero channels".into()));
