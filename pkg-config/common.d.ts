@@ -79,6 +79,12 @@ export interface GenerationOptions {
   seed?: number;
   /** Strings that end the reply. */
   stop?: string[];
+  /**
+   * Ids the conversation (prompt and reply) may take, default 1024; 0 for the model's whole
+   * context. Past it the oldest exchanges are forgotten, down to half of it at once, and the
+   * memory for all of it is taken at the first turn, so a long session does not grow.
+   */
+  conversationTokens?: number;
 }
 
 /** Speech recognition (decoding) settings. */

@@ -52,6 +52,9 @@ pub struct GenerationSettings {
     pub seed: u64,
     /// Generation stops before any of these strings.
     pub stop: Vec<String>,
+    /// Ids the conversation (prompt and reply) may take, 0 for the model's whole context; past
+    /// it the oldest exchanges are forgotten (see [`GenerateOptions::conversation_tokens`]).
+    pub conversation_tokens: usize,
 }
 
 impl Default for GenerationSettings {
@@ -70,6 +73,7 @@ impl From<&GenerateOptions> for GenerationSettings {
             repetition_penalty: options.sampling.repetition_penalty,
             seed: options.sampling.seed,
             stop: options.stop_strings.clone(),
+            conversation_tokens: options.conversation_tokens,
         }
     }
 }
@@ -88,6 +92,7 @@ impl GenerationSettings {
                 ..SamplingParams::default()
             },
             stop_strings: self.stop.clone(),
+            conversation_tokens: self.conversation_tokens,
         }
     }
 }
@@ -144,6 +149,15 @@ impl Section for GenerationSettings {
                 "stop",
                 "a list of non-empty strings",
                 "an empty string",
+            ));
+        }
+        // Fewer would forget the conversation at every turn.
+        if self.conversation_tokens != 0 && self.conversation_tokens < 256 {
+            return Err(invalid(
+                s,
+                "conversationTokens",
+                "0 (the model's whole context) or at least 256",
+                self.conversation_tokens,
             ));
         }
         Ok(())

@@ -59,6 +59,10 @@ fn every_bad_setting_is_an_error_that_names_its_field() {
         ),
         (json!({"generation": {"topP": 0}}), "generation.topP"),
         (
+            json!({"generation": {"conversationTokens": 100}}),
+            "generation.conversationTokens",
+        ),
+        (
             json!({"generation": {"maxTokens": 0}}),
             "generation.maxTokens",
         ),

@@ -144,7 +144,7 @@ fn stop_strings_and_streaming_text() {
             seed: 7,
             ..Default::default()
         },
-        stop_strings: Vec::new(),
+        ..Default::default()
     };
     let mut conv = Conversation::new(chat.clone(), None);
     let mut stream = conv.reply("Hi", sampled.clone()).unwrap();
@@ -180,7 +180,7 @@ fn sampling_is_seeded() {
         let options = GenerateOptions {
             max_tokens: 12,
             sampling,
-            stop_strings: Vec::new(),
+            ..Default::default()
         };
         conv.reply("Hello", options)
             .unwrap()
@@ -222,7 +222,7 @@ fn prompt_stats_account_for_the_cache_and_the_read_ahead() {
     assert_eq!(first.computed, first.ids, "the first prompt is all new");
 
     // The next turn: a warm-up, a wrong guess, then the words the user really said.
-    conv.warm_up().unwrap();
+    conv.warm_up(&options).unwrap();
     conv.read_ahead_turn("Tell me about cats.", &options)
         .unwrap();
     conv.begin_reply("Tell me about dogs, please.", options.clone())

@@ -137,9 +137,13 @@ fn warm_up_reads_ahead_and_changes_no_reply() {
     let system = Some("You are a brief and friendly assistant.".to_string());
     let mut cold = Conversation::new(chat.clone(), system.clone());
     let mut warm = Conversation::new(chat.clone(), system);
-    let ahead = warm.warm_up().unwrap();
+    let ahead = warm.warm_up(&options).unwrap();
     assert!(ahead > 8, "the system prompt is read ahead: {ahead}");
-    assert_eq!(warm.warm_up().unwrap(), 0, "nothing more to read ahead");
+    assert_eq!(
+        warm.warm_up(&options).unwrap(),
+        0,
+        "nothing more to read ahead"
+    );
     for user in ["Hello!", "And what about tomorrow?"] {
         let (cold_text, cold_stats, _) =
             cold.reply(user, options.clone()).unwrap().finish().unwrap();
@@ -152,7 +156,7 @@ fn warm_up_reads_ahead_and_changes_no_reply() {
             "{user}: {warm_stats:?} vs {cold_stats:?}"
         );
         // After the reply, the next user header is read ahead too.
-        assert!(warm.warm_up().unwrap() > 0, "{user}");
+        assert!(warm.warm_up(&options).unwrap() > 0, "{user}");
     }
     assert_eq!(warm.messages(), cold.messages());
     std::fs::remove_dir_all(dir).unwrap();

@@ -134,7 +134,7 @@ export class Sotto extends EventTarget {
    * turn ends; default true), `mode` ('hands-free' | 'push-to-talk'), `bargeIn`,
    * `partialIntervalMs`, `reply` ({maxSentences, maxTokens, fullText}: how much of a reply is
    * spoken), `chatTemplate` (for a GGUF without one), `generation` ({maxTokens,
-   * temperature, topK, topP, repetitionPenalty, seed, stop}), `voice` ({rate, pitch, system, lang}:
+   * temperature, topK, topP, repetitionPenalty, seed, stop, conversationTokens}), `voice` ({rate, pitch, system, lang}:
    * `system: true` speaks replies with a local system voice for `lang`, falling back to the
    * embedded voice when there is none),
    * `recognition` ({language, noSpeechThreshold, maxTokens}), `onProgress` (download progress),

@@ -445,14 +445,17 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
                 self.partial_read_ahead = Some(text);
             }
         } else if self.prepare_due() {
-            self.prepared = true;
             // Reading ahead is an optimization: a failure is reported, but the state stays (the
             // reply, if any, goes on being spoken; the next turn will meet the error itself).
-            if let Err(message) = self.responder.prepare() {
-                events.push(AssistantEvent::Error(StageError {
-                    stage: Stage::Llm,
-                    message,
-                }));
+            match self.responder.prepare() {
+                Ok(more) => self.prepared = !more,
+                Err(message) => {
+                    self.prepared = true;
+                    events.push(AssistantEvent::Error(StageError {
+                        stage: Stage::Llm,
+                        message,
+                    }));
+                }
             }
         }
         events

@@ -65,7 +65,8 @@ pub trait Responder {
     fn abandon(&mut self);
     /// Reads ahead, while the user has not spoken yet, what the next reply's prompt starts with
     /// (a chat model prefills its system prompt and the conversation so far), so that the reply
-    /// starts sooner. Returns whether it did any work.
+    /// starts sooner. It may read only a slice and return `true`: the assistant calls it again
+    /// at its next free step while the user stays silent. By default it does nothing.
     fn prepare(&mut self) -> Result<bool, String> {
         Ok(false)
     }

@@ -13,6 +13,9 @@ const PARTIAL_MAX_TOKENS: usize = 24;
 /// prefill in single-thread wasm, so a user who stops speaking meanwhile waits at most that long
 /// for the speculative final to start.
 const PARTIAL_READ_AHEAD_IDS: usize = 8;
+/// Ids per slice of the warm-up between turns: after the conversation forgot its oldest
+/// exchanges, what stays is read again (hundreds of ids), and microphone frames wait meanwhile.
+const WARM_UP_SLICE_IDS: usize = 64;
 
 /// Whisper as the assistant's recognizer; without a model it reports that none is loaded.
 #[derive(Default)]
@@ -104,8 +107,8 @@ impl Responder for ChatResponder {
     fn prepare(&mut self) -> Result<bool, String> {
         match self.conversation.as_mut() {
             Some(conversation) => conversation
-                .warm_up()
-                .map(|computed| computed > 0)
+                .warm_up_part(&self.options, WARM_UP_SLICE_IDS)
+                .map(|part| !part.done)
                 .map_err(|e| e.to_string()),
             None => Ok(false),
         }

@@ -2,7 +2,8 @@
 //!
 //! Each turn renders the whole conversation with the model's template and syncs the session to it:
 //! the cached prefix is reused, so a new turn computes only its new tokens. When the conversation no
-//! longer fits in the context, the oldest turns are dropped and the remainder is re-prefilled.
+//! longer fits in its budget (a share of the context), the oldest exchanges are dropped, down to
+//! half the budget, and the remainder is re-prefilled, while the user is silent when possible.
 
 use std::sync::Arc;
 
@@ -18,6 +19,10 @@ use super::LlmError;
 /// and stayed on topic over a three-question conversation. How much of a reply is spoken is the
 /// reply policy's job, not the prompt's.
 pub const DEFAULT_SYSTEM_PROMPT: &str = "You are a helpful assistant. Keep answers short.";
+
+/// Words of the question [`Conversation::warm_up`] plans the next turn for: more than most spoken
+/// questions, so that the turn itself rarely has to forget exchanges (and re-read the rest).
+const LONG_QUESTION_WORDS: usize = 40;
 
 /// A conversation with one model.
 #[derive(Debug)]
@@ -115,11 +120,39 @@ impl Conversation {
 
     /// Reads ahead what the next turn's prompt starts with (the system prompt, the conversation so
     /// far and the template's opening of a user message), so the next reply only has to read the
-    /// user's words: call it while waiting for the user. Returns how many ids were computed (0
-    /// when the cache already holds them, or while a reply is in progress).
-    pub fn warm_up(&mut self) -> Result<usize, LlmError> {
+    /// user's words: call it while waiting for the user. When the next turn might pass the
+    /// conversation's budget ([`GenerateOptions::conversation_tokens`]), the oldest exchanges
+    /// are forgotten now, so that the re-reading this costs happens while the user is silent,
+    /// not after they spoke. Returns how many ids were computed (0 when the cache already holds
+    /// them, or while a reply is in progress).
+    pub fn warm_up(&mut self, options: &GenerateOptions) -> Result<usize, LlmError> {
+        self.warm_up_part(options, usize::MAX)
+            .map(|part| part.computed)
+    }
+
+    /// [`Conversation::warm_up`] in slices of at most `max_ids` computed ids: call it again at
+    /// the next free step until [`ReadAhead::done`].
+    pub fn warm_up_part(
+        &mut self,
+        options: &GenerateOptions,
+        max_ids: usize,
+    ) -> Result<ReadAhead, LlmError> {
+        let finished = ReadAhead {
+            computed: 0,
+            done: true,
+        };
         if self.pending.is_some() {
-            return Ok(0);
+            return Ok(finished);
+        }
+        self.reserve_budget(options);
+        // A long spoken question: if it would not fit, the turn would forget exchanges itself.
+        let long_question = "word ".repeat(LONG_QUESTION_WORDS);
+        match self.plan_turn(&long_question, options) {
+            Ok((dropped, _)) if dropped > 0 => {
+                self.messages.drain(..dropped);
+            }
+            Ok(_) | Err(LlmError::PromptTooLong { .. }) => {}
+            Err(e) => return Err(e),
         }
         // Two different user messages: their renderings agree up to where the user's text starts.
         let with_user = |text: &str| {
@@ -129,10 +162,35 @@ impl Conversation {
         };
         let (a, b) = (with_user("a")?, with_user("b")?);
         let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
-        if common > self.chat.model.config.context_length / 2 {
-            return Ok(0);
+        if common > self.limit(options) / 2 {
+            return Ok(finished);
         }
-        self.prefill_ahead(&a[..common])
+        let shared = (self.session.fed().iter().zip(&a[..common]))
+            .take_while(|(x, y)| x == y)
+            .count();
+        let end = shared.saturating_add(max_ids).min(common);
+        Ok(ReadAhead {
+            computed: self.prefill_ahead(&a[..end])?,
+            done: end == common,
+        })
+    }
+
+    /// The ids a turn's prompt and reply may take: the budget, within the model's context.
+    fn limit(&self, options: &GenerateOptions) -> usize {
+        let context = self.chat.model.config.context_length;
+        match options.conversation_tokens {
+            0 => context,
+            budget => budget.min(context),
+        }
+    }
+
+    /// With a budget, the KV cache takes its room for all of it at once (see
+    /// [`GenerateOptions::conversation_tokens`]).
+    fn reserve_budget(&mut self, options: &GenerateOptions) {
+        if options.conversation_tokens > 0 {
+            let limit = self.limit(options);
+            self.session.reserve(limit);
+        }
     }
 
     /// Prefills `ids` into the session unless it already starts with them (`sync` would recompute
@@ -235,7 +293,8 @@ impl Conversation {
     fn start_turn(&mut self, user: &str, options: GenerateOptions) -> Result<Generation, LlmError> {
         // Only the reply this turn begins can be abandoned.
         self.before_pending = None;
-        let (dropped, prompt) = self.plan_turn(user, options.max_tokens)?;
+        self.reserve_budget(&options);
+        let (dropped, prompt) = self.plan_turn(user, &options)?;
         self.messages.drain(..dropped);
         self.messages.push(Message::new(Role::User, user));
         let chat = self.chat.clone();
@@ -254,15 +313,23 @@ impl Conversation {
         Ok(generation)
     }
 
-    /// The prompt of a turn with the user's words `user` and a reply of up to `max_tokens`: how
-    /// many of the oldest messages must go (whole exchanges) for it to fit, and its ids. Changes
-    /// nothing, so that [`Conversation::read_ahead_turn`] reads exactly what the turn will.
-    fn plan_turn(&self, user: &str, max_tokens: usize) -> Result<(usize, Vec<u32>), LlmError> {
+    /// The prompt of a turn with the user's words `user` and a reply of up to
+    /// `options.max_tokens`: how many of the oldest messages must go (whole exchanges) for it to
+    /// fit the conversation's budget, and its ids. Changes nothing, so that
+    /// [`Conversation::read_ahead_turn`] reads exactly what the turn will.
+    fn plan_turn(
+        &self,
+        user: &str,
+        options: &GenerateOptions,
+    ) -> Result<(usize, Vec<u32>), LlmError> {
         let context = self.chat.model.config.context_length;
-        // Room for the reply, but never more than half the context.
-        let reserve = max_tokens.min(context / 2);
-        // The new turn alone must fit, or nothing is dropped and the call fails.
-        let needed = self.render(&[Message::new(Role::User, user)])?.len() + reserve;
+        let limit = self.limit(options);
+        // Room for the reply, but never more than half the budget.
+        let reserve = options.max_tokens.min(limit / 2);
+        // The new turn alone must fit in the context, or nothing is dropped and the call fails
+        // (a turn alone longer than the budget but within the context goes ahead alone).
+        let needed = self.render(&[Message::new(Role::User, user)])?.len()
+            + options.max_tokens.min(context / 2);
         if needed > context {
             return Err(LlmError::PromptTooLong {
                 tokens: needed,
@@ -271,24 +338,26 @@ impl Conversation {
         }
         let mut messages = self.messages.clone();
         messages.push(Message::new(Role::User, user));
+        let ids = self.render(&messages)?;
+        if ids.len() + reserve <= limit {
+            return Ok((0, ids));
+        }
+        // Too long: the oldest exchanges (a user message and the replies after it) go, down to
+        // half the budget at once, so that the re-reading of what stays (the cache holds it at
+        // other positions) comes once in many turns, not at every turn.
         let mut dropped = 0;
         loop {
-            let ids = self.render(&messages[dropped..])?;
-            if ids.len() + reserve <= context {
-                return Ok((dropped, ids));
-            }
-            // Drop the oldest exchange (a user message and the replies after it).
             let next_user = messages[dropped + 1..]
                 .iter()
                 .position(|m| m.role == Role::User);
-            match next_user {
-                Some(i) => dropped += i + 1,
-                None => {
-                    return Err(LlmError::PromptTooLong {
-                        tokens: ids.len() + reserve,
-                        context,
-                    })
-                }
+            let Some(i) = next_user else {
+                // Only the new turn is left; it fits the context.
+                return Ok((dropped, self.render(&messages[dropped..])?));
+            };
+            dropped += i + 1;
+            let ids = self.render(&messages[dropped..])?;
+            if ids.len() <= limit / 2 && ids.len() + reserve <= limit {
+                return Ok((dropped, ids));
             }
         }
     }
@@ -326,7 +395,7 @@ impl Conversation {
         if self.pending.is_some() {
             return Ok(finished);
         }
-        let prompt = match self.plan_turn(user, options.max_tokens) {
+        let prompt = match self.plan_turn(user, options) {
             Ok((_, prompt)) => prompt,
             Err(LlmError::PromptTooLong { .. }) => return Ok(finished),
             Err(e) => return Err(e),

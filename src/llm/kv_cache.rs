@@ -25,6 +25,15 @@ impl KvCache {
         self.len
     }
 
+    /// Positions every layer has room for without growing.
+    pub fn capacity(&self) -> usize {
+        let layers = self.keys.iter().chain(&self.values);
+        layers
+            .map(|kv| kv.capacity() / self.row.max(1))
+            .min()
+            .unwrap_or(0)
+    }
+
     /// Whether no position is held.
     pub fn is_empty(&self) -> bool {
         self.len == 0
@@ -38,6 +47,14 @@ impl KvCache {
     pub(crate) fn reserve(&mut self, n: usize) {
         for kv in self.keys.iter_mut().chain(self.values.iter_mut()) {
             kv.reserve(n * self.row);
+        }
+    }
+
+    /// Makes room for `positions` positions in all (not more) in every layer, unless there is.
+    pub(crate) fn reserve_positions(&mut self, positions: usize) {
+        let wanted = positions * self.row;
+        for kv in self.keys.iter_mut().chain(self.values.iter_mut()) {
+            kv.reserve_exact(wanted.saturating_sub(kv.len()));
         }
     }
 

@@ -15,7 +15,16 @@ pub struct GenerateOptions {
     pub sampling: SamplingParams,
     /// Generation stops before any of these strings (which are not returned).
     pub stop_strings: Vec<String>,
+    /// For a [`super::Conversation`]: the ids its prompt and reply may take together, 0 for the
+    /// model's whole context. Past it the oldest exchanges are forgotten, in one step down to
+    /// half of it, and the KV cache reserves it at the first turn, so that a long session's
+    /// memory stops growing there (a voice session of 200 turns grew by 370 MiB without it).
+    pub conversation_tokens: usize,
 }
+
+/// [`GenerateOptions::conversation_tokens`]'s default: about 20 short spoken exchanges, 47 MiB of
+/// KV cache on SmolLM2-135M.
+pub const DEFAULT_CONVERSATION_TOKENS: usize = 1024;
 
 impl Default for GenerateOptions {
     fn default() -> Self {
@@ -23,6 +32,7 @@ impl Default for GenerateOptions {
             max_tokens: 256,
             sampling: SamplingParams::default(),
             stop_strings: Vec::new(),
+            conversation_tokens: DEFAULT_CONVERSATION_TOKENS,
         }
     }
 }
@@ -69,6 +79,12 @@ impl Session {
             cache: chat.model.new_cache(),
             fed: Vec::new(),
         }
+    }
+
+    /// Makes room in the KV cache for `positions` positions in all, now (see
+    /// [`GenerateOptions::conversation_tokens`]).
+    pub fn reserve(&mut self, positions: usize) {
+        self.cache.reserve_positions(positions);
     }
 
     /// Ids whose keys and values are cached.
