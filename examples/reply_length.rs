@@ -104,6 +104,7 @@ fn speak(chat: &Arc<ChatModel>, o: &Options, question: &str) -> Spoken {
                 ..Default::default()
             },
             stop_strings: Vec::new(),
+            conversation_tokens: sotto::llm::session::DEFAULT_CONVERSATION_TOKENS,
         },
     };
     let config = AssistantConfig {
