@@ -27,9 +27,12 @@ impl Voice for CountingVoice {
 
 type Counted = Assistant<ScriptedRecognizer, ScriptedResponder, CountingVoice>;
 
+/// What the responder's conversation kept, one line per event.
+type Log = Rc<RefCell<Vec<String>>>;
+
 /// An assistant whose replies the system voice speaks (`system_voice`), the whole of [`LONG`],
 /// with its voice's synthesis count and the responder's log.
-fn system_voiced(system_voice: bool) -> (Counted, Rc<Cell<usize>>, Rc<RefCell<Vec<String>>>) {
+fn system_voiced(system_voice: bool) -> (Counted, Rc<Cell<usize>>, Log) {
     let responder = ScriptedResponder {
         reply: Some(LONG),
         ..ScriptedResponder::default()
