@@ -198,6 +198,21 @@ fn drain(assistant: &mut Scripted, clock: f64) -> Vec<AssistantEvent> {
     events
 }
 
+/// A typed turn ("what is two plus two"), its reply generated to the end.
+fn ask_to_the_end<V: Voice>(
+    assistant: &mut Assistant<ScriptedRecognizer, ScriptedResponder, V>,
+) -> Vec<AssistantEvent> {
+    let mut events = assistant.ask("what is two plus two", 0.0);
+    while assistant.has_work() {
+        let step = assistant.step(10.0);
+        if step.is_empty() {
+            break;
+        }
+        events.extend(step);
+    }
+    events
+}
+
 fn position(events: &[AssistantEvent], wanted: impl Fn(&AssistantEvent) -> bool) -> usize {
     events
         .iter()

@@ -49,17 +49,23 @@ fn system_voiced(system_voice: bool) -> (Counted, Rc<Cell<usize>>, Log) {
     (assistant, synthesized, log)
 }
 
-/// A typed turn, its reply generated to the end.
-fn ask(assistant: &mut Counted) -> Vec<AssistantEvent> {
-    let mut events = assistant.ask("what is two plus two", 0.0);
-    while assistant.has_work() {
-        let step = assistant.step(10.0);
-        if step.is_empty() {
-            break;
-        }
-        events.extend(step);
-    }
-    events
+/// A typed turn, its reply generated to the end, and chunk 0 spoken whole by the system voice.
+fn ask_and_speak_chunk_0(assistant: &mut Counted) -> Vec<(u32, String)> {
+    let chunks = text_chunks(&ask_to_the_end(assistant));
+    assistant.system_voice_progress(1, 0, false);
+    assistant.system_voice_progress(1, 0, true);
+    chunks
+}
+
+/// `events` hold the interruption of turn 1, the user having heard chunks 0 and 1.
+fn assert_heard_0_and_1(events: &[AssistantEvent], chunks: &[(u32, String)]) -> String {
+    let heard = format!("{} {}", chunks[0].1, chunks[1].1);
+    let interrupted = AssistantEvent::Interrupted {
+        turn: 1,
+        spoken: heard.clone(),
+    };
+    assert!(events.contains(&interrupted), "{events:?}");
+    heard
 }
 
 /// The reply's chunks for the system voice: `(index, text)`.
@@ -86,7 +92,7 @@ fn has_audio(events: &[AssistantEvent]) -> bool {
 #[test]
 fn with_the_system_voice_chunks_go_out_as_text_and_nothing_is_synthesized() {
     let (mut assistant, synthesized, _) = system_voiced(true);
-    let events = ask(&mut assistant);
+    let events = ask_to_the_end(&mut assistant);
     let chunks = text_chunks(&events);
     assert!(chunks.len() >= 3, "{chunks:?}");
     let said: Vec<&str> = chunks.iter().map(|(_, text)| text.as_str()).collect();
@@ -125,7 +131,7 @@ fn with_the_system_voice_chunks_go_out_as_text_and_nothing_is_synthesized() {
 #[test]
 fn without_it_every_chunk_is_synthesized_as_before() {
     let (mut assistant, synthesized, _) = system_voiced(false);
-    let events = ask(&mut assistant);
+    let events = ask_to_the_end(&mut assistant);
     assert!(text_chunks(&events).is_empty());
     let audio = events
         .iter()
@@ -138,9 +144,7 @@ fn without_it_every_chunk_is_synthesized_as_before() {
 #[test]
 fn a_chunk_handed_back_is_synthesized_alone_and_played() {
     let (mut assistant, synthesized, _) = system_voiced(true);
-    let chunks = text_chunks(&ask(&mut assistant));
-    assistant.system_voice_progress(1, 0, false);
-    assistant.system_voice_progress(1, 0, true);
+    let chunks = ask_and_speak_chunk_0(&mut assistant);
     // The system voice fails on the second chunk: it and the rest of the turn come back.
     let mut played = 0;
     for (index, text) in &chunks[1..] {
@@ -185,20 +189,10 @@ fn a_chunk_handed_back_is_synthesized_alone_and_played() {
 #[test]
 fn a_barge_in_keeps_the_chunks_the_system_voice_started() {
     let (mut assistant, _, log) = system_voiced(true);
-    let chunks = text_chunks(&ask(&mut assistant));
     // Chunk 0 spoken to its end, chunk 1 begun: the user stops the reply.
-    assistant.system_voice_progress(1, 0, false);
-    assistant.system_voice_progress(1, 0, true);
+    let chunks = ask_and_speak_chunk_0(&mut assistant);
     assistant.system_voice_progress(1, 1, false);
-    let events = assistant.interrupt();
-    let heard = format!("{} {}", chunks[0].1, chunks[1].1);
-    assert!(
-        events.contains(&AssistantEvent::Interrupted {
-            turn: 1,
-            spoken: heard.clone()
-        }),
-        "{events:?}"
-    );
+    let heard = assert_heard_0_and_1(&assistant.interrupt(), &chunks);
     // The conversation keeps the raw reply through the end of chunk 1.
     let kept = log.borrow().last().cloned().unwrap();
     let kept = kept
@@ -212,9 +206,7 @@ fn a_barge_in_keeps_the_chunks_the_system_voice_started() {
 #[test]
 fn a_barge_in_after_a_fallback_counts_the_played_samples_too() {
     let (mut assistant, _, _) = system_voiced(true);
-    let chunks = text_chunks(&ask(&mut assistant));
-    assistant.system_voice_progress(1, 0, false);
-    assistant.system_voice_progress(1, 0, true);
+    let chunks = ask_and_speak_chunk_0(&mut assistant);
     let events = assistant.speak_chunk(1, chunks[1].0);
     let Some(AssistantEvent::Audio { samples, .. }) = events.first() else {
         panic!("{events:?}");
@@ -225,13 +217,5 @@ fn a_barge_in_after_a_fallback_counts_the_played_samples_too() {
     }
     // Playback has rendered part of chunk 1 (the first embedded samples of the turn).
     assistant.playback_progress(1, length / 2, 20.0);
-    let events = assistant.interrupt();
-    let heard = format!("{} {}", chunks[0].1, chunks[1].1);
-    assert!(
-        events.contains(&AssistantEvent::Interrupted {
-            turn: 1,
-            spoken: heard
-        }),
-        "{events:?}"
-    );
+    assert_heard_0_and_1(&assistant.interrupt(), &chunks);
 }
