@@ -115,7 +115,8 @@ export interface SottoEventMap {
   /** A piece of the reply; `turn` is -1 for `ChatModel` replies. */
   token: { type: 'token'; turn: number; text: string };
   /** A chunk of the reply is ready to be heard (`samples`: its length in the embedded voice;
-   *  `system`: the system voice speaks it). */
+   *  `system`: the system voice speaks it, and nothing was synthesized: `samples` is 0; a chunk
+   *  it cannot speak comes again, synthesized, without `system`). */
   audio: { type: 'audio'; turn: number; index: number; text: string; samples: number; sampleRate: number; system?: boolean };
   reply: { type: 'reply'; turn: number; text: string };
   speaking: { type: 'speaking'; turn: number };

@@ -7,9 +7,8 @@
 import { loadCatalog } from './catalog.js';
 import { ModelLibrary } from './model-library.js';
 import { ModelStore, StoreError } from './model-store.js';
-import { SystemVoiceRoute } from './voice-route.js';
 import { CrashRecovery, EngineRecord, isCrash } from './engine-recovery.js';
-import { EVENT, FROM_WORKER, REQUEST, SYSTEM_VOICE_STATE, UNKNOWN_REQUEST, WORKLET } from './protocol.js';
+import { EVENT, FROM_WORKER, REQUEST, SYSTEM_CHUNK, SYSTEM_VOICE_STATE, UNKNOWN_REQUEST, WORKLET } from './protocol.js';
 
 /** @typedef {import('./protocol.js').PlaybackCommand} PlaybackCommand */
 /** @typedef {import('./protocol.js').PlaybackReport} PlaybackReport */
@@ -260,36 +259,29 @@ async function verify({ model: id }) {
 
 const turnStarts = new Map(); // turn → performance.now() when its audio started sounding
 
-// While the page speaks replies with a local system voice (`voice.system`), the chunks' embedded
-// samples wait here, for the heard-so-far count and for chunks the system voice hands back.
-let systemVoice = null;
 // The system voice's output is not measured: while it speaks, the echo-aware speech threshold
 // assumes a typical level (-20 dBFS).
 const SYSTEM_VOICE_RMS = 0.1;
 
 /**
- * Sends assistant events to the page; audio goes to the playback worklet (or the system voice).
+ * Sends assistant events to the page; audio goes to the playback worklet. A chunk for the page's
+ * system voice (the engine's `turns.systemVoice`) goes to the page as text: an `audio` event
+ * with `system: true` and no samples.
  * @param {import('./protocol.js').StepEvent[]} events
  */
 function dispatch(events) {
   if (record.observe(events)) record.snapshot(core.engine);
   reportDegraded();
   for (const event of events) {
-    if (event.type === EVENT.AUDIO) {
+    if (event.type === SYSTEM_CHUNK) {
+      const { turn, index, text } = event;
+      post({ type: FROM_WORKER.EVENT, event: { type: EVENT.AUDIO, turn, index, text, samples: 0, sampleRate: 0, system: true } });
+    } else if (event.type === EVENT.AUDIO) {
       const { samples, ...rest } = event;
-      if (systemVoice) {
-        systemVoice.drop(event.turn - 1);
-        systemVoice.add(event.turn, event.index, samples, event.sampleRate);
-        post({ type: FROM_WORKER.EVENT, event: { ...rest, samples: samples.length, system: true } });
-        continue;
-      }
       post({ type: FROM_WORKER.EVENT, event: { ...rest, samples: samples.length } });
       if (playback) playback.postMessage({ type: WORKLET.CHUNK, turn: event.turn, samples, sampleRate: event.sampleRate }, [samples.buffer]);
     } else {
-      if (event.type === EVENT.INTERRUPTED) {
-        playback?.postMessage({ type: WORKLET.FLUSH, turn: event.turn });
-        systemVoice?.drop(event.turn);
-      }
+      if (event.type === EVENT.INTERRUPTED) playback?.postMessage({ type: WORKLET.FLUSH, turn: event.turn });
       post({ type: FROM_WORKER.EVENT, event });
     }
   }
@@ -303,28 +295,25 @@ function startedSounding(turn, now) {
 }
 
 /**
- * The page's system voice started (`start`), finished (`end`) or handed back (`fallback`) a chunk.
+ * The page's system voice started (`start`), finished (`end`) or handed back (`fallback`) a
+ * chunk: the engine counts what was heard, or synthesizes the chunk for the playback worklet.
  * @param {Requests['system-voice']} report
  */
 function onSystemVoice({ turn, index, state, idle }) {
-  if (!systemVoice) return;
   const now = performance.now();
   if (state === SYSTEM_VOICE_STATE.START) {
     core.engine.playbackLevel(SYSTEM_VOICE_RMS);
     dispatch(core.engine.playbackStarted(turn, NaN, now));
+    dispatch(core.engine.systemVoiceProgress(turn, index, false));
     startedSounding(turn, now);
   } else if (state === SYSTEM_VOICE_STATE.END) {
-    const heard = systemVoice.heardThrough(turn, index);
-    if (heard != null) dispatch(core.engine.playbackProgress(turn, heard, now));
+    dispatch(core.engine.systemVoiceProgress(turn, index, true));
     if (idle) {
       core.engine.playbackLevel(0);
       post({ type: FROM_WORKER.EVENT, event: { type: EVENT.SPEAKING_STOPPED, turn, interrupted: false } });
     }
   } else if (state === SYSTEM_VOICE_STATE.FALLBACK) {
-    const chunk = systemVoice.fallback(turn, index);
-    if (!chunk || !playback) return;
-    const samples = chunk.samples.slice();
-    playback.postMessage({ type: WORKLET.CHUNK, turn, samples, sampleRate: chunk.sampleRate, offset: chunk.offset }, [samples.buffer]);
+    dispatch(core.engine.speakChunk(turn, index));
   }
 }
 
@@ -432,7 +421,6 @@ const recovery = new CrashRecovery({
   stop: () => {
     core.engine.__destroy_into_raw?.();
     playback?.postMessage({ type: WORKLET.FLUSH });
-    systemVoice?.clear();
     for (const helper of helperWorkers) helper.terminate();
     helperWorkers = [];
   },
@@ -486,7 +474,7 @@ const handlers = {
     if (generation) record.apply(engine, 'setGeneration', generation);
     if (voice) {
       const { system, ...embedded } = voice;
-      if (system !== undefined) systemVoice = system ? (systemVoice ?? new SystemVoiceRoute()) : null;
+      if (system !== undefined) record.apply(engine, 'setConfig', { systemVoice: system });
       if (Object.keys(embedded).length) record.apply(engine, 'setVoice', embedded);
     }
     return {};

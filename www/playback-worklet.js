@@ -33,9 +33,9 @@ class PlaybackProcessor extends AudioWorkletProcessor {
   /** @param {PlaybackCommand} message */
   command(message) {
     if (message.type === 'chunk') {
-      // Progress is counted in the chunk's own samples, which is what the engine knows. A turn
-      // whose first chunks the system voice spoke starts at their samples (`offset`).
-      const consumedBefore = this.turnSamples.get(message.turn) ?? message.offset ?? 0;
+      // Progress is counted in the chunk's own samples, which is what the engine knows (chunks
+      // the system voice spoke have none).
+      const consumedBefore = this.turnSamples.get(message.turn) ?? 0;
       this.turnSamples.set(message.turn, consumedBefore + message.samples.length);
       this.queue.push({ turn: message.turn, samples: message.samples, step: message.sampleRate / sampleRate, position: 0, consumedBefore });
     } else if (message.type === 'flush') {

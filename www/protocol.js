@@ -99,6 +99,13 @@ export const WORKLET = Object.freeze({
   LEVEL: 'level',
 });
 
+/**
+ * The engine's event (`StepEvent`, Rust `AssistantEvent::Chunk`) for a reply chunk the page's
+ * system voice speaks: its text only, nothing synthesized. The worker sends it on to the page as
+ * an `audio` event with `system: true` and no samples.
+ */
+export const SYSTEM_CHUNK = 'chunk';
+
 /** The states of a chunk the page's system voice speaks (`system-voice` requests). */
 export const SYSTEM_VOICE_STATE = Object.freeze({ START: 'start', END: 'end', FALLBACK: 'fallback' });
 
@@ -245,7 +252,9 @@ export const UNKNOWN_REQUEST = 'unknown-request';
 
 /**
  * A chunk of a reply's audio as the page hears of it: `samples` is its length in the embedded
- * voice (the samples go to the playback worklet); `system`: the page's system voice speaks it.
+ * voice (the samples go to the playback worklet); `system`: the page's system voice speaks it,
+ * and nothing was synthesized (`samples` is 0). A chunk the system voice hands back comes again,
+ * synthesized, without `system`.
  * @typedef {{type: 'audio', turn: number, index: number, text: string, samples: number, sampleRate: number, system?: boolean}} AudioEvent
  */
 
@@ -293,9 +302,10 @@ export const UNKNOWN_REQUEST = 'unknown-request';
  */
 
 /**
- * The events the wasm engine returns (`Engine.step`, `pushAudio`...): its audio chunks carry
- * their samples.
- * @typedef {Exclude<EngineEvent, AudioEvent> | (Omit<AudioEvent, 'samples' | 'system'> & {samples: Float32Array})} StepEvent
+ * The events the wasm engine returns (`Engine.step`, `pushAudio`, `speakChunk`...): its audio
+ * chunks carry their samples; a chunk for the system voice (`SYSTEM_CHUNK`) only its text.
+ * @typedef {Exclude<EngineEvent, AudioEvent> | (Omit<AudioEvent, 'samples' | 'system'> & {samples: Float32Array})
+ *   | {type: 'chunk', turn: number, index: number, text: string}} StepEvent
  */
 
 // --- Worklets --------------------------------------------------------------------------------------
@@ -316,9 +326,9 @@ export const UNKNOWN_REQUEST = 'unknown-request';
  */
 
 /**
- * Engine worker → playback worklet: a chunk of `turn` (-1: `say`) at its own rate (`offset`:
- * the turn's samples the system voice spoke before it); or drop the queued audio (of `turn`, or all).
- * @typedef {{type: 'chunk', turn: number, samples: Float32Array, sampleRate: number, offset?: number}
+ * Engine worker → playback worklet: a chunk of `turn` (-1: `say`) at its own rate; or drop the
+ * queued audio (of `turn`, or all).
+ * @typedef {{type: 'chunk', turn: number, samples: Float32Array, sampleRate: number}
  *   | {type: 'flush', turn?: number}} PlaybackCommand
  */
 

@@ -256,7 +256,11 @@ export class Sotto extends EventTarget {
     if (options.generation) request.generation = options.generation;
     if (options.voice) {
       const { lang, ...voice } = options.voice;
-      if (voice.system !== undefined || lang !== undefined) await this.#routeVoice(voice.system ?? this.speaker != null, lang);
+      if (voice.system !== undefined || lang !== undefined) {
+        await this.#routeVoice(voice.system ?? this.speaker != null, lang);
+        // The engine hands chunks to the page only when a local system voice can speak them.
+        voice.system = this.systemVoice?.local === true;
+      }
       if (this.speaker && voice.rate != null) this.speaker.rate = voice.rate;
       request.voice = voice;
     }
@@ -265,9 +269,10 @@ export class Sotto extends EventTarget {
   }
 
   /**
-   * Speaks replies with a local system voice (`on`) or the embedded one. The engine still makes
-   * the embedded samples: it counts what was heard in them, and plays a chunk itself when the
-   * system voice cannot speak it. `this.systemVoice` tells the page which voice speaks.
+   * Speaks replies with a local system voice (`on`) or the embedded one. With a local voice, the
+   * engine sends each chunk's text only (nothing is synthesized); the speaker reports the chunks
+   * it starts and ends (what was heard), and hands back a chunk it cannot speak, which the engine
+   * then synthesizes and plays. `this.systemVoice` tells the page which voice speaks.
    */
   async #routeVoice(on, lang) {
     this.speaker?.cancel();

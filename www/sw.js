@@ -16,7 +16,6 @@ const SHELL = [
   './capture-worklet.js',
   './playback-worklet.js',
   './system-speaker.js',
-  './voice-route.js',
   './engine-worker.js',
   './engine-recovery.js',
   './engine-helper.js',

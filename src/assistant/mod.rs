@@ -139,6 +139,11 @@ pub struct AssistantConfig {
     /// tokens and speech, held back) while the endpointer waits: when the turn ends with those
     /// words, the reply goes out at once; when the user speaks again, it is forgotten.
     pub reply_ahead: bool,
+    /// Replies are spoken by the page's system voice (`speechSynthesis`), not the embedded one:
+    /// reply chunks go out as text ([`AssistantEvent::Chunk`]) and nothing is synthesized,
+    /// except a chunk the system voice hands back ([`Assistant::speak_chunk`]). What was heard
+    /// is then counted in chunks the system voice started ([`Assistant::system_voice_progress`]).
+    pub system_voice: bool,
 }
 
 impl Default for AssistantConfig {
@@ -151,6 +156,7 @@ impl Default for AssistantConfig {
             speculate_ms: 160,
             reply: ReplyPolicy::default(),
             reply_ahead: true,
+            system_voice: false,
         }
     }
 }
@@ -287,6 +293,17 @@ pub enum AssistantEvent {
         samples: Vec<f32>,
         /// Its sample rate.
         sample_rate: u32,
+    },
+    /// A chunk of the reply for the page's system voice to speak ([`AssistantConfig::system_voice`]):
+    /// its text only, nothing was synthesized. If the system voice cannot speak it,
+    /// [`Assistant::speak_chunk`] synthesizes it with the embedded voice.
+    Chunk {
+        /// The turn.
+        turn: u64,
+        /// The chunk's index in the turn.
+        index: u32,
+        /// What the chunk says.
+        text: String,
     },
     /// The reply is complete (generation finished; audio may still be playing).
     Reply {

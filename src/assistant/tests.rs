@@ -11,6 +11,7 @@ mod latency;
 mod reply_ahead;
 mod reply_policy;
 mod speculation;
+mod system_voice;
 
 /// The leading silence the first audio mark skips, in ms.
 fn playback_leading_silence(samples: &[f32], sample_rate: u32) -> f64 {
@@ -193,6 +194,21 @@ fn drain(assistant: &mut Scripted, clock: f64) -> Vec<AssistantEvent> {
         for turn in first_chunks {
             events.extend(assistant.playback_started(turn, clock));
         }
+    }
+    events
+}
+
+/// A typed turn ("what is two plus two"), its reply generated to the end.
+fn ask_to_the_end<V: Voice>(
+    assistant: &mut Assistant<ScriptedRecognizer, ScriptedResponder, V>,
+) -> Vec<AssistantEvent> {
+    let mut events = assistant.ask("what is two plus two", 0.0);
+    while assistant.has_work() {
+        let step = assistant.step(10.0);
+        if step.is_empty() {
+            break;
+        }
+        events.extend(step);
     }
     events
 }

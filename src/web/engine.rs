@@ -391,6 +391,28 @@ impl Engine {
         )
     }
 
+    /// With `turns.systemVoice` on: the page's system voice started (`ended`: finished) chunk
+    /// `index` of `turn`; what was heard of the reply counts in chunks it started.
+    #[wasm_bindgen(js_name = systemVoiceProgress)]
+    pub fn system_voice_progress(
+        &mut self,
+        turn: f64,
+        index: u32,
+        ended: bool,
+    ) -> Result<Array, JsError> {
+        let events = self
+            .assistant
+            .system_voice_progress(turn as u64, index, ended);
+        events_to_js(events)
+    }
+
+    /// The page's system voice handed chunk `index` of `turn` back: synthesizes it with the
+    /// embedded voice (an `audio` event for playback; none if the turn is over).
+    #[wasm_bindgen(js_name = speakChunk)]
+    pub fn speak_chunk(&mut self, turn: f64, index: u32) -> Result<Array, JsError> {
+        events_to_js(self.assistant.speak_chunk(turn as u64, index))
+    }
+
     /// The level playback plays (RMS), for the echo-aware speech threshold.
     #[wasm_bindgen(js_name = playbackLevel)]
     pub fn playback_level(&mut self, rms: f32) {

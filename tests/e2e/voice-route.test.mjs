@@ -1,107 +1,152 @@
-// The system-voice route without a browser: the page's SystemSpeaker (over a scripted
-// speechSynthesis) and the worker's SystemVoiceRoute, wired as sotto.js and engine-worker.js wire
-// them. Headless Chromium has no system voices, so the browser test covers only the fallback.
+// The system-voice route end to end in headless Chromium, with the generated tiny models. Headless
+// Chromium has no system voices, so the page gets a scripted `speechSynthesis` with one local
+// English voice (an init script), whose utterances start and end on their own, fail (`fail`: the
+// n-th utterance errors) or never end (`hang`: the n-th starts and stays). It proves that with the
+// system voice on the engine synthesizes nothing, that only a chunk handed back is synthesized and
+// played, and that a barge-in keeps what the system voice had begun to say.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
-import { SystemSpeaker } from '../../www/system-speaker.js';
-import { SystemVoiceRoute } from '../../www/voice-route.js';
+import { after, before, test } from 'node:test';
+import { loadPage, openBrowser, startServer } from './harness.mjs';
 
-/** A speechSynthesis with one local English voice; `fail` names texts whose utterance errors. */
-function scriptedSynth(fail = new Set()) {
-  const spoken = [];
+let server;
+let browser;
+
+/** Runs in the page before its scripts: the scripted speechSynthesis, steered by `window.fakeVoice`. */
+function installScriptedVoice() {
+  const fake = { spoken: [], started: 0, fail: 0, hang: 0 };
+  window.fakeVoice = fake;
   const synth = {
-    getVoices: () => [{ name: 'Local English', lang: 'en-US', localService: true, default: true }],
-    speak(utterance) {
-      spoken.push(utterance.text);
-      queueMicrotask(() => {
-        if (fail.has(utterance.text)) utterance.onerror?.({ error: 'synthesis-failed' });
-        else {
-          utterance.onstart?.();
-          utterance.onend?.();
-        }
-      });
-    },
+    getVoices: () => [{ name: 'Scripted Local English', lang: 'en-US', localService: true, default: true }],
+    addEventListener() {},
+    removeEventListener() {},
     cancel() {},
-  };
-  return { synth, spoken };
-}
-
-globalThis.SpeechSynthesisUtterance ??= class {
-  constructor(text) {
-    this.text = text;
-  }
-};
-
-/** The worker's side: each chunk's embedded samples (100 × (index + 1)), and what it was told. */
-function worker() {
-  const route = new SystemVoiceRoute();
-  const progress = [];
-  const played = [];
-  return {
-    route,
-    progress,
-    played,
-    report(state, chunk, extra = {}) {
-      if (state === 'end') progress.push({ turn: chunk.turn, heard: route.heardThrough(chunk.turn, chunk.index), ...extra });
-      if (state === 'fallback') played.push(route.fallback(chunk.turn, chunk.index));
+    speak(utterance) {
+      fake.spoken.push(utterance.text);
+      const nth = fake.spoken.length;
+      setTimeout(() => {
+        if (nth === fake.fail) {
+          utterance.onerror?.({ error: 'synthesis-failed' });
+          return;
+        }
+        fake.started += 1;
+        utterance.onstart?.();
+        if (nth !== fake.hang) setTimeout(() => utterance.onend?.(), 20);
+      }, 10);
     },
   };
+  Object.defineProperty(window, 'speechSynthesis', { value: synth, configurable: true });
+  // Chromium's own utterance takes only its own voices.
+  window.SpeechSynthesisUtterance = class {
+    constructor(text) {
+      this.text = text;
+    }
+  };
 }
 
-const settle = () => new Promise((resolve) => setTimeout(resolve, 10));
-
-test('chunks the system voice finished count as heard, in the embedded samples', async () => {
-  const { synth, spoken } = scriptedSynth();
-  const w = worker();
-  const speaker = new SystemSpeaker({
-    synth,
-    fallback: (chunk) => w.report('fallback', chunk),
-    onend: (chunk) => w.report('end', chunk, { idle: !speaker.speaking }),
+before(async () => {
+  server = await startServer();
+  browser = await openBrowser({ extraFlags: ['--autoplay-policy=no-user-gesture-required'] });
+  const { page } = browser;
+  await page.addInitScript(installScriptedVoice);
+  await loadPage(page, `${server.origin}/?test`);
+  await page.waitForSelector('body[data-models="loaded"]', { timeout: 120_000 });
+  await page.evaluate(async () => {
+    window.recorded = [];
+    window.rendered = 0;
+    for (const type of ['state', 'transcript', 'token', 'audio', 'reply', 'speaking', 'speaking-stopped', 'interrupted', 'error']) {
+      window.sotto.on(type, (event) => window.recorded.push({ ...event, type }));
+    }
+    window.sotto.on('playback', ({ rendered }) => (window.rendered = rendered));
+    // Every reply spoken whole, long enough for a few chunks.
+    await window.sotto.configure({ voice: { system: true }, reply: { maxSentences: 0, maxTokens: 0 }, generation: { maxTokens: 48 } });
   });
-  assert.equal(await speaker.ready(), true);
-  const texts = ['Hello there.', 'How are you', 'today?'];
-  texts.forEach((text, index) => {
-    w.route.add(3, index, new Float32Array(100 * (index + 1)), 24000);
-    speaker.speak({ turn: 3, index, text });
-  });
-  await settle();
-  assert.deepEqual(spoken, texts);
-  assert.deepEqual(w.progress, [
-    { turn: 3, heard: 100, idle: false },
-    { turn: 3, heard: 300, idle: false },
-    { turn: 3, heard: 600, idle: true },
-  ]);
-  assert.deepEqual(w.played, []);
 });
 
-test('a chunk the system voice cannot speak is played by the embedded voice, after what was heard', async () => {
-  const { synth } = scriptedSynth(new Set(['second']));
-  const w = worker();
-  const speaker = new SystemSpeaker({
-    synth,
-    fallback: (chunk) => w.report('fallback', chunk),
-    onend: (chunk) => w.report('end', chunk, { idle: !speaker.speaking }),
-  });
-  await speaker.ready();
-  ['first', 'second', 'third'].forEach((text, index) => {
-    w.route.add(5, index, new Float32Array(100 * (index + 1)), 24000);
-    speaker.speak({ turn: 5, index, text });
-  });
-  await settle();
-  assert.deepEqual(w.progress, [{ turn: 5, heard: 100, idle: false }]);
-  // The failed chunk and the rest of its turn go to the playback worklet, offset by what was heard.
-  assert.deepEqual(w.played.map((c) => [c.turn, c.samples.length, c.offset]), [[5, 200, 100], [5, 300, 300]]);
+after(async () => {
+  await browser?.close();
+  server?.stop();
 });
 
-test('an interrupted turn is forgotten, and older turns with it', () => {
-  const route = new SystemVoiceRoute();
-  route.add(1, 0, new Float32Array(10), 16000);
-  route.add(2, 0, new Float32Array(20), 16000);
-  route.add(2, 1, new Float32Array(30), 16000);
-  assert.equal(route.heardThrough(2, 1), 50);
-  route.drop(1);
-  assert.equal(route.fallback(1, 0), null);
-  assert.deepEqual(route.fallback(2, 1).offset, 20);
-  route.drop(2);
-  assert.equal(route.heardThrough(2, 0), null);
+const events = () => browser.page.evaluate(() => window.recorded);
+const waitFor = (predicate, what, arg, timeout = 90_000) =>
+  browser.page.waitForFunction(predicate, arg, { timeout, polling: 50 }).catch(async () => {
+    const seen = (await events()).map((e) => e.type).join(' ');
+    throw new Error(`timed out waiting for ${what}; events: ${seen}`);
+  });
+
+/** Asks a question with the scripted voice set up by `fake`; resolves with the turn's events. */
+async function ask(fake, until) {
+  const { page } = browser;
+  await page.evaluate((settings) => {
+    window.recorded = [];
+    window.fakeVoice.spoken = [];
+    window.fakeVoice.started = 0;
+    Object.assign(window.fakeVoice, settings);
+    window.renderedBefore = window.rendered;
+    window.sotto.ask('Tell me about the sea, please.').catch(() => {});
+  }, { fail: 0, hang: 0, ...fake });
+  await until();
+  const seen = await events();
+  const turn = seen.find((e) => e.type === 'transcript').turn;
+  return seen.filter((e) => e.turn === undefined || e.turn === turn);
+}
+
+const turnOver = () => waitFor(() => window.recorded.some((e) => e.type === 'reply')
+  && window.recorded.some((e) => e.type === 'speaking-stopped')
+  && window.recorded.findLast((e) => e.type === 'state')?.state === 'listening', 'the reply to be spoken to its end');
+
+test('the page found the scripted local voice', async () => {
+  const systemVoice = await browser.page.evaluate(() => window.sotto.systemVoice);
+  assert.deepEqual(systemVoice, { local: true, name: 'Scripted Local English', lang: 'en-US' });
+});
+
+test('with the system voice speaking, the engine synthesizes no chunk', async () => {
+  const seen = await ask({}, turnOver);
+  const audio = seen.filter((e) => e.type === 'audio');
+  assert.ok(audio.length >= 2, `a reply of a few chunks: ${JSON.stringify(audio)}`);
+  assert.deepEqual(audio.map((e) => [e.system, e.samples]), audio.map(() => [true, 0]), 'text only, no samples');
+  assert.deepEqual(await browser.page.evaluate(() => window.fakeVoice.spoken), audio.map((e) => e.text));
+  assert.equal(await browser.page.evaluate(() => window.rendered - window.renderedBefore), 0, 'the worklet played nothing');
+  assert.ok(!seen.some((e) => e.type === 'interrupted' || e.type === 'error'));
+});
+
+test('a chunk the system voice cannot speak, and the rest of its turn, are synthesized and played', async () => {
+  const seen = await ask({ fail: 2 }, turnOver);
+  const text = seen.filter((e) => e.type === 'audio' && e.system);
+  const synthesized = seen.filter((e) => e.type === 'audio' && !e.system);
+  assert.ok(text.length >= 2, JSON.stringify(text));
+  assert.ok(text.every((e) => e.samples === 0));
+  // Chunk 0 was spoken by the system voice; chunk 1 failed: it and every later chunk came back.
+  assert.deepEqual(synthesized.map((e) => e.index), text.slice(1).map((e) => e.index));
+  assert.deepEqual(synthesized.map((e) => e.text), text.slice(1).map((e) => e.text));
+  assert.ok(synthesized.every((e) => e.samples > 0), 'synthesized by the embedded voice');
+  await waitFor(() => window.rendered > window.renderedBefore, 'the playback worklet to play the fallback');
+  assert.ok(!seen.some((e) => e.type === 'interrupted' || e.type === 'error'));
+});
+
+test('a barge-in keeps what the system voice had begun to say', async () => {
+  const { page } = browser;
+  // The first chunk is spoken whole, the second starts and is cut by the user.
+  const seen = await ask({ hang: 2 }, async () => {
+    await waitFor(() => window.fakeVoice.started === 2, 'the second chunk to start');
+    await page.evaluate(() => window.sotto.interrupt());
+    await waitFor(() => window.recorded.some((e) => e.type === 'interrupted'), 'the interruption');
+  });
+  const chunks = seen.filter((e) => e.type === 'audio');
+  assert.ok(chunks.length >= 2, JSON.stringify(chunks));
+  const interrupted = seen.find((e) => e.type === 'interrupted');
+  assert.equal(interrupted.spoken, `${chunks[0].text} ${chunks[1].text}`);
+  assert.ok(!seen.some((e) => e.type === 'audio' && !e.system), 'nothing was synthesized');
+  // The conversation keeps the reply as far as it was heard.
+  const messages = await page.evaluate(() => window.sotto.debugConversation());
+  const last = messages.at(-1);
+  assert.equal(last.role, 'assistant');
+  const reply = seen.filter((e) => e.type === 'token').map((e) => e.text).join('');
+  assert.ok(last.content.length > 0 && reply.startsWith(last.content.trimEnd()), JSON.stringify({ last, reply }));
+});
+
+test('no console error, no page error, no request off the machine', () => {
+  assert.deepEqual(browser.problems.pageErrors, []);
+  assert.deepEqual(browser.problems.consoleErrors, []);
+  assert.deepEqual(browser.problems.offMachineRequests, []);
 });

@@ -27,7 +27,6 @@ const SCRIPTS: &[&str] = &[
     "capture-worklet.js",
     "playback-worklet.js",
     "system-speaker.js",
-    "voice-route.js",
     "engine-helper.js",
 ];
 

@@ -26,13 +26,40 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
         let mut events = Vec::new();
         if let Some(reply) = self.reply.as_mut().filter(|r| r.turn == turn) {
             reply.played = reply.played.max(rendered);
-            if !reply.generating && reply.played >= reply.audio_samples() {
-                self.reply = None;
-                self.set_state(State::Listening, &mut events);
-            }
         }
+        self.end_reply_if_spoken(turn, &mut events);
         let _ = now_ms;
         events
+    }
+
+    /// The page's system voice started (`ended`: finished) speaking chunk `index` of `turn`
+    /// ([`AssistantConfig::system_voice`](crate::assistant::AssistantConfig::system_voice)). A
+    /// chunk counts as heard once it started, as with the embedded voice; the reply is over
+    /// when every chunk has been spoken to its end.
+    pub fn system_voice_progress(
+        &mut self,
+        turn: u64,
+        index: u32,
+        ended: bool,
+    ) -> Vec<AssistantEvent> {
+        let mut events = Vec::new();
+        if let Some(reply) = self.reply.as_mut().filter(|r| r.turn == turn) {
+            reply.system_spoke(index, ended);
+        }
+        self.end_reply_if_spoken(turn, &mut events);
+        events
+    }
+
+    /// `turn`'s reply has been generated and spoken to its end: the assistant listens again.
+    fn end_reply_if_spoken(&mut self, turn: u64, events: &mut Vec<AssistantEvent>) {
+        if self
+            .reply
+            .as_ref()
+            .is_some_and(|r| r.turn == turn && r.done())
+        {
+            self.reply = None;
+            self.set_state(State::Listening, events);
+        }
     }
 
     /// Playback reports the level it plays (RMS; 0 when silent), for the echo-aware threshold.

@@ -47,30 +47,56 @@ pub(super) struct Held {
 }
 
 struct QueuedChunk {
+    index: u32,
     text: String,
-    samples: usize,
     raw_end: usize,
+    /// Its samples, once the embedded voice has synthesized it (`None`: the system voice has it).
+    samples: Option<usize>,
+    /// The system voice started speaking it.
+    system_started: bool,
+    /// The system voice finished speaking it.
+    system_ended: bool,
 }
 
 impl Reply {
-    /// What the user heard: the spoken text of the chunks that had started sounding, and the raw
-    /// reply text up to the end of the last of them.
+    /// The queued chunks with where each begins among the turn's embedded samples (the ones
+    /// playback counts; chunks the system voice speaks take none).
+    fn chunks_with_start(&self) -> impl Iterator<Item = (usize, &QueuedChunk)> {
+        self.queued.iter().scan(0, |start, chunk| {
+            let at = *start;
+            *start += chunk.samples.unwrap_or(0);
+            Some((at, chunk))
+        })
+    }
+
+    /// What the user heard: the spoken text of the chunks that had started sounding (on the
+    /// embedded voice or the system voice), and the raw reply text up to the end of the last.
     fn heard(&self) -> (String, &str) {
-        let mut start = 0;
         let mut spoken = Vec::new();
         let mut raw_end = 0;
-        for chunk in &self.queued {
-            if start < self.played {
+        for (start, chunk) in self.chunks_with_start() {
+            if chunk.system_started || (chunk.samples.is_some() && start < self.played) {
                 spoken.push(chunk.text.as_str());
                 raw_end = chunk.raw_end;
             }
-            start += chunk.samples;
         }
         (spoken.join(" "), &self.text[..raw_end.min(self.text.len())])
     }
 
-    pub(super) fn audio_samples(&self) -> usize {
-        self.queued.iter().map(|c| c.samples).sum()
+    /// The system voice started (`ended`: finished) speaking chunk `index`.
+    pub(super) fn system_spoke(&mut self, index: u32, ended: bool) {
+        if let Some(chunk) = self.queued.iter_mut().find(|c| c.index == index) {
+            chunk.system_started = true;
+            chunk.system_ended |= ended;
+        }
+    }
+
+    /// Whether the reply is over: generated, and every chunk spoken to its end.
+    pub(super) fn done(&self) -> bool {
+        !self.generating
+            && self.chunks_with_start().all(|(start, chunk)| {
+                chunk.system_ended || chunk.samples.is_some_and(|n| start + n <= self.played)
+            })
     }
 }
 
@@ -92,7 +118,7 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
             return;
         }
         if let Some(reply) = self.reply.take() {
-            if reply.generating || reply.played < reply.audio_samples() {
+            if !reply.done() {
                 let (spoken, raw) = reply.heard();
                 self.responder.interrupt(raw);
                 events.push(AssistantEvent::Interrupted {
@@ -275,25 +301,37 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
             }
         };
         for chunk in chunks {
+            if self.config.system_voice {
+                // The page's system voice speaks it: its text goes out, nothing is synthesized.
+                let now = self.now(now_ms);
+                self.mark_first_chunk(turn, now);
+                let reply = self.reply.as_mut().expect("a reply is in progress");
+                // The system voice's start event is when it sounds.
+                reply.first_sound_ms.get_or_insert(0.0);
+                reply.queued.push(QueuedChunk::new(&chunk, None));
+                out.push(AssistantEvent::Chunk {
+                    turn,
+                    index: chunk.index,
+                    text: chunk.text,
+                });
+                if !held {
+                    self.set_state(State::Speaking, &mut out);
+                }
+                continue;
+            }
             match self.voice.synthesize(&chunk.text) {
                 Ok(samples) => {
                     let now = self.now(now_ms);
+                    self.mark_first_chunk(turn, now);
                     let sample_rate = self.voice.sample_rate();
                     let reply = self.reply.as_mut().expect("a reply is in progress");
-                    if let Some(held) = reply.held.as_mut() {
-                        held.first_chunk.get_or_insert(now);
-                    } else if self.latency.turn == turn && self.latency.first_chunk.is_none() {
-                        self.latency.first_chunk = Some(now);
-                    }
                     if reply.queued.is_empty() {
                         reply.first_sound_ms =
                             Some(super::playback::leading_silence_ms(&samples, sample_rate));
                     }
-                    reply.queued.push(QueuedChunk {
-                        text: chunk.text.clone(),
-                        samples: samples.len(),
-                        raw_end: chunk.raw_end,
-                    });
+                    reply
+                        .queued
+                        .push(QueuedChunk::new(&chunk, Some(samples.len())));
                     out.push(AssistantEvent::Audio {
                         turn,
                         index: chunk.index,
@@ -321,6 +359,83 @@ impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
             // Nothing to say aloud (an empty or unspeakable reply): the turn is over.
             self.reply = None;
             self.set_state(State::Listening, events);
+        }
+    }
+}
+
+impl<R: Recognizer, L: Responder, V: Voice> Assistant<R, L, V> {
+    /// The first chunk of `turn`'s reply was handed out at `now`: the latency mark (held with a
+    /// reply generated ahead).
+    fn mark_first_chunk(&mut self, turn: u64, now: f64) {
+        let reply = self.reply.as_mut().expect("a reply is in progress");
+        if let Some(held) = reply.held.as_mut() {
+            held.first_chunk.get_or_insert(now);
+        } else if self.latency.turn == turn && self.latency.first_chunk.is_none() {
+            self.latency.first_chunk = Some(now);
+        }
+    }
+
+    /// The page's system voice could not speak chunk `index` of `turn`: the embedded voice
+    /// synthesizes it now, and it goes to playback as an [`AssistantEvent::Audio`] (its samples
+    /// continue the turn's count of embedded samples). Nothing if the chunk is unknown, its
+    /// turn over or cut, or it was spoken or synthesized already.
+    pub fn speak_chunk(&mut self, turn: u64, index: u32) -> Vec<AssistantEvent> {
+        let Some(reply) = self
+            .reply
+            .as_ref()
+            .filter(|r| r.turn == turn && r.held.is_none())
+        else {
+            return Vec::new();
+        };
+        let Some(chunk) = reply
+            .queued
+            .iter()
+            .find(|c| c.index == index && c.samples.is_none() && !c.system_ended)
+        else {
+            return Vec::new();
+        };
+        let text = chunk.text.clone();
+        let samples = match self.voice.synthesize(&text) {
+            Ok(samples) => samples,
+            Err(message) => {
+                return vec![AssistantEvent::Error(StageError {
+                    stage: Stage::Tts,
+                    message,
+                })]
+            }
+        };
+        let sample_rate = self.voice.sample_rate();
+        let reply = self.reply.as_mut().expect("the reply was found above");
+        let sounded = reply
+            .queued
+            .iter()
+            .any(|c| c.system_started || c.samples.is_some());
+        if !sounded {
+            // The first sound of the reply is this chunk's, after its leading silence.
+            reply.first_sound_ms = Some(super::playback::leading_silence_ms(&samples, sample_rate));
+        }
+        if let Some(chunk) = reply.queued.iter_mut().find(|c| c.index == index) {
+            chunk.samples = Some(samples.len());
+        }
+        vec![AssistantEvent::Audio {
+            turn,
+            index,
+            text,
+            samples,
+            sample_rate,
+        }]
+    }
+}
+
+impl QueuedChunk {
+    fn new(chunk: &crate::tts::chunker::Chunk, samples: Option<usize>) -> Self {
+        QueuedChunk {
+            index: chunk.index,
+            text: chunk.text.clone(),
+            raw_end: chunk.raw_end,
+            samples,
+            system_started: false,
+            system_ended: false,
         }
     }
 }

@@ -19,14 +19,7 @@ fn ask_all(config: AssistantConfig) -> (Vec<AssistantEvent>, Vec<String>) {
         responder,
         ScriptedVoice,
     );
-    let mut events = assistant.ask("what is two plus two", 0.0);
-    while assistant.has_work() {
-        let step = assistant.step(10.0);
-        if step.is_empty() {
-            break;
-        }
-        events.extend(step);
-    }
+    let events = ask_to_the_end(&mut assistant);
     let log = log.borrow().clone();
     (events, log)
 }

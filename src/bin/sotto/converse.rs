@@ -504,6 +504,11 @@ impl Simulation {
                         queue.extend(assistant.playback_started(turn, now));
                     }
                 }
+                // Settings for a page's system voice (`turns.systemVoice`): there is none here,
+                // so the embedded voice speaks the chunk.
+                AssistantEvent::Chunk { turn, index, .. } => {
+                    queue.extend(assistant.speak_chunk(turn, index))
+                }
                 AssistantEvent::Reply { turn, text } => self.turn_mut(turn).reply = text,
                 AssistantEvent::Interrupted { turn, spoken } => {
                     let record = self.turn_mut(turn);
