@@ -193,3 +193,24 @@ fn every_word_of_a_reply_is_spoken() {
     };
     assert_eq!(vowels("café Zoë"), vowels("cafe Zoe"));
 }
+
+/// The voice's rate for the devices' usual rates: the device's own or a whole fraction of it.
+#[test]
+fn the_voice_rate_divides_the_device_rate_when_it_can() {
+    use sotto::tts::rate_for_device;
+    for (device, voice) in [
+        (48_000, 48_000),
+        (96_000, 48_000),
+        (44_100, 22_050),
+        (88_200, 22_050),
+        (24_000, 24_000),
+        (22_050, 22_050),
+        (16_000, 16_000),
+        (32_000, 16_000),
+        (8_000, 24_000),
+        (11_025, 24_000),
+        (0, 24_000),
+    ] {
+        assert_eq!(rate_for_device(device), voice, "{device} Hz");
+    }
+}

@@ -109,7 +109,7 @@ export class CrashRecovery {
 // type); after each, the record keeps the engine's whole settings (`getSettings`), which a new
 // engine gets back in one `setSettings` after its models load (a model's own decode settings
 // would otherwise override what was set after it).
-const SETTINGS_SETTERS = ['setConfig', 'setGeneration', 'setAsr', 'setVoice', 'setSettings'];
+const SETTINGS_SETTERS = ['setConfig', 'setGeneration', 'setAsr', 'setVoice', 'setOutputRate', 'setSettings'];
 
 /** A record of what the engine was told, to tell a new one after a crash. */
 export class EngineRecord {

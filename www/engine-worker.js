@@ -489,10 +489,8 @@ const handlers = {
   'playback-port': async ({ port, sampleRate }) => {
     playback = port;
     playback.onmessage = ({ data }) => onPlaybackMessage(data);
-    // Synthesize at a rate the voice supports, as close to the device's as possible.
-    const rates = [48000, 24000, 22050, 16000];
-    const rate = rates.find((r) => sampleRate % r === 0) ?? (sampleRate % 22050 === 0 ? 22050 : 24000);
-    record.apply(core.engine, 'setVoice', { sampleRate: rate });
+    // The engine picks the voice's rate for the device's (a whole fraction of it when it can).
+    const rate = record.apply(core.engine, 'setOutputRate', sampleRate);
     return { voiceSampleRate: rate };
   },
   ask: async ({ text }) => {

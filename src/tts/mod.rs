@@ -80,6 +80,19 @@ impl SpeechOptions {
     }
 }
 
+/// The voice's sample rate for a device that plays at `device_rate` Hz: the first of
+/// [`SAMPLE_RATES`] (from the highest) that divides it, so that playback's interpolation lands
+/// on whole input samples at regular steps, or needs none (48 kHz and 96 kHz devices get 48 kHz,
+/// 44.1 kHz gets 22.05 kHz); 24 kHz for any other rate.
+pub fn rate_for_device(device_rate: u32) -> u32 {
+    let mut rates = SAMPLE_RATES;
+    rates.sort_unstable_by(|a, b| b.cmp(a));
+    rates
+        .into_iter()
+        .find(|&rate| device_rate > 0 && device_rate % rate == 0)
+        .unwrap_or(24_000)
+}
+
 /// Builds the voice's lexicon and letter-to-sound tables, which are otherwise built on the first
 /// sentence spoken: an engine calls it while its models load, so the first reply does not pay
 /// for it (turn 1 of the real-model latency benchmark took 326 ms from first token to first

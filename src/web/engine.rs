@@ -254,6 +254,15 @@ impl Engine {
         Ok(())
     }
 
+    /// Sets the voice's rate for a device playing at `device_rate` Hz (see
+    /// [`crate::tts::rate_for_device`]) and returns it.
+    #[wasm_bindgen(js_name = setOutputRate)]
+    pub fn set_output_rate(&mut self, device_rate: u32) -> u32 {
+        let rate = crate::tts::rate_for_device(device_rate);
+        self.assistant.voice_mut().options.sample_rate = rate;
+        rate
+    }
+
     /// Every setting in force, as the one settings type's JSON (`{turns, generation, asr,
     /// voice}`, see [`crate::settings::Settings`]): what a restarted engine is given back.
     #[wasm_bindgen(js_name = getSettings)]
