@@ -80,7 +80,7 @@ function percentile(values, p) {
   const sorted = [...values].sort((a, b) => a - b);
   return Math.round(10 * sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]) / 10;
 }
-const stats = (values) => ({ p50: percentile(values, 50), p90: percentile(values, 90), min: percentile(values, 0), n: values.length });
+const stats = (values) => ({ p50: percentile(values, 50), p90: percentile(values, 90), min: values.length ? Math.round(10 * Math.min(...values)) / 10 : null, n: values.length });
 const load = () => loadavg().map((l) => Number(l.toFixed(2)));
 const timingsOf = (t) => t.timingsMs ?? t.timings_ms ?? {};
 
