@@ -2,8 +2,9 @@
 //! in the default mode, in one process on one thread, the way the browser engine does (the
 //! encoded silence that completes a trimmed context is made while loading, as the engine's
 //! `loadAsr` does, not in the first call); one warm-up call, then `--rounds` rounds over the
-//! files. Prints one JSON object: per call the file, the wall time of `transcribe`, the engine's
-//! own timings and the text.
+//! files. Prints one JSON object: per call the file, the wall time of `transcribe`, its time on a
+//! CPU and waiting for one (Linux schedstat: the share a loaded machine took), the engine's own
+//! timings and the text.
 //!
 //! `cargo run --release --example bench_asr_native -- --model models/real/whisper-tiny.en
 //!   --weights model-q8_0.gguf [--rounds 3] FILE.wav...`
@@ -13,6 +14,14 @@ use std::time::Instant;
 
 use sotto::asr::Transcriber;
 use sotto::settings::Settings;
+
+/// This thread's time on a CPU and waiting on the run queue, in ns (Linux's schedstat): how much
+/// of a call's wall time other processes took on a shared machine. `None` elsewhere.
+fn schedstat() -> Option<[u64; 2]> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let mut fields = text.split_whitespace().map(|f| f.parse::<u64>().ok());
+    Some([fields.next()??, fields.next()??])
+}
 
 fn main() -> anyhow::Result<()> {
     let mut model: Option<PathBuf> = None;
@@ -50,11 +59,17 @@ fn main() -> anyhow::Result<()> {
     // What `sotto transcribe` and the browser use without flags.
     let opts = Settings::default().asr;
     let call = |i: usize| -> anyhow::Result<serde_json::Value> {
+        let before = schedstat();
         let started = Instant::now();
         let t = transcriber.transcribe(&audio[i].samples, &opts)?;
+        let ms = started.elapsed().as_secs_f64() * 1e3;
+        let after = schedstat();
+        let delta = |k: usize| Some((after?[k] - before?[k]) as f64 / 1e6);
         Ok(serde_json::json!({
             "file": i,
-            "ms": started.elapsed().as_secs_f64() * 1e3,
+            "ms": ms,
+            "on_cpu_ms": delta(0),
+            "run_queue_ms": delta(1),
             "text": t.text,
             "tokens": t.tokens.len(),
             "stop": t.stop,

@@ -118,7 +118,7 @@ function native(wavs) {
   const loadBefore = load();
   const out = execFileSync(NATIVE, ['--model', MODEL, '--weights', 'model-q8_0.gguf', '--rounds', String(ROUNDS), ...wavs.map((w) => w.path)]);
   const library = JSON.parse(out.toString());
-  const runs = library.runs.map((r) => ({ utterance: r.file, ms: r.ms, text: r.text, timings: r.timings_ms, tokens: r.tokens }));
+  const runs = library.runs.map((r) => ({ utterance: r.file, ms: r.ms, text: r.text, timings: r.timings_ms, tokens: r.tokens, onCpuMs: r.on_cpu_ms, runQueueMs: r.run_queue_ms }));
   const loadAfter = load();
   const cli = wavs.map((w) => {
     const started = performance.now();
@@ -131,6 +131,10 @@ function native(wavs) {
     loadAverage: { before: loadBefore, after: loadAfter },
     modelLoadMs: Math.round(library.load_ms),
     ...summarize(runs),
+    // Linux schedstat of the transcribing thread: time on a CPU, and waiting for one while other
+    // processes ran (the machine's load; the browser's threads wait alike).
+    onCpuMs: runs[0].onCpuMs == null ? null : stats(runs.map((r) => r.onCpuMs)),
+    runQueueMs: runs[0].runQueueMs == null ? null : stats(runs.map((r) => r.runQueueMs)),
     perUtteranceMs: wavs.map((_, i) => stats(runs.filter((r) => r.utterance === i).map((r) => r.ms))),
     tokens: runs.slice(0, wavs.length).map((r) => r.tokens),
     transcripts: transcripts(runs, wavs),
