@@ -249,6 +249,8 @@ const nativeP50 = report.native.endToEndMs.p50;
 report.ratios = Object.fromEntries(Object.entries(report.wasm).map(([name, r]) => [name, {
   endToEndP50OverNativeP50: Number((r.endToEndMs.p50 / nativeP50).toFixed(2)),
   engineP50OverNativeP50: Number((r.engineTotalMs.p50 / nativeP50).toFixed(2)),
+  // Against the native thread's time on a CPU: the wait for a core left out of the reference.
+  ...(report.native.onCpuMs ? { endToEndP50OverNativeOnCpuP50: Number((r.endToEndMs.p50 / report.native.onCpuMs.p50).toFixed(2)) } : {}),
 }]));
 report.machine.loadAverageAtEnd = load();
 console.log(JSON.stringify(report, null, 2));
