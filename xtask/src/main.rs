@@ -34,6 +34,8 @@ usage: cargo xtask <command>
   bench-models    write random models in real shapes to models/bench (for benchmarks)
   bench-latency   end of speech to first audio sounding, and barge-in, in headless Chromium on the
                   real models and the random 360M shape, both builds (JSON)
+  bench-asr       a 5 s utterance transcribed end to end by the real Whisper tiny.en q8_0 in headless
+                  Chromium, single-threaded and threaded builds, native library and CLI as reference (JSON)
 
 options for test: --no-lint (skip fmt/clippy), --rust-only (skip wasm and browser steps)";
 
@@ -57,6 +59,7 @@ fn main() -> ExitCode {
         "real-models" => real_models::real_models(flags.contains(&"--verify")),
         "bench-models" => bench_models(),
         "bench-latency" => setup::all().and_then(|()| bench_latency()),
+        "bench-asr" => setup::all().and_then(|()| bench_asr()),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())
@@ -411,6 +414,16 @@ fn bench_latency() -> Result {
         "q8_0",
     ]))?;
     run(Command::new("node").arg("tests/e2e/bench-latency.mjs"))
+}
+
+/// Builds the demo and the CLI, makes the real models (cached) and measures speech to text on
+/// real Whisper tiny.en q8_0 in headless Chromium, both builds, against the native library
+/// (examples/bench_asr_native.rs) and CLI.
+fn bench_asr() -> Result {
+    build()?;
+    real_models::real_models(false)?;
+    run(cargo().args(["build", "--release", "--example", "bench_asr_native"]))?;
+    run(Command::new("node").arg("tests/e2e/bench-asr.mjs"))
 }
 
 /// Every test: lint, Rust unit/parity/integration tests, the wasm build, the browser tests.
