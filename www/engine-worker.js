@@ -198,20 +198,30 @@ async function filesFromBytes(source) {
   return files;
 }
 
-/** Loads `files` (by kind) into `engine` for `role`. */
+/**
+ * Loads `files` (by kind) into `engine` for `role`. The engine's refusal (a file cut short, not a
+ * GGUF, another model's config) becomes a `model` error that names the files; a crash passes.
+ */
 function loadIntoEngine(engine, role, files, chatTemplate) {
   const need = (kind) => {
     if (!files[kind]) throw new StoreError('missing-file', `the ${role} model needs a ${kind} file`);
     return files[kind];
   };
-  if (role === 'asr') {
-    const weights = need('weights');
-    return engine.loadAsr(need('config').bytes, need('tokenizer').bytes, weights.bytes, weights.name);
+  if (role !== 'asr' && role !== 'llm') throw new StoreError('role', `unknown model role ${role}`);
+  const weights = need('weights');
+  const config = role === 'asr' ? need('config') : null;
+  const tokenizer = role === 'asr' ? need('tokenizer') : files.tokenizer;
+  try {
+    if (role === 'asr') return engine.loadAsr(config.bytes, tokenizer.bytes, weights.bytes, weights.name);
+    return engine.loadLlm(weights.bytes, tokenizer?.bytes, files.tokenizer_config?.bytes, chatTemplate ?? undefined);
+  } catch (err) {
+    if (isCrash(err)) throw err;
+    const message = err?.message ?? String(err);
+    if (role === 'llm') {
+      throw new StoreError('model', `${weights.name}: ${message} (a chat model is a GGUF file, with its tokenizer.json when the GGUF has none)`);
+    }
+    throw new StoreError('model', `${message} (loading Whisper from ${config.name}, ${tokenizer.name} and ${weights.name}: a Whisper model is its config.json, tokenizer.json and GGUF or safetensors weights)`);
   }
-  if (role === 'llm') {
-    return engine.loadLlm(need('weights').bytes, files.tokenizer?.bytes, files.tokenizer_config?.bytes, chatTemplate ?? undefined);
-  }
-  throw new StoreError('role', `unknown model role ${role}`);
 }
 
 /**
@@ -222,14 +232,15 @@ function loadIntoEngine(engine, role, files, chatTemplate) {
  * @param {Requests['use']} request
  */
 async function use({ role, source, chatTemplate }) {
+  const notes = {}; // `warning`: the model could not be cached
   let files;
   let id;
   let model = null;
   if (typeof source === 'string' || source?.url) {
     const { library } = core;
     model = typeof source === 'string' ? await library.find(source) : await library.fromUrl(role, source.url);
-    if (model.role !== role) throw new StoreError('role', `${model.name} is a ${model.role} model, not ${role}`);
-    files = await library.files(model);
+    if (model.role !== role) throw new StoreError('role', `${model.name} is an ${model.role} model, not ${role}`);
+    files = await library.files(model, notes);
     id = model.id;
     // Per-model decoding defaults (the random test models need the no-speech gate off).
     if (role === 'asr' && model.decode) record.apply(core.engine, 'setAsr', model.decode);
@@ -244,7 +255,7 @@ async function use({ role, source, chatTemplate }) {
   // A cached model is read again from the store after a crash; bytes from the page are kept.
   record.loaded(role, { id, model, files: model ? null : files, chatTemplate });
   if (role === 'llm') record.snapshot(core.engine);
-  return { role, model: id, ...info };
+  return { role, model: id, ...info, ...(notes.warning ? { cached: false, warning: notes.warning } : {}) };
 }
 
 /** Loads a cached model's files and checks their headers (the models panel's "Load"). */
@@ -477,20 +488,33 @@ const handlers = {
   use,
   configure: async ({ config, systemPrompt, generation, voice, asr }) => {
     const { engine } = core;
-    if (config) record.apply(engine, 'setConfig', config);
-    if (asr) record.apply(engine, 'setAsr', asr);
+    const { system, ...embedded } = voice ?? {};
+    // Every section at once: a bad field anywhere leaves every setting as it was.
+    const patch = {
+      ...(config ? { turns: config } : {}),
+      ...(generation ? { generation } : {}),
+      ...(asr ? { asr } : {}),
+      ...(Object.keys(embedded).length ? { voice: embedded } : {}),
+    };
+    if (systemPrompt != null && typeof systemPrompt !== 'string') {
+      throw new StoreError('settings', `systemPrompt must be a text or null, not ${typeof systemPrompt}`);
+    }
+    if (Object.keys(patch).length) {
+      try {
+        record.apply(engine, 'setSettings', patch);
+      } catch (err) {
+        if (isCrash(err)) throw err;
+        throw new StoreError('settings', err?.message ?? String(err));
+      }
+    }
     if (systemPrompt !== undefined) {
       record.apply(engine, 'setSystemPrompt', systemPrompt);
       record.snapshot(engine); // a new conversation
     }
-    if (generation) record.apply(engine, 'setGeneration', generation);
-    if (voice) {
-      const { system, ...embedded } = voice;
-      if (system !== undefined) systemVoice = system ? (systemVoice ?? new SystemVoiceRoute()) : null;
-      if (Object.keys(embedded).length) record.apply(engine, 'setVoice', embedded);
-    }
+    if (system !== undefined) systemVoice = system ? (systemVoice ?? new SystemVoiceRoute()) : null;
     return {};
   },
+  settings: async () => core.engine.getSettings(),
   'system-voice': async (message) => onSystemVoice(message),
   'capture-port': async ({ port }) => {
     capture?.close();
@@ -531,7 +555,21 @@ const handlers = {
     }
     return { samples, sampleRate };
   },
-  transcribe: async ({ pcm, wav, name }) => core.engine.transcribe(wav ? wasm.decodeWav(new Uint8Array(wav), name ?? 'audio.wav') : new Float32Array(pcm)),
+  transcribe: async ({ pcm, wav, name }) => {
+    let samples;
+    try {
+      samples = wav ? wasm.decodeWav(new Uint8Array(wav), name ?? 'audio.wav') : new Float32Array(pcm);
+    } catch (err) {
+      if (isCrash(err)) throw err;
+      throw new StoreError('audio', `${err?.message ?? err} (pass a WAV file, or 16 kHz mono samples as a Float32Array)`);
+    }
+    try {
+      return core.engine.transcribe(samples);
+    } catch (err) {
+      if (isCrash(err)) throw err;
+      throw new StoreError('asr', err?.message ?? String(err));
+    }
+  },
   chat: async ({ text, stream }) => {
     core.engine.chatBegin(text);
     let reply = '';
