@@ -183,7 +183,7 @@ async function downloadFile(model, file, { store, createHasher, signal, progress
           if (pendingBytes >= PART_BYTES) await flush();
         }
       } catch (err) {
-        if (err instanceof DownloadError) throw err;
+        if (err instanceof DownloadError || err instanceof StoreError) throw err; // a full cache is no dropped connection
         await retryOrFail('network', `${file.url}: the connection dropped at byte ${received} and ${RESUME_ATTEMPTS} resumes failed`);
         continue;
       }
