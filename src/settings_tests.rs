@@ -51,7 +51,7 @@ fn every_bad_setting_is_an_error_that_names_its_field() {
         (json!({"generation": {"temprature": 1}}), "temprature"),
         (
             json!({"generation": {"temperature": "hot"}}),
-            "generation settings",
+            "generation.temperature: invalid type",
         ),
         (
             json!({"generation": {"temperature": -1}}),
