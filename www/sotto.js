@@ -242,6 +242,7 @@ export class Sotto extends EventTarget {
   async configure(options = {}) {
     // What this call asks for is kept only once the engine took it: a rejected value is not
     // sent again with the next call.
+    /** @type {{endpointMs?: number}} */
     const vad = { ...this.vad };
     if (options.endpointMs != null) vad.endpointMs = options.endpointMs;
     const config = {};
