@@ -76,7 +76,7 @@ async function stillAnswers(page, after) {
 
 const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-test('a model host without CORS headers: the error names the URL and CORS, and the engine answers', async () => {
+test('a model host without CORS headers: the error names the URL and CORS, and the engine answers', async (t) => {
   const { page, problems } = await browser();
   await loadPage(page, `${embedding.origin}/embed.html`);
   await installAttempt(page);
@@ -87,6 +87,7 @@ test('a model host without CORS headers: the error names the URL and CORS, and t
   assert.equal(loaded.error?.code, 'network', JSON.stringify(loaded));
   assert.match(loaded.error.message, new RegExp(escape(model)));
   assert.match(loaded.error.message, /CORS/);
+  t.diagnostic(loaded.error.message);
   assert.ok(foreign.seen.length > 0, 'the request reached the foreign server (CORS, not an unreachable host)');
   await stillAnswers(page, 'a CORS failure');
   // ChatModel.create with that URL fails the same way and leaves nothing running.
@@ -101,7 +102,7 @@ test('a model host without CORS headers: the error names the URL and CORS, and t
   assert.deepEqual(problems.pageErrors, []);
 });
 
-test('on the demo page, a model host its policy refuses: the error names the URL and the policy, at once', async () => {
+test('on the demo page, a model host its policy refuses: the error names the URL and the policy, at once', async (t) => {
   const { page, problems } = await browser();
   await loadPage(page, `${demo.origin}/?manual`);
   await page.waitForFunction(() => window.sotto, undefined, { timeout: 60_000 });
@@ -114,11 +115,12 @@ test('on the demo page, a model host its policy refuses: the error names the URL
   assert.match(loaded.error.message, new RegExp(escape(model)));
   assert.match(loaded.error.message, /Content-Security-Policy \(connect-src\) does not allow requests to/);
   assert.match(loaded.error.message, new RegExp(escape(foreign.origin)));
+  t.diagnostic(loaded.error.message);
   await stillAnswers(page, 'a refused host');
   assert.deepEqual(problems.pageErrors, []);
 });
 
-test('a storage quota too small for the models: they run from memory this session, with a warning that says so', async () => {
+test('a storage quota too small for the models: they run from memory this session, with a warning that says so', async (t) => {
   const { page, problems } = await browser();
   await loadPage(page, `${small.origin}/?manual`);
   await page.waitForFunction(() => window.sotto, undefined, { timeout: 60_000 });
@@ -134,6 +136,7 @@ test('a storage quota too small for the models: they run from memory this sessio
   assert.match(catalog.result.warning, /smollm2/i);
   assert.match(catalog.result.warning, /storage/i);
   assert.match(catalog.result.warning, /memory/);
+  t.diagnostic(catalog.result.warning);
   await stillAnswers(page, 'a model too big for the cache');
   // A model by URL (no size known: the cache itself refuses its bytes, a QuotaExceededError).
   const { models: listed } = await page.evaluate(() => assistant.models.list());
@@ -144,6 +147,7 @@ test('a storage quota too small for the models: they run from memory this sessio
   assert.equal(byUrl.result.cached, false);
   assert.match(byUrl.result.warning, new RegExp(escape(weightsUrl.split('/').pop())));
   assert.match(byUrl.result.warning, /quota/);
+  t.diagnostic(byUrl.result.warning);
   await stillAnswers(page, 'a model the cache refused');
   const { models } = await page.evaluate(() => assistant.models.list());
   assert.ok(!models.some((m) => m.cached && m.id === 'smollm2-test'), 'nothing half-stored is listed as cached');
