@@ -91,7 +91,10 @@ fn every_bad_setting_is_an_error_that_names_its_field() {
             json!({"turns": {"vad": {"endpointMs": "soon"}}}),
             "turns.vad.endpointMs: invalid type",
         ),
-        (json!({"asr": {"fullWindow": 3}}), "asr.fullWindow: invalid type"),
+        (
+            json!({"asr": {"fullWindow": 3}}),
+            "asr.fullWindow: invalid type",
+        ),
         (json!({"sound": {}}), "unknown settings section `sound`"),
         (json!([1, 2]), "settings must be an object of sections"),
     ];
