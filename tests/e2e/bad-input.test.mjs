@@ -110,6 +110,22 @@ test('GGUF chat models cut short, empty, garbage, flipped or with huge counts: t
   }
 });
 
+test('broken model bytes given as a File or a Blob: the file is named', async () => {
+  const outcome = await page().evaluate(async () => ({
+    file: await attempt(() => assistant.load('llm', new File([new Uint8Array(4096).fill(7)], 'my-model.gguf'))),
+    blob: await attempt(() => assistant.load('llm', new Blob([new TextEncoder().encode('GGUF but not really')]))),
+    whisper: await attempt(async () => {
+      const config = await (await fetch('bad/whisper-truncated/config.json')).blob();
+      const tokenizer = await (await fetch('bad/whisper-truncated/tokenizer.json')).blob();
+      return assistant.load('asr', { weights: new File([new Uint8Array(64)], 'whisper.gguf'), config, tokenizer });
+    }),
+  }));
+  await expectError('a File of sevens', outcome.file, 'model', /^my-model\.gguf: .*not a GGUF/);
+  await expectError('a Blob without a name', outcome.blob, 'model', /^model\.gguf: /);
+  // (A `.gguf` without the GGUF magic was read as safetensors, and said so: now it is judged as a GGUF.)
+  await expectError('Whisper bytes with garbage weights', outcome.whisper, 'model', /^whisper\.gguf: invalid GGUF: not a GGUF file/);
+});
+
 test('Whisper folders with cut weights, another model\'s config or a broken tokenizer name the file', async () => {
   // The message starts with the file at fault (and ends with the files that were loaded).
   await expectError('whisper truncated', await load('asr', url('/bad/whisper-truncated/model.gguf')), 'model', /^model\.gguf: .*truncated/);
