@@ -56,7 +56,9 @@ export type SottoErrorCode =
   | 'integrity'
   | 'storage'
   | 'import'
-  | 'role';
+  | 'role'
+  /** A setting has an unknown name, the wrong type or a value out of range (`section.field`). */
+  | 'settings';
 
 /** Every error the API throws or emits: `code` says what failed, the message how to fix it. */
 export class SottoError extends Error {

@@ -189,6 +189,17 @@ export interface EngineFacts {
   startupMs: number;
 }
 
+/**
+ * Every setting in force, by section (Rust's one settings type, as `configure` sets it): `turns`
+ * (turn taking: `vad`, `mode`, `reply`, ...), `generation`, `asr` (recognition) and `voice`.
+ */
+export interface EngineSettings {
+  turns: Record<string, any>;
+  generation: Record<string, any>;
+  asr: Record<string, any>;
+  voice: Record<string, any>;
+}
+
 /** A catalog or cached model, as `models.list()` reports it. */
 export interface ModelEntry {
   id: string;
@@ -225,11 +236,15 @@ export class Sotto extends EventTarget {
   on<K extends SottoEventType>(type: K, listener: (event: SottoEventMap[K]) => void): () => void;
   /**
    * Loads a model for a role (`chatTemplate`: see `SottoOptions.chatTemplate`); resolves with the
-   * model's id and a summary such as `'Whisper, English only'`.
+   * model's id and a summary such as `'Whisper, English only'`. A model the cache cannot keep
+   * (its quota is used up) still loads, from memory for this session: `cached: false` and a
+   * `warning` that says so.
    */
-  load(role: 'asr' | 'llm', source: ModelSource, options?: { chatTemplate?: string }): Promise<{ role: 'asr' | 'llm'; model: string; summary: string }>;
+  load(role: 'asr' | 'llm', source: ModelSource, options?: { chatTemplate?: string }): Promise<{ role: 'asr' | 'llm'; model: string; summary: string; cached?: false; warning?: string }>;
   /** Changes any of `create`'s options but the models. */
   configure(options?: Omit<SottoOptions, 'asr' | 'llm' | 'chatTemplate' | 'onProgress' | 'threads'>): Promise<void>;
+  /** The settings in force (what `configure` changed, over the defaults and the models' own). */
+  settings(): Promise<EngineSettings>;
   /** Opens the microphone and starts listening (call from a user gesture). */
   start(): Promise<void>;
   /** Closes the microphone; a reply in progress goes on. */

@@ -247,9 +247,53 @@ pub fn overlay<T: Section>(current: &T, patch: serde_json::Value) -> Result<T, S
             )))
         }
     }
-    let patched: T = serde_json::from_value(value).map_err(in_section)?;
+    let parsed = serde_json::from_value::<T>(value.clone());
+    let patched = parsed.map_err(|e| {
+        // serde names a misspelt field but not a field of the wrong type: find which it is.
+        let base = serde_json::to_value(current).unwrap_or_default();
+        match culprit::<T>(&base, &value, &mut Vec::new()) {
+            Some(path) => SettingsError(format!("{name}.{path}: {e}")),
+            None => in_section(e),
+        }
+    })?;
     Section::validate(&patched)?;
     Ok(patched)
+}
+
+/// The dotted path of the first field of `value` (a section's JSON that does not parse as `T`)
+/// that fails to parse on its own: set alone into `base` (the section's JSON before the patch,
+/// which parses). `None` if no single field is to blame.
+fn culprit<T: Section>(
+    base: &serde_json::Value,
+    value: &serde_json::Value,
+    path: &mut Vec<String>,
+) -> Option<String> {
+    let serde_json::Value::Object(fields) = value else {
+        return None;
+    };
+    for (key, field) in fields {
+        path.push(key.clone());
+        if let Some(deeper) = culprit::<T>(base, field, path) {
+            return Some(deeper);
+        }
+        let mut alone = base.clone();
+        let mut slot = &mut alone;
+        for part in path.iter() {
+            if !slot.is_object() {
+                *slot = serde_json::Value::Object(Default::default());
+            }
+            let serde_json::Value::Object(map) = slot else {
+                unreachable!("made an object above")
+            };
+            slot = map.entry(part.clone()).or_insert(serde_json::Value::Null);
+        }
+        *slot = field.clone();
+        if serde_json::from_value::<T>(alone).is_err() {
+            return Some(path.join("."));
+        }
+        path.pop();
+    }
+    None
 }
 
 fn merge(into: &mut serde_json::Value, patch: serde_json::Value) {

@@ -51,7 +51,7 @@ fn every_bad_setting_is_an_error_that_names_its_field() {
         (json!({"generation": {"temprature": 1}}), "temprature"),
         (
             json!({"generation": {"temperature": "hot"}}),
-            "generation settings",
+            "generation.temperature: invalid type",
         ),
         (
             json!({"generation": {"temperature": -1}}),
@@ -86,6 +86,19 @@ fn every_bad_setting_is_an_error_that_names_its_field() {
         ),
         (json!({"turns": {"vad": {"endpoint": 300}}}), "endpoint"),
         (json!({"turns": {"mode": "telepathy"}}), "telepathy"),
+        // A value of the wrong type: serde's own message names no field.
+        (
+            json!({"generation": {"maxTokens": "many"}}),
+            "generation.maxTokens: invalid type",
+        ),
+        (
+            json!({"turns": {"vad": {"endpointMs": "soon"}}}),
+            "turns.vad.endpointMs: invalid type",
+        ),
+        (
+            json!({"asr": {"fullWindow": 3}}),
+            "asr.fullWindow: invalid type",
+        ),
         (json!({"sound": {}}), "unknown settings section `sound`"),
         (json!([1, 2]), "settings must be an object of sections"),
     ];

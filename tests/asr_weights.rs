@@ -202,6 +202,12 @@ fn corrupt_and_truncated_weights_are_errors_naming_the_file() {
             },
             "GGUF version 9",
         ),
+        // A `.gguf` without the magic is judged as GGUF (it was read as safetensors and said so).
+        (
+            "garbage.gguf",
+            b"not a model at all, only text".to_vec(),
+            "not a GGUF file",
+        ),
     ] {
         let err = load_error(&bytes, name, &cfg).to_string();
         assert!(

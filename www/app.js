@@ -194,9 +194,13 @@ async function main() {
     $('talk-button').hidden = mode !== 'push-to-talk';
     $('state').textContent = 'Loading models…';
     try {
+      const warnings = [];
       for (const [role, select] of [['asr', $('asr-select')], ['llm', $('llm-select')]]) {
-        if (select.value) await sotto.load(role, select.value);
+        if (!select.value) continue;
+        const { warning } = await sotto.load(role, select.value);
+        if (warning) warnings.push(warning);
       }
+      say(warnings.join(' '));
       document.body.dataset.models = 'loaded';
       $('state').dataset.state = 'listening';
       $('state').textContent = 'Ready: type, or start listening';

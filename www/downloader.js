@@ -14,6 +14,24 @@ export class DownloadError extends Error {
   }
 }
 
+// A request this page's Content-Security-Policy refuses fails like a dropped network; the
+// `securitypolicyviolation` event (in browsers, also in workers) tells which origin was refused.
+const refusedOrigins = new Map(); // origin → the directive that refused it
+globalThis.addEventListener?.('securitypolicyviolation', (/** @type {any} */ event) => {
+  try {
+    refusedOrigins.set(new URL(event.blockedURI).origin, event.effectiveDirective);
+  } catch {
+    // not a URL ('inline', 'eval'): not a request
+  }
+});
+
+/** The directive that refused requests to `url`'s origin, waiting a moment for its event; or null. */
+async function refusedByPolicy(url) {
+  const origin = new URL(url).origin;
+  for (let wait = 0; wait < 3 && !refusedOrigins.has(origin); wait++) await new Promise((r) => setTimeout(r, 20));
+  return refusedOrigins.get(origin) ?? null;
+}
+
 const RESUME_ATTEMPTS = 5;
 const PARALLEL_FILES = 3;
 
@@ -141,6 +159,14 @@ async function downloadFile(model, file, { store, createHasher, signal, progress
         const headers = received > 0 ? { Range: `bytes=${received}-` } : {};
         response = await fetch(file.url, { headers, signal, cache: 'no-store' });
       } catch (err) {
+        const directive = signal.aborted ? null : await refusedByPolicy(file.url);
+        if (directive) {
+          throw new DownloadError(
+            'network',
+            `${file.url}: this page's Content-Security-Policy (${directive}) does not allow requests to ${new URL(file.url).origin}: ` +
+              'serve the model from this site, or add its host to the policy',
+          );
+        }
         await retryOrFail(
           'network',
           `${file.url}: the request failed (${err.message}). The network is down, or the server does not allow cross-origin requests (CORS).`,
@@ -183,7 +209,7 @@ async function downloadFile(model, file, { store, createHasher, signal, progress
           if (pendingBytes >= PART_BYTES) await flush();
         }
       } catch (err) {
-        if (err instanceof DownloadError) throw err;
+        if (err instanceof DownloadError || err instanceof StoreError) throw err; // a full cache is no dropped connection
         await retryOrFail('network', `${file.url}: the connection dropped at byte ${received} and ${RESUME_ATTEMPTS} resumes failed`);
         continue;
       }

@@ -8,6 +8,7 @@ import { loadCatalog } from './catalog.js';
 import { ModelLibrary } from './model-library.js';
 import { ModelStore, StoreError } from './model-store.js';
 import { CrashRecovery, EngineRecord, isCrash } from './engine-recovery.js';
+import { filesFromBytes, loadIntoEngine } from './model-files.js';
 import { EVENT, FROM_WORKER, REQUEST, SYSTEM_CHUNK, SYSTEM_VOICE_STATE, UNKNOWN_REQUEST, WORKLET } from './protocol.js';
 
 /** @typedef {import('./protocol.js').PlaybackCommand} PlaybackCommand */
@@ -187,32 +188,6 @@ async function describeModels() {
   return { models: list.map((m) => ({ ...m, inUse: loaded[m.role] === m.id })), storage };
 }
 
-/** Files (by kind) from the bytes the page sent (ArrayBuffers or Blobs): `{weights, config?, ...}`. */
-async function filesFromBytes(source) {
-  const files = {};
-  for (const [kind, value] of Object.entries(source.files)) {
-    const bytes = value.bytes instanceof Blob ? await value.bytes.arrayBuffer() : value.bytes;
-    files[kind] = { name: value.name ?? kind, bytes: new Uint8Array(bytes) };
-  }
-  return files;
-}
-
-/** Loads `files` (by kind) into `engine` for `role`. */
-function loadIntoEngine(engine, role, files, chatTemplate) {
-  const need = (kind) => {
-    if (!files[kind]) throw new StoreError('missing-file', `the ${role} model needs a ${kind} file`);
-    return files[kind];
-  };
-  if (role === 'asr') {
-    const weights = need('weights');
-    return engine.loadAsr(need('config').bytes, need('tokenizer').bytes, weights.bytes, weights.name);
-  }
-  if (role === 'llm') {
-    return engine.loadLlm(need('weights').bytes, files.tokenizer?.bytes, files.tokenizer_config?.bytes, chatTemplate ?? undefined);
-  }
-  throw new StoreError('role', `unknown model role ${role}`);
-}
-
 /**
  * Makes a model the engine's `role` model. `source` is a catalog id (downloaded first if needed),
  * `{url}` (a hub or same-origin URL, cached and pinned like a catalog model) or `{files}` (bytes).
@@ -221,14 +196,15 @@ function loadIntoEngine(engine, role, files, chatTemplate) {
  * @param {Requests['use']} request
  */
 async function use({ role, source, chatTemplate }) {
+  const notes = {}; // `warning`: the model could not be cached
   let files;
   let id;
   let model = null;
   if (typeof source === 'string' || source?.url) {
     const { library } = core;
     model = typeof source === 'string' ? await library.find(source) : await library.fromUrl(role, source.url);
-    if (model.role !== role) throw new StoreError('role', `${model.name} is a ${model.role} model, not ${role}`);
-    files = await library.files(model);
+    if (model.role !== role) throw new StoreError('role', `${model.name} is an ${model.role} model, not ${role}`);
+    files = await library.files(model, notes);
     id = model.id;
     // Per-model decoding defaults (the random test models need the no-speech gate off).
     if (role === 'asr' && model.decode) record.apply(core.engine, 'setAsr', model.decode);
@@ -243,7 +219,7 @@ async function use({ role, source, chatTemplate }) {
   // A cached model is read again from the store after a crash; bytes from the page are kept.
   record.loaded(role, { id, model, files: model ? null : files, chatTemplate });
   if (role === 'llm') record.snapshot(core.engine);
-  return { role, model: id, ...info };
+  return { role, model: id, ...info, ...(notes.warning ? { cached: false, warning: notes.warning } : {}) };
 }
 
 /** Loads a cached model's files and checks their headers (the models panel's "Load"). */
@@ -465,20 +441,34 @@ const handlers = {
   use,
   configure: async ({ config, systemPrompt, generation, voice, asr }) => {
     const { engine } = core;
-    if (config) record.apply(engine, 'setConfig', config);
-    if (asr) record.apply(engine, 'setAsr', asr);
+    const { system, ...embedded } = voice ?? {};
+    // Every section at once: a bad field anywhere leaves every setting as it was.
+    // The system voice is the engine's `turns.systemVoice` mode (it then sends chunks as text).
+    const turns = { ...(config ?? {}), ...(system !== undefined ? { systemVoice: Boolean(system) } : {}) };
+    const patch = {
+      ...(Object.keys(turns).length ? { turns } : {}),
+      ...(generation ? { generation } : {}),
+      ...(asr ? { asr } : {}),
+      ...(Object.keys(embedded).length ? { voice: embedded } : {}),
+    };
+    if (systemPrompt != null && typeof systemPrompt !== 'string') {
+      throw new StoreError('settings', `systemPrompt must be a text or null, not ${typeof systemPrompt}`);
+    }
+    if (Object.keys(patch).length) {
+      try {
+        record.apply(engine, 'setSettings', patch);
+      } catch (err) {
+        if (isCrash(err)) throw err;
+        throw new StoreError('settings', err?.message ?? String(err));
+      }
+    }
     if (systemPrompt !== undefined) {
       record.apply(engine, 'setSystemPrompt', systemPrompt);
       record.snapshot(engine); // a new conversation
     }
-    if (generation) record.apply(engine, 'setGeneration', generation);
-    if (voice) {
-      const { system, ...embedded } = voice;
-      if (system !== undefined) record.apply(engine, 'setConfig', { systemVoice: system });
-      if (Object.keys(embedded).length) record.apply(engine, 'setVoice', embedded);
-    }
     return {};
   },
+  settings: async () => core.engine.getSettings(),
   'system-voice': async (message) => onSystemVoice(message),
   'capture-port': async ({ port }) => {
     capture?.close();
@@ -517,7 +507,21 @@ const handlers = {
     }
     return { samples, sampleRate };
   },
-  transcribe: async ({ pcm, wav, name }) => core.engine.transcribe(wav ? wasm.decodeWav(new Uint8Array(wav), name ?? 'audio.wav') : new Float32Array(pcm)),
+  transcribe: async ({ pcm, wav, name }) => {
+    let samples;
+    try {
+      samples = wav ? wasm.decodeWav(new Uint8Array(wav), name ?? 'audio.wav') : new Float32Array(pcm);
+    } catch (err) {
+      if (isCrash(err)) throw err;
+      throw new StoreError('audio', `${err?.message ?? err} (pass a WAV file, or 16 kHz mono samples as a Float32Array)`);
+    }
+    try {
+      return core.engine.transcribe(samples);
+    } catch (err) {
+      if (isCrash(err)) throw err;
+      throw new StoreError('asr', err?.message ?? String(err));
+    }
+  },
   chat: async ({ text, stream }) => {
     core.engine.chatBegin(text);
     let reply = '';

@@ -19,6 +19,57 @@ function urlId(href) {
   return `url-${readable}-${hash.toString(16).padStart(8, '0')}`;
 }
 
+/**
+ * A model store in memory, for one session: where a model goes when the cache cannot keep it
+ * (its quota is used up), so that it still runs. Pins are read from and written to `cache`.
+ */
+class MemoryStore {
+  constructor(cache) {
+    this.cache = cache;
+    this.parts = new Map(); // `${id}/${file}` → [Uint8Array]
+    this.manifests = new Map();
+  }
+
+  manifest(id) {
+    return Promise.resolve(this.manifests.get(id) ?? null);
+  }
+
+  pinnedHash(url) {
+    return this.cache.pinnedHash(url);
+  }
+
+  async pinHash(url, sha256) {
+    await this.cache.pinHash(url, sha256).catch(() => {}); // a full cache keeps no pin either
+  }
+
+  async putPart(id, fileName, index, blob) {
+    const parts = this.parts.get(`${id}/${fileName}`) ?? [];
+    parts[index] = new Uint8Array(await blob.arrayBuffer());
+    this.parts.set(`${id}/${fileName}`, parts);
+  }
+
+  async commit(model, files) {
+    this.manifests.set(model.id, { id: model.id, role: model.role, name: model.name, files, storedAt: new Date().toISOString() });
+  }
+
+  async remove(id) {
+    this.manifests.delete(id);
+    for (const name of [...this.parts.keys()]) if (name.startsWith(`${id}/`)) this.parts.delete(name);
+  }
+
+  async discardFile(id, fileName) {
+    this.parts.delete(`${id}/${fileName}`);
+  }
+
+  async part(id, fileName, index) {
+    return this.parts.get(`${id}/${fileName}`)?.[index] ?? null;
+  }
+
+  async estimate() {
+    return { usage: 0, quota: Infinity };
+  }
+}
+
 export class ModelLibrary {
   /**
    * `store`: the model cache (`ModelStore` or `FolderStore`); `createHasher`: a SHA-256 hasher;
@@ -106,13 +157,13 @@ export class ModelLibrary {
   }
 
   /** Downloads a model into the cache (once at a time per model); resolves with its files. */
-  async download(model) {
+  async download(model, store = this.store) {
     if (this.downloads.has(model.id)) throw new DownloadError('busy', `${model.name} is already downloading`);
     const controller = new AbortController();
     this.downloads.set(model.id, controller);
     try {
       return await downloadModel(model, {
-        store: this.store,
+        store,
         createHasher: this.createHasher,
         signal: controller.signal,
         onProgress: this.onProgress,
@@ -133,12 +184,12 @@ export class ModelLibrary {
   }
 
   /** Every file of a cached model, verified against its sha256, by kind: `{manifest, files}`. */
-  async read(id) {
-    const manifest = await this.store.manifest(id);
+  async read(id, store = this.store) {
+    const manifest = await store.manifest(id);
     if (!manifest) throw new StoreError('missing', `${id} is not downloaded yet`);
     const files = {};
     for (const file of manifest.files) {
-      const bytes = await this.#readFile(id, file);
+      const bytes = await this.#readFile(id, file, store);
       files[file.kind ?? fileKind(file)] = { name: file.name, bytes, sha256: file.sha256 };
     }
     return { manifest, files };
@@ -148,14 +199,14 @@ export class ModelLibrary {
    * Reads a cached file into one buffer, hashing it again on the way: a file whose bytes no longer
    * match its pinned sha256 is reported and its model removed instead of being handed to the engine.
    */
-  async #readFile(id, entry) {
+  async #readFile(id, entry, store) {
     const where = `${id}/${entry.name}`;
     const bytes = new Uint8Array(entry.size);
     const hasher = this.createHasher();
     let offset = 0;
     try {
       for (let index = 0; index < entry.parts; index++) {
-        const part = await this.store.part(id, entry.name, index);
+        const part = await store.part(id, entry.name, index);
         if (!part) throw new StoreError('corrupt', `${where}: part ${index} is missing from the cache`);
         if (offset + part.length > bytes.length) throw new StoreError('corrupt', `${where}: the cached parts are larger than the file`);
         bytes.set(part, offset);
@@ -168,7 +219,7 @@ export class ModelLibrary {
         throw new StoreError('corrupt', `${where}: cached bytes no longer match sha256 ${entry.sha256} (got ${digest})`);
       }
     } catch (err) {
-      if (err.code === 'corrupt') await this.store.remove(id);
+      if (err.code === 'corrupt') await store.remove(id);
       throw err;
     } finally {
       hasher.free?.();
@@ -176,9 +227,23 @@ export class ModelLibrary {
     return bytes;
   }
 
-  /** A model's files by kind, downloaded first when the cache lacks them. */
-  async files(model) {
-    if (!(await this.store.manifest(model.id))) await this.download(model);
+  /**
+   * A model's files by kind, downloaded first when the cache lacks them. When the cache cannot
+   * keep them (its quota is used up), they are downloaded and verified into memory for this
+   * session instead, and `notes.warning` says so.
+   */
+  async files(model, notes = {}) {
+    if (!(await this.store.manifest(model.id))) {
+      try {
+        await this.download(model);
+      } catch (err) {
+        if (err?.code !== 'quota') throw err;
+        const memory = new MemoryStore(this.store);
+        await this.download(model, memory);
+        notes.warning = `${err.message.replace(/\.?\s*$/, '.')} ${model.name} was not kept: it runs from memory for this session and is downloaded again next time.`;
+        return (await this.read(model.id, memory)).files;
+      }
+    }
     return (await this.read(model.id)).files;
   }
 

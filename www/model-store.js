@@ -21,6 +21,19 @@ export class StoreError extends Error {
   }
 }
 
+/**
+ * Runs a write into the cache; the browser's refusal to store more (a QuotaExceededError)
+ * becomes a `quota` StoreError that names what was being stored.
+ */
+async function storing(what, write) {
+  try {
+    return await write();
+  } catch (err) {
+    if (err?.name !== 'QuotaExceededError') throw err;
+    throw new StoreError('quota', `The browser refused to store ${what}: this site's storage quota is used up (${err.message})`);
+  }
+}
+
 function key(...parts) {
   return new URL(KEY_ROOT + parts.map(encodeURIComponent).join('/'), self.location.origin).href;
 }
@@ -43,7 +56,8 @@ export class ModelStore {
   }
 
   async #putJson(url, value) {
-    await this.cache.put(url, new Response(JSON.stringify(value), { headers: { 'Content-Type': 'application/json' } }));
+    const name = decodeURIComponent(url.slice(url.indexOf(KEY_ROOT) + KEY_ROOT.length));
+    await storing(name, () => this.cache.put(url, new Response(JSON.stringify(value), { headers: { 'Content-Type': 'application/json' } })));
   }
 
   /** The manifest of a complete, verified model, or null. */
@@ -79,7 +93,7 @@ export class ModelStore {
 
   /** Stores one part of a file (parts are written as they complete, so memory stays bounded). */
   putPart(id, fileName, index, blob) {
-    return this.cache.put(key(id, fileName, `part-${index}`), new Response(blob));
+    return storing(`${id}/${fileName} (part ${index}, ${blob.size} bytes)`, () => this.cache.put(key(id, fileName, `part-${index}`), new Response(blob)));
   }
 
   /** Marks a model complete; only called after every file was verified. */

@@ -133,7 +133,7 @@ export async function filesOf(role, source, options) {
     }
     const model = (await loadCatalog()).find((m) => m.id === source);
     if (model) {
-      if (model.role !== role) throw new SottoError('role', `${model.name} is a ${model.role} model, not ${role}`);
+      if (model.role !== role) throw new SottoError('role', `${model.name} is an ${model.role} model, not ${role}`);
       return catalogFiles(model, options);
     }
     const what = role === 'asr'

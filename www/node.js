@@ -30,6 +30,15 @@ async function readAll(files, what) {
   return Object.fromEntries(entries);
 }
 
+/** Runs an engine setter; a refused setting is a `settings` error (its message names `section.field`). */
+function configure(set) {
+  try {
+    set();
+  } catch (err) {
+    throw new SottoError('settings', err.message ?? String(err));
+  }
+}
+
 /** 16 kHz mono samples from a Float32Array, WAV bytes, a Blob or a WAV path. */
 async function samplesFrom(input) {
   if (input instanceof Float32Array) return input;
@@ -66,7 +75,7 @@ export class Transcriber {
         throw new SottoError('model', `${err.message ?? err} (loading Whisper from ${names}: pass a Whisper model's config.json, tokenizer.json and GGUF or safetensors weights)`);
       }
       const settings = Object.fromEntries(Object.entries({ language, noSpeechThreshold, maxTokens, fullWindow }).filter(([, v]) => v !== undefined));
-      if (Object.keys(settings).length) engine.setAsr(settings);
+      if (Object.keys(settings).length) configure(() => engine.setAsr(settings));
     } catch (err) {
       engine.free();
       throw toError(err, 'model');
@@ -117,7 +126,7 @@ export class ChatModel {
         throw new SottoError('model', `${files.weights.name}: ${err.message ?? err} (pass a GGUF chat model, with its tokenizer.json when the GGUF has no tokenizer)`);
       }
       if (systemPrompt !== undefined) engine.setSystemPrompt(systemPrompt);
-      if (generation) engine.setGeneration(generation);
+      if (generation) configure(() => engine.setGeneration(generation));
       engine.resetConversation();
     } catch (err) {
       engine.free();

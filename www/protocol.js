@@ -27,6 +27,8 @@ export const REQUEST = Object.freeze({
   IMPORT: 'import',
   USE: 'use',
   CONFIGURE: 'configure',
+  /** The settings in force (`{turns, generation, asr, voice}`, Rust's one settings type). */
+  SETTINGS: 'settings',
   SYSTEM_VOICE: 'system-voice',
   CAPTURE_PORT: 'capture-port',
   PLAYBACK_PORT: 'playback-port',
@@ -117,7 +119,7 @@ export const ERROR_CODES = Object.freeze(/** @type {const} */ ([
   'source', 'file', 'audio', 'model', 'voice', 'engine', 'unsupported', 'worker', 'engine-crashed', 'engine-failed',
   'disposed', 'asr', 'llm', 'tts', 'denied', 'no-device', 'busy', 'catalog', 'network', 'http', 'size', 'short',
   'quota', 'cancelled', 'unknown-model', 'missing', 'missing-file', 'corrupt', 'integrity', 'storage', 'import',
-  'role',
+  'role', 'settings',
 ]));
 
 /** The error code of the worker's answer to a request it does not know or, without the test hooks, does not take (`debug-*`). */
@@ -157,6 +159,7 @@ export const UNKNOWN_REQUEST = 'unknown-request';
  *   'import': {files: File[]},
  *   'use': {role: 'asr' | 'llm', source: ModelSourceMessage, chatTemplate?: string},
  *   'configure': ConfigureRequest,
+ *   'settings': {},
  *   'system-voice': {turn: number, index: number, state: 'start' | 'end' | 'fallback', idle?: boolean},
  *   'capture-port': {port: MessagePort},
  *   'playback-port': {port: MessagePort, sampleRate: number},
@@ -195,8 +198,9 @@ export const UNKNOWN_REQUEST = 'unknown-request';
  *   'verify': VerifyResult,
  *   'load': VerifyResult,
  *   'import': {model: string, files: unknown[]},
- *   'use': {role: 'asr' | 'llm', model: string, summary: string},
+ *   'use': {role: 'asr' | 'llm', model: string, summary: string, cached?: false, warning?: string},
  *   'configure': {},
+ *   'settings': import('./index.js').EngineSettings,
  *   'system-voice': void,
  *   'capture-port': {},
  *   'playback-port': {voiceSampleRate: number},

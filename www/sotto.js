@@ -90,11 +90,13 @@ async function startEngine(onProgress, threads, testHooks) {
   return { client, facts };
 }
 
-async function bytesOf(value) {
+/** A copy of `value`'s bytes; `what` names them in the error when `value` holds none. */
+async function bytesOf(value, what = 'model bytes') {
   if (value instanceof ArrayBuffer) return value.slice(0); // the caller's buffer stays usable
   if (ArrayBuffer.isView(value)) return value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength);
   if (value instanceof Blob) return value.arrayBuffer();
-  throw new SottoError('source', 'model bytes must be an ArrayBuffer, a typed array, a Blob or a File');
+  const got = value === null ? 'null' : typeof value;
+  throw new SottoError('source', `${what} must be an ArrayBuffer, a typed array, a Blob or a File, not ${got}`);
 }
 
 /**
@@ -238,11 +240,13 @@ export class Sotto extends EventTarget {
 
   /** Changes settings; any of `create`'s options but the models. */
   async configure(options = {}) {
-    const vad = {};
+    // What this call asks for is kept only once the engine took it: a rejected value is not
+    // sent again with the next call.
+    /** @type {{endpointMs?: number}} */
+    const vad = { ...this.vad };
     if (options.endpointMs != null) vad.endpointMs = options.endpointMs;
-    this.vad = { ...this.vad, ...vad };
     const config = {};
-    if (Object.keys(this.vad).length) config.vad = this.vad;
+    if (Object.keys(vad).length) config.vad = vad;
     if (options.mode) config.mode = options.mode;
     if (options.bargeIn != null) config.bargeIn = options.bargeIn;
     if (options.partialIntervalMs != null) config.partialIntervalMs = options.partialIntervalMs;
@@ -251,7 +255,6 @@ export class Sotto extends EventTarget {
     if (options.replyAhead != null) config.replyAhead = options.replyAhead;
     const request = {};
     if (Object.keys(config).length) request.config = { ...this.config, ...config };
-    this.config = request.config ?? this.config;
     if (options.systemPrompt !== undefined) request.systemPrompt = options.systemPrompt;
     if (options.generation) request.generation = options.generation;
     if (options.voice) {
@@ -265,7 +268,26 @@ export class Sotto extends EventTarget {
       request.voice = voice;
     }
     if (options.recognition) request.asr = options.recognition;
-    if (Object.keys(request).length) await this.client.request(REQUEST.CONFIGURE, request);
+    if (!Object.keys(request).length) return;
+    try {
+      await this.client.request(REQUEST.CONFIGURE, request);
+    } catch (err) {
+      throw toError(err);
+    }
+    this.vad = vad;
+    this.config = request.config ?? this.config;
+  }
+
+  /**
+   * The settings in force, by section: `{turns, generation, asr, voice}` (Rust's one settings
+   * type; what `configure` changed, over the defaults and the models' own).
+   */
+  async settings() {
+    try {
+      return await this.client.request(REQUEST.SETTINGS);
+    } catch (err) {
+      throw toError(err);
+    }
   }
 
   /**
@@ -360,7 +382,7 @@ export class Sotto extends EventTarget {
   async transcribe(input) {
     try {
       if (input instanceof Float32Array) return await this.client.request(REQUEST.TRANSCRIBE, { pcm: input.slice() });
-      const wav = await bytesOf(input);
+      const wav = await bytesOf(input, 'audio to transcribe (16 kHz mono samples as a Float32Array, or a WAV file)');
       return await this.client.request(REQUEST.TRANSCRIBE, { wav, name: input.name ?? 'audio.wav' }, [wav]);
     } catch (err) {
       throw toError(err);

@@ -18,6 +18,7 @@ const SHELL = [
   './system-speaker.js',
   './engine-worker.js',
   './engine-recovery.js',
+  './model-files.js',
   './engine-helper.js',
   './catalog.js',
   './downloader.js',

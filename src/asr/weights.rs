@@ -51,8 +51,16 @@ impl Weights {
     /// Parses weights held in memory. The bytes are only borrowed: once this returns, the caller
     /// can drop them and only the model's own copy remains.
     pub fn from_bytes(bytes: &[u8], name: &str) -> Result<Self, AsrError> {
+        // A file named `.gguf` is read as GGUF even without the magic, so that its error says
+        // what is wrong with it as a GGUF (not that it is no valid safetensors file).
+        let named_gguf = name.to_ascii_lowercase().ends_with(".gguf");
+        let format = if named_gguf {
+            WeightFormat::Gguf
+        } else {
+            WeightFormat::sniff(bytes)
+        };
         let store =
-            match WeightFormat::sniff(bytes) {
+            match format {
                 WeightFormat::Safetensors => {
                     let tensors = candle_core::safetensors::load_buffer(bytes, &Device::Cpu)
                         .map_err(|e| AsrError::Weights {

@@ -91,9 +91,10 @@ pub enum VadEvent {
         /// Its voiced length in milliseconds.
         speech_ms: u32,
     },
-    /// The input has been exactly zero for [`DIGITAL_SILENCE_MS`] while nothing was played and
-    /// no speech was in progress: a muted or broken device, not a quiet room (a real microphone
-    /// always delivers some noise). Reported once per stretch of zeros.
+    /// The input has been digital silence (zeros, or below one 16-bit step) for
+    /// [`DIGITAL_SILENCE_MS`] while nothing was played and no speech was in progress: a muted or
+    /// broken device, not a quiet room (a real microphone always delivers some noise). Reported
+    /// once per stretch of zeros.
     DigitalSilence {
         /// How long the input has been all zeros, in ms.
         for_ms: u64,
@@ -102,7 +103,7 @@ pub enum VadEvent {
     DigitalSilenceEnded,
 }
 
-/// How long the input must be exactly zero before [`VadEvent::DigitalSilence`] is reported: a
+/// How long the input must be digital silence before [`VadEvent::DigitalSilence`] is reported: a
 /// few seconds, so that a file or a device that pauses in digital zeros between sentences does
 /// not raise it, while a muted microphone is still reported before the user gives up.
 pub const DIGITAL_SILENCE_MS: u64 = 3000;
@@ -143,6 +144,21 @@ pub struct Endpointer {
 }
 
 const DIGITAL_SILENCE_FRAMES: u64 = DIGITAL_SILENCE_MS / FRAME_MS as u64;
+
+/// The RMS below which a frame counts as digital silence: -90 dBFS, one step of a 16-bit
+/// converter. A browser does not pass a muted device's zeros on as zeros: its capture path
+/// (conversion, resampling, the echo canceller) leaves noise around -105 dBFS RMS (peaks near
+/// -86 dBFS) on them, while a real microphone in a quiet room stays far above this.
+const DIGITAL_SILENCE_RMS: f32 = 3.162e-5;
+
+/// Whether `frame` is digital silence: exact zeros, or noise below one 16-bit step.
+fn is_digital_silence(frame: &[f32]) -> bool {
+    if frame.iter().all(|&s| s == 0.0) {
+        return true;
+    }
+    let energy: f32 = frame.iter().map(|s| s * s).sum();
+    energy.is_finite() && (energy / frame.len() as f32).sqrt() < DIGITAL_SILENCE_RMS
+}
 
 impl Endpointer {
     /// A detector with the given settings.
@@ -339,7 +355,7 @@ impl Endpointer {
     /// plays (some echo cancellers gate the microphone then) or inside an utterance do not count:
     /// the warning is for a device that delivers nothing while the user could be talking.
     fn check_digital_silence(&mut self, frame: &[f32], events: &mut Vec<VadEvent>) {
-        if frame.iter().any(|&s| s != 0.0) {
+        if !is_digital_silence(frame) {
             self.zero_frames = 0;
             if std::mem::take(&mut self.digital_silence_reported) {
                 events.push(VadEvent::DigitalSilenceEnded);

@@ -294,3 +294,15 @@ fn the_trailing_silence_and_the_speech_end_are_known_before_the_endpoint() {
     assert_eq!(vad.position_ms(), 2000.0, "all the audio pushed");
     assert_eq!((vad.trailing_silence_ms(), vad.speech_end_ms()), (0, None));
 }
+
+#[test]
+fn zeros_a_browser_dithered_still_count_as_digital_silence() {
+    // A browser's capture path turns a muted device's zeros into noise around -105 dBFS RMS:
+    // still a microphone that delivers nothing. A quiet room (-71 dBFS) is not.
+    let ms = DIGITAL_SILENCE_MS as u32 + 500;
+    let mut vad = Endpointer::new(VadConfig::default());
+    let events = vad.push(&noise(ms, 0.000_01, 3));
+    assert_eq!(digital_silence_reports(&events).len(), 1, "{events:?}");
+    let mut quiet = Endpointer::new(VadConfig::default());
+    assert!(digital_silence_reports(&quiet.push(&silence(ms))).is_empty());
+}

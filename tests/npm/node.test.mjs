@@ -134,6 +134,7 @@ test('Node: bad input rejects with a SottoError naming the file and the fix', as
       notGguf: await caught(() => ChatModel.create({ model: 'notes.wav' })),
       noModel: await caught(() => ChatModel.create({})),
       notWhisper: await caught(() => Transcriber.create({ model: { config: 'notes.wav', tokenizer: 'notes.wav', weights: 'notes.wav' } })),
+      badSetting: await caught(() => Transcriber.create({ model: ${JSON.stringify(whisper)}, noSpeechThreshold: 2 })),
     }));
   `);
   for (const [name, error] of Object.entries(out)) {
@@ -153,4 +154,6 @@ test('Node: bad input rejects with a SottoError naming the file and the fix', as
   assert.equal(out.notWhisper.code, 'model');
   assert.match(out.notWhisper.message, /config.*notes\.wav/);
   assert.equal(out.noModel.code, 'source');
+  assert.equal(out.badSetting.code, 'settings');
+  assert.match(out.badSetting.message, /asr\.noSpeechThreshold/);
 });

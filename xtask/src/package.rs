@@ -19,6 +19,7 @@ const SCRIPTS: &[&str] = &[
     "wav.js",
     "engine-worker.js",
     "engine-recovery.js",
+    "model-files.js",
     "catalog.js",
     "downloader.js",
     "model-library.js",
