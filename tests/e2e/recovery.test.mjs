@@ -23,7 +23,11 @@ async function navigate(path) {
 /** Opens the page with the test hooks and records the API's events in `window.recorded`. */
 async function openPage() {
   const page = await navigate('/?test');
-  await page.evaluate((types) => {
+  await page.evaluate(async (types) => {
+    // The random model's replies run to their token limit: with the default conversation budget
+    // the oldest turns would be forgotten before the crash, and the restored conversation is
+    // compared from its first turn. (A budget is a setting, so the restart must keep it too.)
+    await window.sotto.configure({ generation: { conversationTokens: 0 } });
     window.recorded = [];
     for (const type of types) window.sotto.on(type, (event) => window.recorded.push({ ...event, type }));
   }, EVENTS);
@@ -118,6 +122,8 @@ test('a panic mid-reply: the page shows it, the engine restarts with the convers
   // The conversation came back: the typed turn, and the cut turn as far as it was shown.
   const restored = await conversation();
   assert.deepEqual(restored.slice(0, 2), before, 'the earlier turn is restored');
+  const settings = await page.evaluate(() => window.sotto.settings());
+  assert.equal(settings.generation.conversationTokens, 0, 'the settings came back with the engine');
   const shown = seen.filter((e) => e.type === 'token' && e.turn === crashedTurn).map((e) => e.text).join('');
   const cut = seen.find((e) => e.type === 'transcript' && e.turn === crashedTurn).text;
   assert.ok(shown, 'the reply was cut after it began to stream');
