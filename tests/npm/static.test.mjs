@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { cp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { openBrowser, startServer } from '../e2e/harness.mjs';
+import { loadPage, openBrowser, startServer } from '../e2e/harness.mjs';
 import { modelsDir, projectWith } from './consumer.mjs';
 
 const PAGE = `<!doctype html>
@@ -49,7 +49,8 @@ after(async () => {
 
 test('static host: Voice synthesizes and Transcriber loads bytes, nothing leaves the machine', async () => {
   const { page, problems } = browser;
-  await page.goto(`${server.origin}/index.html`);
+  // Headless Chromium now and then stalls a navigation: the harness loads it again.
+  await loadPage(page, `${server.origin}/index.html`);
   const result = await page.waitForFunction(() => window.result, null, { timeout: 120_000 }).then(() => page.evaluate(() => window.result));
   assert.equal(result.error, undefined, `the page failed: ${result.error}`);
   assert.equal(result.sampleRate, 16000);

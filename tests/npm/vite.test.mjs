@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { openBrowser, startServer } from '../e2e/harness.mjs';
+import { loadPage, openBrowser, startServer } from '../e2e/harness.mjs';
 import { projectWith, run } from './consumer.mjs';
 
 const VITE = 'vite@7.3.8';
@@ -64,7 +64,8 @@ test('Vite: the build carries the worker and wasm as assets, the worklets as ass
 
 test('Vite: the built app starts the engine and the voice speaks, nothing leaves the machine', async () => {
   const { page, problems } = browser;
-  await page.goto(`${server.origin}/index.html`);
+  // Headless Chromium now and then stalls a navigation: the harness loads it again.
+  await loadPage(page, `${server.origin}/index.html`);
   await page.waitForFunction(() => window.result, null, { timeout: 120_000 });
   const result = await page.evaluate(() => window.result);
   assert.equal(result.error, undefined, `the app failed: ${result.error}`);
