@@ -137,12 +137,8 @@ impl Conversation {
         options: &GenerateOptions,
         max_ids: usize,
     ) -> Result<ReadAhead, LlmError> {
-        let finished = ReadAhead {
-            computed: 0,
-            done: true,
-        };
         if self.pending.is_some() {
-            return Ok(finished);
+            return Ok(ReadAhead::FINISHED);
         }
         self.reserve_budget(options);
         // A long spoken question: if it would not fit, the turn would forget exchanges itself.
@@ -163,16 +159,9 @@ impl Conversation {
         let (a, b) = (with_user("a")?, with_user("b")?);
         let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
         if common > self.limit(options) / 2 {
-            return Ok(finished);
+            return Ok(ReadAhead::FINISHED);
         }
-        let shared = (self.session.fed().iter().zip(&a[..common]))
-            .take_while(|(x, y)| x == y)
-            .count();
-        let end = shared.saturating_add(max_ids).min(common);
-        Ok(ReadAhead {
-            computed: self.prefill_ahead(&a[..end])?,
-            done: end == common,
-        })
+        self.read_ahead_slice(&a[..common], max_ids)
     }
 
     /// The ids a turn's prompt and reply may take: the budget, within the model's context.
@@ -191,6 +180,19 @@ impl Conversation {
             let limit = self.limit(options);
             self.session.reserve(limit);
         }
+    }
+
+    /// Reads the next slice of `ids`: at most `max_ids` ids past what the cache already shares
+    /// with them (the warm-up's and a turn's read-ahead, whole or in slices).
+    fn read_ahead_slice(&mut self, ids: &[u32], max_ids: usize) -> Result<ReadAhead, LlmError> {
+        let shared = (self.session.fed().iter().zip(ids))
+            .take_while(|(a, b)| a == b)
+            .count();
+        let end = shared.saturating_add(max_ids).min(ids.len());
+        Ok(ReadAhead {
+            computed: self.prefill_ahead(&ids[..end])?,
+            done: end == ids.len(),
+        })
     }
 
     /// Prefills `ids` into the session unless it already starts with them (`sync` would recompute
@@ -388,28 +390,17 @@ impl Conversation {
         options: &GenerateOptions,
         max_ids: usize,
     ) -> Result<ReadAhead, LlmError> {
-        let finished = ReadAhead {
-            computed: 0,
-            done: true,
-        };
         if self.pending.is_some() {
-            return Ok(finished);
+            return Ok(ReadAhead::FINISHED);
         }
         let prompt = match self.plan_turn(user, options) {
             Ok((_, prompt)) => prompt,
-            Err(LlmError::PromptTooLong { .. }) => return Ok(finished),
+            Err(LlmError::PromptTooLong { .. }) => return Ok(ReadAhead::FINISHED),
             Err(e) => return Err(e),
         };
         // `sync` always recomputes the last id (for its logits): leave it to the reply.
         let ahead = prompt.split_last().map_or(&[][..], |(_, ahead)| ahead);
-        let shared = (self.session.fed().iter().zip(ahead))
-            .take_while(|(a, b)| a == b)
-            .count();
-        let end = shared.saturating_add(max_ids).min(ahead.len());
-        Ok(ReadAhead {
-            computed: self.prefill_ahead(&ahead[..end])?,
-            done: end == ahead.len(),
-        })
+        self.read_ahead_slice(ahead, max_ids)
     }
 
     /// Counters of the reply begun with [`Conversation::begin_reply`], while it is in progress.
@@ -428,13 +419,21 @@ impl Conversation {
     }
 }
 
-/// What one slice of [`Conversation::read_ahead_turn_part`] did.
+/// What one slice of [`Conversation::read_ahead_turn_part`] or [`Conversation::warm_up_part`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReadAhead {
     /// Ids computed by this slice.
     pub computed: usize,
     /// Whether the whole prompt (all but its last id) is now read, or there is nothing to read.
     pub done: bool,
+}
+
+impl ReadAhead {
+    /// Nothing (more) to read.
+    const FINISHED: ReadAhead = ReadAhead {
+        computed: 0,
+        done: true,
+    };
 }
 
 /// A reply being generated; an iterator of text pieces.
