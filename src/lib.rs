@@ -49,6 +49,9 @@ pub fn tokenizer_from_json(bytes: &[u8]) -> Result<tokenizers::Tokenizer, String
     if let Some(processor) = json.get("post_processor") {
         check_template_special_tokens(processor)?;
     }
+    if let Some(model) = json.get("model") {
+        check_bpe_merges(model)?;
+    }
     tokenizers::Tokenizer::from_bytes(bytes).map_err(|e| e.to_string())
 }
 
@@ -77,6 +80,42 @@ fn check_template_special_tokens(value: &serde_json::Value) -> Result<(), String
     }
 }
 
+/// Every BPE merge must make a token no longer than the vocabulary's longest: tokenizers builds
+/// each merged token in a buffer of that length and panics past it ("range end index … out of
+/// range"), or when the second half is shorter than `continuing_subword_prefix` (found by the
+/// `chat_tokenizer` fuzz target). Merges tokenizers rejects itself (a half not in the
+/// vocabulary, a line that is not two halves) are left to it.
+fn check_bpe_merges(model: &serde_json::Value) -> Result<(), String> {
+    let (Some(vocab), Some(merges)) = (
+        model.get("vocab").and_then(|v| v.as_object()),
+        model.get("merges").and_then(|m| m.as_array()),
+    ) else {
+        return Ok(());
+    };
+    let longest = vocab.keys().map(String::len).max().unwrap_or(0);
+    let prefix = model
+        .get("continuing_subword_prefix")
+        .and_then(|p| p.as_str())
+        .map_or(0, str::len);
+    for merge in merges {
+        let halves: Vec<&str> = match merge {
+            serde_json::Value::String(line) => line.split(' ').collect(),
+            serde_json::Value::Array(pair) => pair.iter().filter_map(|h| h.as_str()).collect(),
+            _ => continue,
+        };
+        let [a, b] = halves[..] else { continue };
+        if !(vocab.contains_key(a) && vocab.contains_key(b)) {
+            continue;
+        }
+        if b.len() < prefix || a.len() + b.len() - prefix > longest {
+            return Err(format!(
+                "model.merges: the merge {a:?} + {b:?} makes a token longer than any in model.vocab ({longest} bytes)"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Lowercase hexadecimal of a byte string (digests in catalogs and logs).
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
@@ -86,4 +125,34 @@ pub fn hex(bytes: &[u8]) -> String {
             let _ = write!(out, "{byte:02x}");
             out
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tokenizer_from_json;
+
+    /// A byte-level BPE whose only merge joins two vocabulary tokens into one longer than any
+    /// in the vocabulary.
+    fn bpe(merges: &str, prefix: &str) -> String {
+        format!(
+            r#"{{"version":"1.0","added_tokens":[],"normalizer":null,"pre_tokenizer":null,"post_processor":null,"decoder":null,
+"model":{{"type":"BPE","dropout":null,"unk_token":null,"continuing_subword_prefix":{prefix},"end_of_word_suffix":null,
+"fuse_unk":false,"byte_fallback":false,"vocab":{{"ab":0,"cd":1,"abcd":2,"efghij":3}},"merges":{merges}}}}}"#
+        )
+    }
+
+    #[test]
+    fn a_merge_longer_than_the_vocabulary_is_refused_not_a_panic() {
+        assert!(tokenizer_from_json(bpe(r#"["ab cd"]"#, "null").as_bytes()).is_ok());
+        let long = bpe(r#"["efghij efghij"]"#, "null");
+        let message = tokenizer_from_json(long.as_bytes()).unwrap_err();
+        assert!(
+            message.contains("model.merges") && message.contains("efghij"),
+            "{message}"
+        );
+        let array_form = bpe(r#"[["efghij","abcd"]]"#, "null");
+        assert!(tokenizer_from_json(array_form.as_bytes()).is_err());
+        let short_half = bpe(r#"["ab cd"]"#, "\"#####\"");
+        assert!(tokenizer_from_json(short_half.as_bytes()).is_err());
+    }
 }
