@@ -36,7 +36,7 @@ const QUESTIONS = [
 // After a question the user waits for the answer; after every other one the next comes soon,
 // talking over the reply (a barge-in).
 const WAIT_S = 12;
-const TALK_OVER_S = 3.5;
+const TALK_OVER_S = 2.0;
 
 const SETS = {
   real: { models: () => realModelsFolder(), asr: REAL.asr, llm: REAL.llm, settings: {} },
