@@ -145,6 +145,36 @@ test('files picked on the page are verified and kept as the catalog model they m
   assert.deepEqual(entry.files.map((f) => f.sha256), model.files.map((f) => f.sha256));
 });
 
+test('a model given by URL has no catalog hash: its first download is pinned, and a changed byte is refused later', async () => {
+  await openPage();
+  const model = llm();
+  const file = model.files.find((f) => f.name.endsWith('.gguf'));
+  const href = `${proxy.origin}${filePath(model, file)}`;
+  const first = await page().evaluate(async (url) => {
+    try {
+      return { result: await window.sotto.load('llm', url) };
+    } catch (err) {
+      return { error: { code: err.code, message: err.message } };
+    }
+  }, href);
+  assert.equal(first.error, undefined, first.error?.message);
+  const { result } = await request('list');
+  const entry = result.models.find((m) => m.name === href);
+  assert.ok(entry?.cached, 'the model given by URL is cached');
+  assert.equal(entry.files[0].sha256 ?? null, null, 'no hash was known before the download');
+  assert.equal(entry.cached.files[0].sha256, file.sha256, 'the first download is kept with its own sha256');
+  // Gone from the cache, its pin stays: the server now sends another byte, and it is refused.
+  await request('remove', entry.id);
+  proxy.corruptByte(filePath(model, file), Math.floor(file.size / 2));
+  const changed = await download(entry);
+  assert.equal(changed.error?.code, 'integrity', JSON.stringify(changed.error));
+  assert.match(changed.error.message, new RegExp(`sha256 mismatch \\(expected ${file.sha256}`));
+  assert.equal(await cached(entry.id), null, 'nothing of the changed file was kept');
+  // The same bytes as the first time download again.
+  const again = await download(entry);
+  assert.equal(again.error, undefined, again.error?.message);
+});
+
 test('with the server stopped, the service worker serves the app and models load from the cache', async () => {
   await page().reload();
   await page().waitForSelector('body[data-offline-ready="true"]', { timeout: 30_000 });
