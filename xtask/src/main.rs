@@ -63,7 +63,9 @@ fn main() -> ExitCode {
         "bench-models" => bench_models(),
         "bench-latency" => setup::all().and_then(|()| bench_latency()),
         "bench-asr" => setup::all().and_then(|()| bench_asr()),
-        "bench-llm" => setup::for_build().and_then(|()| bench_llm()),
+        // Only the wasm32 target: the benchmark runs a plain wasm module under Node, without
+        // wasm-bindgen or the threaded build's toolchain.
+        "bench-llm" => setup::wasm_target(None).and_then(|()| bench_llm()),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())
