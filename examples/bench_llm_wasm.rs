@@ -194,6 +194,126 @@ pub extern "C" fn kernel_run(reps: usize) -> f32 {
     })
 }
 
+/// Every matrix of a GGUF file, packed as a model's are when it loads, in file order: for timing
+/// one decode step's products matrix by matrix (`examples/bench_llm_wasm.mjs --profile`), which
+/// tells how a step's time splits between the encodings, the output projection and the rest
+/// (attention and the elementwise steps: the step's time minus its products').
+struct MatrixProbe {
+    /// Name, view, and the GGML type id of its encoding.
+    matrices: Vec<(String, sotto::kernels::quant::QMatrix, u32)>,
+    input: Vec<f32>,
+    out: Vec<f32>,
+}
+
+thread_local! {
+    static MATRICES: RefCell<Option<MatrixProbe>> = const { RefCell::new(None) };
+}
+
+/// Takes a GGUF file from an [`alloc`] buffer and views its matrices ([`MatrixProbe`]); returns
+/// their count, or -1 when the file does not parse.
+#[no_mangle]
+pub unsafe extern "C" fn matrices_load(ptr: *mut u8, len: usize) -> i32 {
+    use sotto::kernels::quant::{packed, GgmlType, QMatrix};
+    // SAFETY: as in `load`.
+    let mut bytes = unsafe { Vec::from_raw_parts(ptr, len, len) };
+    let Ok(gguf) = GgufFile::parse(&bytes) else {
+        return -1;
+    };
+    let mut tensors: Vec<_> = gguf
+        .tensors
+        .iter()
+        .filter(|(_, t)| t.dims.len() == 2)
+        .map(|(name, t)| (name.clone(), t.clone()))
+        .collect();
+    tensors.sort_by_key(|(_, t)| t.offset);
+    let packed: Vec<usize> = tensors
+        .iter()
+        .map(|(_, t)| {
+            let (cols, rows) = (t.dims[0], t.dims[1]);
+            let data = &mut bytes[t.offset..t.offset + t.len];
+            packed::pack_in_place(t.dtype, data, rows, cols)
+        })
+        .collect();
+    let id = |dtype: GgmlType| match dtype {
+        GgmlType::F32 => 0,
+        GgmlType::F16 => 1,
+        GgmlType::Q4_0 => 2,
+        GgmlType::Q4_1 => 3,
+        GgmlType::Q5_0 => 6,
+        GgmlType::Q5_1 => 7,
+        GgmlType::Q8_0 => 8,
+        GgmlType::Q2K => 10,
+        GgmlType::Q3K => 11,
+        GgmlType::Q4K => 12,
+        GgmlType::Q5K => 13,
+        GgmlType::Q6K => 14,
+        GgmlType::BF16 => 30,
+    };
+    let buf = Arc::new(bytes);
+    let widest = tensors.iter().map(|(_, t)| t.dims[0].max(t.dims[1]));
+    let widest = widest.max().unwrap_or(0);
+    let matrices: Vec<_> = tensors
+        .into_iter()
+        .zip(packed)
+        .map(|((name, t), packed)| {
+            let matrix = QMatrix::new(buf.clone(), t.offset, t.dims[1], t.dims[0], t.dtype);
+            (name, matrix.with_packed_rows(packed), id(t.dtype))
+        })
+        .collect();
+    let count = matrices.len() as i32;
+    let probe = MatrixProbe {
+        matrices,
+        input: (0..widest)
+            .map(|i| (i * 7919 % 2003) as f32 / 1001.5 - 1.0)
+            .collect(),
+        out: vec![0.0; widest.max(262_144)],
+    };
+    MATRICES.with(|m| *m.borrow_mut() = Some(probe));
+    count
+}
+
+/// Matrix `i`'s GGML type id, or 100 for the output projection (`output.weight`, or the tied
+/// `token_embd.weight` of a file without one), and -1 for the embedding table of a file with an
+/// output layer (looked up, not multiplied, in decode).
+#[no_mangle]
+pub extern "C" fn matrix_kind(i: usize) -> i32 {
+    MATRICES.with(|m| {
+        let guard = m.borrow();
+        let probe = guard.as_ref().expect("matrices_load runs first");
+        let tied = !probe.matrices.iter().any(|(n, ..)| n == "output.weight");
+        match probe.matrices[i].0.as_str() {
+            "output.weight" => 100,
+            "token_embd.weight" if tied => 100,
+            "token_embd.weight" => -1,
+            _ => probe.matrices[i].2 as i32,
+        }
+    })
+}
+
+/// Matrix `i`'s multiply-accumulates for one token.
+#[no_mangle]
+pub extern "C" fn matrix_macs(i: usize) -> f64 {
+    MATRICES.with(|m| {
+        let guard = m.borrow();
+        let (_, matrix, _) = &guard.as_ref().expect("matrices_load runs first").matrices[i];
+        (matrix.rows * matrix.cols) as f64
+    })
+}
+
+/// One token's product with matrix `i` (its input's quantization included, as in a decode
+/// step); returns one output so the work is observable.
+#[no_mangle]
+pub extern "C" fn matrix_run(i: usize) -> f32 {
+    MATRICES.with(|m| {
+        let mut guard = m.borrow_mut();
+        let probe = guard.as_mut().expect("matrices_load runs first");
+        let (_, matrix, _) = &probe.matrices[i];
+        let out = &mut probe.out[..matrix.rows];
+        matrix.matmul(&probe.input[..matrix.cols], 1, out);
+        out[0]
+    })
+}
+
 #[no_mangle]
 pub extern "C" fn cache_bytes() -> usize {
     STATE.with(|s| s.borrow().as_ref().map_or(0, |s| s.cache.bytes()))

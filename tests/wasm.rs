@@ -195,6 +195,65 @@ fn simd_products_with_non_finite_scales_equal_the_one_token_kernel() {
     });
 }
 
+/// The tile kernel decodes a tile's f16 scales in its loop as scaled-down f32 values and scales
+/// the activations' up instead: bit for bit the portable products for every finite f16 pattern
+/// of the scales and minimums (subnormal, signed zeros, the largest), each tile's 8 rows × 2
+/// blocks taking 16 of them, in turn, with 1 to 4 tokens.
+#[wasm_bindgen_test]
+fn simd_in_loop_scales_give_the_portable_products_for_every_finite_scale() {
+    use sotto::kernels::quant::encode::quantize_row;
+    use sotto::kernels::quant::packed::{self, PackedTile};
+    use sotto::kernels::quant::{vec_dot_packed_group, TokenGroup};
+    let values = |n: usize, seed: usize| -> Vec<f32> {
+        (0..n)
+            .map(|i| ((i * 7919 + seed * 104_729) % 2003) as f32 / 1001.5 - 1.0)
+            .collect()
+    };
+    let x = values(256, 1);
+    let group = TokenGroup::quantize([&x[..64], &x[64..128], &x[128..192], &x[192..]]);
+    let finite: Vec<u16> = (0..=u16::MAX).filter(|h| h & 0x7c00 != 0x7c00).collect();
+    let mut scratch = PackedTile::default();
+    for dtype in TILED {
+        let rows: Vec<Vec<u8>> = (2..10)
+            .map(|seed| {
+                let mut bytes = Vec::new();
+                quantize_row(dtype, &values(64, seed), &mut bytes);
+                bytes
+            })
+            .collect();
+        let rows: Vec<&[u8]> = rows.iter().map(|r| &r[..]).collect();
+        let mut bytes = scratch.pack(dtype, &rows).bytes.to_vec();
+        let format = packed::TileFormat::of(dtype).unwrap();
+        // Scales (and minimums) per tile: 8 rows × 2 blocks, × 2 with minimums.
+        let per_tile = format.decoded_len() * 2;
+        for patterns in finite.chunks(per_tile) {
+            for (i, &h) in patterns.iter().enumerate() {
+                let (block, at) = (i / format.decoded_len(), i % format.decoded_len());
+                let offset = block * format.block_bytes() + 2 * at;
+                bytes[offset..offset + 2].copy_from_slice(&h.to_le_bytes());
+            }
+            let tile = packed::Tile {
+                format,
+                bytes: &bytes,
+                scales: None,
+            };
+            for tokens in 1..=4 {
+                let simd = vec_dot_packed_group(tile, &group, tokens);
+                let portable = packed::dot_packed_group(tile, &group, tokens);
+                let same = simd
+                    .iter()
+                    .flatten()
+                    .zip(portable.iter().flatten())
+                    .all(|(a, b)| a.to_bits() == b.to_bits());
+                assert!(
+                    same,
+                    "{dtype:?}, scales {patterns:x?}: {simd:?} against {portable:?}"
+                );
+            }
+        }
+    }
+}
+
 #[wasm_bindgen_test]
 fn simd_quantization_equals_the_portable_quantization() {
     use sotto::kernels::quant::kernels::{quantize_block_q8_1, QuantizedActivations};
@@ -316,17 +375,15 @@ fn quantized_products_equal_the_portable_kernel_row_by_row() {
     }
 }
 
-/// The k-quants' products in wasm (their sub-blocks' integer dots in simd128) equal the
-/// portable dots bit for bit, for every k-quant, one row at a time and through the matmul with
-/// 1 and 5 tokens (two super-blocks per row, values spread across every bit).
+/// The k-quants' products in wasm (q4_K, q5_K and q6_K through their simd128 kernel, the others'
+/// sub-blocks' integer dots in simd128) equal the portable dots bit for bit, for every k-quant,
+/// through the matmul with 1 to 9 tokens (the kernel takes tokens four at a time) over 11 rows
+/// (a whole tile and a part; two super-blocks per row, values spread across every bit).
 #[wasm_bindgen_test]
 fn k_quant_products_equal_the_portable_dots() {
     use sotto::kernels::quant::encode::quantize_row;
-    use sotto::kernels::quant::kernels::QuantizedActivations;
-    use sotto::kernels::quant::kquants::dot_portable;
-    use sotto::kernels::quant::{GgmlType, QMatrix};
-    use std::sync::Arc;
-    let (rows, cols) = (5, 512);
+    use sotto::kernels::quant::GgmlType;
+    let (rows, cols) = (11, 512);
     let value =
         |i: usize| ((i * 7919 % 2003) as f32 / 1001.5 - 1.0) * if i % 37 == 0 { 4.0 } else { 1.0 };
     for dtype in [
@@ -336,24 +393,64 @@ fn k_quant_products_equal_the_portable_dots() {
         GgmlType::Q5K,
         GgmlType::Q6K,
     ] {
-        let mut bytes = Vec::new();
+        let mut quantized = Vec::new();
         for r in 0..rows {
             let row: Vec<f32> = (0..cols).map(|c| value(r * 131 + c * 3 + 1)).collect();
-            quantize_row(dtype, &row, &mut bytes);
+            quantize_row(dtype, &row, &mut quantized);
         }
-        let row_len = bytes.len() / rows;
-        let matrix = QMatrix::new(Arc::new(bytes.clone()), 0, rows, cols, dtype);
-        for tokens in [1, 5] {
-            let xs: Vec<f32> = (0..tokens * cols).map(|i| value(i + 5)).collect();
-            let mut out = vec![0f32; tokens * rows];
-            matrix.matmul(&xs, tokens, &mut out);
-            for (t, x) in xs.chunks_exact(cols).enumerate() {
-                let a = QuantizedActivations::q8_k(x);
-                for r in 0..rows {
-                    let expected = dot_portable(dtype, &bytes[r * row_len..][..row_len], &a);
-                    assert_ne!(expected, 0.0, "{dtype:?}: a product that tests something");
-                    assert_eq!(out[t * rows + r], expected, "{dtype:?}: token {t}, row {r}");
-                }
+        // Every bit pattern of the values, scales and minimums too: random bytes, with finite
+        // f16 super-block scales (d and dmin, at their offsets in the block) of either sign.
+        let mut state = 0x2545_f491_u32;
+        let mut random: Vec<u8> = (0..quantized.len())
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                (state >> 24) as u8
+            })
+            .collect();
+        let (block_bytes, scale_at): (usize, &[usize]) = match dtype {
+            GgmlType::Q2K => (84, &[80, 82]),
+            GgmlType::Q3K => (110, &[108]),
+            GgmlType::Q4K => (144, &[0, 2]),
+            GgmlType::Q5K => (176, &[0, 2]),
+            _ => (210, &[208]),
+        };
+        for block in random.chunks_exact_mut(block_bytes) {
+            for &at in scale_at {
+                let bits = 0x2c00 | u16::from(block[at]) | (u16::from(block[at + 1] & 0x80) << 8);
+                block[at..at + 2].copy_from_slice(&bits.to_le_bytes());
+            }
+        }
+        for bytes in [quantized, random] {
+            k_quant_matmul_equals_the_portable_dots(dtype, &bytes, (rows, cols), &value);
+        }
+    }
+}
+
+/// [`k_quant_products_equal_the_portable_dots`] of one matrix.
+fn k_quant_matmul_equals_the_portable_dots(
+    dtype: sotto::kernels::quant::GgmlType,
+    bytes: &[u8],
+    (rows, cols): (usize, usize),
+    value: &dyn Fn(usize) -> f32,
+) {
+    use sotto::kernels::quant::kernels::QuantizedActivations;
+    use sotto::kernels::quant::kquants::dot_portable;
+    use sotto::kernels::quant::QMatrix;
+    use std::sync::Arc;
+    let row_len = bytes.len() / rows;
+    let matrix = QMatrix::new(Arc::new(bytes.to_vec()), 0, rows, cols, dtype);
+    for tokens in [1, 2, 3, 4, 5, 9] {
+        let xs: Vec<f32> = (0..tokens * cols).map(|i| value(i + 5)).collect();
+        let mut out = vec![0f32; tokens * rows];
+        matrix.matmul(&xs, tokens, &mut out);
+        for (t, x) in xs.chunks_exact(cols).enumerate() {
+            let a = QuantizedActivations::q8_k(x);
+            for r in 0..rows {
+                let expected = dot_portable(dtype, &bytes[r * row_len..][..row_len], &a);
+                assert_ne!(expected, 0.0, "{dtype:?}: a product that tests something");
+                assert_eq!(out[t * rows + r], expected, "{dtype:?}: token {t}, row {r}");
             }
         }
     }

@@ -36,6 +36,9 @@ usage: cargo xtask <command>
                   real models and the random 360M shape, both builds (JSON)
   bench-asr       a 5 s utterance transcribed end to end by the real Whisper tiny.en q8_0 in headless
                   Chromium, single-threaded and threaded builds, native library and CLI as reference (JSON)
+  bench-llm       the real SmolLM2-135M Q4_1 and Gemma 3 270M Q4_K_M in single-thread wasm under Node:
+                  128-token prefill, decode, memory after load, beside candle-transformers in the same run,
+                  SmolLM2 also beside a q8_0 file of its shape, Gemma with its decode step's profile (JSON)
 
 options for test: --no-lint (skip fmt/clippy), --rust-only (skip wasm and browser steps)";
 
@@ -60,6 +63,9 @@ fn main() -> ExitCode {
         "bench-models" => bench_models(),
         "bench-latency" => setup::all().and_then(|()| bench_latency()),
         "bench-asr" => setup::all().and_then(|()| bench_asr()),
+        // Only the wasm32 target: the benchmark runs a plain wasm module under Node, without
+        // wasm-bindgen or the threaded build's toolchain.
+        "bench-llm" => setup::wasm_target(None).and_then(|()| bench_llm()),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())
@@ -424,6 +430,64 @@ fn bench_asr() -> Result {
     real_models::real_models(false)?;
     run(cargo().args(["build", "--release", "--example", "bench_asr_native"]))?;
     run(Command::new("node").arg("tests/e2e/bench-asr.mjs"))
+}
+
+/// The chat models' single-thread wasm benchmark on the real files (issue 21):
+/// `examples/bench_llm_wasm.mjs` on SmolLM2-135M Q4_1, with candle-transformers and a q8_0 file of
+/// the same shape (random weights: the speed does not depend on them) measured in the same run,
+/// and on Gemma 3 270M Q4_K_M, with candle and the profile of a decode step. Prints one JSON
+/// object, `{"smollm2_135m_q4_1": …, "gemma3_270m_q4_k_m": …}`.
+fn bench_llm() -> Result {
+    real_models::real_models(false)?;
+    run(cargo().args([
+        "build",
+        "--release",
+        "--example",
+        "bench_llm_wasm",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--features",
+        "candle-reference",
+    ]))?;
+    let reference = "models/bench/smollm2-135m/model-q8_0.gguf";
+    if !root().join(reference).exists() {
+        run(cargo().args(["build", "--release", "--bin", "sotto"]))?;
+        run(Command::new(native_cli()).args([
+            "gen-models",
+            "--out",
+            "models/bench",
+            "--real-shapes",
+            "smollm2-135m",
+            "--quants",
+            "q8_0",
+        ]))?;
+    }
+    let wasm = "target/wasm32-unknown-unknown/release/examples/bench_llm_wasm.wasm";
+    let bench = |model: &str, extra: &[&str]| -> Result<String> {
+        let mut node = Command::new("node");
+        node.args(["examples/bench_llm_wasm.mjs", wasm, model, "--candle"])
+            .args(extra)
+            .current_dir(root());
+        eprintln!("+ {}", describe(&node));
+        let output = node
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .map_err(|e| format!("cannot start node: {e}"))?;
+        if !output.status.success() {
+            return Err(format!(
+                "the benchmark of {model} exited with {}",
+                output.status
+            ));
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
+    };
+    let smollm2 = bench(
+        "models/real/smollm2-135m-instruct-q4_1.gguf",
+        &["--reference", reference],
+    )?;
+    let gemma = bench("models/real/gemma-3-270m-q4_k_m.gguf", &["--profile"])?;
+    println!("{{\"smollm2_135m_q4_1\": {smollm2}, \"gemma3_270m_q4_k_m\": {gemma}}}");
+    Ok(())
 }
 
 /// Every test: lint, Rust unit/parity/integration tests, the wasm build, the browser tests.

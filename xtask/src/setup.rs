@@ -55,7 +55,7 @@ pub fn speech_tools() -> Result {
 }
 
 /// The wasm32 target of the default toolchain, or of `toolchain`.
-fn wasm_target(toolchain: Option<&str>) -> Result {
+pub fn wasm_target(toolchain: Option<&str>) -> Result {
     let on = |command: &mut Command| {
         if let Some(name) = toolchain {
             command.args(["--toolchain", name]);

@@ -267,6 +267,17 @@ impl QMatrix {
                     }
                 }
             }
+            // The k-quants with a simd128 kernel: each super-block unpacked once for all tokens.
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            if simd128::kquants::has_kernel(self.dtype) {
+                let len = self.row_bytes_len();
+                let start = self.offset + tile_rows.start * len;
+                let bytes = &self.buf[start..start + tile_rows.len() * len];
+                simd128::kquants::dot_rows_tokens(self.dtype, bytes, len, acts, |t, r, v| {
+                    outputs(t, tile_rows.clone())[r] = v
+                });
+                continue;
+            }
             for t in 4 * groups.len()..n_tokens {
                 let x = &xs[t * self.cols..(t + 1) * self.cols];
                 let act = acts.get(t - 4 * groups.len());

@@ -1,5 +1,6 @@
 //! wasm32 SIMD (`simd128`) versions of the q8_0 and q4_0 dot products, of the prefill
-//! kernel on packed tiles ([`tiles`]), and of the q8_0 quantization of their activations.
+//! kernel on packed tiles ([`tiles`]), of the q4_K, q5_K and q6_K products ([`kquants`]), and
+//! of the q8_0 quantization of their activations.
 //!
 //! Same arithmetic as [`super::kernels`]: 8-bit values widened to i16 and multiplied pairwise with
 //! `i32x4.dot_i16x8_s`, one integer sum per 32-element block, scaled in f32. The one-row dot
@@ -11,6 +12,7 @@ use core::arch::wasm32::*;
 use super::kernels::{block_sum_scale, f16_at, round_to_f16, QuantizedActivations, QK8_0};
 use super::packed::SCALE_BYTES;
 
+pub mod kquants;
 mod tiles;
 pub use tiles::{dot_kept_group, dot_packed_group, dot_packed_group_keeping, pack_block_values};
 

@@ -293,13 +293,24 @@ fn packed_tokens<const T: usize, const MODE: u8, const FORMAT: u8>(
                 })
             } else {
                 // Decoded here, from the cache lines the loop above streamed in; finite, as a
-                // tile without decoded scales promises ([`Tile::scales`]).
+                // tile without decoded scales promises ([`Tile::scales`]). Without keeping, as
+                // scaled-down values ([`scaled_f16_to_f32x4`]), whose products below take the
+                // activations' scales scaled up.
                 let halves = if minimum { 2 } else { 1 };
                 let mut decoded = [f32x4_splat(0.0); 4];
                 for half in 0..halves {
                     let bits = v128_load(block.add(SCALE_BYTES * half) as *const v128);
-                    decoded[2 * half] = finite_f16_to_f32x4(u32x4_extend_low_u16x8(bits));
-                    decoded[2 * half + 1] = finite_f16_to_f32x4(u32x4_extend_high_u16x8(bits));
+                    // Element by element: a copy of the pair (from one of two arms) becomes a
+                    // `memory.copy`, which V8 runs as a call out of wasm, once per block.
+                    let [low, high] = match MODE {
+                        KEEP => [
+                            finite_f16_to_f32x4(u32x4_extend_low_u16x8(bits)),
+                            finite_f16_to_f32x4(u32x4_extend_high_u16x8(bits)),
+                        ],
+                        _ => scaled_f16_to_f32x4(bits),
+                    };
+                    decoded[2 * half] = low;
+                    decoded[2 * half + 1] = high;
                 }
                 if MODE == KEEP {
                     for (i, &v) in decoded[..2 * halves].iter().enumerate() {
@@ -309,12 +320,18 @@ fn packed_tokens<const T: usize, const MODE: u8, const FORMAT: u8>(
                 decoded
             };
             for (k, (acc, sums)) in acc.iter_mut().zip(&sums).enumerate() {
-                let da = f32x4_splat(*da.add(4 * b + k));
+                // The activations' scales (f16 values, so scaled up they stay finite) times
+                // 2¹¹², which the in-loop scales lack: the same products, bit for bit.
+                let unit = |scale: f32| match MODE {
+                    IN_LOOP => scale * TWO_POW_112,
+                    _ => scale,
+                };
+                let da = f32x4_splat(unit(*da.add(4 * b + k)));
                 for (half, (acc, &sum)) in acc.iter_mut().zip(sums).enumerate() {
                     let mut products =
                         f32x4_mul(f32x4_convert_i32x4(sum), f32x4_mul(decoded[half], da));
                     if minimum {
-                        let sa = f32x4_splat(*sa.add(4 * b + k));
+                        let sa = f32x4_splat(unit(*sa.add(4 * b + k)));
                         products = f32x4_add(products, f32x4_mul(decoded[2 + half], sa));
                     }
                     *acc = f32x4_add(*acc, products);
@@ -334,6 +351,29 @@ fn packed_tokens<const T: usize, const MODE: u8, const FORMAT: u8>(
         store(&mut out[4..], halves[1]);
     }
     out
+}
+
+/// 2¹¹²: an f16 value's magnitude bits shifted into an f32 are the value times 2⁻¹¹².
+const TWO_POW_112: f32 = f32::from_bits(0x7780_0000);
+
+/// The eight finite f16 values of `bits` as f32 times 2⁻¹¹² (rows 0–3, then 4–7): their sign,
+/// and their magnitude bits shifted into an f32, in three operations per four values where
+/// [`finite_f16_to_f32x4`] takes seven (the 2¹¹² multiply, a shift and the widening's).
+///
+/// Why that is exact: the product of such a value by an f16 activation scale times 2¹¹² (at
+/// most 65504 × 2¹¹² < 2¹²⁸, so finite) is the same real number as the f16 value times the
+/// activation scale, rounded once to f32 either way, normal or subnormal.
+#[inline(always)]
+fn scaled_f16_to_f32x4(bits: v128) -> [v128; 2] {
+    let zero = u16x8_splat(0);
+    // Each f16 in the upper half of its 32-bit lane: its sign at bit 31.
+    let high = [
+        i16x8_shuffle::<8, 0, 8, 1, 8, 2, 8, 3>(bits, zero),
+        i16x8_shuffle::<8, 4, 8, 5, 8, 6, 8, 7>(bits, zero),
+    ];
+    // The magnitude down to bits 13–27 (exponent into the f32 exponent's low bits), the copies
+    // of the sign the arithmetic shift made cleared.
+    high.map(|h| v128_and(i32x4_shr(h, 3), u32x4_splat(0x8fff_ffff)))
 }
 
 /// Adds one pair's products to each token's sums: `rows` are the pair's weights of rows 0–3
