@@ -3,6 +3,7 @@
 //!
 //! Kept dependency-free (std only) so that it compiles in seconds on a fresh machine.
 
+mod bench_native;
 mod fuzz;
 mod package;
 mod real_models;
@@ -36,6 +37,8 @@ usage: cargo xtask <command>
                   real models and the random 360M shape, both builds (JSON)
   bench-asr       a 5 s utterance transcribed end to end by the real Whisper tiny.en q8_0 in headless
                   Chromium, single-threaded and threaded builds, native library and CLI as reference (JSON)
+  bench-asr-native  the native library on bench-asr's files against whisper.cpp (PyPI's pywhispercpp), one
+                  thread each, real tiny.en q8_0 and f16 (JSON)
 
 options for test: --no-lint (skip fmt/clippy), --rust-only (skip wasm and browser steps)";
 
@@ -60,6 +63,7 @@ fn main() -> ExitCode {
         "bench-models" => bench_models(),
         "bench-latency" => setup::all().and_then(|()| bench_latency()),
         "bench-asr" => setup::all().and_then(|()| bench_asr()),
+        "bench-asr-native" => bench_native::bench_asr_native(),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())
