@@ -29,18 +29,23 @@ fn softmax(x: &mut [f32]) {
     let chunks = x.chunks_exact(LANES);
     let tail = chunks.remainder();
     for chunk in chunks {
-        lanes
-            .iter_mut()
-            .zip(chunk)
-            .for_each(|(m, &v)| *m = greater(*m, v));
+        for (m, &v) in lanes.iter_mut().zip(chunk) {
+            *m = greater(*m, v);
+        }
     }
     let max = lanes
         .iter()
         .chain(tail)
         .fold(f32::NEG_INFINITY, |m, &v| greater(m, v));
-    x.iter_mut().for_each(|v| *v = exp_f32(*v - max));
+    // `for` loops, not `for_each`: an iterator adapter may stay a function of its own, built
+    // without the AVX2 of the caller that inlines this.
+    for v in x.iter_mut() {
+        *v = exp_f32(*v - max);
+    }
     let sum = lane_sum(x);
-    x.iter_mut().for_each(|v| *v /= sum);
+    for v in x.iter_mut() {
+        *v /= sum;
+    }
 }
 
 /// Lanes of the vectorized reductions: two simd128 vectors.
@@ -54,7 +59,9 @@ fn lane_sum(x: &[f32]) -> f32 {
     let chunks = x.chunks_exact(LANES);
     let tail = chunks.remainder();
     for chunk in chunks {
-        lanes.iter_mut().zip(chunk).for_each(|(s, &v)| *s += v);
+        for (s, &v) in lanes.iter_mut().zip(chunk) {
+            *s += v;
+        }
     }
     let mut width = LANES;
     while width > 1 {
@@ -110,8 +117,9 @@ pub fn gelu_erf_in_place(x: &mut [f32]) {
 /// [`gelu_erf_in_place`]'s loop, inlined into each build of it.
 #[inline(always)]
 fn gelu_erf(x: &mut [f32]) {
-    x.iter_mut()
-        .for_each(|v| *v = 0.5 * *v * (1.0 + erf_f32(*v * std::f32::consts::FRAC_1_SQRT_2)));
+    for v in x.iter_mut() {
+        *v = 0.5 * *v * (1.0 + erf_f32(*v * std::f32::consts::FRAC_1_SQRT_2));
+    }
 }
 
 /// The functions above built for AVX2 and FMA, chosen at run time on x86_64 (the native
