@@ -49,4 +49,19 @@ impl SilenceTail {
         *cached = Some(kv.clone());
         Ok(kv)
     }
+
+    /// The tail, if it was computed or given already.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn get(&self) -> Option<CrossKv> {
+        self.cached
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Gives the tail computed before (read from a cache), so that no call computes it.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn set(&self, kv: CrossKv) {
+        *self.cached.lock().unwrap_or_else(|e| e.into_inner()) = Some(kv);
+    }
 }

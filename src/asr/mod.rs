@@ -8,7 +8,8 @@
 //! (64 × 20 ms), as whisper.cpp's `audio_ctx` does, instead of the 1500 positions of the 30 s
 //! window: a 5 s utterance costs about a fifth of the encoder work. The decoder still
 //! cross-attends over 1500 positions: after the utterance's come those of a window of pure
-//! silence, encoded once and cached (`context.rs`). Without that tail real checkpoints loop
+//! silence, encoded once and cached (`context.rs`; natively also on disk, per weight file:
+//! [`SilenceCache`]). Without that tail real checkpoints loop
 //! (real tiny.en: 18 of 85 utterances of the speech set ran to the token limit); with it the
 //! default mode is as accurate as the full window on the speech set (`tests/asr_speech_set.rs`,
 //! `examples/bench_speech_set.rs`). It is still not the reference computation: the encoder's
@@ -25,6 +26,8 @@ mod context;
 pub mod ctranslate2;
 mod decode;
 mod merges;
+#[cfg(not(target_arch = "wasm32"))]
+mod silence_cache;
 mod tokenizer;
 mod transcriber;
 mod weights;
@@ -36,6 +39,8 @@ pub use decode::{
     repetition_cut, token_budget, DecodeOptions, StopReason, Transcript, TranscriptTimings,
 };
 pub use merges::{repair_missing_merges, MergesCheck};
+#[cfg(not(target_arch = "wasm32"))]
+pub use silence_cache::{file_sha256, SilenceCache, SilenceTailSource, CACHE_VERSION};
 pub use tokenizer::{
     is_multilingual_vocab, SpecialTokens, TextStream, WhisperTokenizer, ENGLISH_ONLY_VOCAB_SIZE,
 };

@@ -36,7 +36,7 @@ pub struct Transcriber {
     /// The tokenizer.
     pub tokenizer: WhisperTokenizer,
     /// The encoded silence that completes a trimmed audio context.
-    silence: SilenceTail,
+    pub(super) silence: SilenceTail,
 }
 
 impl Transcriber {

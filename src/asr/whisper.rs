@@ -280,6 +280,17 @@ pub struct CrossKv {
 }
 
 impl CrossKv {
+    /// Every layer's keys and values, `([heads, positions, head_dim], [heads, positions,
+    /// head_dim])`.
+    pub fn layers(&self) -> &[(Tensor, Tensor)] {
+        &self.layers
+    }
+
+    /// Keys and values made elsewhere (read back from [`CrossKv::layers`]).
+    pub fn from_layers(layers: Vec<(Tensor, Tensor)>) -> Self {
+        CrossKv { layers }
+    }
+
     /// Encoder positions the decoder attends over.
     pub fn positions(&self) -> usize {
         self.layers.first().map_or(0, |(k, _)| k.dims()[1])

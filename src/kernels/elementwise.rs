@@ -12,24 +12,40 @@ use super::quant::kernels::{dot_f32_slices, exp_f32};
 /// chain of dependent adds (three cycles a value), which made softmax a third of a prefill's
 /// attention time.
 pub fn softmax_in_place(x: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if super::quant::x86::available() {
+        // SAFETY: the CPU has AVX2 and FMA.
+        return unsafe { avx2::softmax(x) };
+    }
+    softmax(x)
+}
+
+/// [`softmax_in_place`]'s steps, inlined into each build of it.
+#[inline(always)]
+fn softmax(x: &mut [f32]) {
     // The maximum is the same in any order (NaNs are skipped alike).
     let greater = |m: f32, v: f32| if v > m { v } else { m };
     let mut lanes = [f32::NEG_INFINITY; LANES];
     let chunks = x.chunks_exact(LANES);
     let tail = chunks.remainder();
     for chunk in chunks {
-        lanes
-            .iter_mut()
-            .zip(chunk)
-            .for_each(|(m, &v)| *m = greater(*m, v));
+        for (m, &v) in lanes.iter_mut().zip(chunk) {
+            *m = greater(*m, v);
+        }
     }
     let max = lanes
         .iter()
         .chain(tail)
         .fold(f32::NEG_INFINITY, |m, &v| greater(m, v));
-    x.iter_mut().for_each(|v| *v = exp_f32(*v - max));
+    // `for` loops, not `for_each`: an iterator adapter may stay a function of its own, built
+    // without the AVX2 of the caller that inlines this.
+    for v in x.iter_mut() {
+        *v = exp_f32(*v - max);
+    }
     let sum = lane_sum(x);
-    x.iter_mut().for_each(|v| *v /= sum);
+    for v in x.iter_mut() {
+        *v /= sum;
+    }
 }
 
 /// Lanes of the vectorized reductions: two simd128 vectors.
@@ -37,12 +53,15 @@ const LANES: usize = 8;
 
 /// Σ x in [`LANES`] lanes, added pairwise at the end, then the values past the last whole lane
 /// set in order.
+#[inline(always)]
 fn lane_sum(x: &[f32]) -> f32 {
     let mut lanes = [0f32; LANES];
     let chunks = x.chunks_exact(LANES);
     let tail = chunks.remainder();
     for chunk in chunks {
-        lanes.iter_mut().zip(chunk).for_each(|(s, &v)| *s += v);
+        for (s, &v) in lanes.iter_mut().zip(chunk) {
+            *s += v;
+        }
     }
     let mut width = LANES;
     while width > 1 {
@@ -87,8 +106,41 @@ pub fn erf_f32(x: f32) -> f32 {
 
 /// GELU with the exact erf form, `x/2 · (1 + erf(x/√2))`, in place (Whisper's `F.gelu`).
 pub fn gelu_erf_in_place(x: &mut [f32]) {
-    x.iter_mut()
-        .for_each(|v| *v = 0.5 * *v * (1.0 + erf_f32(*v * std::f32::consts::FRAC_1_SQRT_2)));
+    #[cfg(target_arch = "x86_64")]
+    if super::quant::x86::available() {
+        // SAFETY: the CPU has AVX2 and FMA.
+        return unsafe { avx2::gelu_erf(x) };
+    }
+    gelu_erf(x)
+}
+
+/// [`gelu_erf_in_place`]'s loop, inlined into each build of it.
+#[inline(always)]
+fn gelu_erf(x: &mut [f32]) {
+    for v in x.iter_mut() {
+        *v = 0.5 * *v * (1.0 + erf_f32(*v * std::f32::consts::FRAC_1_SQRT_2));
+    }
+}
+
+/// The functions above built for AVX2 and FMA, chosen at run time on x86_64 (the native
+/// build's baseline is SSE2, where `exp_f32`'s two roundings are libm calls, a third of
+/// softmax's time): the same Rust operations, so the same results bit for bit (Rust never
+/// fuses a multiply and an add), in eight lanes, each rounding one instruction.
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    /// # Safety
+    /// The CPU must have AVX2 and FMA.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn softmax(x: &mut [f32]) {
+        super::softmax(x)
+    }
+
+    /// # Safety
+    /// The CPU must have AVX2 and FMA.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn gelu_erf(x: &mut [f32]) {
+        super::gelu_erf(x)
+    }
 }
 
 /// GELU with the tanh approximation, `x/2 · (1 + tanh(√(2/π) · (x + 0.044715 x³)))`, in place

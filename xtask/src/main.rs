@@ -3,6 +3,7 @@
 //!
 //! Kept dependency-free (std only) so that it compiles in seconds on a fresh machine.
 
+mod bench_native;
 mod fuzz;
 mod package;
 mod real_models;
@@ -39,6 +40,8 @@ usage: cargo xtask <command>
   bench-llm       the real SmolLM2-135M Q4_1 and Gemma 3 270M Q4_K_M in single-thread wasm under Node:
                   128-token prefill, decode, memory after load, beside candle-transformers in the same run,
                   SmolLM2 also beside a q8_0 file of its shape, Gemma with its decode step's profile (JSON)
+  bench-asr-native  the native library on bench-asr's files against whisper.cpp (PyPI's pywhispercpp), one
+                  thread each, real tiny.en q8_0 and f16 (JSON)
 
 options for test: --no-lint (skip fmt/clippy), --rust-only (skip wasm and browser steps)";
 
@@ -66,6 +69,7 @@ fn main() -> ExitCode {
         // Only the wasm32 target: the benchmark runs a plain wasm module under Node, without
         // wasm-bindgen or the threaded build's toolchain.
         "bench-llm" => setup::wasm_target(None).and_then(|()| bench_llm()),
+        "bench-asr-native" => bench_native::bench_asr_native(),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())

@@ -240,7 +240,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     );
     let [config, tokenizer, weights] = whisper_files(&args.asr)?;
     let transcriber = Transcriber::from_files(&config, &tokenizer, &weights)?;
-    transcriber.warm_up()?;
+    match sotto::asr::SilenceCache::user() {
+        Some(cache) => transcriber.warm_up_cached(&cache, &weights).map(drop)?,
+        None => transcriber.warm_up()?,
+    }
     sotto::tts::warm_up();
     let chat_config = tokenizer_config(&args.tokenizer_config, &args.tokenizer);
     let mut chat =

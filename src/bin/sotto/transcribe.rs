@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::model_files::pick;
-use sotto::asr::Transcriber;
+use sotto::asr::{SilenceCache, Transcriber};
 
 /// Arguments of `sotto transcribe`.
 #[derive(clap::Args)]
@@ -39,6 +39,10 @@ pub struct Args {
     /// Print one JSON object: text, tokens, language, no_speech_prob, timings_ms.
     #[arg(long)]
     json: bool,
+    /// Encode the silence that completes a trimmed audio context anew instead of reading it
+    /// from the cache ($SOTTO_CACHE_DIR, else $XDG_CACHE_HOME/sotto or ~/.cache/sotto).
+    #[arg(long)]
+    no_cache: bool,
     /// The WAV file to transcribe.
     file: PathBuf,
 }
@@ -75,6 +79,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     opts.full_window |= args.full_window;
     crate::settings_file::flag(&mut opts.no_speech_threshold, args.no_speech_threshold);
     sotto::settings::Section::validate(&opts)?;
+    // The trimmed context's silence tail: read from the cache, or computed once and saved.
+    if !opts.full_window && !args.no_cache {
+        if let Some(cache) = SilenceCache::user() {
+            transcriber.warm_up_cached(&cache, &weights)?;
+        }
+    }
     let audio = sotto::audio::read_wav_file(Path::new(&args.file), opts.max_seconds)?;
     let transcript = transcriber.transcribe(&audio.samples, &opts)?;
     if args.json {

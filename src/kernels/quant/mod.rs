@@ -6,8 +6,9 @@
 //! minimums of q4_1 and q5_1; q8_K blocks of 256 for k-quants), then each output is a sum of
 //! integer dot products scaled per block. That is why llama.cpp's logits are the reference for
 //! quantized files. The integer kernels live in [`kernels`] and [`kquants`] (scalar, portable)
-//! and [`simd128`] (wasm32 SIMD, used when the build enables `simd128`); the 32-value encodings
-//! are multiplied in tiles of rows repacked by [`packed`].
+//! and [`simd128`] (wasm32 SIMD, used when the build enables `simd128`) or `x86` (AVX2, chosen
+//! at run time on x86_64, for q8_0); the 32-value encodings are multiplied in tiles of rows
+//! repacked by [`packed`].
 
 pub mod dtype;
 pub mod encode;
@@ -16,6 +17,8 @@ pub mod kquants;
 pub mod packed;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub mod simd128;
+#[cfg(target_arch = "x86_64")]
+pub mod x86;
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -409,6 +412,10 @@ pub fn vec_dot_q8_0(w: &[u8], a: &QuantizedActivations) -> f32 {
     }
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(dot) = x86::dot_q8_0_q8_0(w, a) {
+            return dot;
+        }
         kernels::dot_q8_0_q8_0(w, a)
     }
 }
@@ -427,6 +434,10 @@ pub fn vec_dot_packed_group(
     }
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(dots) = x86::dot_packed_group(tile, g, tokens) {
+            return dots;
+        }
         packed::dot_packed_group(tile, g, tokens)
     }
 }
@@ -450,7 +461,7 @@ pub fn vec_dot_packed_group_keeping(
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     {
         tile.decode_scales(&mut kept.scales);
-        packed::dot_packed_group(tile, g, tokens)
+        vec_dot_packed_group(tile, g, tokens)
     }
 }
 
@@ -473,7 +484,7 @@ pub fn vec_dot_kept_group(
             scales: Some(&kept.scales),
             ..tile
         };
-        packed::dot_packed_group(tile, g, tokens)
+        vec_dot_packed_group(tile, g, tokens)
     }
 }
 
