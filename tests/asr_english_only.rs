@@ -105,6 +105,10 @@ fn tiny_en_refuses_other_languages_and_translation() {
 #[test]
 fn cli_names_the_english_only_model_when_asked_for_french() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_sotto"))
+        .env(
+            "SOTTO_CACHE_DIR",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/sotto-cache"),
+        )
         .args(["transcribe", "--language", "fr", "--model"])
         .arg(real_model("whisper-tiny.en"))
         .arg(PathBuf::from(FIXTURES).join("hello_16k.wav"))

@@ -67,6 +67,10 @@ fn cli_prints_json_with_both_formats() {
             std::fs::copy(dir.join(f), only.join(f)).unwrap();
         }
         let out = Command::new(env!("CARGO_BIN_EXE_sotto"))
+            .env(
+                "SOTTO_CACHE_DIR",
+                concat!(env!("CARGO_TARGET_TMPDIR"), "/sotto-cache"),
+            )
             .args(["transcribe", "--model"])
             .arg(&only)
             .args([
@@ -101,6 +105,10 @@ fn cli_prints_json_with_both_formats() {
     }
     // Explicit files, full window, and a missing file named in the error.
     let out = Command::new(env!("CARGO_BIN_EXE_sotto"))
+        .env(
+            "SOTTO_CACHE_DIR",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/sotto-cache"),
+        )
         .arg("transcribe")
         .arg("--config")
         .arg(dir.join("config.json"))
@@ -117,6 +125,10 @@ fn cli_prints_json_with_both_formats() {
         String::from_utf8_lossy(&out.stderr)
     );
     let out = Command::new(env!("CARGO_BIN_EXE_sotto"))
+        .env(
+            "SOTTO_CACHE_DIR",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/sotto-cache"),
+        )
         .args(["transcribe", "--model"])
         .arg(&dir)
         .arg("/nonexistent/speech.wav")

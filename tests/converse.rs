@@ -71,6 +71,10 @@ fn fixture() -> &'static Fixture {
 
 fn sotto(args: &[&Path]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_sotto"))
+        .env(
+            "SOTTO_CACHE_DIR",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/sotto-cache"),
+        )
         .args(args)
         .output()
         .unwrap();
