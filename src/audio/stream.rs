@@ -3,9 +3,13 @@
 //!
 //! The output does not depend on how the input was cut into pushes: rubato's sinc resampler
 //! works on fixed chunks of [`CHUNK`] input frames, and what is left of a push waits for the next.
-//! Its delay is trimmed, so output sample `j` lies at input time `j / output_rate` (to within a
-//! fraction of an output sample), and [`StreamResampler::lag_seconds`] says how far the newest
-//! output lies behind the newest input: what a caller subtracts from the input's capture time.
+//! Its delay is trimmed, and the output starts with [`StreamResampler::lead_in`] samples of
+//! silence, as many as the largest lag (the filter's look-ahead and a chunk waiting): so the output
+//! never falls behind the input's own count, and each 20 ms of input completes 20 ms of output at
+//! once (a detector's 20 ms frame is not held back a whole push by a few samples). Output sample
+//! `j` lies at input time `(j - lead_in) / output_rate` (to within a fraction of an output sample),
+//! and [`StreamResampler::lag_seconds`] says how far the newest output lies behind the newest
+//! input: what a caller subtracts from the input's capture time.
 
 use audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{
@@ -35,6 +39,8 @@ pub struct StreamResampler {
     scratch: Vec<f32>,
     /// Output frames of the resampler's delay still to drop.
     to_trim: usize,
+    /// Samples of silence the output starts with (see the module's documentation).
+    lead_in: usize,
     /// Input frames taken in so far.
     taken: u64,
     /// Output frames given out so far.
@@ -58,8 +64,8 @@ impl StreamResampler {
                 )));
             }
         }
-        let (resampler, scratch, to_trim) = if input_rate == output_rate {
-            (None, Vec::new(), 0)
+        let (resampler, scratch, to_trim, lead_in) = if input_rate == output_rate {
+            (None, Vec::new(), 0, 0)
         } else {
             let parameters = SincInterpolationParameters {
                 sinc_len: SINC_LEN,
@@ -74,7 +80,8 @@ impl StreamResampler {
                     .map_err(|e| fail(e.to_string()))?;
             let scratch = vec![0.0; resampler.output_frames_max()];
             let to_trim = resampler.output_delay();
-            (Some(resampler), scratch, to_trim)
+            let lead_in = to_trim + (CHUNK as f64 * ratio).ceil() as usize + 1;
+            (Some(resampler), scratch, to_trim, lead_in)
         };
         Ok(StreamResampler {
             input_rate,
@@ -83,6 +90,7 @@ impl StreamResampler {
             pending: Vec::with_capacity(CHUNK * 2),
             scratch,
             to_trim,
+            lead_in,
             taken: 0,
             given: 0,
         })
@@ -96,6 +104,12 @@ impl StreamResampler {
     /// The rate of the samples [`StreamResampler::push`] gives.
     pub fn output_rate(&self) -> u32 {
         self.output_rate
+    }
+
+    /// The samples of silence the output starts with: the largest lag of the output behind the
+    /// input, so that the output keeps up with the input's count.
+    pub fn lead_in(&self) -> usize {
+        self.lead_in
     }
 
     /// Takes `samples`, whole frames of `channels` interleaved channels at the input rate,
@@ -133,6 +147,9 @@ impl StreamResampler {
             self.given += (out.len() - before) as u64;
             return Ok(out.len() - before);
         };
+        if self.given == 0 && out.len() == before {
+            out.resize(before + self.lead_in, 0.0);
+        }
         self.pending.extend(mono);
         let mut start = 0;
         while self.pending.len() - start >= CHUNK {
@@ -162,7 +179,8 @@ impl StreamResampler {
             return None;
         }
         let last_in = (self.taken - 1) as f64 / f64::from(self.input_rate);
-        let last_out = (self.given - 1) as f64 / f64::from(self.output_rate);
+        let last_out =
+            (self.given as f64 - 1.0 - self.lead_in as f64) / f64::from(self.output_rate);
         Some(last_in - last_out)
     }
 }

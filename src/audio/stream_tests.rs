@@ -95,9 +95,8 @@ fn stereo_at_44_1_and_48_khz_becomes_16_khz_mono() {
         let inverted: Vec<f32> = tone.iter().map(|s| -s).collect();
         // Both channels alike: the tone itself, about 16,000 samples of it.
         let same = one_shot(&interleave(&[&tone, &tone]), 2, rate, 16_000);
-        let expected = 16_000usize;
         assert!(
-            same.len() <= expected && same.len() + 200 >= expected,
+            same.len().abs_diff(16_000) < 200,
             "{rate}: {} samples",
             same.len()
         );
@@ -168,7 +167,7 @@ fn the_lag_places_output_samples_on_the_input_clock() {
             resampler.push(frame, 1, &mut out).unwrap();
         }
         let lag = resampler.lag_seconds().unwrap();
-        assert!(lag > 0.0 && lag < 0.01, "{rate}: lag {lag} s");
+        assert!(lag > 0.0 && lag < 0.015, "{rate}: lag {lag} s");
         let peak = (0..out.len())
             .max_by(|&a, &b| out[a].abs().total_cmp(&out[b].abs()))
             .unwrap();
@@ -203,4 +202,28 @@ fn equal_rates_only_downmix_and_bad_input_is_refused() {
     assert!(out.iter().all(|s| s.is_finite()));
     assert_eq!(resampler.input_rate(), 48_000);
     assert_eq!(resampler.output_rate(), 16_000);
+}
+
+#[test]
+fn each_20_ms_of_input_completes_20_ms_of_output_at_once() {
+    for rate in [44_100u32, 48_000, 96_000] {
+        let input = sine(700.0, rate, 2.0, 0.5);
+        let mut resampler = StreamResampler::new(rate, 16_000).unwrap();
+        let mut out = Vec::new();
+        for (n, block) in input.chunks(rate as usize / 50).enumerate() {
+            resampler.push(block, 1, &mut out).unwrap();
+            // A 20 ms frame of a detector (320 samples) is complete with the block that ends it.
+            assert!(
+                out.len() >= 320 * (n + 1),
+                "{rate}: {} samples after {} blocks",
+                out.len(),
+                n + 1
+            );
+            assert!(
+                out.len() < 320 * (n + 1) + resampler.lead_in(),
+                "{rate}: no more than the lead-in ahead"
+            );
+        }
+        assert!(out[..resampler.lead_in()].iter().all(|&s| s == 0.0));
+    }
 }
