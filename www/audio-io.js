@@ -68,7 +68,7 @@ export class AudioIo {
     this.capture = null;
   }
 
-  /** Opens the microphone and starts sending 16 kHz frames to the engine. */
+  /** Opens the microphone and starts sending its frames (the context's rate) to the engine. */
   async startMicrophone() {
     if (this.stream) return;
     if (!navigator.mediaDevices?.getUserMedia) {
@@ -85,7 +85,7 @@ export class AudioIo {
     this.capture = new AudioWorkletNode(this.context, 'sotto-capture', { numberOfInputs: 1, numberOfOutputs: 0 });
     const channel = new MessageChannel();
     this.capture.port.postMessage(/** @satisfies {CaptureCommand} */ ({ type: WORKLET.CONNECT, port: channel.port1 }), [channel.port1]);
-    this.postToEngine({ type: REQUEST.CAPTURE_PORT, port: channel.port2 }, [channel.port2]);
+    this.postToEngine({ type: REQUEST.CAPTURE_PORT, port: channel.port2, sampleRate: this.context.sampleRate }, [channel.port2]);
     source.connect(this.capture);
     this.source = source;
     if (this.context.state === 'suspended') await this.context.resume();

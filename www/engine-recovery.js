@@ -29,8 +29,8 @@ function takePanicMessage() {
   return message;
 }
 
-// Microphone frames kept while a new engine starts (the newest 15 s), then fed to it.
-const MAX_BUFFERED_SAMPLES = 16000 * 15;
+// Microphone blocks kept while a new engine starts (the newest 15 s of 20 ms blocks), then fed to it.
+const MAX_BUFFERED_FRAMES = 15 * 50;
 // More crashes than this within CRASH_WINDOW_MS: the engine is not restarted again.
 const MAX_CRASHES = 3;
 const CRASH_WINDOW_MS = 60_000;
@@ -46,7 +46,7 @@ export class CrashRecovery {
   /**
    * @param {{post: (message: import('./protocol.js').WorkerMessage) => void, helperPanic: () => string | null,
    *   stop: () => void, restart: (helperFailed: boolean) => Promise<Pick<RecoveredEvent, 'messages' | 'threads' | 'build' | 'singleThreadReason'>>,
-   *   resume: (frames: {samples: Float32Array, at: number}[]) => void}} worker
+   *   resume: (frames: import('./protocol.js').CaptureFrame[]) => void}} worker
    */
   constructor({ post, helperPanic, stop, restart, resume }) {
     /** @type {(message: import('./protocol.js').WorkerMessage) => void} */
@@ -57,16 +57,18 @@ export class CrashRecovery {
     this.restart = restart;
     this.resume = resume;
     this.active = null; // the restart in progress (a rejected promise once restarting was given up)
+    /** @type {import('./protocol.js').CaptureFrame[]} */
     this.frames = [];
-    this.samples = 0;
     this.crashes = [];
   }
 
-  /** Keeps a microphone frame that came during the restart. */
-  buffer(samples, at) {
-    this.frames.push({ samples, at });
-    this.samples += samples.length;
-    while (this.samples > MAX_BUFFERED_SAMPLES) this.samples -= this.frames.shift().samples.length;
+  /**
+   * Keeps a microphone block that came during the restart.
+   * @param {import('./protocol.js').CaptureFrame} frame
+   */
+  buffer(frame) {
+    this.frames.push(frame);
+    if (this.frames.length > MAX_BUFFERED_FRAMES) this.frames.shift();
   }
 
   /**
@@ -92,7 +94,6 @@ export class CrashRecovery {
       this.post({ type: FROM_WORKER.EVENT, event: { type: EVENT.RECOVERED, message, panic, ms: performance.now() - crashedAt, ...restored } });
       const frames = this.frames;
       this.frames = [];
-      this.samples = 0;
       this.resume(frames);
     }, (failed) => this.#giveUp(`${message}. Restarting it failed: ${failed?.message ?? failed}`));
     return message;
@@ -110,11 +111,15 @@ export class CrashRecovery {
 // engine gets back in one `setSettings` after its models load (a model's own decode settings
 // would otherwise override what was set after it).
 const SETTINGS_SETTERS = ['setConfig', 'setGeneration', 'setAsr', 'setVoice', 'setOutputRate', 'setSettings'];
+// The audio device's rates (the microphone's, the speakers'): told again to a new engine before
+// its settings, as they are not settings.
+const DEVICE_SETTERS = ['setInputRate', 'setOutputRate'];
 
 /** A record of what the engine was told, to tell a new one after a crash. */
 export class EngineRecord {
   constructor() {
     this.settings = null; // the engine's whole settings after the last setter
+    this.devices = new Map(); // device setter → its last argument
     this.systemPrompt = undefined; // the last setSystemPrompt argument, if any
     this.models = new Map(); // role → {id, model?, files?, chatTemplate}
     this.messages = []; // the conversation at the end of the last reply
@@ -125,17 +130,20 @@ export class EngineRecord {
   /** Calls `engine[setter](value)` and remembers its effect. */
   apply(engine, setter, value) {
     const result = engine[setter](value);
+    if (DEVICE_SETTERS.includes(setter)) this.devices.set(setter, value);
     if (SETTINGS_SETTERS.includes(setter)) this.settings = engine.getSettings();
     else if (setter === 'setSystemPrompt') this.systemPrompt = value;
     return result;
   }
 
   /**
-   * Remembers the model now in the engine for `role`: a cached model (`model`, read again from
-   * the store) or the bytes the page sent (`files`, kept: they exist nowhere else).
+   * Remembers the model now in `engine` for `role`: a cached model (`model`, read again from
+   * the store) or the bytes the page sent (`files`, kept: they exist nowhere else); and the
+   * settings with the model's own decode settings, which the engine applied as it loaded it.
    */
-  loaded(role, record) {
+  loaded(engine, role, record) {
     this.models.set(role, record);
+    if (this.settings) this.settings = engine.getSettings();
   }
 
   /** Follows the conversation through the engine's events; true when a reply ended. */
@@ -181,6 +189,7 @@ export class EngineRecord {
     const settings = this.settings;
     if (this.systemPrompt !== undefined) engine.setSystemPrompt(this.systemPrompt);
     for (const [role, record] of this.models) await load(engine, role, record);
+    for (const [setter, value] of this.devices) engine[setter](value);
     if (settings) this.apply(engine, 'setSettings', settings);
     const messages = this.conversation();
     if (this.models.has('llm')) {

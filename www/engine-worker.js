@@ -206,18 +206,17 @@ async function use({ role, source, chatTemplate }) {
     if (model.role !== role) throw new StoreError('role', `${model.name} is an ${model.role} model, not ${role}`);
     files = await library.files(model, notes);
     id = model.id;
-    // Per-model decoding defaults (the random test models need the no-speech gate off).
-    if (role === 'asr' && model.decode) record.apply(core.engine, 'setAsr', model.decode);
   } else if (source?.files) {
     files = await filesFromBytes(source);
     id = `bytes-${role}`;
   } else {
     throw new StoreError('source', `a ${role} model source is a catalog id, {url} or {files}`);
   }
-  const info = loadIntoEngine(core.engine, role, files, chatTemplate);
+  // The engine applies a catalog model's own decode settings (`decode`) as it loads it.
+  const info = loadIntoEngine(core.engine, role, files, chatTemplate, model?.decode);
   loaded[role] = id;
   // A cached model is read again from the store after a crash; bytes from the page are kept.
-  record.loaded(role, { id, model, files: model ? null : files, chatTemplate });
+  record.loaded(core.engine, role, { id, model, files: model ? null : files, chatTemplate });
   if (role === 'llm') record.snapshot(core.engine);
   return { role, model: id, ...info, ...(notes.warning ? { cached: false, warning: notes.warning } : {}) };
 }
@@ -324,13 +323,14 @@ async function pump() {
 // from when it was captured.
 const audioTime = (at) => (typeof at === 'number' ? at : NaN);
 
-function onCaptureFrame(samples, at) {
+/** @param {import('./protocol.js').CaptureFrame} frame the device's frames; the engine resamples them */
+function onCaptureFrame(frame) {
   if (recovery.active) {
-    recovery.buffer(samples, at);
+    recovery.buffer(frame);
     return;
   }
   try {
-    dispatch(core.engine.pushAudio(samples, audioTime(at), performance.now()));
+    dispatch(core.engine.pushCapture(frame.samples, frame.channels, audioTime(frame.at), performance.now()));
   } catch (err) {
     if (!isCrash(err)) throw err;
     recovery.crashed(err);
@@ -402,7 +402,7 @@ const recovery = new CrashRecovery({
   },
   restart,
   resume: (frames) => {
-    for (const frame of frames) onCaptureFrame(frame.samples, frame.at);
+    for (const frame of frames) onCaptureFrame(frame);
     pump();
   },
 });
@@ -413,7 +413,7 @@ async function restart(helperFailed) {
   const build = await loadWasm(singleThreaded ? 0 : core.threads);
   const engine = new wasm.Engine();
   const messages = await record.restore(engine, async (target, role, entry) => {
-    loadIntoEngine(target, role, entry.files ?? (await core.library.files(entry.model)), entry.chatTemplate);
+    loadIntoEngine(target, role, entry.files ?? (await core.library.files(entry.model)), entry.chatTemplate, entry.model?.decode);
   });
   core.engine = engine;
   const reason = singleThreaded ? 'a helper thread failed, so the engine was restarted single-threaded' : build.reason;
@@ -470,16 +470,19 @@ const handlers = {
   },
   settings: async () => core.engine.getSettings(),
   'system-voice': async (message) => onSystemVoice(message),
-  'capture-port': async ({ port }) => {
+  'capture-port': async ({ port, sampleRate }) => {
     capture?.close();
     capture = port;
-    capture.onmessage = ({ data }) => data.type === WORKLET.AUDIO && onCaptureFrame(data.samples, data.at);
+    // The engine downmixes and resamples the device's frames to 16 kHz.
+    record.apply(core.engine, 'setInputRate', sampleRate);
+    capture.onmessage = ({ data }) => data.type === WORKLET.AUDIO && onCaptureFrame(data);
     return {};
   },
   'playback-port': async ({ port, sampleRate }) => {
     playback = port;
     playback.onmessage = ({ data }) => onPlaybackMessage(data);
-    // The engine picks the voice's rate for the device's (a whole fraction of it when it can).
+    // The engine picks the voice's rate for the device's (a whole fraction of it when it can)
+    // and gives its chunks at the device's rate.
     const rate = record.apply(core.engine, 'setOutputRate', sampleRate);
     return { voiceSampleRate: rate };
   },
@@ -502,8 +505,8 @@ const handlers = {
     const samples = core.engine.say(text);
     const sampleRate = core.engine.voiceSampleRate();
     if (play && playback) {
-      const copy = samples.slice();
-      playback.postMessage({ type: WORKLET.CHUNK, turn: -1, samples: copy, sampleRate }, [copy.buffer]);
+      const heard = core.engine.toOutputRate(samples);
+      playback.postMessage({ type: WORKLET.CHUNK, turn: -1, samples: heard, sampleRate: core.engine.outputSampleRate() }, [heard.buffer]);
     }
     return { samples, sampleRate };
   },

@@ -14,10 +14,12 @@ export async function filesFromBytes(source) {
 }
 
 /**
- * Loads `files` (by kind) into `engine` for `role`. The engine's refusal (a file cut short, not a
- * GGUF, another model's config) becomes a `model` error that names the files; a crash passes.
+ * Loads `files` (by kind) into `engine` for `role`; `decode` (asr only) is the catalog entry's own
+ * patch of the `asr` settings, which the engine checks and applies as it loads the model. The
+ * engine's refusal (a file cut short, not a GGUF, another model's config, a bad `decode`) becomes
+ * a `model` error that names the files; a crash passes.
  */
-export function loadIntoEngine(engine, role, files, chatTemplate) {
+export function loadIntoEngine(engine, role, files, chatTemplate, decode) {
   const need = (kind) => {
     if (!files[kind]) throw new StoreError('missing-file', `the ${role} model needs a ${kind} file`);
     return files[kind];
@@ -27,7 +29,7 @@ export function loadIntoEngine(engine, role, files, chatTemplate) {
   const config = role === 'asr' ? need('config') : null;
   const tokenizer = role === 'asr' ? need('tokenizer') : files.tokenizer;
   try {
-    if (role === 'asr') return engine.loadAsr(config.bytes, tokenizer.bytes, weights.bytes, weights.name);
+    if (role === 'asr') return engine.loadAsr(config.bytes, tokenizer.bytes, weights.bytes, weights.name, decode ?? undefined);
     return engine.loadLlm(weights.bytes, tokenizer?.bytes, files.tokenizer_config?.bytes, chatTemplate ?? undefined);
   } catch (err) {
     if (isCrash(err)) throw err;

@@ -83,6 +83,15 @@ async function whisperFolder(folder) {
 /** Files by kind from the library's `{kind: {name, bytes}}`. */
 const named = (files) => Object.fromEntries(Object.entries(files).map(([kind, f]) => [kind, { value: f.bytes, name: f.name }]));
 
+/**
+ * The catalog model's own decode settings (its entry's `decode`, which `Engine.loadAsr` applies)
+ * when `source` is a catalog id rather than a path; else undefined.
+ */
+export async function catalogDecode(source) {
+  if (typeof source !== 'string' || isHttp(source) || (await stat(source).catch(() => null))) return undefined;
+  return (await loadCatalog()).find((m) => m.id === source)?.decode;
+}
+
 /** A catalog model's files, read where they are (`file:` URLs of a local catalog) or downloaded. */
 async function catalogFiles(model, options) {
   if (!model.files.every((f) => f.url.startsWith('file:'))) {

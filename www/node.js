@@ -8,7 +8,7 @@
 //   console.log((await asr.transcribe('./hello.wav')).text);
 import { Engine, decodeWav, version as engineVersion } from './pkg/sotto.js';
 import { SottoError, toError } from './errors.js';
-import { bytesFrom, filesOf, initEngine, nameOf } from './node-sources.js';
+import { bytesFrom, catalogDecode, filesOf, initEngine, nameOf } from './node-sources.js';
 import { encodeWav } from './wav.js';
 
 export { SottoError, encodeWav };
@@ -69,7 +69,8 @@ export class Transcriber {
     const engine = await newEngine();
     try {
       try {
-        engine.loadAsr(bytes.config, bytes.tokenizer, bytes.weights, files.weights.name);
+        // A catalog model's own decode settings: the engine applies them as it loads it.
+        engine.loadAsr(bytes.config, bytes.tokenizer, bytes.weights, files.weights.name, await catalogDecode(model));
       } catch (err) {
         const names = ['config', 'tokenizer', 'weights'].map((kind) => files[kind].name).join(', ');
         throw new SottoError('model', `${err.message ?? err} (loading Whisper from ${names}: pass a Whisper model's config.json, tokenizer.json and GGUF or safetensors weights)`);

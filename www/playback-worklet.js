@@ -1,5 +1,7 @@
 // The playback worklet: plays the reply's audio chunks as the engine worker sends them (straight
-// over a MessagePort), resampling each to the context's rate. On `flush` it drops everything queued
+// over a MessagePort). It only moves samples: the engine gives them at the context's rate
+// (`Engine.setOutputRate`), so each is copied out; a chunk at a whole fraction of the rate would
+// have each sample repeated, and nothing is interpolated. On `flush` it drops everything queued
 // within one render quantum (barge-in). It reports back when a turn starts and stops sounding, with
 // the AudioContext time of its first rendered sample and of the end of its last (`at`, seconds),
 // how many samples it rendered, and the level it plays (so the detector can tell echo from the user).
@@ -14,7 +16,7 @@ class PlaybackProcessor extends AudioWorkletProcessor {
     super();
     /** @type {PlaybackToEngine} */
     this.engine = null;
-    this.queue = []; // {turn, samples, rate, position}
+    this.queue = []; // {turn, samples, repeat, position, consumedBefore}
     this.playingTurn = null;
     this.playedUntil = 0; // AudioContext time just after the playing turn's last rendered sample
     this.rendered = 0; // samples of the playing turn rendered so far (at the chunks' own rate)
@@ -37,7 +39,8 @@ class PlaybackProcessor extends AudioWorkletProcessor {
       // the system voice spoke have none).
       const consumedBefore = this.turnSamples.get(message.turn) ?? 0;
       this.turnSamples.set(message.turn, consumedBefore + message.samples.length);
-      this.queue.push({ turn: message.turn, samples: message.samples, step: message.sampleRate / sampleRate, position: 0, consumedBefore });
+      const repeat = Math.max(1, Math.round(sampleRate / message.sampleRate)); // 1: the engine's chunks
+      this.queue.push({ turn: message.turn, samples: message.samples, repeat, position: 0, consumedBefore });
     } else if (message.type === 'flush') {
       const dropped = this.queue.filter((c) => message.turn == null || c.turn === message.turn);
       this.queue = this.queue.filter((c) => !dropped.includes(c));
@@ -61,19 +64,19 @@ class PlaybackProcessor extends AudioWorkletProcessor {
         this.playingTurn = chunk.turn;
         this.engine?.postMessage({ type: 'started', turn: chunk.turn, at: currentTime + written / sampleRate });
       }
-      const { samples, step } = chunk;
-      while (written < out.length && chunk.position < samples.length - (step === 1 ? 0 : 1)) {
-        const index = Math.floor(chunk.position);
-        const frac = chunk.position - index;
-        const a = samples[index];
-        const b = step === 1 ? a : samples[index + 1];
-        out[written++] = a + (b - a) * frac;
-        chunk.position += step;
+      // `position` counts output samples: each chunk sample is played `repeat` times.
+      const { samples, repeat } = chunk;
+      const end = samples.length * repeat;
+      if (repeat === 1) {
+        const n = Math.min(out.length - written, end - chunk.position);
+        out.set(samples.subarray(chunk.position, chunk.position + n), written);
+        written += n;
+        chunk.position += n;
+      } else {
+        while (written < out.length && chunk.position < end) out[written++] = samples[Math.floor(chunk.position++ / repeat)];
       }
-      // A resampled chunk ends one input sample early (the last has no successor to interpolate
-      // towards): once it is done, all of it counts as heard.
-      const done = chunk.position >= samples.length - (step === 1 ? 0 : 1);
-      this.rendered = chunk.consumedBefore + (done ? samples.length : Math.min(Math.floor(chunk.position), samples.length));
+      const done = chunk.position >= end;
+      this.rendered = chunk.consumedBefore + Math.floor(chunk.position / repeat);
       if (done) this.queue.shift();
       this.playedUntil = currentTime + written / sampleRate;
     }

@@ -90,7 +90,7 @@ export const WORKLET = Object.freeze({
   /** Page → capture worklet: stop / start sending frames. */
   PAUSE: 'pause',
   RESUME: 'resume',
-  /** Capture worklet → engine worker: a 20 ms frame at 16 kHz. */
+  /** Capture worklet → engine worker: about 20 ms of the microphone's frames, as the device gives them. */
   AUDIO: 'audio',
   /** Engine worker → playback worklet: queue a chunk of a turn's reply; drop queued audio. */
   CHUNK: 'chunk',
@@ -161,7 +161,7 @@ export const UNKNOWN_REQUEST = 'unknown-request';
  *   'configure': ConfigureRequest,
  *   'settings': {},
  *   'system-voice': {turn: number, index: number, state: 'start' | 'end' | 'fallback', idle?: boolean},
- *   'capture-port': {port: MessagePort},
+ *   'capture-port': {port: MessagePort, sampleRate: number},
  *   'playback-port': {port: MessagePort, sampleRate: number},
  *   'ask': {text: string},
  *   'interrupt': {},
@@ -324,14 +324,16 @@ export const UNKNOWN_REQUEST = 'unknown-request';
  */
 
 /**
- * Capture worklet → engine worker: 320 samples (20 ms at 16 kHz, transferred) and the
- * AudioContext time of the last one (`at`, seconds).
- * @typedef {{type: 'audio', samples: Float32Array, at: number}} CaptureFrame
+ * Capture worklet → engine worker: about 20 ms of the microphone's frames as the device delivers
+ * them (`channels` interleaved, at the context's rate, which `capture-port` gave; transferred),
+ * and the AudioContext time just after the last one (`at`, seconds). The engine downmixes and
+ * resamples them to 16 kHz (`Engine.pushCapture`).
+ * @typedef {{type: 'audio', samples: Float32Array, channels: number, at: number}} CaptureFrame
  */
 
 /**
- * Engine worker → playback worklet: a chunk of `turn` (-1: `say`) at its own rate; or drop the
- * queued audio (of `turn`, or all).
+ * Engine worker → playback worklet: a chunk of `turn` (-1: `say`) at `sampleRate`, the context's
+ * own (the engine resamples the voice to it); or drop the queued audio (of `turn`, or all).
  * @typedef {{type: 'chunk', turn: number, samples: Float32Array, sampleRate: number}
  *   | {type: 'flush', turn?: number}} PlaybackCommand
  */

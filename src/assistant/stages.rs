@@ -2,6 +2,7 @@
 
 use super::{Recognizer, Responder, Voice};
 use crate::asr::{DecodeOptions, Transcriber};
+use crate::audio::resample;
 use crate::llm::{Conversation, GenerateOptions, PromptStats};
 use crate::tts::{synthesize, SpeechOptions};
 
@@ -48,15 +49,32 @@ impl Recognizer for WhisperRecognizer {
 pub struct EmbeddedVoice {
     /// Sample rate, speaking rate and pitch.
     pub options: SpeechOptions,
+    /// The rate of the device that plays the speech, if it differs from the voice's: the speech
+    /// is resampled to it, so the player only copies samples. `None` (the CLI, Node) keeps the
+    /// voice's own rate.
+    pub output_rate: Option<u32>,
+}
+
+impl EmbeddedVoice {
+    /// `samples` at the voice's rate, resampled to [`EmbeddedVoice::output_rate`].
+    pub fn to_output_rate(&self, samples: Vec<f32>) -> Result<Vec<f32>, String> {
+        match self.output_rate {
+            Some(rate) if rate != self.options.sample_rate => {
+                resample(&samples, self.options.sample_rate, rate).map_err(|e| e.to_string())
+            }
+            _ => Ok(samples),
+        }
+    }
 }
 
 impl Voice for EmbeddedVoice {
     fn synthesize(&mut self, text: &str) -> Result<Vec<f32>, String> {
-        synthesize(text, &self.options).map_err(|e| e.to_string())
+        let samples = synthesize(text, &self.options).map_err(|e| e.to_string())?;
+        self.to_output_rate(samples)
     }
 
     fn sample_rate(&self) -> u32 {
-        self.options.sample_rate
+        self.output_rate.unwrap_or(self.options.sample_rate)
     }
 }
 

@@ -12,6 +12,7 @@ mod reply_ahead;
 mod reply_policy;
 mod speculation;
 mod system_voice;
+mod voice_rate;
 
 /// The leading silence the first audio mark skips, in ms.
 fn playback_leading_silence(samples: &[f32], sample_rate: u32) -> f64 {

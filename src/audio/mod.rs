@@ -1,14 +1,17 @@
-//! Audio in and out: WAV reading and writing, resampling to 16 kHz, and Whisper's log-mel front end.
+//! Audio in and out: WAV reading and writing, resampling to 16 kHz (of a whole clip, or of live
+//! audio push by push), and Whisper's log-mel front end.
 //!
 //! Everything here works on in-memory buffers so the browser build can use it; the file helpers
 //! exist only natively.
 
 mod mel;
 mod resample;
+mod stream;
 mod wav;
 
 pub use mel::{log_mel_spectrogram, mel_filters, MelSpectrogram, HOP_LENGTH, N_FFT, N_SAMPLES};
 pub use resample::{resample, SUPPORTED_RATES};
+pub use stream::StreamResampler;
 pub use wav::{decode_wav, decode_wav_16k, encode_wav_i16, Audio, DEFAULT_MAX_SECONDS};
 #[cfg(not(target_arch = "wasm32"))]
 pub use wav::{read_wav_file, write_wav_file};

@@ -19,6 +19,8 @@ use crate::llm::{ChatModel, Conversation, Message, Role, DEFAULT_SYSTEM_PROMPT};
 use super::settings::overlay;
 use crate::settings::{GenerationSettings, Settings};
 
+mod device;
+
 type LiveAssistant = Assistant<WhisperRecognizer, ChatResponder, EmbeddedVoice>;
 
 /// What a loaded model reports.
@@ -89,6 +91,8 @@ pub struct Engine {
     assistant: LiveAssistant,
     /// The worklets' AudioContext time, placed on the worker's `performance.now()`.
     audio_clock: AudioClock,
+    /// The microphone's frames to 16 kHz mono, once `setInputRate` gave the device's rate.
+    capture: Option<crate::audio::StreamResampler>,
     system_prompt: Option<String>,
     chat: Option<Arc<ChatModel>>,
     /// Test hook ([`Engine::debug_panic`]): reply tokens `step` still returns before the next
@@ -122,6 +126,7 @@ impl Engine {
         Engine {
             assistant,
             audio_clock: AudioClock::default(),
+            capture: None,
             system_prompt: Some(DEFAULT_SYSTEM_PROMPT.to_string()),
             chat: None,
             panic_after_tokens: None,
@@ -129,7 +134,8 @@ impl Engine {
     }
 
     /// Loads Whisper from `config.json`, `tokenizer.json` and weights (safetensors or GGUF; the
-    /// name tells errors which file is meant).
+    /// name tells errors which file is meant). `decode`, if given, is the model's own patch of the
+    /// `asr` settings (a catalog entry's `decode`), checked first and applied once it loaded.
     #[wasm_bindgen(js_name = loadAsr)]
     pub fn load_asr(
         &mut self,
@@ -137,7 +143,9 @@ impl Engine {
         tokenizer: &[u8],
         weights: &[u8],
         weights_name: &str,
+        decode: JsValue,
     ) -> Result<JsValue, JsError> {
+        let options = overlay(&self.assistant.recognizer_mut().options, decode)?;
         let transcriber = Transcriber::from_bytes(
             (config, "config.json"),
             (tokenizer, "tokenizer.json"),
@@ -153,6 +161,7 @@ impl Engine {
         }
         .to_string();
         self.assistant.recognizer_mut().transcriber = Some(transcriber);
+        self.assistant.recognizer_mut().options = options;
         to_js(&ModelInfo {
             role: "asr",
             summary,
@@ -254,15 +263,6 @@ impl Engine {
         Ok(())
     }
 
-    /// Sets the voice's rate for a device playing at `device_rate` Hz (see
-    /// [`crate::tts::rate_for_device`]) and returns it.
-    #[wasm_bindgen(js_name = setOutputRate)]
-    pub fn set_output_rate(&mut self, device_rate: u32) -> u32 {
-        let rate = crate::tts::rate_for_device(device_rate);
-        self.assistant.voice_mut().options.sample_rate = rate;
-        rate
-    }
-
     /// Every setting in force, as the one settings type's JSON (`{turns, generation, asr,
     /// voice}`, see [`crate::settings::Settings`]): what a restarted engine is given back.
     #[wasm_bindgen(js_name = getSettings)]
@@ -286,9 +286,9 @@ impl Engine {
         Ok(())
     }
 
-    /// Feeds 16 kHz microphone samples whose last one was captured at `captured_at` (the
-    /// AudioContext's time, in seconds; NaN if unknown), handed over at `now_ms` (the worker's
-    /// `performance.now()`); returns the events they caused.
+    /// Feeds 16 kHz mono samples (`pushCapture` takes the device's frames) whose last one was
+    /// captured at `captured_at` (the AudioContext's time, in seconds; NaN if unknown), handed
+    /// over at `now_ms` (the worker's `performance.now()`); returns the events they caused.
     #[wasm_bindgen(js_name = pushAudio)]
     pub fn push_audio(
         &mut self,

@@ -3,7 +3,7 @@
 // reply: barge-in). Also the text box, without a microphone.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { openBrowserWithMicrophone, startServer, twoPlusTwoWav, loadPage } from './harness.mjs';
+import { eventLog, openBrowserWithMicrophone, startServer, twoPlusTwoWav, loadPage } from './harness.mjs';
 
 let server;
 let browser;
@@ -33,12 +33,7 @@ after(async () => {
   server?.stop();
 });
 
-const events = () => browser.page.evaluate(() => window.recorded);
-const waitFor = (predicate, what, arg, timeout = 90_000) =>
-  browser.page.waitForFunction(predicate, arg, { timeout, polling: 100 }).catch(async () => {
-    const seen = (await events()).map((e) => e.type).join(' ');
-    throw new Error(`timed out waiting for ${what}; events: ${seen}`);
-  });
+const { events, waitFor } = eventLog(() => browser.page);
 
 test('a typed question gets a streamed, spoken reply', async () => {
   const { page } = browser;

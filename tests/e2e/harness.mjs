@@ -136,3 +136,19 @@ export async function loadPage(page, url, { timeout = 45_000 } = {}) {
     await page.goto(url, { timeout });
   }
 }
+
+/**
+ * The events a test page recorded (`window.recorded`) and a `waitFor(predicate, what, arg,
+ * timeout)` that polls `predicate` in the page and, when it times out, says what it waited for
+ * and the events seen: each as `describe` formats it (an empty text leaves it out), then what
+ * `details()` adds. `page()` gives the page (the browser opens in `before`).
+ */
+export function eventLog(page, { timeout = 90_000, polling = 100, describe = (e) => e.type, details = async () => '' } = {}) {
+  const events = () => page().evaluate(() => window.recorded);
+  const waitFor = (predicate, what, arg, wait = timeout) =>
+    page().waitForFunction(predicate, arg, { timeout: wait, polling }).catch(async () => {
+      const seen = (await events()).map(describe).filter(Boolean).join(' ');
+      throw new Error(`timed out waiting for ${what}; events: ${seen}${await details()}`);
+    });
+  return { events, waitFor };
+}

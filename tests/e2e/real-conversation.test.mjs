@@ -5,7 +5,7 @@
 // over the second reply, which stops, and is answered. No console error, nothing off 127.0.0.1.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { openBrowserWithMicrophone, startServer, loadPage } from './harness.mjs';
+import { eventLog, openBrowserWithMicrophone, startServer, loadPage } from './harness.mjs';
 import { REAL, realModelsFolder, speechWav, wer } from './real-models.mjs';
 
 const QUESTIONS = [
@@ -55,13 +55,11 @@ after(async () => {
   server?.stop();
 });
 
-const events = () => browser.page.evaluate(() => window.recorded);
-const waitFor = (predicate, what, arg, timeout = 180_000) =>
-  browser.page.waitForFunction(predicate, arg, { timeout, polling: 200 }).catch(async () => {
-    const seen = (await events()).filter((e) => e.type !== 'token' && e.type !== 'state')
-      .map((e) => `${e.type}${e.turn != null ? `#${e.turn}` : ''}${e.text ? `:${JSON.stringify(e.text)}` : ''}`).join(' ');
-    throw new Error(`timed out waiting for ${what}; events: ${seen}`);
-  });
+const { events, waitFor } = eventLog(() => browser.page, {
+  timeout: 180_000,
+  polling: 200,
+  describe: (e) => (e.type === 'token' || e.type === 'state' ? '' : `${e.type}${e.turn != null ? `#${e.turn}` : ''}${e.text ? `:${JSON.stringify(e.text)}` : ''}`),
+});
 
 test('the page chose the real models beside it', async () => {
   const { page } = browser;

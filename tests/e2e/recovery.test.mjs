@@ -5,7 +5,7 @@
 // answer the next turn, spoken through the fake microphone that kept running.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { loadPage, openBrowserWithMicrophone, startServer, twoPlusTwoWav } from './harness.mjs';
+import { eventLog, loadPage, openBrowserWithMicrophone, startServer, twoPlusTwoWav } from './harness.mjs';
 
 let server;
 let browser;
@@ -45,12 +45,10 @@ after(async () => {
   server?.stop();
 });
 
-const events = () => browser.page.evaluate(() => window.recorded);
-const waitFor = (predicate, what, arg, timeout = 90_000) =>
-  browser.page.waitForFunction(predicate, arg, { timeout, polling: 100 }).catch(async () => {
-    const seen = (await events()).map((e) => `${e.type}${e.turn != null ? `:${e.turn}` : ''}`).join(' ');
-    throw new Error(`timed out waiting for ${what}; events: ${seen}; status: ${await browser.page.textContent('#engine-status')}`);
-  });
+const { events, waitFor } = eventLog(() => browser.page, {
+  describe: (e) => `${e.type}${e.turn != null ? `:${e.turn}` : ''}`,
+  details: async () => `; status: ${await browser.page.textContent('#engine-status')}`,
+});
 
 /** Asks by text; resolves with `{text}` or, if the reply failed, `{error: {code, message}}`. */
 const ask = (text) => browser.page.evaluate(async (question) => {

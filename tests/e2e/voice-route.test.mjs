@@ -6,7 +6,7 @@
 // played, and that a barge-in keeps what the system voice had begun to say.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { loadPage, openBrowser, startServer } from './harness.mjs';
+import { eventLog, loadPage, openBrowser, startServer } from './harness.mjs';
 
 let server;
 let browser;
@@ -67,12 +67,7 @@ after(async () => {
   server?.stop();
 });
 
-const events = () => browser.page.evaluate(() => window.recorded);
-const waitFor = (predicate, what, arg, timeout = 90_000) =>
-  browser.page.waitForFunction(predicate, arg, { timeout, polling: 50 }).catch(async () => {
-    const seen = (await events()).map((e) => e.type).join(' ');
-    throw new Error(`timed out waiting for ${what}; events: ${seen}`);
-  });
+const { events, waitFor } = eventLog(() => browser.page, { polling: 50 });
 
 /** Asks a question with the scripted voice set up by `fake`; resolves with the turn's events. */
 async function ask(fake, until) {

@@ -59,7 +59,8 @@ const MISSPELT = [
   { file: 'engine-worker.js', from: "'playback-port': async ({ port, sampleRate })", to: "'playback-port': async ({ port, sampleRat })", project: 'worker' },
   { file: 'engine-recovery.js', from: 'type: EVENT.RECOVERED, message, panic', to: 'type: EVENT.RECOVERED, mesage: message, panic', project: 'worker' },
   { file: 'playback-worklet.js', from: 'rendered: this.rendered, at: this.playedUntil', to: 'renderd: this.rendered, at: this.playedUntil', project: 'worklet' },
-  { file: 'capture-worklet.js', from: "{ type: 'audio', samples: this.frame, at }", to: "{ type: 'audi', samples: this.frame, at }", project: 'worklet' },
+  { file: 'capture-worklet.js', from: "{ type: 'audio', samples, channels: this.channels, at }", to: "{ type: 'audio', samples, channel: this.channels, at }", project: 'worklet' },
+  { file: 'engine-worker.js', from: 'pushCapture(frame.samples, frame.channels,', to: 'pushCapture(frame.samples, frame.channel,', project: 'worker' },
 ];
 
 test('checkjs: a misspelt message field or type fails tsc, at senders and receivers', async () => {

@@ -265,6 +265,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let voice = EmbeddedVoice {
         options: settings.voice,
+        output_rate: None,
     };
     let sample_rate = voice.options.sample_rate;
     let config = settings.turns;
