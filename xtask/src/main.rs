@@ -398,15 +398,21 @@ fn lint() -> Result {
 }
 
 fn bench_models() -> Result {
+    gen_bench_models("all", "q8_0,q4_1")
+}
+
+/// Random models in real shapes (`sotto gen-models --real-shapes SHAPES --quants QUANTS`) into
+/// models/bench.
+fn gen_bench_models(shapes: &str, quants: &str) -> Result {
     run(cargo().args(["build", "--release", "--bin", "sotto"]))?;
     run(Command::new(native_cli()).args([
         "gen-models",
         "--out",
         "models/bench",
         "--real-shapes",
-        "all",
+        shapes,
         "--quants",
-        "q8_0,q4_1",
+        quants,
     ]))
 }
 
@@ -455,16 +461,7 @@ fn bench_llm() -> Result {
     ]))?;
     let reference = "models/bench/smollm2-135m/model-q8_0.gguf";
     if !root().join(reference).exists() {
-        run(cargo().args(["build", "--release", "--bin", "sotto"]))?;
-        run(Command::new(native_cli()).args([
-            "gen-models",
-            "--out",
-            "models/bench",
-            "--real-shapes",
-            "smollm2-135m",
-            "--quants",
-            "q8_0",
-        ]))?;
+        gen_bench_models("smollm2-135m", "q8_0")?;
     }
     let wasm = "target/wasm32-unknown-unknown/release/examples/bench_llm_wasm.wasm";
     let bench = |model: &str, extra: &[&str]| -> Result<String> {
